@@ -1,0 +1,276 @@
+// translate: train, evaluate and use attention-based translators.
+//
+//   translate train --config configs/translate/multi30k.json --out runs/m30k
+//   translate eval --checkpoint runs/m30k/best.pt --json
+//   translate predict --checkpoint runs/m30k/best.pt --beam 5 < input.txt
+//   translate bleu --hyp hyp.txt --ref ref.txt --json
+//   translate attention --checkpoint runs/m30k/best.pt --text "ein hund ." --png a.png
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+
+#include "attnzoo/version.h"
+#include "data/error.h"
+#include "data/text_io.h"
+#include "eval/alignment_plot.h"
+#include "eval/bleu.h"
+#include "train/config.h"
+#include "train/runtime.h"
+#include "train/translation.h"
+
+using namespace attnzoo;
+
+namespace {
+
+struct TrainArgs {
+  std::string config, out, data_dir, attention;
+  int64_t epochs = -1, max_steps = -1, seed = -1, threads = -1, batch_size = -1;
+  double lr = -1;
+  std::vector<std::string> overrides;
+  bool resume = false;
+};
+
+struct DecodeArgs {
+  std::string checkpoint;
+  int64_t beam = -1, batch_size = -1, threads = 1;
+  double length_penalty = -1;
+};
+
+void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
+  cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")->required();
+  cmd->add_option("--beam", a.beam, "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
+  cmd->add_option("--length-penalty", a.length_penalty, "GNMT length penalty alpha (default: the checkpoint's)");
+  cmd->add_option("--batch-size", a.batch_size, "Sentences decoded together");
+  cmd->add_option("--threads", a.threads, "ATen threads")->capture_default_str();
+}
+
+SearchOptions resolve_search(const Translator& t, const DecodeArgs& a) {
+  auto o = search_options(t.config.at("decode"));
+  if (a.beam > 0) o.beam = a.beam;
+  if (a.length_penalty >= 0) o.length_penalty = a.length_penalty;
+  return o;
+}
+
+int64_t decode_batch(const Translator& t, const DecodeArgs& a) {
+  return a.batch_size > 0 ? a.batch_size : t.config.at("decode").at("batch_size").get<int64_t>();
+}
+
+int run_train(const TrainArgs& a) {
+  nlohmann::json config;
+  if (!a.config.empty()) {
+    config = load_translate_config(a.config);
+  } else if (a.resume) {
+    config = merge_config(default_translate_config(), read_json_file(a.out + "/config.json"),
+                          a.out + "/config.json");
+  } else {
+    throw UserError("train: --config is required (or --resume with an existing --out)");
+  }
+  auto set = [&](const std::string& key, const nlohmann::json& v) {
+    apply_override(config, key + "=" + v.dump());
+  };
+  if (!a.data_dir.empty()) set("data.dir", a.data_dir);
+  if (!a.attention.empty()) set("model.attention", a.attention);
+  if (a.epochs >= 0) set("train.epochs", a.epochs);
+  if (a.max_steps >= 0) set("train.max_steps", a.max_steps);
+  if (a.seed >= 0) set("train.seed", a.seed);
+  if (a.threads >= 0) set("train.threads", a.threads);
+  if (a.batch_size >= 0) set("train.batch_size", a.batch_size);
+  if (a.lr >= 0) set("train.lr", a.lr);
+  for (const auto& o : a.overrides) apply_override(config, o);
+  train_translator(config, a.out, a.resume);
+  return 0;
+}
+
+
+int run_eval(const DecodeArgs& d, std::string src, std::vector<std::string> refs, const std::string& split,
+             bool lowercase, bool json, const std::string& output, int64_t limit) {
+  set_threads(static_cast<int>(d.threads), 0);
+  const Checkpoint checkpoint(d.checkpoint, "translate");
+  Translator translator(checkpoint);
+  std::vector<std::string> sources;
+  std::vector<std::vector<std::string>> references;
+  if (!src.empty()) {
+    if (refs.empty()) throw UserError("eval: --src needs at least one --ref");
+    sources = read_lines(src);
+    for (const auto& r : refs) references.push_back(read_lines(r));
+    for (size_t i = 0; i < refs.size(); ++i)
+      if (references[i].size() != sources.size())
+        throw UserError("{} has {} lines but {} has {}", refs[i], references[i].size(), src, sources.size());
+  } else {
+    // The split named in the checkpoint's own data config.
+    const auto data = load_translation_data(translator.config.at("data"));
+    const auto& pairs = split == "valid" ? data.valid : data.test;
+    if (pairs.empty()) throw UserError("eval: the checkpoint's data has no {} split; pass --src and --ref", split);
+    references.emplace_back();
+    for (const auto& p : pairs) {
+      sources.push_back(p.src);
+      references[0].push_back(p.tgt);
+    }
+  }
+  if (limit > 0 && static_cast<int64_t>(sources.size()) > limit) {
+    sources.resize(limit);
+    for (auto& r : references) r.resize(limit);
+  }
+  BleuOptions bleu;
+  bleu.lowercase = lowercase;
+  const auto search = resolve_search(translator, d);
+  const auto ev = evaluate_translator(translator, sources, references, search, decode_batch(translator, d), bleu,
+                                      /*show_progress=*/!json);
+  if (!output.empty()) write_lines(output, ev.hypotheses);
+  auto j = ev.to_json();
+  j["beam"] = search.beam;
+  j["length_penalty"] = search.length_penalty;
+  j["perplexity"] = nullptr;
+  {
+    std::vector<Example> examples;
+    for (size_t i = 0; i < sources.size(); ++i) examples.push_back(translator.encode({sources[i], references[0][i]}));
+    j["perplexity"] = std::exp(translator.mean_nll(examples, decode_batch(translator, d)));
+  }
+  if (json) {
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cout << fmt::format("BLEU {:.2f}  exact match {:.4f}  perplexity {:.2f}  {} sentences, {:.1f} sentences/s (beam {})\n",
+                             ev.bleu.score, ev.exact_match, j["perplexity"].get<double>(), ev.sentences,
+                             ev.sentences_per_sec, search.beam);
+  }
+  return 0;
+}
+
+int run_predict(const DecodeArgs& d, int64_t n_best) {
+  set_threads(static_cast<int>(d.threads), 0);
+  const Checkpoint checkpoint(d.checkpoint, "translate");
+  Translator translator(checkpoint);
+  auto search = resolve_search(translator, d);
+  search.n_best = std::max<int64_t>(1, n_best);
+  if (search.n_best > search.beam) search.beam = search.n_best;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(std::cin, line);) lines.push_back(line);
+  const auto out = translator.translate(lines, search, decode_batch(translator, d));
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (search.n_best == 1) {
+      std::cout << out[i].text << '\n';
+    } else {
+      for (const auto& h : out[i].n_best) std::cout << i << " ||| " << h << '\n';
+    }
+  }
+  std::cout.flush();
+  return 0;
+}
+
+int run_bleu(const std::string& hyp, const std::vector<std::string>& refs, bool lowercase,
+             const std::string& tokenize, bool json) {
+  const auto hypotheses = read_lines(hyp);
+  std::vector<std::vector<std::string>> references;
+  for (const auto& r : refs) {
+    references.push_back(read_lines(r));
+    if (references.back().size() != hypotheses.size())
+      throw UserError("{} has {} lines but {} has {}", r, references.back().size(), hyp, hypotheses.size());
+  }
+  BleuOptions o;
+  o.lowercase = lowercase;
+  o.tokenize = tokenize;
+  const auto b = corpus_bleu(hypotheses, references, o);
+  if (json) {
+    std::cout << b.to_json().dump() << std::endl;
+  } else {
+    std::cout << fmt::format("BLEU = {:.2f} {:.1f}/{:.1f}/{:.1f}/{:.1f} (BP = {:.3f} ratio = {:.3f} hyp_len = {} ref_len = {})\n",
+                             b.score, b.precisions[0], b.precisions[1], b.precisions[2], b.precisions[3], b.bp,
+                             b.ref_len > 0 ? static_cast<double>(b.sys_len) / b.ref_len : 0.0, b.sys_len, b.ref_len);
+  }
+  return 0;
+}
+
+int run_attention(const DecodeArgs& d, const std::string& text, const std::string& png) {
+  set_threads(static_cast<int>(d.threads), 0);
+  const Checkpoint checkpoint(d.checkpoint, "translate");
+  Translator translator(checkpoint);
+  if (translator.config.at("model").at("attention") == "none")
+    throw UserError("{}: this model has no attention (attention: none); there is nothing to plot", d.checkpoint);
+  const auto out = translator.translate({text}, resolve_search(translator, d), 1).front();
+  plot_alignment(out.attention, out.source_tokens, out.output_tokens, png, text + "  ->  " + out.text);
+  std::cout << out.text << '\n';
+  std::cerr << "alignment plot written to " << png << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"translate: attention-based sequence-to-sequence translation (attnzoo " ATTNZOO_VERSION ")"};
+  app.require_subcommand(1);
+
+  TrainArgs train;
+  auto* cmd_train = app.add_subcommand("train", "Train a translator; stop and --resume at any time");
+  cmd_train->add_option("--config", train.config, "JSON config (configs/translate/*.json)");
+  cmd_train->add_option("--out", train.out, "Run directory: checkpoints, metrics.jsonl, config.json")->required();
+  cmd_train->add_option("--data-dir", train.data_dir, "Folder with <split>.<lang>[.gz] files (overrides data.dir)");
+  cmd_train->add_option("--attention", train.attention, "additive | dot | general | none (overrides model.attention)");
+  cmd_train->add_option("--epochs", train.epochs, "Epochs (overrides train.epochs)");
+  cmd_train->add_option("--max-steps", train.max_steps, "Stop after this many steps in all, counting those before a resume");
+  cmd_train->add_option("--seed", train.seed, "Random seed");
+  cmd_train->add_option("--threads", train.threads, "ATen intra-op threads");
+  cmd_train->add_option("--batch-size", train.batch_size, "Sentences per batch");
+  cmd_train->add_option("--lr", train.lr, "Learning rate");
+  cmd_train->add_option("--set", train.overrides, "Any config value, e.g. --set train.clip=5 (repeatable)");
+  cmd_train->add_flag("--resume", train.resume, "Continue from <out>/checkpoint.pt");
+
+  DecodeArgs eval_args;
+  std::string eval_src, eval_split = "test", eval_output;
+  std::vector<std::string> eval_refs;
+  bool eval_lowercase = false, eval_json = false;
+  int64_t eval_limit = 0;
+  auto* cmd_eval = app.add_subcommand("eval", "Translate a test set and score it (BLEU as sacreBLEU, exact match)");
+  add_decode_options(cmd_eval, eval_args);
+  cmd_eval->add_option("--src", eval_src, "Source sentences, one per line (default: the checkpoint's test split)");
+  cmd_eval->add_option("--ref", eval_refs, "Reference translations (repeat for several references)");
+  cmd_eval->add_option("--split", eval_split, "test | valid, when --src is not given")->capture_default_str();
+  cmd_eval->add_option("--output", eval_output, "Write the translations to this file");
+  cmd_eval->add_option("--limit", eval_limit, "Evaluate only the first N sentences");
+  cmd_eval->add_flag("--lowercase", eval_lowercase, "Case-insensitive BLEU");
+  cmd_eval->add_flag("--json", eval_json, "Print one JSON object");
+
+  DecodeArgs predict_args;
+  int64_t n_best = 1;
+  auto* cmd_predict = app.add_subcommand("predict", "Translate lines from stdin to stdout");
+  add_decode_options(cmd_predict, predict_args);
+  cmd_predict->add_option("--n-best", n_best, "Print the N best translations as 'i ||| text'");
+
+  std::string bleu_hyp, bleu_tokenize = "13a";
+  std::vector<std::string> bleu_refs;
+  bool bleu_lowercase = false, bleu_json = false;
+  auto* cmd_bleu = app.add_subcommand("bleu", "Corpus BLEU of a hypothesis file, identical to sacreBLEU");
+  cmd_bleu->add_option("--hyp", bleu_hyp, "Hypotheses, one per line")->required();
+  cmd_bleu->add_option("--ref", bleu_refs, "References (repeat for several)")->required();
+  cmd_bleu->add_option("--tokenize", bleu_tokenize, "13a | none")->capture_default_str();
+  cmd_bleu->add_flag("--lowercase", bleu_lowercase, "Case-insensitive");
+  cmd_bleu->add_flag("--json", bleu_json, "Print one JSON object");
+
+  DecodeArgs attention_args;
+  std::string text, png;
+  auto* cmd_attention = app.add_subcommand("attention", "Translate one sentence and plot its alignment");
+  add_decode_options(cmd_attention, attention_args);
+  cmd_attention->add_option("--text", text, "Sentence to translate")->required();
+  cmd_attention->add_option("--png", png, "Output image")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*cmd_train) return run_train(train);
+    if (*cmd_eval)
+      return run_eval(eval_args, eval_src, eval_refs, eval_split, eval_lowercase, eval_json, eval_output, eval_limit);
+    if (*cmd_predict) return run_predict(predict_args, n_best);
+    if (*cmd_bleu) return run_bleu(bleu_hyp, bleu_refs, bleu_lowercase, bleu_tokenize, bleu_json);
+    if (*cmd_attention) return run_attention(attention_args, text, png);
+  } catch (const UserError& e) {
+    std::cerr << "translate: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "translate: internal error: " << e.what_without_backtrace() << std::endl;
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,75 @@
+#include "models/attention.h"
+
+#include "data/error.h"
+
+namespace attnzoo {
+
+bool is_attention_kind(const std::string& kind) {
+  return kind == "additive" || kind == "dot" || kind == "general" || kind == "none";
+}
+
+Memory Memory::index_select(const torch::Tensor& rows) const {
+  Memory m;
+  m.values = values.index_select(0, rows);
+  m.keys = keys.index_select(0, rows);
+  m.mask = mask.index_select(0, rows);
+  if (summary.defined()) m.summary = summary.index_select(0, rows);
+  return m;
+}
+
+AttentionImpl::AttentionImpl(AttentionOptions options_) : options(std::move(options_)) { reset(); }
+
+void AttentionImpl::reset() {
+  const auto& o = options;
+  if (!is_attention_kind(o.kind()))
+    throw UserError("attention \"{}\" is not one of additive, dot, general, none", o.kind());
+  if (o.kind() == "additive") {
+    const int64_t a = o.hidden_size() > 0 ? o.hidden_size() : o.query_size();
+    query_proj = register_module("query_proj", torch::nn::Linear(o.query_size(), a));
+    key_proj = register_module("key_proj",
+                               torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), a).bias(false)));
+    energy = register_module("energy",
+                             torch::nn::Linear(torch::nn::LinearOptions(a, 1).bias(false)));
+  } else if (o.kind() == "general") {
+    key_proj = register_module(
+        "key_proj", torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), o.query_size()).bias(false)));
+  } else if (o.kind() == "dot" && o.query_size() != o.value_size()) {
+    throw UserError(
+        "attention \"dot\" needs the decoder hidden size ({}) to equal the encoder output size ({}); "
+        "use \"general\" or change the sizes",
+        o.query_size(), o.value_size());
+  }
+}
+
+torch::Tensor AttentionImpl::masked_softmax(const torch::Tensor& scores, const torch::Tensor& mask) {
+  return torch::softmax(scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity()),
+                        -1);
+}
+
+Memory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& mask,
+                              const torch::Tensor& summary) {
+  Memory m{values, values, mask, summary};
+  if (key_proj) m.keys = key_proj->forward(values);  // (B,S,A) or (B,S,H), once per sequence
+  return m;
+}
+
+AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory& memory) {
+  const std::string& kind = options.kind();
+  if (kind == "none") {
+    return {memory.summary, torch::zeros_like(memory.mask, memory.values.options())};
+  }
+  torch::Tensor scores;  // (B,S)
+  if (kind == "additive") {
+    // (B,1,A) + (B,S,A) -> tanh -> (B,S,1)
+    const auto q = query_proj->forward(query).unsqueeze(1);
+    scores = energy->forward(torch::tanh(memory.keys + q)).squeeze(2);
+  } else {
+    // dot: keys are the values; general: keys are W k. (B,S,H) x (B,H,1) -> (B,S)
+    scores = torch::bmm(memory.keys, query.unsqueeze(2)).squeeze(2);
+  }
+  const auto weights = masked_softmax(scores, memory.mask);
+  const auto context = torch::bmm(weights.unsqueeze(1), memory.values).squeeze(1);  // (B,D)
+  return {context, weights};
+}
+
+}  // namespace attnzoo

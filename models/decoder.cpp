@@ -1,0 +1,126 @@
+#include "models/decoder.h"
+
+#include "data/error.h"
+#include "data/vocab.h"
+
+namespace attnzoo {
+
+DecoderState DecoderState::index_select(const torch::Tensor& rows) const {
+  DecoderState s;
+  for (const auto& t : h) s.h.push_back(t.index_select(0, rows));
+  for (const auto& t : c) s.c.push_back(t.index_select(0, rows));
+  return s;
+}
+
+DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_)) { reset(); }
+
+void DecoderImpl::reset() {
+  const auto& o = options;
+  if (o.rnn() != "gru" && o.rnn() != "lstm") throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
+  embedding = register_module(
+      "embedding",
+      torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size()).padding_idx(Vocab::kPad)));
+  dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
+  attention = register_module(
+      "attention", Attention(AttentionOptions(o.attention(), o.hidden_size(), o.context_size())
+                                 .hidden_size(o.attention_size())));
+  bridge = register_module("bridge", torch::nn::Linear(o.context_size(), o.num_layers() * o.hidden_size()));
+  cells = register_module("cells", torch::nn::ModuleList());
+  for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
+    const int64_t in = layer == 0 ? o.embedding_size() + o.context_size() : o.hidden_size();
+    if (o.rnn() == "gru") {
+      gru_cells_.emplace_back(in, o.hidden_size());
+      cells->push_back(gru_cells_.back());
+    } else {
+      lstm_cells_.emplace_back(in, o.hidden_size());
+      cells->push_back(lstm_cells_.back());
+    }
+  }
+  const int64_t features = o.hidden_size() + o.context_size() + o.embedding_size();
+  if (o.readout_size() > 0) {
+    readout = register_module("readout", torch::nn::Linear(features, 2 * o.readout_size()));
+    out = register_module("out", torch::nn::Linear(o.readout_size(), o.vocab_size()));
+  } else {
+    out = register_module("out", torch::nn::Linear(features, o.vocab_size()));
+  }
+}
+
+DecoderState DecoderImpl::initial_state(const torch::Tensor& summary) {
+  const auto h0 = torch::tanh(bridge->forward(summary)).chunk(options.num_layers(), 1);
+  DecoderState state;
+  for (const auto& h : h0) {
+    state.h.push_back(h.contiguous());
+    if (options.rnn() == "lstm") state.c.push_back(torch::zeros_like(h));
+  }
+  return state;
+}
+
+torch::Tensor DecoderImpl::embed_step(const torch::Tensor& embedded, const DecoderState& state,
+                                      const Memory& memory, DecoderStep* result) {
+  // embedded (B,E) -> features (B,H+D+E)
+  const auto attended = attention->forward(state.h.back(), memory);
+  auto x = torch::cat({embedded, attended.context}, 1);
+  DecoderState next;
+  for (int64_t layer = 0; layer < options.num_layers(); ++layer) {
+    if (layer > 0) x = dropout->forward(x);
+    if (options.rnn() == "gru") {
+      x = gru_cells_[layer]->forward(x, state.h[layer]);
+      next.h.push_back(x);
+    } else {
+      auto [h, c] = lstm_cells_[layer]->forward(x, std::make_tuple(state.h[layer], state.c[layer]));
+      next.h.push_back(h);
+      next.c.push_back(c);
+      x = h;
+    }
+  }
+  result->weights = attended.weights;
+  result->state = std::move(next);
+  result->features = torch::cat({x, attended.context, embedded}, 1);
+  return result->features;
+}
+
+DecoderStep DecoderImpl::step(const torch::Tensor& tokens, const DecoderState& state, const Memory& memory) {
+  DecoderStep result;
+  embed_step(dropout->forward(embedding->forward(tokens)), state, memory, &result);
+  return result;
+}
+
+torch::Tensor DecoderImpl::project(const torch::Tensor& features) {
+  auto x = dropout->forward(features);
+  if (readout) {
+    // maxout over pairs of units: (..., 2R) -> (..., R)
+    auto r = readout->forward(x);
+    auto sizes = r.sizes().vec();
+    sizes.back() /= 2;
+    sizes.push_back(2);
+    x = dropout->forward(std::get<0>(r.view(sizes).max(-1)));
+  }
+  return out->forward(x);
+}
+
+DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& memory, DecoderState state,
+                                   double teacher_forcing) {
+  const int64_t steps = tgt_in.size(1);
+  const auto embedded = dropout->forward(embedding->forward(tgt_in));  // (B,T,E), one lookup
+  std::vector<torch::Tensor> features, weights;
+  features.reserve(steps);
+  weights.reserve(steps);
+  torch::Tensor previous_prediction;
+  for (int64_t t = 0; t < steps; ++t) {
+    DecoderStep result;
+    torch::Tensor e = embedded.select(1, t);
+    if (t > 0 && teacher_forcing < 1.0 && torch::rand({1}).item<double>() >= teacher_forcing) {
+      // Feed the model's own greedy choice (no gradient through the argmax).
+      const auto prediction = project(features.back()).argmax(-1);
+      e = dropout->forward(embedding->forward(prediction));
+    }
+    embed_step(e, state, memory, &result);
+    features.push_back(result.features);
+    weights.push_back(result.weights);
+    state = std::move(result.state);
+  }
+  // One GEMM for the vocabulary projection of all steps: (B,T,F) -> (B,T,V).
+  return {project(torch::stack(features, 1)), torch::stack(weights, 1)};
+}
+
+}  // namespace attnzoo

@@ -1,0 +1,89 @@
+#pragma once
+// Bahdanau-style attention decoder.
+//
+// At step t, with previous token y_{t-1} and top-layer state s_{t-1}:
+//   e_t = dropout(embed(y_{t-1}))                      (B,E)
+//   c_t, a_t = attention(query = s_{t-1}, memory)       (B,D), (B,S)
+//   s_t = rnn([e_t; c_t], s_{t-1})                      stacked GRU/LSTM cells
+//   f_t = [s_t; c_t; e_t]                               (B,H+D+E)  "deep output" features
+//   logits_t = out(maxout(readout(f_t)))  or  out(f_t)  (B,V)
+// The output projection runs once over all steps (one GEMM) in training.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "models/attention.h"
+
+namespace attnzoo {
+
+struct DecoderOptions {
+  DecoderOptions(int64_t vocab_size, int64_t embedding_size, int64_t hidden_size,
+                 int64_t context_size)
+      : vocab_size_(vocab_size),
+        embedding_size_(embedding_size),
+        hidden_size_(hidden_size),
+        context_size_(context_size) {}
+  TORCH_ARG(int64_t, vocab_size);
+  TORCH_ARG(int64_t, embedding_size);
+  TORCH_ARG(int64_t, hidden_size);
+  TORCH_ARG(int64_t, context_size);  // D, the encoder's output size
+  TORCH_ARG(int64_t, num_layers) = 1;
+  TORCH_ARG(double, dropout) = 0.0;
+  TORCH_ARG(std::string, rnn) = "gru";
+  TORCH_ARG(std::string, attention) = "additive";
+  TORCH_ARG(int64_t, attention_size) = 0;  // additive only; 0 means hidden_size
+  TORCH_ARG(int64_t, readout_size) = 0;    // maxout deep output size; 0: project features directly
+};
+
+// Recurrent state, one (B,H) tensor per layer (cells only for LSTM).
+struct DecoderState {
+  std::vector<torch::Tensor> h;
+  std::vector<torch::Tensor> c;
+  DecoderState index_select(const torch::Tensor& rows) const;
+};
+
+struct DecoderStep {
+  torch::Tensor features;  // (B, H+D+E)
+  torch::Tensor weights;   // (B, S)
+  DecoderState state;
+};
+
+struct DecoderOutput {
+  torch::Tensor logits;   // (B, T, V)
+  torch::Tensor weights;  // (B, T, S)
+};
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  explicit DecoderImpl(DecoderOptions options);
+  void reset();
+
+  // Initial state from the encoder summary (B,D): s_0 = tanh(W summary) per layer.
+  DecoderState initial_state(const torch::Tensor& summary);
+  // One step from `tokens` (B) int64.
+  DecoderStep step(const torch::Tensor& tokens, const DecoderState& state, const Memory& memory);
+  // Logits (..., V) from features (..., F).
+  torch::Tensor project(const torch::Tensor& features);
+  // Teacher forcing over tgt_in (B,T). With teacher_forcing < 1, each step feeds
+  // the model's own previous prediction with probability 1 - teacher_forcing.
+  DecoderOutput forward(const torch::Tensor& tgt_in, const Memory& memory, DecoderState state,
+                        double teacher_forcing = 1.0);
+
+  DecoderOptions options;
+  torch::nn::Embedding embedding{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  Attention attention{nullptr};
+  torch::nn::Linear bridge{nullptr};  // D -> layers * H
+  torch::nn::ModuleList cells{nullptr};
+  torch::nn::Linear readout{nullptr};  // F -> 2R (maxout), optional
+  torch::nn::Linear out{nullptr};      // F or R -> V
+
+ private:
+  torch::Tensor embed_step(const torch::Tensor& embedded, const DecoderState& state,
+                           const Memory& memory, DecoderStep* result);
+  std::vector<torch::nn::GRUCell> gru_cells_;
+  std::vector<torch::nn::LSTMCell> lstm_cells_;
+};
+TORCH_MODULE(Decoder);
+
+}  // namespace attnzoo

@@ -1,0 +1,116 @@
+#include "models/seq2seq.h"
+
+#include <set>
+
+#include "data/error.h"
+#include "data/vocab.h"
+
+namespace attnzoo {
+
+Seq2SeqOptions Seq2SeqOptions::from_json(const nlohmann::json& j, int64_t src_vocab_size,
+                                         int64_t tgt_vocab_size) {
+  static const std::set<std::string> kKeys = {
+      "embedding_size", "encoder_hidden_size", "decoder_hidden_size", "encoder_layers",
+      "decoder_layers", "bidirectional", "rnn", "dropout", "attention", "attention_size",
+      "readout_size"};
+  for (const auto& [key, value] : j.items())
+    if (!kKeys.count(key)) throw UserError("config: unknown key model.{}", key);
+  Seq2SeqOptions o(src_vocab_size, tgt_vocab_size);
+  try {
+    o.embedding_size(j.value("embedding_size", o.embedding_size()));
+    o.encoder_hidden_size(j.value("encoder_hidden_size", o.encoder_hidden_size()));
+    o.decoder_hidden_size(j.value("decoder_hidden_size", o.decoder_hidden_size()));
+    o.encoder_layers(j.value("encoder_layers", o.encoder_layers()));
+    o.decoder_layers(j.value("decoder_layers", o.decoder_layers()));
+    o.bidirectional(j.value("bidirectional", o.bidirectional()));
+    o.rnn(j.value("rnn", o.rnn()));
+    o.dropout(j.value("dropout", o.dropout()));
+    o.attention(j.value("attention", o.attention()));
+    o.attention_size(j.value("attention_size", o.attention_size()));
+    o.readout_size(j.value("readout_size", o.readout_size()));
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError("config: model section has a value of the wrong type ({})", e.what());
+  }
+  for (int64_t v : {o.embedding_size(), o.encoder_hidden_size(), o.decoder_hidden_size(),
+                    o.encoder_layers(), o.decoder_layers()})
+    if (v <= 0) throw UserError("config: model sizes and layer counts must be positive");
+  if (o.dropout() < 0 || o.dropout() >= 1) throw UserError("config: model.dropout must be in [0, 1)");
+  return o;
+}
+
+nlohmann::json Seq2SeqOptions::to_json() const {
+  return {{"embedding_size", embedding_size()},
+          {"encoder_hidden_size", encoder_hidden_size()},
+          {"decoder_hidden_size", decoder_hidden_size()},
+          {"encoder_layers", encoder_layers()},
+          {"decoder_layers", decoder_layers()},
+          {"bidirectional", bidirectional()},
+          {"rnn", rnn()},
+          {"dropout", dropout()},
+          {"attention", attention()},
+          {"attention_size", attention_size()},
+          {"readout_size", readout_size()}};
+}
+
+Seq2SeqImpl::Seq2SeqImpl(Seq2SeqOptions options_) : options(std::move(options_)) { reset(); }
+
+void Seq2SeqImpl::reset() {
+  const auto& o = options;
+  encoder = register_module(
+      "encoder", Encoder(EncoderOptions(o.src_vocab_size(), o.embedding_size(), o.encoder_hidden_size())
+                             .num_layers(o.encoder_layers())
+                             .bidirectional(o.bidirectional())
+                             .dropout(o.dropout())
+                             .rnn(o.rnn())));
+  decoder = register_module(
+      "decoder", Decoder(DecoderOptions(o.tgt_vocab_size(), o.embedding_size(), o.decoder_hidden_size(),
+                                        encoder->output_size())
+                             .num_layers(o.decoder_layers())
+                             .dropout(o.dropout())
+                             .rnn(o.rnn())
+                             .attention(o.attention())
+                             .attention_size(o.attention_size())
+                             .readout_size(o.readout_size())));
+}
+
+std::pair<Memory, DecoderState> Seq2SeqImpl::encode(const torch::Tensor& src, const torch::Tensor& lengths) {
+  const auto encoded = encoder->forward(src, lengths);
+  const auto mask = src.ne(Vocab::kPad);
+  Memory memory = decoder->attention->prepare(encoded.outputs, mask, encoded.summary);
+  return {std::move(memory), decoder->initial_state(encoded.summary)};
+}
+
+DecoderOutput Seq2SeqImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths,
+                                   const torch::Tensor& tgt_in, double teacher_forcing) {
+  auto [memory, state] = encode(src, lengths);
+  return decoder->forward(tgt_in, memory, std::move(state), teacher_forcing);
+}
+
+int64_t Seq2SeqImpl::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace attnzoo
+
+namespace attnzoo {
+
+Seq2SeqStepper::Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src, const torch::Tensor& lengths)
+    : model_(std::move(model)) {
+  std::tie(memory_, state_) = model_->encode(src, lengths);
+}
+
+torch::Tensor Seq2SeqStepper::step(const torch::Tensor& tokens, torch::Tensor* weights) {
+  auto result = model_->decoder->step(tokens, state_, memory_);
+  state_ = std::move(result.state);
+  if (weights != nullptr) *weights = result.weights;
+  return torch::log_softmax(model_->decoder->project(result.features), -1);
+}
+
+void Seq2SeqStepper::select(const torch::Tensor& rows) {
+  memory_ = memory_.index_select(rows);
+  state_ = state_.index_select(rows);
+}
+
+}  // namespace attnzoo

@@ -1,0 +1,74 @@
+#pragma once
+// Seq2Seq: Encoder + attention Decoder, the translator's model.
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "models/decoder.h"
+#include "models/encoder.h"
+
+namespace attnzoo {
+
+struct Seq2SeqOptions {
+  Seq2SeqOptions(int64_t src_vocab_size, int64_t tgt_vocab_size)
+      : src_vocab_size_(src_vocab_size), tgt_vocab_size_(tgt_vocab_size) {}
+  TORCH_ARG(int64_t, src_vocab_size);
+  TORCH_ARG(int64_t, tgt_vocab_size);
+  TORCH_ARG(int64_t, embedding_size) = 256;
+  TORCH_ARG(int64_t, encoder_hidden_size) = 512;  // per direction
+  TORCH_ARG(int64_t, decoder_hidden_size) = 512;
+  TORCH_ARG(int64_t, encoder_layers) = 1;
+  TORCH_ARG(int64_t, decoder_layers) = 1;
+  TORCH_ARG(bool, bidirectional) = true;
+  TORCH_ARG(std::string, rnn) = "gru";
+  TORCH_ARG(double, dropout) = 0.3;
+  TORCH_ARG(std::string, attention) = "additive";
+  TORCH_ARG(int64_t, attention_size) = 0;
+  TORCH_ARG(int64_t, readout_size) = 0;
+
+
+ public:
+  // The "model" section of a config; vocabulary sizes come from the data.
+  static Seq2SeqOptions from_json(const nlohmann::json& j, int64_t src_vocab_size,
+                                  int64_t tgt_vocab_size);
+  nlohmann::json to_json() const;
+};
+
+class Seq2SeqImpl : public torch::nn::Module {
+ public:
+  explicit Seq2SeqImpl(Seq2SeqOptions options);
+  void reset();
+
+  // Encodes src (B,S) with lengths (B) into the memory the decoder attends over,
+  // and the decoder's initial state.
+  std::pair<Memory, DecoderState> encode(const torch::Tensor& src, const torch::Tensor& lengths);
+  // Teacher-forced logits (B,T,V) and attention (B,T,S).
+  DecoderOutput forward(const torch::Tensor& src, const torch::Tensor& lengths,
+                        const torch::Tensor& tgt_in, double teacher_forcing = 1.0);
+  int64_t num_parameters() const;
+
+  Seq2SeqOptions options;
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+};
+TORCH_MODULE(Seq2Seq);
+
+}  // namespace attnzoo
+
+#include "models/search.h"
+
+namespace attnzoo {
+
+// Drives a Seq2Seq through greedy or beam search over one encoded batch.
+class Seq2SeqStepper : public StepModel {
+ public:
+  Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src, const torch::Tensor& lengths);
+  torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) override;
+  void select(const torch::Tensor& rows) override;
+
+ private:
+  Seq2Seq model_;
+  Memory memory_;
+  DecoderState state_;
+};
+
+}  // namespace attnzoo

@@ -1,0 +1,569 @@
+#include "train/translation.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "data/dates.h"
+#include "data/error.h"
+#include "data/text_io.h"
+#include "train/config.h"
+#include "train/progress.h"
+#include "train/runtime.h"
+#include "train/schedule.h"
+
+namespace attnzoo {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+nlohmann::json default_translate_config() {
+  return nlohmann::json::parse(R"({
+    "data": {
+      "source": "parallel",
+      "dir": "../shared/data/multi30k",
+      "src_lang": "de", "tgt_lang": "en",
+      "train": "train", "valid": "val", "test": "test_2016_flickr",
+      "tsv": "", "tsv_swap": false, "valid_fraction": 0.05, "test_fraction": 0.05,
+      "dates": {"train_size": 20000, "valid_size": 500, "test_size": 1000, "seed": 1},
+      "max_length": 100
+    },
+    "tokenizer": {
+      "src": {"kind": "word", "lowercase": false, "vocab_size": 8000},
+      "tgt": {"kind": "word", "lowercase": false, "vocab_size": 8000}
+    },
+    "vocab": {"min_freq": 2, "max_size": 0},
+    "model": {
+      "embedding_size": 256, "encoder_hidden_size": 512, "decoder_hidden_size": 512,
+      "encoder_layers": 1, "decoder_layers": 1, "bidirectional": true, "rnn": "gru",
+      "dropout": 0.3, "attention": "additive", "attention_size": 0, "readout_size": 0
+    },
+    "train": {
+      "batch_size": 128, "epochs": 10, "max_steps": 0, "lr": 0.001, "weight_decay": 0.0,
+      "clip": 1.0, "label_smoothing": 0.1, "teacher_forcing": 1.0,
+      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0},
+      "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
+      "early_stopping": 0, "select_metric": "bleu", "valid_max_sentences": 0,
+      "seed": 1, "threads": 1, "blas_threads": 0
+    },
+    "decode": {"beam": 5, "length_penalty": 0.6, "max_len_ratio": 2.0, "max_len_offset": 10,
+               "batch_size": 64}
+  })");
+}
+
+nlohmann::json load_translate_config(const std::string& path) {
+  return merge_config(default_translate_config(), read_json_file(path), path);
+}
+
+TranslationSplits load_translation_data(const nlohmann::json& d) {
+  const std::string source = d.at("source");
+  TranslationSplits s;
+  if (source == "dates") {
+    const auto& g = d.at("dates");
+    const uint64_t seed = g.at("seed").get<uint64_t>();
+    s.train = generate_dates(g.at("train_size").get<size_t>(), seed);
+    s.valid = generate_dates(g.at("valid_size").get<size_t>(), seed + 1000);
+    s.test = generate_dates(g.at("test_size").get<size_t>(), seed + 2000);
+  } else if (source == "parallel") {
+    const std::string dir = d.at("dir");
+    const std::string src = d.at("src_lang"), tgt = d.at("tgt_lang");
+    auto read_split = [&](const std::string& split) {
+      return read_parallel(split_file(dir, split, src), split_file(dir, split, tgt));
+    };
+    s.train = read_split(d.at("train"));
+    s.valid = read_split(d.at("valid"));
+    if (!d.at("test").get<std::string>().empty()) s.test = read_split(d.at("test"));
+  } else if (source == "tsv") {
+    auto pairs = read_tsv_pairs(d.at("tsv"), d.at("tsv_swap").get<bool>());
+    const auto order = permutation(pairs.size(), 12345);
+    const auto n = pairs.size();
+    const auto n_valid = static_cast<size_t>(d.at("valid_fraction").get<double>() * n);
+    const auto n_test = static_cast<size_t>(d.at("test_fraction").get<double>() * n);
+    for (size_t i = 0; i < n; ++i) {
+      auto& dest = i < n_valid ? s.valid : i < n_valid + n_test ? s.test : s.train;
+      dest.push_back(std::move(pairs[order[i]]));
+    }
+    if (s.train.empty() || s.valid.empty())
+      throw UserError("{}: too few pairs ({}) to split into train and validation", d.at("tsv").get<std::string>(), n);
+  } else {
+    throw UserError("config: data.source \"{}\" is not one of parallel, tsv, dates", source);
+  }
+  return s;
+}
+
+SearchOptions search_options(const nlohmann::json& d) {
+  SearchOptions o;
+  o.beam = d.at("beam").get<int64_t>();
+  o.length_penalty = d.at("length_penalty").get<double>();
+  o.max_len_ratio = d.at("max_len_ratio").get<double>();
+  o.max_len_offset = d.at("max_len_offset").get<int64_t>();
+  o.bos = Vocab::kBos;
+  o.eos = Vocab::kEos;
+  if (o.beam < 1) throw UserError("decode.beam must be at least 1 (got {})", o.beam);
+  return o;
+}
+
+// ----------------------------------------------------------------------------
+// Translator
+
+Translator::Translator(const nlohmann::json& config_, const std::vector<SentencePair>& train)
+    : config(config_) {
+  std::vector<std::string> src_text, tgt_text;
+  src_text.reserve(train.size());
+  tgt_text.reserve(train.size());
+  for (const auto& p : train) {
+    src_text.push_back(p.src);
+    tgt_text.push_back(p.tgt);
+  }
+  const auto src_opts = TokenizerOptions::from_json(config.at("tokenizer").at("src"));
+  const auto tgt_opts = TokenizerOptions::from_json(config.at("tokenizer").at("tgt"));
+  src_tokenizer = make_tokenizer(src_opts, "", &src_text);
+  tgt_tokenizer = make_tokenizer(tgt_opts, "", &tgt_text);
+  const auto& v = config.at("vocab");
+  auto build = [&](const Tokenizer& tok, const std::vector<std::string>& text) {
+    std::vector<std::vector<std::string>> tokens;
+    tokens.reserve(text.size());
+    for (const auto& line : text) tokens.push_back(tok.tokenize(line));
+    // SentencePiece already chose its vocabulary; keep every piece it produces.
+    const bool spm = !tok.model_bytes().empty();
+    return Vocab::build(tokens, spm ? 1 : v.at("min_freq").get<int64_t>(), v.at("max_size").get<int64_t>());
+  };
+  src_vocab = build(*src_tokenizer, src_text);
+  tgt_vocab = build(*tgt_tokenizer, tgt_text);
+  build_model();
+}
+
+Translator::Translator(const Checkpoint& checkpoint) {
+  const auto& meta = checkpoint.meta();
+  config = meta.at("config");
+  src_vocab = Vocab::from_json(meta.at("vocab_src"), checkpoint.path() + " (source vocabulary)");
+  tgt_vocab = Vocab::from_json(meta.at("vocab_tgt"), checkpoint.path() + " (target vocabulary)");
+  auto tokenizer = [&](const char* side) {
+    const auto opts = TokenizerOptions::from_json(config.at("tokenizer").at(side));
+    const std::string name = std::string("spm.") + side;
+    const std::string bytes = checkpoint.has_tensor(name) ? tensor_to_bytes(checkpoint.tensor(name)) : "";
+    return std::shared_ptr<Tokenizer>(make_tokenizer(opts, bytes));
+  };
+  src_tokenizer = tokenizer("src");
+  tgt_tokenizer = tokenizer("tgt");
+  build_model();
+  checkpoint.load_model(*model);
+}
+
+void Translator::build_model() {
+  model = Seq2Seq(Seq2SeqOptions::from_json(config.at("model"), src_vocab.size(), tgt_vocab.size()));
+}
+
+nlohmann::json Translator::meta() const {
+  return {{"app", "translate"},
+          {"config", config},
+          {"vocab_src", src_vocab.to_json()},
+          {"vocab_tgt", tgt_vocab.to_json()}};
+}
+
+std::map<std::string, torch::Tensor> Translator::tensors() const {
+  std::map<std::string, torch::Tensor> t;
+  if (!src_tokenizer->model_bytes().empty()) t["spm.src"] = bytes_to_tensor(src_tokenizer->model_bytes());
+  if (!tgt_tokenizer->model_bytes().empty()) t["spm.tgt"] = bytes_to_tensor(tgt_tokenizer->model_bytes());
+  return t;
+}
+
+std::vector<int64_t> Translator::encode_source(const std::string& text) const {
+  auto ids = src_vocab.encode(src_tokenizer->tokenize(text));
+  ids.push_back(Vocab::kEos);
+  return ids;
+}
+
+Example Translator::encode(const SentencePair& pair) const {
+  return {encode_source(pair.src), tgt_vocab.encode(tgt_tokenizer->tokenize(pair.tgt))};
+}
+
+std::vector<Translation> Translator::translate(const std::vector<std::string>& sources,
+                                               const SearchOptions& options, int64_t batch_size,
+                                               bool show_progress) {
+  std::vector<Example> examples;
+  examples.reserve(sources.size());
+  for (const auto& s : sources) examples.push_back({encode_source(s), {}});
+  std::vector<Translation> results(sources.size());
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  std::unique_ptr<ProgressBar> bar;
+  if (show_progress) bar = std::make_unique<ProgressBar>(static_cast<int64_t>(sources.size()), "translate");
+  int64_t done = 0;
+  for (const auto& indices : make_batches(examples, batch_size, /*shuffle=*/false, 0)) {
+    const Batch batch = collate(examples, indices);
+    Seq2SeqStepper stepper(model, batch.src, batch.src_lengths);
+    const auto hypotheses = search(stepper, batch.src_lengths, options);
+    for (int64_t r = 0; r < batch.size(); ++r) {
+      const size_t i = indices[r];
+      const auto& list = hypotheses[r];
+      const Hypothesis& best = list.front();
+      Translation& t = results[i];
+      t.text = tgt_tokenizer->detokenize(tgt_vocab.decode(best.tokens));
+      t.score = best.score;
+      for (int64_t id : best.tokens) t.output_tokens.push_back(tgt_vocab.token(id));
+      t.source_tokens = src_tokenizer->tokenize(sources[i]);
+      t.source_tokens.push_back("<eos>");
+      const int64_t length = static_cast<int64_t>(examples[i].src.size());
+      if (best.attention.defined()) t.attention = best.attention.narrow(1, 0, length).clone();
+      for (const auto& h : list) t.n_best.push_back(tgt_tokenizer->detokenize(tgt_vocab.decode(h.tokens)));
+    }
+    done += batch.size();
+    if (bar) bar->update(done);
+  }
+  if (bar) bar->finish();
+  model->train(was_training);
+  return results;
+}
+
+double Translator::mean_nll(const std::vector<Example>& examples, int64_t batch_size) {
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  double total = 0.0;
+  int64_t tokens = 0;
+  for (const auto& indices : make_batches(examples, batch_size, false, 0)) {
+    const Batch batch = collate(examples, indices);
+    const auto logits = model->forward(batch.src, batch.src_lengths, batch.tgt_in).logits;
+    total += torch::nn::functional::cross_entropy(
+                 logits.reshape({-1, logits.size(-1)}), batch.tgt_out.reshape({-1}),
+                 torch::nn::functional::CrossEntropyFuncOptions().ignore_index(Vocab::kPad).reduction(torch::kSum))
+                 .item<double>();
+    tokens += batch.target_tokens;
+  }
+  model->train(was_training);
+  return tokens > 0 ? total / tokens : 0.0;
+}
+
+// ----------------------------------------------------------------------------
+// Evaluation
+
+nlohmann::json TranslationEval::to_json() const {
+  auto j = bleu.to_json();
+  j["exact_match"] = exact_match;
+  j["sentences_per_sec"] = sentences_per_sec;
+  j["sentences"] = sentences;
+  return j;
+}
+
+TranslationEval evaluate_translator(Translator& translator, const std::vector<std::string>& sources,
+                                    const std::vector<std::vector<std::string>>& references,
+                                    const SearchOptions& options, int64_t batch_size, const BleuOptions& bleu,
+                                    bool show_progress) {
+  for (const auto& refs : references)
+    if (refs.size() != sources.size())
+      throw UserError("{} references for {} source sentences", refs.size(), sources.size());
+  TranslationEval ev;
+  const auto start = Clock::now();
+  const auto translations = translator.translate(sources, options, batch_size, show_progress);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  int64_t exact = 0;
+  for (size_t i = 0; i < translations.size(); ++i) {
+    ev.hypotheses.push_back(translations[i].text);
+    for (const auto& refs : references)
+      if (trim(translations[i].text) == trim(refs[i])) {
+        ++exact;
+        break;
+      }
+  }
+  ev.sentences = static_cast<int64_t>(sources.size());
+  ev.exact_match = sources.empty() ? 0.0 : static_cast<double>(exact) / sources.size();
+  ev.sentences_per_sec = seconds > 0 ? sources.size() / seconds : 0.0;
+  ev.bleu = corpus_bleu(ev.hypotheses, references, bleu);
+  return ev;
+}
+
+// ----------------------------------------------------------------------------
+// Training
+
+namespace {
+
+// Where training stands; saved in every checkpoint so a resumed run continues
+// exactly where it stopped.
+struct Progress {
+  int64_t step = 0;            // optimizer steps taken
+  int64_t epoch = 0;           // current epoch (0-based)
+  int64_t batch_in_epoch = 0;  // batches of this epoch already taken
+  double best_metric = -1e300;
+  int64_t best_step = 0;
+  int64_t evals_without_improvement = 0;
+  int64_t tokens = 0;          // target tokens trained on
+  double train_seconds = 0.0;  // time in training steps (not evaluation)
+
+  nlohmann::json to_json() const {
+    return {{"step", step},
+            {"epoch", epoch},
+            {"batch_in_epoch", batch_in_epoch},
+            {"best_metric", best_metric},
+            {"best_step", best_step},
+            {"evals_without_improvement", evals_without_improvement},
+            {"tokens", tokens},
+            {"train_seconds", train_seconds}};
+  }
+  static Progress from_json(const nlohmann::json& j) {
+    Progress p;
+    p.step = j.at("step");
+    p.epoch = j.at("epoch");
+    p.batch_in_epoch = j.at("batch_in_epoch");
+    p.best_metric = j.at("best_metric");
+    p.best_step = j.at("best_step");
+    p.evals_without_improvement = j.at("evals_without_improvement");
+    p.tokens = j.at("tokens");
+    p.train_seconds = j.at("train_seconds");
+    return p;
+  }
+};
+
+// Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites the rest).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!file_exists(path)) return;
+  std::vector<std::string> kept;
+  for (const auto& line : read_lines(path)) {
+    try {
+      if (nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept.push_back(line);
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  write_lines(path, kept);
+}
+
+std::vector<Example> encode_all(const Translator& t, const std::vector<SentencePair>& pairs, int64_t max_length,
+                                int64_t* skipped) {
+  std::vector<Example> out;
+  out.reserve(pairs.size());
+  for (const auto& p : pairs) {
+    Example e = t.encode(p);
+    if (max_length > 0 && (static_cast<int64_t>(e.src.size()) > max_length ||
+                           static_cast<int64_t>(e.tgt.size()) > max_length)) {
+      if (skipped) ++*skipped;
+      continue;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string train_translator(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
+  fs::create_directories(out_dir);
+  const std::string checkpoint_path = out_dir + "/checkpoint.pt";
+  const std::string best_path = out_dir + "/best.pt";
+  const std::string metrics_path = out_dir + "/metrics.jsonl";
+  const auto& tc = config_in.at("train");
+  set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
+  seed_everything(tc.at("seed").get<uint64_t>());
+
+  const auto data = load_translation_data(config_in.at("data"));
+  std::unique_ptr<Translator> translator;
+  std::unique_ptr<Checkpoint> checkpoint;
+  if (resume) {
+    if (!file_exists(checkpoint_path)) throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
+    checkpoint = std::make_unique<Checkpoint>(checkpoint_path, "translate");
+    translator = std::make_unique<Translator>(*checkpoint);
+    // The run's model, data and vocabularies stay; training and decoding settings may change.
+    translator->config["train"] = config_in.at("train");
+    translator->config["decode"] = config_in.at("decode");
+  } else {
+    std::fprintf(stderr, "building tokenizers and vocabularies from %zu training pairs\n", data.train.size());
+    translator = std::make_unique<Translator>(config_in, data.train);
+  }
+  Translator& tr = *translator;
+  const nlohmann::json& config = tr.config;
+  Seq2Seq& model = tr.model;
+
+  int64_t skipped = 0;
+  const int64_t max_length = config.at("data").at("max_length");
+  const auto train = encode_all(tr, data.train, max_length, &skipped);
+  const auto valid = encode_all(tr, data.valid, 0, nullptr);
+  if (train.empty()) throw UserError("no training pairs left after the length filter (data.max_length)");
+  std::vector<std::string> valid_src, valid_ref;
+  const int64_t valid_max = tc.at("valid_max_sentences");
+  for (const auto& p : data.valid) {
+    if (valid_max > 0 && static_cast<int64_t>(valid_src.size()) >= valid_max) break;
+    valid_src.push_back(p.src);
+    valid_ref.push_back(p.tgt);
+  }
+  write_json_file(out_dir + "/config.json", config);
+  tr.src_vocab.save(out_dir + "/vocab.src.json");
+  tr.tgt_vocab.save(out_dir + "/vocab.tgt.json");
+  std::fprintf(stderr,
+               "data: %zu train pairs (%lld longer than %lld skipped), %zu valid | vocab: %lld src, %lld tgt | "
+               "model: %lld parameters, attention %s\n",
+               train.size(), static_cast<long long>(skipped), static_cast<long long>(max_length), valid.size(),
+               static_cast<long long>(tr.src_vocab.size()), static_cast<long long>(tr.tgt_vocab.size()),
+               static_cast<long long>(model->num_parameters()),
+               config.at("model").at("attention").get<std::string>().c_str());
+
+  const double base_lr = tc.at("lr");
+  torch::optim::Adam optimizer(model->parameters(),
+                               torch::optim::AdamOptions(base_lr).weight_decay(tc.at("weight_decay").get<double>()));
+  LrSchedule schedule(base_lr, LrScheduleOptions::from_json(tc.at("schedule")));
+  Progress progress;
+  if (resume) {
+    checkpoint->load_optimizer(optimizer);
+    progress = Progress::from_json(checkpoint->meta().at("progress"));
+    schedule.load_state(checkpoint->meta().at("schedule"));
+    set_rng_state(checkpoint->tensor("rng"));
+    truncate_metrics(metrics_path, progress.step);
+    std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n", checkpoint_path.c_str(),
+                 static_cast<long long>(progress.step), static_cast<long long>(progress.epoch + 1));
+  }
+  checkpoint.reset();
+
+  const int64_t batch_size = tc.at("batch_size");
+  const int64_t epochs = tc.at("epochs");
+  const int64_t max_steps = tc.at("max_steps");
+  const int64_t eval_every = tc.at("eval_every");
+  const int64_t checkpoint_every = tc.at("checkpoint_every");
+  const int64_t log_every = std::max<int64_t>(1, tc.at("log_every").get<int64_t>());
+  const int64_t early_stopping = tc.at("early_stopping");
+  const double clip = tc.at("clip");
+  const double teacher_forcing = tc.at("teacher_forcing");
+  const std::string select_metric = tc.at("select_metric");
+  if (select_metric != "bleu" && select_metric != "exact_match" && select_metric != "perplexity")
+    throw UserError("config: train.select_metric \"{}\" is not one of bleu, exact_match, perplexity", select_metric);
+  const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions()
+                                .ignore_index(Vocab::kPad)
+                                .label_smoothing(tc.at("label_smoothing").get<double>());
+  const uint64_t seed = tc.at("seed");
+  const int64_t decode_batch = config.at("decode").at("batch_size");
+  SearchOptions greedy = search_options(config.at("decode"));
+  greedy.beam = 1;
+
+  const int64_t batches_per_epoch = static_cast<int64_t>(make_batches(train, batch_size, false, 0).size());
+  const int64_t planned = max_steps > 0 ? std::min(max_steps, epochs * batches_per_epoch) : epochs * batches_per_epoch;
+  std::ofstream metrics(metrics_path, std::ios::app);
+
+  auto save = [&](const std::string& path) {
+    nlohmann::json meta = tr.meta();
+    meta["progress"] = progress.to_json();
+    meta["schedule"] = schedule.state();
+    auto tensors = tr.tensors();
+    tensors["rng"] = get_rng_state();
+    save_checkpoint(path, meta, *model, &optimizer, tensors);
+  };
+
+  // Validation: perplexity (teacher forcing, no smoothing) and greedy BLEU / exact match.
+  auto evaluate = [&]() {
+    const double nll = tr.mean_nll(valid, decode_batch);
+    const auto ev = evaluate_translator(tr, valid_src, {valid_ref}, greedy, decode_batch);
+    nlohmann::json j = {{"valid_ppl", std::exp(nll)},
+                        {"valid_bleu", ev.bleu.score},
+                        {"valid_exact_match", ev.exact_match}};
+    const double metric = select_metric == "bleu"          ? ev.bleu.score
+                          : select_metric == "exact_match" ? ev.exact_match
+                                                           : -std::exp(nll);
+    const bool improved = metric > progress.best_metric;
+    if (improved) {
+      progress.best_metric = metric;
+      progress.best_step = progress.step;
+      progress.evals_without_improvement = 0;
+    } else {
+      ++progress.evals_without_improvement;
+    }
+    if (schedule.on_evaluation(metric)) j["lr_reduced"] = true;
+    if (improved) save(best_path);
+    return j;
+  };
+
+  model->train();
+  ProgressBar bar(planned, "train");
+  double window_loss = 0.0;
+  int64_t window_tokens = 0, window_steps = 0;
+  double window_seconds = 0.0;
+  bool stop = false;
+  bool evaluated_last_step = false;
+  const auto run_start = Clock::now();
+  std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch, batch %lld)\n",
+               static_cast<long long>(planned), static_cast<long long>(batches_per_epoch),
+               static_cast<long long>(batch_size));
+
+  for (; progress.epoch < epochs && !stop; ++progress.epoch, progress.batch_in_epoch = 0) {
+    const auto batches = make_batches(train, batch_size, /*shuffle=*/true, seed * 1000003ull + progress.epoch);
+    for (int64_t i = progress.batch_in_epoch; i < static_cast<int64_t>(batches.size()); ++i) {
+      if (max_steps > 0 && progress.step >= max_steps) {
+        stop = true;
+        break;
+      }
+      const auto step_start = Clock::now();
+      const Batch batch = collate(train, batches[i]);
+      ++progress.step;
+      for (auto& group : optimizer.param_groups())
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(schedule.lr(progress.step));
+      optimizer.zero_grad();
+      const auto out = model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing);
+      const auto loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, out.logits.size(-1)}),
+                                                             batch.tgt_out.reshape({-1}), loss_options);
+      loss.backward();
+      if (clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
+      optimizer.step();
+      const double seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
+      progress.batch_in_epoch = i + 1;
+      progress.tokens += batch.target_tokens;
+      progress.train_seconds += seconds;
+      window_loss += loss.item<double>();
+      window_tokens += batch.target_tokens;
+      window_seconds += seconds;
+      ++window_steps;
+
+      const bool epoch_end = i + 1 == static_cast<int64_t>(batches.size());
+      const bool eval_now = eval_every > 0 ? progress.step % eval_every == 0 : epoch_end;
+      const double tokens_per_sec = window_seconds > 0 ? window_tokens / window_seconds : 0.0;
+      const double lr = schedule.lr(progress.step);
+      bar.update(progress.step, fmt::format("epoch {} loss {:.3f} lr {:.1e} {:.0f} tok/s", progress.epoch + 1,
+                                            window_loss / window_steps, lr, tokens_per_sec));
+      if (progress.step % log_every == 0 || eval_now) {
+        nlohmann::json line = {{"step", progress.step},
+                               {"epoch", progress.epoch + 1},
+                               {"loss", window_loss / window_steps},
+                               {"lr", lr},
+                               {"tokens", progress.tokens},
+                               {"tokens_per_sec", tokens_per_sec},
+                               {"elapsed_sec", std::chrono::duration<double>(Clock::now() - run_start).count()}};
+        if (eval_now) line.update(evaluate());
+        metrics << line.dump() << '\n' << std::flush;
+        if (eval_now) {
+          std::fprintf(stderr, "\nstep %lld: valid bleu %.2f exact %.4f ppl %.2f%s\n",
+                       static_cast<long long>(progress.step), line["valid_bleu"].get<double>(),
+                       line["valid_exact_match"].get<double>(), line["valid_ppl"].get<double>(),
+                       line.contains("lr_reduced") ? " (lr reduced)" : "");
+        }
+        window_loss = window_seconds = 0.0;
+        window_tokens = window_steps = 0;
+      }
+      evaluated_last_step = eval_now;
+      if (early_stopping > 0 && progress.evals_without_improvement >= early_stopping) {
+        std::fprintf(stderr, "early stopping: no improvement in %lld evaluations\n",
+                     static_cast<long long>(early_stopping));
+        stop = true;
+      }
+      if (checkpoint_every > 0 && progress.step % checkpoint_every == 0) save(checkpoint_path);
+      if (stop) break;
+    }
+    if (stop) break;
+  }
+  bar.finish();
+  if (!evaluated_last_step && !file_exists(best_path)) {
+    // A run too short to reach an evaluation still leaves a best.pt. This
+    // evaluation is reported only: it must not steer the schedule, or a resumed
+    // run would differ from an uninterrupted one.
+    const auto ev = evaluate_translator(tr, valid_src, {valid_ref}, greedy, decode_batch);
+    std::fprintf(stderr, "step %lld: valid bleu %.2f exact %.4f\n", static_cast<long long>(progress.step),
+                 ev.bleu.score, ev.exact_match);
+    save(best_path);
+  }
+  save(checkpoint_path);
+  const double tokens_per_sec = progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
+  std::fprintf(stderr, "done: %lld steps, %.0f target tokens/s\n", static_cast<long long>(progress.step),
+               tokens_per_sec);
+  if (progress.best_step > 0)
+    std::fprintf(stderr, "best valid %s %.4f at step %lld\n", select_metric.c_str(),
+                 select_metric == "perplexity" ? -progress.best_metric : progress.best_metric,
+                 static_cast<long long>(progress.best_step));
+  std::fprintf(stderr, "wrote %s, %s, %s\n", best_path.c_str(), checkpoint_path.c_str(), metrics_path.c_str());
+  return checkpoint_path;
+}
+
+}  // namespace attnzoo
