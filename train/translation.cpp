@@ -68,7 +68,9 @@ TranslationSplits load_translation_data(const nlohmann::json& d) {
     const std::string dir = d.at("dir");
     const std::string src = d.at("src_lang"), tgt = d.at("tgt_lang");
     auto read_split = [&](const std::string& split) {
-      return read_parallel(split_file(dir, split, src), split_file(dir, split, tgt));
+      const std::string src_path = split_file(dir, split, src);
+      const std::string tgt_path = split_file(dir, split, tgt);
+      return read_parallel(src_path, tgt_path);
     };
     s.train = read_split(d.at("train"));
     s.valid = read_split(d.at("valid"));
@@ -355,11 +357,12 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
   set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
   seed_everything(tc.at("seed").get<uint64_t>());
 
+  if (resume && !file_exists(checkpoint_path))
+    throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
   const auto data = load_translation_data(config_in.at("data"));
   std::unique_ptr<Translator> translator;
   std::unique_ptr<Checkpoint> checkpoint;
   if (resume) {
-    if (!file_exists(checkpoint_path)) throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
     checkpoint = std::make_unique<Checkpoint>(checkpoint_path, "translate");
     translator = std::make_unique<Translator>(*checkpoint);
     // The run's model, data and vocabularies stay; training and decoding settings may change.

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# User mistakes give one clear line and a non-zero exit, never a crash.
+set -u
+translate="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+passes=0
+
+# expect_error DESCRIPTION EXPECTED_TEXT COMMAND...
+expect_error() {
+  local what="$1" expected="$2"
+  shift 2
+  local out rc
+  out=$("$@" 2>&1 >/dev/null)
+  rc=$?
+  if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
+    echo "FAIL $what: exit code $rc"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qF -- "$expected" <<<"$out"; then
+    echo "FAIL $what: message lacks '$expected': $out"; failures=$((failures + 1)); return
+  fi
+  if [ "$(wc -l <<<"$out")" -gt 2 ]; then
+    echo "FAIL $what: more than one line: $out"; failures=$((failures + 1)); return
+  fi
+  echo "ok   $what"; passes=$((passes + 1))
+}
+
+printf '{"train": {"lrr": 1}}' > "$tmp/typo.json"
+printf '{"train": ' > "$tmp/broken.json"
+printf '{"data": {"dir": "%s/nowhere"}}' "$tmp" > "$tmp/nodata.json"
+printf 'a\nb\n' > "$tmp/two.txt"
+printf 'a\n' > "$tmp/one.txt"
+printf 'junk' > "$tmp/junk.pt"
+
+expect_error "missing config" "no such file" "$translate" train --config "$tmp/none.json" --out "$tmp/run"
+expect_error "config typo" "train.lrr: unknown key" "$translate" train --config "$tmp/typo.json" --out "$tmp/run"
+expect_error "broken JSON" "broken.json:1" "$translate" train --config "$tmp/broken.json" --out "$tmp/run"
+expect_error "missing data" "nowhere/train.de" "$translate" train --config "$tmp/nodata.json" --out "$tmp/run"
+expect_error "resume nothing" "nothing to resume" "$translate" train --resume --config "$tmp/nodata.json" --out "$tmp/empty"
+expect_error "missing checkpoint" "no such checkpoint" "$translate" eval --checkpoint "$tmp/none.pt"
+expect_error "junk checkpoint" "not an attnzoo checkpoint" "$translate" predict --checkpoint "$tmp/junk.pt"
+expect_error "misaligned BLEU" "has 1 lines" "$translate" bleu --hyp "$tmp/two.txt" --ref "$tmp/one.txt"
+printf '{"data": {"source": "dates", "dates": {"train_size": 50}}, "model": {"attention": "bogus"}}' > "$tmp/bogus.json"
+expect_error "bad attention kind" 'attention "bogus" is not one of' "$translate" train --config "$tmp/bogus.json" --out "$tmp/run"
+"$translate" --help >/dev/null || { echo "FAIL --help"; failures=$((failures + 1)); }
+for sub in train eval predict bleu attention; do
+  "$translate" "$sub" --help | grep -q -- "--" || { echo "FAIL $sub --help"; failures=$((failures + 1)); }
+done
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,117 @@
+// The attention family: normalisation, masking, gradients (finite differences).
+#include <catch2/catch.hpp>
+
+#include "data/error.h"
+#include "models/attention.h"
+
+using namespace attnzoo;
+
+namespace {
+
+constexpr int64_t kB = 3, kS = 5, kH = 4, kD = 4;
+
+struct Inputs {
+  torch::Tensor query, values, mask, summary;
+};
+
+Inputs make_inputs(torch::Dtype dtype = torch::kFloat) {
+  torch::manual_seed(0);
+  Inputs in;
+  in.query = torch::randn({kB, kH}, dtype);
+  in.values = torch::randn({kB, kS, kD}, dtype);
+  // Lengths 5, 3, 1: rows 1 and 2 have padding.
+  in.mask = torch::tensor({1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0}, torch::kBool).view({kB, kS});
+  in.summary = torch::randn({kB, kD}, dtype);
+  return in;
+}
+
+// Largest |analytic - numeric| over every parameter and input entry of
+// sum(context * r) + sum(weights * q) for fixed random r, q.
+double max_gradient_error(Attention attention) {
+  attention->to(torch::kDouble);
+  auto in = make_inputs(torch::kDouble);
+  const auto r = torch::randn({kB, kD}, torch::kDouble);
+  const auto q = torch::randn({kB, kS}, torch::kDouble);
+  in.query.requires_grad_(true);
+  in.values.requires_grad_(true);
+  auto objective = [&] {
+    const auto memory = attention->prepare(in.values, in.mask, in.summary);
+    const auto out = attention->forward(in.query, memory);
+    return (out.context * r).sum() + (out.weights * q).sum();
+  };
+  std::vector<torch::Tensor> leaves = attention->parameters();
+  leaves.push_back(in.query);
+  leaves.push_back(in.values);
+  for (auto& t : leaves)
+    if (t.grad().defined()) t.grad().zero_();
+  objective().backward();
+  double worst = 0.0;
+  constexpr double kEps = 1e-6;
+  torch::NoGradGuard no_grad;
+  for (auto& t : leaves) {
+    const auto analytic = t.grad().clone();
+    auto flat = t.view({-1});
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      const double original = flat[i].item<double>();
+      flat[i] = original + kEps;
+      const double up = objective().item<double>();
+      flat[i] = original - kEps;
+      const double down = objective().item<double>();
+      flat[i] = original;
+      const double numeric = (up - down) / (2 * kEps);
+      worst = std::max(worst, std::abs(numeric - analytic.view({-1})[i].item<double>()));
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("attention weights sum to 1 and are exactly 0 on padding", "[attention]") {
+  for (const std::string kind : {"additive", "dot", "general"}) {
+    SECTION(kind) {
+      torch::manual_seed(1);
+      Attention attention(AttentionOptions(kind, kH, kD));
+      const auto in = make_inputs();
+      const auto memory = attention->prepare(in.values, in.mask, in.summary);
+      const auto out = attention->forward(in.query, memory);
+      CHECK(out.weights.sizes() == torch::IntArrayRef({kB, kS}));
+      CHECK(out.context.sizes() == torch::IntArrayRef({kB, kD}));
+      CHECK(torch::allclose(out.weights.sum(1), torch::ones({kB}), 1e-6, 1e-6));
+      CHECK(out.weights.masked_select(in.mask.logical_not()).abs().max().item<float>() == 0.0f);
+      // The one-position sequence puts all its weight there.
+      CHECK(out.weights[2][0].item<float>() == Approx(1.0f));
+      // The context is the weighted average of the values.
+      const auto expected = torch::bmm(out.weights.unsqueeze(1), in.values).squeeze(1);
+      CHECK(torch::allclose(out.context, expected, 1e-5, 1e-6));
+      // Padding content cannot change the result.
+      auto noisy = in.values.clone();
+      noisy.masked_fill_(in.mask.logical_not().unsqueeze(2), 1000.0);
+      const auto out2 = attention->forward(in.query, attention->prepare(noisy, in.mask, in.summary));
+      CHECK(torch::allclose(out.context, out2.context, 1e-5, 1e-6));
+    }
+  }
+}
+
+TEST_CASE("attention gradients match finite differences", "[attention]") {
+  for (const std::string kind : {"additive", "dot", "general"}) {
+    SECTION(kind) {
+      torch::manual_seed(2);
+      CHECK(max_gradient_error(Attention(AttentionOptions(kind, kH, kD).hidden_size(6))) < 1e-7);
+    }
+  }
+}
+
+TEST_CASE("attention 'none' returns the fixed context vector", "[attention]") {
+  Attention attention(AttentionOptions("none", kH, kD));
+  CHECK(attention->parameters().empty());
+  const auto in = make_inputs();
+  const auto out = attention->forward(in.query, attention->prepare(in.values, in.mask, in.summary));
+  CHECK(torch::equal(out.context, in.summary));
+  CHECK(out.weights.abs().sum().item<float>() == 0.0f);
+}
+
+TEST_CASE("attention config errors are clear", "[attention]") {
+  CHECK_THROWS_WITH(Attention(AttentionOptions("dot", 4, 8)), Catch::Contains("dot") && Catch::Contains("8"));
+  CHECK_THROWS_AS(Attention(AttentionOptions("bahdanau!", 4, 4)), UserError);
+}

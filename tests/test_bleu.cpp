@@ -1,0 +1,52 @@
+// BLEU against sacreBLEU's own published test values (sacrebleu/test/test_bleu.py).
+#include <catch2/catch.hpp>
+
+#include "eval/bleu.h"
+
+using namespace attnzoo;
+
+namespace {
+const std::vector<std::string> kHyps = {"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."};
+const std::vector<std::vector<std::string>> kRefs = {
+    {"The dog bit the man.", "It was not unexpected.", "The man bit him first."},
+    {"The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."}};
+}  // namespace
+
+TEST_CASE("corpus BLEU equals sacreBLEU's published values", "[bleu]") {
+  CHECK(corpus_bleu(kHyps, kRefs).score == Approx(48.530827).margin(1e-6));
+  BleuOptions none;
+  none.tokenize = "none";
+  CHECK(corpus_bleu(kHyps, kRefs, none).score == Approx(49.1919566).margin(1e-6));
+  CHECK(corpus_bleu({"", "", ""}, kRefs).score == 0.0);
+}
+
+TEST_CASE("BLEU sufficient statistics equal sacreBLEU's", "[bleu]") {
+  const auto b = corpus_bleu({"am I am a character sequence"}, {{"I am a symbol string sequence a a"}});
+  CHECK(b.correct == std::array<int64_t, 4>{4, 2, 1, 0});
+  CHECK(b.total == std::array<int64_t, 4>{6, 5, 4, 3});
+  CHECK(bleu_from_statistics({9, 7, 5, 3}, {10, 8, 6, 4}, 11, 11).score == Approx(83.75922397).margin(1e-6));
+}
+
+TEST_CASE("exp smoothing, brevity penalty, closest reference length", "[bleu]") {
+  // No 4-gram match: exp smoothing gives 100 / (2 * total).
+  const auto b = corpus_bleu({"a b c d e"}, {{"a b c x e"}});
+  CHECK(b.precisions[3] == Approx(100.0 / (2 * 2)));
+  // Hypothesis of 2 tokens, references of 3 and 6: closest is 3.
+  const auto short_hyp = corpus_bleu({"a b"}, {{"a b c"}, {"a b c d e f"}});
+  CHECK(short_hyp.ref_len == 3);
+  CHECK(short_hyp.bp == Approx(std::exp(1.0 - 3.0 / 2.0)));
+  // Ties go to the shorter reference.
+  CHECK(corpus_bleu({"a b c d"}, {{"a b c"}, {"a b c d e"}}).ref_len == 3);
+  BleuOptions lower;
+  lower.lowercase = true;
+  CHECK(corpus_bleu({"THE DOG"}, {{"the dog"}}, lower).score == Approx(corpus_bleu({"the dog"}, {{"the dog"}}).score));
+}
+
+TEST_CASE("13a tokenizer", "[bleu]") {
+  CHECK(tokenize_13a("Hello, world.") == "Hello , world .");
+  CHECK(tokenize_13a("It costs $3.50, or 1,000 yen.") == "It costs $ 3.50 , or 1,000 yen .");
+  CHECK(tokenize_13a("2026-11-24") == "2026 - 11 - 24");
+  CHECK(tokenize_13a("a &quot;b&quot; &amp; c") == "a \" b \" & c");
+  CHECK(tokenize_13a("Grüße.") == "Grüße .");
+  CHECK(tokenize_13a("e.g. this") == "e . g . this");
+}

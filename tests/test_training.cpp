@@ -1,0 +1,161 @@
+// Training: configs, checkpoints, and exact resume.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/error.h"
+#include "data/text_io.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/schedule.h"
+#include "train/translation.h"
+
+using namespace attnzoo;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fresh_dir(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("attnzoo_train_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+// A tiny, quick translation setup on generated dates.
+nlohmann::json tiny_config() {
+  auto c = default_translate_config();
+  c["data"]["source"] = "dates";
+  c["data"]["dates"] = {{"train_size", 300}, {"valid_size", 20}, {"test_size", 20}, {"seed", 5}};
+  c["tokenizer"]["src"]["kind"] = "char";
+  c["tokenizer"]["tgt"]["kind"] = "char";
+  c["vocab"]["min_freq"] = 1;
+  c["model"] = {{"embedding_size", 8},  {"encoder_hidden_size", 8}, {"decoder_hidden_size", 12},
+                {"encoder_layers", 1},  {"decoder_layers", 2},      {"bidirectional", true},
+                {"rnn", "gru"},         {"dropout", 0.2},           {"attention", "additive"},
+                {"attention_size", 0},  {"readout_size", 6}};
+  c["train"]["batch_size"] = 32;
+  c["train"]["epochs"] = 3;
+  c["train"]["teacher_forcing"] = 0.7;  // exercises the RNG on every step
+  c["train"]["checkpoint_every"] = 3;
+  c["train"]["log_every"] = 2;
+  c["decode"]["beam"] = 2;
+  return c;
+}
+
+std::map<std::string, torch::Tensor> weights_of(const std::string& checkpoint) {
+  const Checkpoint c(checkpoint, "translate");
+  Translator t(c);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : t.model->named_parameters()) out[item.key()] = item.value().clone();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a resumed run reaches exactly the weights of an uninterrupted one", "[training][checkpoint]") {
+  // 10 batches per epoch: the interrupted run stops mid-epoch, after an
+  // evaluation (epoch end at step 10) and with a plateau schedule in play.
+  auto config = tiny_config();
+  config["train"]["max_steps"] = 14;
+  const auto straight = fresh_dir("straight");
+  train_translator(config, straight, false);
+
+  const auto resumed = fresh_dir("resumed");
+  config["train"]["max_steps"] = 7;
+  train_translator(config, resumed, false);
+  config["train"]["max_steps"] = 14;
+  train_translator(config, resumed, true);
+
+  const auto a = weights_of(straight + "/checkpoint.pt");
+  const auto b = weights_of(resumed + "/checkpoint.pt");
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, tensor] : a) {
+    INFO(name);
+    CHECK(torch::equal(tensor, b.at(name)));
+  }
+  // The metrics log has one line per logged step, none duplicated by the resume.
+  const auto lines = read_lines(resumed + "/metrics.jsonl");
+  std::vector<int64_t> steps;
+  for (const auto& l : lines) steps.push_back(nlohmann::json::parse(l).at("step"));
+  CHECK(std::is_sorted(steps.begin(), steps.end()));
+  CHECK(std::adjacent_find(steps.begin(), steps.end()) == steps.end());
+  CHECK(Checkpoint(resumed + "/checkpoint.pt", "translate").meta().at("progress").at("step") == 14);
+  CHECK(!fs::exists(resumed + "/checkpoint.pt.tmp"));
+}
+
+TEST_CASE("checkpoints hold everything needed to translate, and reject strangers", "[checkpoint]") {
+  auto config = tiny_config();
+  config["tokenizer"]["src"] = {{"kind", "bpe"}, {"lowercase", true}, {"vocab_size", 60}};
+  config["train"]["max_steps"] = 2;
+  const auto dir = fresh_dir("holds");
+  const auto path = train_translator(config, dir, false);
+  const Checkpoint checkpoint(path, "translate");
+  Translator t(checkpoint);
+  CHECK(t.src_tokenizer->options().kind == "bpe");
+  CHECK(!t.src_tokenizer->model_bytes().empty());
+  CHECK(t.src_vocab == Vocab::load(dir + "/vocab.src.json"));
+  SearchOptions o;
+  const auto out = t.translate({"tue 24 nov 2026"}, o, 4);
+  CHECK(out.size() == 1);
+
+  CHECK_THROWS_WITH(Checkpoint(path, "caption"), Catch::Contains("'translate' checkpoint"));
+  const auto junk = dir + "/junk.pt";
+  std::ofstream(junk) << "not a checkpoint";
+  CHECK_THROWS_WITH(Checkpoint(junk, "translate"), Catch::Contains("not an attnzoo checkpoint"));
+  CHECK_THROWS_WITH(Checkpoint(dir + "/missing.pt", "translate"), Catch::Contains("no such checkpoint"));
+}
+
+TEST_CASE("configs: unknown keys and wrong types are errors naming the key", "[config]") {
+  const auto defaults = default_translate_config();
+  CHECK_THROWS_WITH(merge_config(defaults, nlohmann::json{{"train", {{"lrr", 1}}}}, "c.json"),
+                    Catch::Contains("c.json.train.lrr"));
+  CHECK_THROWS_WITH(merge_config(defaults, nlohmann::json{{"train", {{"epochs", "ten"}}}}, "c.json"),
+                    Catch::Contains("c.json.train.epochs"));
+  CHECK_THROWS_WITH(merge_config(defaults, nlohmann::json{{"train", {{"epochs", 2.5}}}}, "c.json"),
+                    Catch::Contains("integer"));
+  auto c = defaults;
+  apply_override(c, "train.lr=0.5");
+  apply_override(c, "model.attention=dot");
+  CHECK(c["train"]["lr"] == 0.5);
+  CHECK(c["model"]["attention"] == "dot");
+  CHECK_THROWS_AS(apply_override(c, "nokey"), UserError);
+  const auto bad = fresh_dir("cfg") + "/bad.json";
+  std::ofstream(bad) << "{\n  \"train\": {\n    \"lr\": ,\n  }\n}\n";
+  CHECK_THROWS_WITH(read_json_file(bad), Catch::Contains(bad + ":3"));
+}
+
+TEST_CASE("learning-rate schedules", "[training]") {
+  LrScheduleOptions plateau;
+  plateau.patience = 2;
+  LrSchedule s(1.0, plateau);
+  CHECK(s.lr(5) == 1.0);
+  s.on_evaluation(10);
+  s.on_evaluation(9);
+  CHECK(s.lr(5) == 1.0);
+  CHECK(s.on_evaluation(9));  // second evaluation without improvement
+  CHECK(s.lr(5) == 0.5);
+  LrScheduleOptions inv;
+  inv.kind = "inverse_sqrt";
+  inv.warmup_steps = 100;
+  LrSchedule w(1.0, inv);
+  CHECK(w.lr(50) == Approx(0.5));
+  CHECK(w.lr(100) == Approx(1.0));
+  CHECK(w.lr(400) == Approx(0.5));
+}
+
+TEST_CASE("Multi30k reads from the shared data folder", "[data][multi30k]") {
+  const std::string dir = std::string(ATTNZOO_SHARED_DATA) + "/multi30k";
+  if (!fs::exists(dir)) {
+    WARN("skipped: " << dir << " is absent");
+    return;
+  }
+  auto config = default_translate_config();
+  config["data"]["dir"] = dir;
+  const auto splits = load_translation_data(config["data"]);
+  CHECK(splits.train.size() == 29000);
+  CHECK(splits.valid.size() == 1014);
+  CHECK(splits.test.size() == 1000);
+  CHECK(splits.test[0].src.find(' ') != std::string::npos);
+}
