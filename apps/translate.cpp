@@ -26,7 +26,7 @@ namespace {
 struct TrainArgs {
   std::string config, out, data_dir, attention;
   int64_t epochs = -1, max_steps = -1, seed = -1, threads = -1, batch_size = -1;
-  double lr = -1;
+  double lr = -1, max_minutes = -1;
   std::vector<std::string> overrides;
   bool resume = false;
 };
@@ -77,6 +77,7 @@ int run_train(const TrainArgs& a) {
   if (a.threads >= 0) set("train.threads", a.threads);
   if (a.batch_size >= 0) set("train.batch_size", a.batch_size);
   if (a.lr >= 0) set("train.lr", a.lr);
+  if (a.max_minutes >= 0) set("train.max_minutes", a.max_minutes);
   for (const auto& o : a.overrides) apply_override(config, o);
   train_translator(config, a.out, a.resume);
   return 0;
@@ -208,6 +209,7 @@ int main(int argc, char** argv) {
   cmd_train->add_option("--attention", train.attention, "additive | dot | general | none (overrides model.attention)");
   cmd_train->add_option("--epochs", train.epochs, "Epochs (overrides train.epochs)");
   cmd_train->add_option("--max-steps", train.max_steps, "Stop after this many steps in all, counting those before a resume");
+  cmd_train->add_option("--max-minutes", train.max_minutes, "Stop after this much wall-clock time (this invocation)");
   cmd_train->add_option("--seed", train.seed, "Random seed");
   cmd_train->add_option("--threads", train.threads, "ATen intra-op threads");
   cmd_train->add_option("--batch-size", train.batch_size, "Sentences per batch");

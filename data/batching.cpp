@@ -60,8 +60,9 @@ std::vector<std::vector<size_t>> make_batches(const std::vector<Example>& data, 
   auto by_length = [&](size_t a, size_t b) {
     const auto& x = data[a];
     const auto& y = data[b];
-    if (x.src.size() != y.src.size()) return x.src.size() < y.src.size();
+    // Target length first: the decoder and its vocabulary projection cost most.
     if (x.tgt.size() != y.tgt.size()) return x.tgt.size() < y.tgt.size();
+    if (x.src.size() != y.src.size()) return x.src.size() < y.src.size();
     return a < b;
   };
   const size_t pool = shuffle ? bs * 50 : order.size();

@@ -99,16 +99,17 @@ torch::Tensor DecoderImpl::project(const torch::Tensor& features) {
 }
 
 DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& memory, DecoderState state,
-                                   double teacher_forcing) {
+                                   double teacher_forcing, const torch::Tensor& rows) {
   const int64_t steps = tgt_in.size(1);
-  const auto embedded = dropout->forward(embedding->forward(tgt_in));  // (B,T,E), one lookup
+  // One lookup for all steps; unbind (not select) so the backward is one stack.
+  const auto embedded = dropout->forward(embedding->forward(tgt_in)).unbind(1);  // T x (B,E)
   std::vector<torch::Tensor> features, weights;
   features.reserve(steps);
   weights.reserve(steps);
   torch::Tensor previous_prediction;
   for (int64_t t = 0; t < steps; ++t) {
     DecoderStep result;
-    torch::Tensor e = embedded.select(1, t);
+    torch::Tensor e = embedded[t];
     if (t > 0 && teacher_forcing < 1.0 && torch::rand({1}).item<double>() >= teacher_forcing) {
       // Feed the model's own greedy choice (no gradient through the argmax).
       const auto prediction = project(features.back()).argmax(-1);
@@ -119,8 +120,11 @@ DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& me
     weights.push_back(result.weights);
     state = std::move(result.state);
   }
-  // One GEMM for the vocabulary projection of all steps: (B,T,F) -> (B,T,V).
-  return {project(torch::stack(features, 1)), torch::stack(weights, 1)};
+  // One GEMM for the vocabulary projection of all steps: (B,T,F) -> (B,T,V),
+  // or (N,F) -> (N,V) for the N positions `rows` keeps (padding skipped).
+  auto all = torch::stack(features, 1);
+  if (rows.defined()) all = all.index({rows});
+  return {project(all), torch::stack(weights, 1)};
 }
 
 }  // namespace attnzoo

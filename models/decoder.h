@@ -49,7 +49,7 @@ struct DecoderStep {
 };
 
 struct DecoderOutput {
-  torch::Tensor logits;   // (B, T, V)
+  torch::Tensor logits;   // (B, T, V), or (N, V) for selected rows
   torch::Tensor weights;  // (B, T, S)
 };
 
@@ -66,8 +66,10 @@ class DecoderImpl : public torch::nn::Module {
   torch::Tensor project(const torch::Tensor& features);
   // Teacher forcing over tgt_in (B,T). With teacher_forcing < 1, each step feeds
   // the model's own previous prediction with probability 1 - teacher_forcing.
+  // With `rows` (B,T) bool, logits are (N,V) for its N true positions only:
+  // training skips the vocabulary projection of padding.
   DecoderOutput forward(const torch::Tensor& tgt_in, const Memory& memory, DecoderState state,
-                        double teacher_forcing = 1.0);
+                        double teacher_forcing = 1.0, const torch::Tensor& rows = {});
 
   DecoderOptions options;
   torch::nn::Embedding embedding{nullptr};

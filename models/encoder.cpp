@@ -5,54 +5,70 @@
 
 namespace attnzoo {
 
-namespace rnn_utils = torch::nn::utils::rnn;
-
 EncoderImpl::EncoderImpl(EncoderOptions options_) : options(std::move(options_)) { reset(); }
 
 void EncoderImpl::reset() {
   const auto& o = options;
+  if (o.rnn() != "gru" && o.rnn() != "lstm") throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
   embedding = register_module(
       "embedding",
       torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size()).padding_idx(Vocab::kPad)));
   dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
-  const double between_layers = o.num_layers() > 1 ? o.dropout() : 0.0;
-  if (o.rnn() == "gru") {
-    gru = register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(o.embedding_size(), o.hidden_size())
-                                                    .num_layers(o.num_layers())
-                                                    .bidirectional(o.bidirectional())
-                                                    .dropout(between_layers)
-                                                    .batch_first(true)));
-  } else if (o.rnn() == "lstm") {
-    lstm = register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(o.embedding_size(), o.hidden_size())
-                                                      .num_layers(o.num_layers())
-                                                      .bidirectional(o.bidirectional())
-                                                      .dropout(between_layers)
-                                                      .batch_first(true)));
-  } else {
-    throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
+  const int64_t directions = o.bidirectional() ? 2 : 1;
+  for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
+    const int64_t in = layer == 0 ? o.embedding_size() : o.hidden_size() * directions;
+    for (int64_t d = 0; d < directions; ++d) {
+      const std::string name = "rnn_l" + std::to_string(layer) + (d == 1 ? "_reverse" : "");
+      if (o.rnn() == "gru") {
+        grus.push_back(register_module(name, torch::nn::GRU(torch::nn::GRUOptions(in, o.hidden_size()).batch_first(true))));
+      } else {
+        lstms.push_back(
+            register_module(name, torch::nn::LSTM(torch::nn::LSTMOptions(in, o.hidden_size()).batch_first(true))));
+      }
+    }
   }
 }
 
-EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths) {
-  const auto embedded = dropout->forward(embedding->forward(src));  // (B,S,E)
-  const auto packed = rnn_utils::pack_padded_sequence(embedded, lengths.cpu(), /*batch_first=*/true,
-                                                      /*enforce_sorted=*/false);
-  torch::Tensor h_n;  // (layers * directions, B, H)
-  auto packed_out = [&] {
-    if (gru) {
-      auto [out, h] = gru->forward_with_packed_input(packed);
-      h_n = h;
-      return out;
+torch::Tensor reverse_within_lengths(const torch::Tensor& lengths, int64_t max_len) {
+  const auto positions = torch::arange(max_len, lengths.options().dtype(torch::kLong)).unsqueeze(0);  // (1,S)
+  const auto len = lengths.to(torch::kLong).unsqueeze(1);                                             // (B,1)
+  return torch::where(positions < len, len - 1 - positions, positions);
+}
+
+torch::Tensor EncoderImpl::run(size_t index, const torch::Tensor& x) {
+  if (!grus.empty()) return std::get<0>(grus[index]->forward(x));
+  return std::get<0>(lstms[index]->forward(x));
+}
+
+EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths_in) {
+  const int64_t batch = src.size(0), steps = src.size(1);
+  const auto lengths = lengths_in.to(src.device(), torch::kLong);
+  const auto mask = (torch::arange(steps, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2);
+  const bool bidirectional = options.bidirectional();
+  torch::Tensor reverse_index;  // (B,S,1) expanded per use
+  if (bidirectional) reverse_index = reverse_within_lengths(lengths, steps).unsqueeze(2);
+  auto reverse = [&](const torch::Tensor& t) {  // (B,S,F): reverse each row within its length
+    return t.gather(1, reverse_index.expand({batch, steps, t.size(2)}));
+  };
+
+  auto x = dropout->forward(embedding->forward(src));  // (B,S,E)
+  torch::Tensor forward_out, backward_out;
+  size_t index = 0;
+  for (int64_t layer = 0; layer < options.num_layers(); ++layer) {
+    if (layer > 0) x = dropout->forward(x);
+    forward_out = run(index++, x);  // (B,S,H); states past a row's length are never used
+    if (bidirectional) {
+      backward_out = reverse(run(index++, reverse(x)));
+      x = torch::cat({forward_out, backward_out}, 2);
+    } else {
+      x = forward_out;
     }
-    auto [out, state] = lstm->forward_with_packed_input(packed);
-    h_n = std::get<0>(state);
-    return out;
-  }();
-  auto [outputs, unused] = rnn_utils::pad_packed_sequence(packed_out, /*batch_first=*/true, 0.0,
-                                                          /*total_length=*/src.size(1));
-  const auto summary = options.bidirectional()
-                           ? torch::cat({h_n[h_n.size(0) - 2], h_n[h_n.size(0) - 1]}, 1)
-                           : h_n[h_n.size(0) - 1];
+  }
+  const auto outputs = x * mask;  // zeros on padding
+  // Final states: forward at position len-1, backward at position 0.
+  const auto last = (lengths - 1).view({batch, 1, 1}).expand({batch, 1, forward_out.size(2)});
+  auto summary = forward_out.gather(1, last).squeeze(1);
+  if (bidirectional) summary = torch::cat({summary, backward_out.select(1, 0)}, 1);
   return {outputs, summary};
 }
 

@@ -1,5 +1,11 @@
 #pragma once
-// RNN encoder: embedding -> dropout -> (bi)GRU/LSTM over packed sequences.
+// RNN encoder: embedding -> dropout -> stacked (bi)GRU/LSTM over padded batches.
+//
+// Each direction of each layer is its own single-layer RNN. The backward
+// direction reads every sequence reversed within its own length, so padding
+// never reaches a real state. This gives the outputs of a packed-sequence RNN
+// without ATen's packed backward, whose per-step slices allocate a full-size
+// gradient each (the encoder's dominant cost on a CPU, measured in bench/).
 #include <torch/torch.h>
 
 namespace attnzoo {
@@ -25,18 +31,23 @@ class EncoderImpl : public torch::nn::Module {
  public:
   explicit EncoderImpl(EncoderOptions options);
   void reset();
-  // src (B,S) int64 token ids, lengths (B) int64 on the CPU.
+  // src (B,S) int64 token ids, lengths (B) int64, every length >= 1.
   EncoderOutput forward(const torch::Tensor& src, const torch::Tensor& lengths);
-  int64_t output_size() const {
-    return options.hidden_size() * (options.bidirectional() ? 2 : 1);
-  }
+  int64_t output_size() const { return options.hidden_size() * (options.bidirectional() ? 2 : 1); }
 
   EncoderOptions options;
   torch::nn::Embedding embedding{nullptr};
   torch::nn::Dropout dropout{nullptr};
-  torch::nn::GRU gru{nullptr};    // one of gru / lstm, registered as "rnn"
-  torch::nn::LSTM lstm{nullptr};
+  // Registered as rnn_l{k} and rnn_l{k}_reverse; one of the two lists is used.
+  std::vector<torch::nn::GRU> grus;
+  std::vector<torch::nn::LSTM> lstms;
+
+ private:
+  torch::Tensor run(size_t index, const torch::Tensor& x);  // (B,S,In) -> (B,S,H)
 };
 TORCH_MODULE(Encoder);
+
+// For each row, positions 0..len-1 reversed and padding left in place: (B,S) int64.
+torch::Tensor reverse_within_lengths(const torch::Tensor& lengths, int64_t max_len);
 
 }  // namespace attnzoo

@@ -81,9 +81,10 @@ std::pair<Memory, DecoderState> Seq2SeqImpl::encode(const torch::Tensor& src, co
 }
 
 DecoderOutput Seq2SeqImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths,
-                                   const torch::Tensor& tgt_in, double teacher_forcing) {
+                                   const torch::Tensor& tgt_in, double teacher_forcing,
+                                   const torch::Tensor& rows) {
   auto [memory, state] = encode(src, lengths);
-  return decoder->forward(tgt_in, memory, std::move(state), teacher_forcing);
+  return decoder->forward(tgt_in, memory, std::move(state), teacher_forcing, rows);
 }
 
 int64_t Seq2SeqImpl::num_parameters() const {

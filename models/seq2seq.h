@@ -42,8 +42,10 @@ class Seq2SeqImpl : public torch::nn::Module {
   // and the decoder's initial state.
   std::pair<Memory, DecoderState> encode(const torch::Tensor& src, const torch::Tensor& lengths);
   // Teacher-forced logits (B,T,V) and attention (B,T,S).
+  // With `rows` (B,T) bool, logits are (N,V) for the true positions only.
   DecoderOutput forward(const torch::Tensor& src, const torch::Tensor& lengths,
-                        const torch::Tensor& tgt_in, double teacher_forcing = 1.0);
+                        const torch::Tensor& tgt_in, double teacher_forcing = 1.0,
+                        const torch::Tensor& rows = {});
   int64_t num_parameters() const;
 
   Seq2SeqOptions options;

@@ -115,3 +115,36 @@ TEST_CASE("attention config errors are clear", "[attention]") {
   CHECK_THROWS_WITH(Attention(AttentionOptions("dot", 4, 8)), Catch::Contains("dot") && Catch::Contains("8"));
   CHECK_THROWS_AS(Attention(AttentionOptions("bahdanau!", 4, 4)), UserError);
 }
+
+#include "models/encoder.h"
+
+TEST_CASE("the encoder equals a packed-sequence bidirectional GRU on padded batches", "[encoder]") {
+  torch::manual_seed(4);
+  Encoder encoder(EncoderOptions(20, 6, 5).num_layers(2).bidirectional(true));
+  encoder->eval();
+  torch::nn::GRU reference(torch::nn::GRUOptions(6, 5).num_layers(2).bidirectional(true).batch_first(true));
+  {
+    torch::NoGradGuard no_grad;
+    for (int layer = 0; layer < 2; ++layer) {
+      for (const std::string suffix : {"", "_reverse"}) {
+        auto params = encoder->named_parameters();
+        for (const std::string kind : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
+          const std::string ours = "rnn_l" + std::to_string(layer) + suffix + "." + kind + "_l0";
+          const std::string theirs = kind + "_l" + std::to_string(layer) + suffix;
+          reference->named_parameters()[theirs].copy_(params[ours]);
+        }
+      }
+    }
+  }
+  const auto lengths = torch::tensor({7, 3, 1, 5}, torch::kLong);
+  auto src = torch::randint(4, 20, {4, 7}, torch::kLong);
+  for (int64_t b = 0; b < 4; ++b) src[b].narrow(0, lengths[b].item<int64_t>(), 7 - lengths[b].item<int64_t>()).fill_(0);
+  const auto out = encoder->forward(src, lengths);
+
+  const auto embedded = encoder->embedding->forward(src);
+  namespace rnn = torch::nn::utils::rnn;
+  auto [packed_out, h_n] = reference->forward_with_packed_input(rnn::pack_padded_sequence(embedded, lengths, true, false));
+  const auto expected = std::get<0>(rnn::pad_packed_sequence(packed_out, true, 0.0, 7));
+  CHECK(torch::allclose(out.outputs, expected, 1e-5, 1e-6));
+  CHECK(torch::allclose(out.summary, torch::cat({h_n[2], h_n[3]}, 1), 1e-5, 1e-6));
+}

@@ -39,7 +39,7 @@ nlohmann::json default_translate_config() {
       "dropout": 0.3, "attention": "additive", "attention_size": 0, "readout_size": 0
     },
     "train": {
-      "batch_size": 128, "epochs": 10, "max_steps": 0, "lr": 0.001, "weight_decay": 0.0,
+      "batch_size": 128, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
       "clip": 1.0, "label_smoothing": 0.1, "teacher_forcing": 1.0,
       "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0},
       "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
@@ -227,10 +227,11 @@ double Translator::mean_nll(const std::vector<Example>& examples, int64_t batch_
   int64_t tokens = 0;
   for (const auto& indices : make_batches(examples, batch_size, false, 0)) {
     const Batch batch = collate(examples, indices);
-    const auto logits = model->forward(batch.src, batch.src_lengths, batch.tgt_in).logits;
+    const auto rows = batch.tgt_out.ne(Vocab::kPad);
+    const auto logits = model->forward(batch.src, batch.src_lengths, batch.tgt_in, 1.0, rows).logits;
     total += torch::nn::functional::cross_entropy(
-                 logits.reshape({-1, logits.size(-1)}), batch.tgt_out.reshape({-1}),
-                 torch::nn::functional::CrossEntropyFuncOptions().ignore_index(Vocab::kPad).reduction(torch::kSum))
+                 logits, batch.tgt_out.masked_select(rows),
+                 torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                  .item<double>();
     tokens += batch.target_tokens;
   }
@@ -418,6 +419,8 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
   const int64_t batch_size = tc.at("batch_size");
   const int64_t epochs = tc.at("epochs");
   const int64_t max_steps = tc.at("max_steps");
+  // Wall-clock budget for this invocation (evaluation included); 0 = none.
+  const double max_minutes = tc.at("max_minutes");
   const int64_t eval_every = tc.at("eval_every");
   const int64_t checkpoint_every = tc.at("checkpoint_every");
   const int64_t log_every = std::max<int64_t>(1, tc.at("log_every").get<int64_t>());
@@ -428,7 +431,6 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
   if (select_metric != "bleu" && select_metric != "exact_match" && select_metric != "perplexity")
     throw UserError("config: train.select_metric \"{}\" is not one of bleu, exact_match, perplexity", select_metric);
   const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions()
-                                .ignore_index(Vocab::kPad)
                                 .label_smoothing(tc.at("label_smoothing").get<double>());
   const uint64_t seed = tc.at("seed");
   const int64_t decode_batch = config.at("decode").at("batch_size");
@@ -490,15 +492,21 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
         stop = true;
         break;
       }
+      if (max_minutes > 0 && std::chrono::duration<double>(Clock::now() - run_start).count() >= 60 * max_minutes) {
+        std::fprintf(stderr, "\ntime budget of %.1f minutes reached\n", max_minutes);
+        stop = true;
+        break;
+      }
       const auto step_start = Clock::now();
       const Batch batch = collate(train, batches[i]);
       ++progress.step;
       for (auto& group : optimizer.param_groups())
         static_cast<torch::optim::AdamOptions&>(group.options()).lr(schedule.lr(progress.step));
       optimizer.zero_grad();
-      const auto out = model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing);
-      const auto loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, out.logits.size(-1)}),
-                                                             batch.tgt_out.reshape({-1}), loss_options);
+      const auto rows = batch.tgt_out.ne(Vocab::kPad);
+      const auto out = model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing, rows);
+      const auto loss = torch::nn::functional::cross_entropy(out.logits, batch.tgt_out.masked_select(rows),
+                                                             loss_options);
       loss.backward();
       if (clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
       optimizer.step();

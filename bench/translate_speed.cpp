@@ -1,0 +1,107 @@
+// Benchmark: training throughput (target tokens/s) and greedy decoding speed
+// (sentences/s) of the bentrevett-size translator (embedding 256, bidirectional
+// GRU 512, decoder GRU 512, additive attention, batch 128) on Multi30k batches.
+//
+//   build/bin/bench_translate --data-dir ../shared/data/multi30k --repeats 5
+//
+// Prints one JSON object: medians over repeats, and every sample.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include "data/error.h"
+#include "train/runtime.h"
+#include "train/translation.h"
+
+using namespace attnzoo;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_translate: training and decoding speed of the bentrevett-size translator"};
+  std::string data_dir = "../shared/data/multi30k", attention = "additive";
+  int threads = 1, blas_threads = 0, repeats = 5, steps = 20, batch_size = 128, decode_sentences = 500;
+  app.add_option("--data-dir", data_dir, "Multi30k folder")->capture_default_str();
+  app.add_option("--threads", threads, "ATen intra-op threads")->capture_default_str();
+  app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (0: its default)")->capture_default_str();
+  app.add_option("--repeats", repeats, "Timed repeats (the median is reported)")->capture_default_str();
+  app.add_option("--steps", steps, "Training steps per repeat")->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Sentences per batch")->capture_default_str();
+  app.add_option("--decode-sentences", decode_sentences, "Test sentences decoded per repeat")->capture_default_str();
+  app.add_option("--attention", attention, "Attention kind")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    set_threads(threads, blas_threads);
+    auto config = default_translate_config();
+    config["data"]["dir"] = data_dir;
+    config["model"]["attention"] = attention;
+    config["model"]["dropout"] = 0.5;
+    const auto data = load_translation_data(config["data"]);
+    Translator t(config, data.train);
+    std::vector<Example> train;
+    for (const auto& p : data.train) train.push_back(t.encode(p));
+    const auto batches = make_batches(train, batch_size, /*shuffle=*/true, 1);
+    torch::optim::Adam optimizer(t.model->parameters(), torch::optim::AdamOptions(1e-3));
+    const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(0.1);
+    t.model->train();
+    size_t next = 0;
+    auto train_steps = [&](int n, int64_t* tokens) {
+      for (int s = 0; s < n; ++s) {
+        const Batch b = collate(train, batches[next++ % batches.size()]);
+        optimizer.zero_grad();
+        const auto rows = b.tgt_out.ne(Vocab::kPad);
+        const auto out = t.model->forward(b.src, b.src_lengths, b.tgt_in, 1.0, rows);
+        const auto loss = torch::nn::functional::cross_entropy(out.logits, b.tgt_out.masked_select(rows), loss_options);
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(t.model->parameters(), 1.0);
+        optimizer.step();
+        *tokens += b.target_tokens;
+      }
+    };
+    int64_t warm = 0;
+    train_steps(3, &warm);
+    std::vector<double> train_rates, decode_rates;
+    for (int r = 0; r < repeats; ++r) {
+      int64_t tokens = 0;
+      const auto start = Clock::now();
+      train_steps(steps, &tokens);
+      train_rates.push_back(tokens / std::chrono::duration<double>(Clock::now() - start).count());
+      std::cerr << "repeat " << r + 1 << ": train " << train_rates.back() << " tok/s" << std::endl;
+    }
+    std::vector<std::string> sources;
+    for (const auto& p : data.test) {
+      if (static_cast<int>(sources.size()) >= decode_sentences) break;
+      sources.push_back(p.src);
+    }
+    SearchOptions greedy;
+    for (int r = 0; r < repeats; ++r) {
+      const auto start = Clock::now();
+      t.translate(sources, greedy, 100);
+      decode_rates.push_back(sources.size() / std::chrono::duration<double>(Clock::now() - start).count());
+      std::cerr << "repeat " << r + 1 << ": greedy " << decode_rates.back() << " sentences/s" << std::endl;
+    }
+    nlohmann::json result = {{"model_parameters", t.model->num_parameters()},
+                             {"threads", threads},
+                             {"blas_threads", blas_threads},
+                             {"batch_size", batch_size},
+                             {"attention", attention},
+                             {"train_tokens_per_sec_median", median(train_rates)},
+                             {"greedy_sentences_per_sec_median", median(decode_rates)},
+                             {"train_tokens_per_sec", train_rates},
+                             {"greedy_sentences_per_sec", decode_rates}};
+    std::cout << result.dump() << std::endl;
+  } catch (const UserError& e) {
+    std::cerr << "bench_translate: error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}
