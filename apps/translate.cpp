@@ -15,6 +15,7 @@
 #include "data/text_io.h"
 #include "eval/alignment_plot.h"
 #include "eval/bleu.h"
+#include "eval/line_plot.h"
 #include "train/config.h"
 #include "train/runtime.h"
 #include "train/translation.h"
@@ -84,8 +85,18 @@ int run_train(const TrainArgs& a) {
 }
 
 
-int run_eval(const DecodeArgs& d, std::string src, std::vector<std::string> refs, const std::string& split,
-             bool lowercase, bool json, const std::string& output, int64_t limit) {
+struct EvalArgs {
+  std::string src, split = "test", output, by_length, label;
+  std::vector<std::string> refs;
+  bool lowercase = false, json = false;
+  int64_t limit = 0;
+};
+
+int run_eval(const DecodeArgs& d, const EvalArgs& e) {
+  const std::string& src = e.src;
+  const std::vector<std::string>& refs = e.refs;
+  const std::string& split = e.split;
+  const int64_t limit = e.limit;
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "translate");
   Translator translator(checkpoint);
@@ -114,11 +125,20 @@ int run_eval(const DecodeArgs& d, std::string src, std::vector<std::string> refs
     for (auto& r : references) r.resize(limit);
   }
   BleuOptions bleu;
-  bleu.lowercase = lowercase;
+  bleu.lowercase = e.lowercase;
   const auto search = resolve_search(translator, d);
   const auto ev = evaluate_translator(translator, sources, references, search, decode_batch(translator, d), bleu,
-                                      /*show_progress=*/!json);
-  if (!output.empty()) write_lines(output, ev.hypotheses);
+                                      /*show_progress=*/!e.json);
+  if (!e.output.empty()) write_lines(e.output, ev.hypotheses);
+  if (!e.by_length.empty()) {
+    nlohmann::json buckets = nlohmann::json::array();
+    for (const auto& b : bleu_by_source_length(sources, ev.hypotheses, references, 5, 25, bleu))
+      buckets.push_back({{"from", b.from}, {"to", b.to}, {"sentences", b.sentences}, {"bleu", b.bleu}});
+    write_json_file(e.by_length, {{"label", e.label.empty() ? d.checkpoint : e.label},
+                                  {"attention", translator.config.at("model").at("attention")},
+                                  {"bleu", ev.bleu.score},
+                                  {"buckets", buckets}});
+  }
   auto j = ev.to_json();
   j["beam"] = search.beam;
   j["length_penalty"] = search.length_penalty;
@@ -128,7 +148,7 @@ int run_eval(const DecodeArgs& d, std::string src, std::vector<std::string> refs
     for (size_t i = 0; i < sources.size(); ++i) examples.push_back(translator.encode({sources[i], references[0][i]}));
     j["perplexity"] = std::exp(translator.mean_nll(examples, decode_batch(translator, d)));
   }
-  if (json) {
+  if (e.json) {
     std::cout << j.dump() << std::endl;
   } else {
     std::cout << fmt::format("BLEU {:.2f}  exact match {:.4f}  perplexity {:.2f}  {} sentences, {:.1f} sentences/s (beam {})\n",
@@ -182,6 +202,30 @@ int run_bleu(const std::string& hyp, const std::vector<std::string>& refs, bool 
   return 0;
 }
 
+int run_plot_lengths(const std::vector<std::string>& inputs, const std::string& png) {
+  std::vector<std::string> labels;
+  std::vector<Series> series;
+  for (const auto& path : inputs) {
+    const auto j = read_json_file(path);
+    if (!j.contains("buckets") || !j["buckets"].is_array())
+      throw UserError("{}: not a file from 'translate eval --by-length'", path);
+    std::vector<std::string> these;
+    Series s;
+    s.name = j.value("label", path);
+    for (const auto& b : j["buckets"]) {
+      const int64_t from = b.at("from"), to = b.at("to");
+      these.push_back(to > 0 ? fmt::format("{}-{}", from, to) : fmt::format("{}+", from));
+      s.y.push_back(b.at("bleu"));
+    }
+    if (labels.empty()) labels = these;
+    if (these != labels) throw UserError("{}: its length buckets differ from {}'s (another test set?)", path, inputs[0]);
+    series.push_back(std::move(s));
+  }
+  plot_lines(labels, series, "BLEU by source sentence length", "source words", "BLEU", png);
+  std::cerr << "plot written to " << png << '\n';
+  return 0;
+}
+
 int run_attention(const DecodeArgs& d, const std::string& text, const std::string& png) {
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "translate");
@@ -218,19 +262,24 @@ int main(int argc, char** argv) {
   cmd_train->add_flag("--resume", train.resume, "Continue from <out>/checkpoint.pt");
 
   DecodeArgs eval_args;
-  std::string eval_src, eval_split = "test", eval_output;
-  std::vector<std::string> eval_refs;
-  bool eval_lowercase = false, eval_json = false;
-  int64_t eval_limit = 0;
+  EvalArgs eval;
   auto* cmd_eval = app.add_subcommand("eval", "Translate a test set and score it (BLEU as sacreBLEU, exact match)");
   add_decode_options(cmd_eval, eval_args);
-  cmd_eval->add_option("--src", eval_src, "Source sentences, one per line (default: the checkpoint's test split)");
-  cmd_eval->add_option("--ref", eval_refs, "Reference translations (repeat for several references)");
-  cmd_eval->add_option("--split", eval_split, "test | valid, when --src is not given")->capture_default_str();
-  cmd_eval->add_option("--output", eval_output, "Write the translations to this file");
-  cmd_eval->add_option("--limit", eval_limit, "Evaluate only the first N sentences");
-  cmd_eval->add_flag("--lowercase", eval_lowercase, "Case-insensitive BLEU");
-  cmd_eval->add_flag("--json", eval_json, "Print one JSON object");
+  cmd_eval->add_option("--src", eval.src, "Source sentences, one per line (default: the checkpoint's test split)");
+  cmd_eval->add_option("--ref", eval.refs, "Reference translations (repeat for several references)");
+  cmd_eval->add_option("--split", eval.split, "test | valid, when --src is not given")->capture_default_str();
+  cmd_eval->add_option("--output", eval.output, "Write the translations to this file");
+  cmd_eval->add_option("--by-length", eval.by_length, "Write BLEU by source length (5-word buckets) to this JSON file");
+  cmd_eval->add_option("--label", eval.label, "Name of this model in --by-length output");
+  cmd_eval->add_option("--limit", eval.limit, "Evaluate only the first N sentences");
+  cmd_eval->add_flag("--lowercase", eval.lowercase, "Case-insensitive BLEU");
+  cmd_eval->add_flag("--json", eval.json, "Print one JSON object");
+
+  std::vector<std::string> plot_inputs;
+  std::string plot_png;
+  auto* cmd_plot = app.add_subcommand("plot-lengths", "Plot BLEU by source length for several 'eval --by-length' files");
+  cmd_plot->add_option("--json", plot_inputs, "Files from eval --by-length (repeat)")->required();
+  cmd_plot->add_option("--png", plot_png, "Output image")->required();
 
   DecodeArgs predict_args;
   int64_t n_best = 1;
@@ -262,8 +311,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (*cmd_train) return run_train(train);
-    if (*cmd_eval)
-      return run_eval(eval_args, eval_src, eval_refs, eval_split, eval_lowercase, eval_json, eval_output, eval_limit);
+    if (*cmd_eval) return run_eval(eval_args, eval);
+    if (*cmd_plot) return run_plot_lengths(plot_inputs, plot_png);
     if (*cmd_predict) return run_predict(predict_args, n_best);
     if (*cmd_bleu) return run_bleu(bleu_hyp, bleu_refs, bleu_lowercase, bleu_tokenize, bleu_json);
     if (*cmd_attention) return run_attention(attention_args, text, png);

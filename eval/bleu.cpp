@@ -189,6 +189,41 @@ BleuScore corpus_bleu(const std::vector<std::string>& hypotheses,
   return bleu_from_statistics(correct, total, sys_len, ref_len);
 }
 
+std::vector<LengthBucket> bleu_by_source_length(const std::vector<std::string>& sources,
+                                                const std::vector<std::string>& hypotheses,
+                                                const std::vector<std::vector<std::string>>& references,
+                                                int64_t width, int64_t min_sentences, const BleuOptions& options) {
+  std::map<int64_t, std::vector<size_t>> by_bucket;  // bucket index -> sentences
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const auto words = static_cast<int64_t>(split_whitespace(sources[i]).size());
+    by_bucket[std::max<int64_t>(0, words - 1) / width].push_back(i);
+  }
+  // Merge small tail buckets backwards.
+  while (by_bucket.size() > 1 && static_cast<int64_t>(by_bucket.rbegin()->second.size()) < min_sentences) {
+    auto last = std::prev(by_bucket.end());
+    auto& before = std::prev(last)->second;
+    before.insert(before.end(), last->second.begin(), last->second.end());
+    by_bucket.erase(last);
+  }
+  std::vector<LengthBucket> buckets;
+  for (auto it = by_bucket.begin(); it != by_bucket.end(); ++it) {
+    const bool last = std::next(it) == by_bucket.end();
+    LengthBucket b;
+    b.from = it->first * width + 1;
+    b.to = last ? 0 : (it->first + 1) * width;  // 0: no upper bound
+    b.sentences = static_cast<int64_t>(it->second.size());
+    std::vector<std::string> hyps;
+    std::vector<std::vector<std::string>> refs(references.size());
+    for (size_t i : it->second) {
+      hyps.push_back(hypotheses[i]);
+      for (size_t r = 0; r < references.size(); ++r) refs[r].push_back(references[r][i]);
+    }
+    b.bleu = corpus_bleu(hyps, refs, options).score;
+    buckets.push_back(b);
+  }
+  return buckets;
+}
+
 nlohmann::json BleuScore::to_json() const {
   return {{"bleu", score},     {"precisions", precisions}, {"bp", bp},
           {"sys_len", sys_len}, {"ref_len", ref_len},       {"counts", correct},

@@ -34,6 +34,21 @@ BleuScore corpus_bleu(const std::vector<std::string>& hypotheses,
                       const std::vector<std::vector<std::string>>& references,
                       const BleuOptions& options = {});
 
+// Corpus BLEU of the sentences whose source has `from`..`to` words.
+struct LengthBucket {
+  int64_t from = 0, to = 0;  // source words, inclusive
+  int64_t sentences = 0;
+  double bleu = 0.0;
+};
+
+// Buckets of `width` source words (1-5, 6-10, ...); a tail bucket with fewer
+// than `min_sentences` sentences is merged into the one before it.
+std::vector<LengthBucket> bleu_by_source_length(const std::vector<std::string>& sources,
+                                                const std::vector<std::string>& hypotheses,
+                                                const std::vector<std::vector<std::string>>& references,
+                                                int64_t width = 5, int64_t min_sentences = 25,
+                                                const BleuOptions& options = {});
+
 // BLEU from sufficient statistics (sacreBLEU's compute_bleu with 'exp' smoothing).
 BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct, const std::array<int64_t, 4>& total,
                                int64_t sys_len, int64_t ref_len);

@@ -50,3 +50,34 @@ TEST_CASE("13a tokenizer", "[bleu]") {
   CHECK(tokenize_13a("Grüße.") == "Grüße .");
   CHECK(tokenize_13a("e.g. this") == "e . g . this");
 }
+
+#include <filesystem>
+
+#include "eval/line_plot.h"
+
+TEST_CASE("BLEU by source length: buckets, merged tail, per-bucket scores", "[bleu]") {
+  std::vector<std::string> src, hyp, ref;
+  for (int i = 0; i < 60; ++i) {
+    const int words = i < 30 ? 3 : (i < 55 ? 8 : 14);  // 30 short, 25 medium, 5 long
+    std::string s;
+    for (int w = 0; w < words; ++w) s += (w ? " w" : "w") + std::to_string(w);
+    src.push_back(s);
+    ref.push_back("the cat sat on the mat");
+    hyp.push_back(i < 30 ? "the cat sat on the mat" : "a dog");
+  }
+  const auto buckets = bleu_by_source_length(src, hyp, {ref}, 5, 10);
+  REQUIRE(buckets.size() == 2);  // 1-5, and 6+ (the 11-15 tail of 5 merged in)
+  CHECK(buckets[0].from == 1);
+  CHECK(buckets[0].to == 5);
+  CHECK(buckets[0].sentences == 30);
+  CHECK(buckets[0].bleu == Approx(100.0));
+  CHECK(buckets[1].from == 6);
+  CHECK(buckets[1].to == 0);
+  CHECK(buckets[1].sentences == 30);
+  CHECK(buckets[1].bleu == 0.0);
+
+  const auto png = (std::filesystem::temp_directory_path() / "attnzoo_lines.png").string();
+  plot_lines({"1-5", "6+"}, {{"a", {40, 30}}, {"b", {35, 20}}}, "t", "x", "y", png);
+  CHECK(std::filesystem::file_size(png) > 1000);
+  CHECK_THROWS(plot_lines({"1-5"}, {{"a", {1, 2}}}, "t", "x", "y", png));
+}

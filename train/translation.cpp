@@ -415,6 +415,7 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
                  static_cast<long long>(progress.step), static_cast<long long>(progress.epoch + 1));
   }
   checkpoint.reset();
+  if (!resume) truncate_metrics(metrics_path, 0);  // a fresh run starts a fresh log
 
   const int64_t batch_size = tc.at("batch_size");
   const int64_t epochs = tc.at("epochs");
