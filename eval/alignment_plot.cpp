@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/error.h"
+#include "eval/png.h"
 #include "data/text_io.h"
 
 namespace attnzoo {
@@ -111,12 +112,7 @@ void plot_alignment(const torch::Tensor& weights_in, const std::vector<std::stri
     cv::rotate(strip, rotated, cv::ROTATE_90_COUNTERCLOCKWISE);  // text reads bottom to top
     rotated.copyTo(canvas(cv::Rect(left + c * kCell, title_height, kCell, strip_height)));
   }
-  bool ok = false;
-  try {
-    ok = cv::imwrite(png_path, canvas);
-  } catch (const cv::Exception&) {
-  }
-  if (!ok) throw UserError("{}: cannot write the image", png_path);
+  write_png(png_path, canvas);
 }
 
 }  // namespace attnzoo

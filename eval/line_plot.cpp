@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/error.h"
+#include "eval/png.h"
 
 namespace attnzoo {
 
@@ -66,12 +67,7 @@ void plot_lines(const std::vector<std::string>& x_labels, const std::vector<Seri
     cv::line(img, {kLeft + plot_w + 15, ly - 5}, {kLeft + plot_w + 40, ly - 5}, colour, 2, cv::LINE_AA);
     cv::putText(img, series[s].name, {kLeft + plot_w + 46, ly}, font, 0.45, black, 1, cv::LINE_AA);
   }
-  bool ok = false;
-  try {
-    ok = cv::imwrite(png_path, img);
-  } catch (const cv::Exception&) {
-  }
-  if (!ok) throw UserError("{}: cannot write the image", png_path);
+  write_png(png_path, img);
 }
 
 }  // namespace attnzoo
