@@ -34,7 +34,7 @@ struct TrainArgs {
 
 struct DecodeArgs {
   std::string checkpoint;
-  int64_t beam = -1, batch_size = -1, threads = 1;
+  int64_t beam = -1, batch_size = -1, threads = 0;
   double length_penalty = -1;
 };
 
@@ -43,7 +43,7 @@ void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
   cmd->add_option("--beam", a.beam, "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
   cmd->add_option("--length-penalty", a.length_penalty, "GNMT length penalty alpha (default: the checkpoint's)");
   cmd->add_option("--batch-size", a.batch_size, "Sentences decoded together");
-  cmd->add_option("--threads", a.threads, "ATen threads")->capture_default_str();
+  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")->capture_default_str();
 }
 
 SearchOptions resolve_search(const Translator& t, const DecodeArgs& a) {
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
   cmd_train->add_option("--max-steps", train.max_steps, "Stop after this many steps in all, counting those before a resume");
   cmd_train->add_option("--max-minutes", train.max_minutes, "Stop after this much wall-clock time (this invocation)");
   cmd_train->add_option("--seed", train.seed, "Random seed");
-  cmd_train->add_option("--threads", train.threads, "ATen intra-op threads");
+  cmd_train->add_option("--threads", train.threads, "ATen intra-op threads (0: auto, see README)");
   cmd_train->add_option("--batch-size", train.batch_size, "Sentences per batch");
   cmd_train->add_option("--lr", train.lr, "Learning rate");
   cmd_train->add_option("--set", train.overrides, "Any config value, e.g. --set train.clip=5 (repeatable)");

@@ -6,6 +6,7 @@
 //
 // Prints one JSON object: medians over repeats, and every sample.
 #include <CLI/CLI.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,15 +30,25 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   CLI::App app{"bench_translate: training and decoding speed of the bentrevett-size translator"};
   std::string data_dir = "../shared/data/multi30k", attention = "additive";
-  int threads = 1, blas_threads = 0, repeats = 5, steps = 20, batch_size = 128, decode_sentences = 500;
+  int threads = 0, blas_threads = 0, repeats = 5, steps = 20, batch_size = 128, decode_sentences = 500,
+      decode_steps = 30;
+  std::string precision = "fp32";
   app.add_option("--data-dir", data_dir, "Multi30k folder")->capture_default_str();
-  app.add_option("--threads", threads, "ATen intra-op threads")->capture_default_str();
+  app.add_option("--threads", threads, "ATen intra-op threads (0: auto)")->capture_default_str();
   app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (0: its default)")->capture_default_str();
   app.add_option("--repeats", repeats, "Timed repeats (the median is reported)")->capture_default_str();
   app.add_option("--steps", steps, "Training steps per repeat")->capture_default_str();
   app.add_option("--batch-size", batch_size, "Sentences per batch")->capture_default_str();
   app.add_option("--decode-sentences", decode_sentences, "Test sentences decoded per repeat")->capture_default_str();
+  app.add_option("--decode-steps", decode_steps,
+                 "Greedy steps per sentence, <eos> or not, so that any weights do the same work")
+      ->capture_default_str();
   app.add_option("--attention", attention, "Attention kind")->capture_default_str();
+  app.add_option("--precision", precision, "Training precision: fp32 or bf16 (vocabulary projection)")
+      ->capture_default_str();
+  std::string profile;
+  app.add_option("--profile", profile,
+                 "Write a Chrome trace of --steps training steps to this file and stop (see bench/profile_summary.py)");
   CLI11_PARSE(app, argc, argv);
   try {
     set_threads(threads, blas_threads);
@@ -53,6 +64,7 @@ int main(int argc, char** argv) {
     torch::optim::Adam optimizer(t.model->parameters(), torch::optim::AdamOptions(1e-3));
     const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(0.1);
     t.model->train();
+    t.model->decoder->set_projection_dtype(parse_precision(precision));
     size_t next = 0;
     auto train_steps = [&](int n, int64_t* tokens) {
       for (int s = 0; s < n; ++s) {
@@ -69,6 +81,14 @@ int main(int argc, char** argv) {
     };
     int64_t warm = 0;
     train_steps(3, &warm);
+    if (!profile.empty()) {
+      {
+        torch::autograd::profiler::RecordProfile guard(profile);
+        train_steps(steps, &warm);
+      }
+      std::cerr << "wrote " << profile << std::endl;
+      return 0;
+    }
     std::vector<double> train_rates, decode_rates;
     for (int r = 0; r < repeats; ++r) {
       int64_t tokens = 0;
@@ -82,7 +102,11 @@ int main(int argc, char** argv) {
       if (static_cast<int>(sources.size()) >= decode_sentences) break;
       sources.push_back(p.src);
     }
-    SearchOptions greedy;
+    t.model->decoder->set_projection_dtype(torch::kFloat32);
+    SearchOptions greedy;  // exactly decode_steps tokens per sentence
+    greedy.eos = -1;
+    greedy.max_len_ratio = 0.0;
+    greedy.max_len_offset = decode_steps;
     for (int r = 0; r < repeats; ++r) {
       const auto start = Clock::now();
       t.translate(sources, greedy, 100);
@@ -90,10 +114,13 @@ int main(int argc, char** argv) {
       std::cerr << "repeat " << r + 1 << ": greedy " << decode_rates.back() << " sentences/s" << std::endl;
     }
     nlohmann::json result = {{"model_parameters", t.model->num_parameters()},
-                             {"threads", threads},
+                             {"threads", torch::get_num_threads()},
+                             {"blas", blas_threading()},
                              {"blas_threads", blas_threads},
                              {"batch_size", batch_size},
                              {"attention", attention},
+                             {"precision", precision},
+                             {"decode_steps", decode_steps},
                              {"train_tokens_per_sec_median", median(train_rates)},
                              {"greedy_sentences_per_sec_median", median(decode_rates)},
                              {"train_tokens_per_sec", train_rates},

@@ -108,7 +108,7 @@ class Seq2Seq(nn.Module):
         return torch.stack(outputs)
 
     @torch.no_grad()
-    def greedy(self, src, lengths, max_len):
+    def greedy(self, src, lengths, max_len, stop_at_eos=True):
         encoder_outputs, hidden = self.encoder(src, lengths)
         mask = (src != PAD).permute(1, 0)
         token = torch.full((src.shape[1],), BOS, dtype=torch.long)
@@ -117,7 +117,7 @@ class Seq2Seq(nn.Module):
             prediction, hidden = self.decoder(token, hidden, encoder_outputs, mask)
             token = prediction.argmax(1)
             done |= token == EOS
-            if done.all():
+            if stop_at_eos and done.all():
                 break
 
 
@@ -135,6 +135,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--decode-sentences", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--decode-steps", type=int, default=30,
+                        help="greedy steps per sentence, <eos> or not, so that any weights do the same work")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -177,11 +179,11 @@ def main():
         start = time.perf_counter()
         for i in range(0, len(test), 100):
             src, lengths = pad(test[i : i + 100], src_index)
-            model.greedy(src, lengths, int(src.shape[0] * 1.5) + 10)
+            model.greedy(src, lengths, args.decode_steps, stop_at_eos=False)
         decode_rates.append(len(test) / (time.perf_counter() - start))
     print(json.dumps({
         "model_parameters": sum(p.numel() for p in model.parameters()),
-        "threads": args.threads, "batch_size": args.batch_size,
+        "threads": args.threads, "batch_size": args.batch_size, "decode_steps": args.decode_steps,
         "train_tokens_per_sec_median": statistics.median(train_rates),
         "greedy_sentences_per_sec_median": statistics.median(decode_rates),
         "train_tokens_per_sec": train_rates, "greedy_sentences_per_sec": decode_rates}))

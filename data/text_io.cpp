@@ -15,29 +15,34 @@ bool file_exists(const std::string& path) {
   return std::filesystem::is_regular_file(path, ec);
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
+std::string read_bytes(const std::string& path) {
   if (!file_exists(path)) throw UserError("{}: no such file", path);
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr) throw UserError("{}: cannot open for reading", path);
-  std::vector<std::string> lines;
-  std::string current;
+  std::string bytes;
   char buffer[1 << 16];
   int n = 0;
-  while ((n = gzread(f, buffer, sizeof(buffer))) > 0) {
-    for (int i = 0; i < n; ++i) {
-      if (buffer[i] == '\n') {
-        lines.push_back(std::move(current));
-        current.clear();
-      } else {
-        current.push_back(buffer[i]);
-      }
-    }
-  }
+  while ((n = gzread(f, buffer, sizeof(buffer))) > 0) bytes.append(buffer, static_cast<size_t>(n));
   int err = 0;
   const char* msg = gzerror(f, &err);
   const std::string error_text = (n < 0 && msg != nullptr) ? msg : "";
   gzclose(f);
   if (n < 0) throw UserError("{}: read error ({})", path, error_text);
+  return bytes;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  const std::string bytes = read_bytes(path);
+  std::vector<std::string> lines;
+  std::string current;
+  for (const char c : bytes) {
+    if (c == '\n') {
+      lines.push_back(std::move(current));
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
   if (!current.empty()) lines.push_back(std::move(current));
   for (size_t i = 0; i < lines.size(); ++i) {
     auto& line = lines[i];

@@ -11,6 +11,10 @@ namespace attnzoo {
 // file or invalid UTF-8.
 std::vector<std::string> read_lines(const std::string& path);
 
+// The whole content of `path`, decompressed where it is gzip. Throws
+// UserError naming the file when it is missing or unreadable.
+std::string read_bytes(const std::string& path);
+
 // Writes lines to `path` (plain text), one per line.
 void write_lines(const std::string& path, const std::vector<std::string>& lines);
 

@@ -123,7 +123,8 @@ std::string tokenize_13a(const std::string& input) {
 }
 
 BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct, const std::array<int64_t, 4>& total,
-                               int64_t sys_len, int64_t ref_len) {
+                               int64_t sys_len, int64_t ref_len, int max_order) {
+  if (max_order < 1 || max_order > kOrder) throw UserError("BLEU order {} is not in 1..{}", max_order, kOrder);
   BleuScore b;
   b.correct = correct;
   b.total = total;
@@ -132,10 +133,10 @@ BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct, const std:
   b.bp = sys_len < ref_len ? (sys_len > 0 ? std::exp(1.0 - static_cast<double>(ref_len) / sys_len) : 0.0)
                            : 1.0;
   bool any_correct = false;
-  for (int64_t c : correct) any_correct = any_correct || c > 0;
+  for (int n = 0; n < max_order; ++n) any_correct = any_correct || correct[n] > 0;
   if (!any_correct) return b;  // no overlap at all: BLEU is 0
   double smooth = 1.0;
-  for (int n = 0; n < kOrder; ++n) {
+  for (int n = 0; n < max_order; ++n) {
     if (total[n] == 0) break;
     if (correct[n] == 0) {
       smooth *= 2.0;
@@ -145,9 +146,13 @@ BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct, const std:
     }
   }
   double log_sum = 0.0;
-  for (double p : b.precisions) log_sum += p == 0.0 ? -9999999999.0 : std::log(p);
-  b.score = b.bp * std::exp(log_sum / kOrder);
+  for (int n = 0; n < max_order; ++n) log_sum += b.precisions[n] == 0.0 ? -9999999999.0 : std::log(b.precisions[n]);
+  b.score = b.bp * std::exp(log_sum / max_order);
   return b;
+}
+
+double bleu_at_order(const BleuScore& s, int order) {
+  return bleu_from_statistics(s.correct, s.total, s.sys_len, s.ref_len, order).score;
 }
 
 BleuScore corpus_bleu(const std::vector<std::string>& hypotheses,

@@ -49,8 +49,12 @@ std::vector<LengthBucket> bleu_by_source_length(const std::vector<std::string>& 
                                                 int64_t width = 5, int64_t min_sentences = 25,
                                                 const BleuOptions& options = {});
 
-// BLEU from sufficient statistics (sacreBLEU's compute_bleu with 'exp' smoothing).
+// BLEU from sufficient statistics (sacreBLEU's compute_bleu with 'exp'
+// smoothing), over n-grams up to `max_order` (sacreBLEU's max_ngram_order).
 BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct, const std::array<int64_t, 4>& total,
-                               int64_t sys_len, int64_t ref_len);
+                               int64_t sys_len, int64_t ref_len, int max_order = 4);
+
+// BLEU-n (1..4) of a corpus score, from its statistics: captioning's BLEU-1..4.
+double bleu_at_order(const BleuScore& score, int order);
 
 }  // namespace attnzoo

@@ -85,17 +85,24 @@ DecoderStep DecoderImpl::step(const torch::Tensor& tokens, const DecoderState& s
   return result;
 }
 
+torch::Tensor DecoderImpl::linear(const torch::nn::Linear& layer, const torch::Tensor& x) const {
+  if (projection_dtype_ == torch::kFloat32) return torch::nn::functional::linear(x, layer->weight, layer->bias);
+  const auto dtype = projection_dtype_;
+  return torch::nn::functional::linear(x.to(dtype), layer->weight.to(dtype), layer->bias.to(dtype))
+      .to(torch::kFloat32);
+}
+
 torch::Tensor DecoderImpl::project(const torch::Tensor& features) {
   auto x = dropout->forward(features);
   if (readout) {
     // maxout over pairs of units: (..., 2R) -> (..., R)
-    auto r = readout->forward(x);
+    auto r = linear(readout, x);
     auto sizes = r.sizes().vec();
     sizes.back() /= 2;
     sizes.push_back(2);
     x = dropout->forward(std::get<0>(r.view(sizes).max(-1)));
   }
-  return out->forward(x);
+  return linear(out, x);
 }
 
 DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& memory, DecoderState state,

@@ -64,6 +64,11 @@ class DecoderImpl : public torch::nn::Module {
   DecoderStep step(const torch::Tensor& tokens, const DecoderState& state, const Memory& memory);
   // Logits (..., V) from features (..., F).
   torch::Tensor project(const torch::Tensor& features);
+  // Mixed precision for the vocabulary projection (about two-thirds of a
+  // training step's arithmetic): kBFloat16 runs its GEMMs on bf16 copies of the
+  // activations and weights (oneDNN accumulates in fp32; the fp32 weights stay
+  // the master copy Adam updates) and returns fp32 logits. Default kFloat32.
+  void set_projection_dtype(torch::Dtype dtype) { projection_dtype_ = dtype; }
   // Teacher forcing over tgt_in (B,T). With teacher_forcing < 1, each step feeds
   // the model's own previous prediction with probability 1 - teacher_forcing.
   // With `rows` (B,T) bool, logits are (N,V) for its N true positions only:
@@ -85,6 +90,8 @@ class DecoderImpl : public torch::nn::Module {
                            const Memory& memory, DecoderStep* result);
   std::vector<torch::nn::GRUCell> gru_cells_;
   std::vector<torch::nn::LSTMCell> lstm_cells_;
+  torch::Dtype projection_dtype_ = torch::kFloat32;
+  torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) const;
 };
 TORCH_MODULE(Decoder);
 

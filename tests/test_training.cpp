@@ -3,11 +3,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "data/error.h"
 #include "data/text_io.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/runtime.h"
 #include "train/schedule.h"
 #include "train/translation.h"
 
@@ -158,4 +160,21 @@ TEST_CASE("Multi30k reads from the shared data folder", "[data][multi30k]") {
   CHECK(splits.valid.size() == 1014);
   CHECK(splits.test.size() == 1000);
   CHECK(splits.test[0].src.find(' ') != std::string::npos);
+}
+
+TEST_CASE("runtime: the BLAS the build chose, thread defaults, precision names", "[runtime]") {
+#ifdef ATTNZOO_EXPECT_OPENMP_BLAS
+  // CMake found OpenBLAS's OpenMP build: the RPATH must have made it the one loaded.
+  CHECK(blas_threading() == "openmp");
+  CHECK(default_threads() == static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+#else
+  CHECK(default_threads() == 1);
+#endif
+  set_threads(0, 0);
+  CHECK(torch::get_num_threads() == default_threads());
+  set_threads(1, 0);
+  CHECK(torch::get_num_threads() == 1);
+  CHECK(parse_precision("fp32") == torch::kFloat32);
+  CHECK(parse_precision("bf16") == torch::kBFloat16);
+  CHECK_THROWS_WITH(parse_precision("fp16"), Catch::Contains("train.precision"));
 }

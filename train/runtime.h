@@ -1,14 +1,34 @@
 #pragma once
-// Process-wide settings every app applies first: threads and seeds.
+// Process-wide settings every app applies first: threads, allocator, seeds.
+#include <c10/core/ScalarType.h>
+
 #include <cstdint>
+#include <string>
 
 namespace attnzoo {
 
-// ATen's intra-op threads (`aten`, at least 1) and OpenBLAS's GEMM threads
-// (`blas`; 0 leaves OpenBLAS's default, which uses every core). On the 2-core
-// machines this project targets, aten=1 with OpenBLAS on both cores measured
-// best (see bench/); more ATen threads oversubscribe the cores.
+// Which build of OpenBLAS libblas.so.3 resolved to in this process: "openmp",
+// "pthread", "sequential", or "other" (not OpenBLAS).
+std::string blas_threading();
+
+// The ATen thread count used when a config or flag says 0 (auto): every core
+// when OpenBLAS is the OpenMP build (ATen and OpenBLAS then share libgomp's
+// pool), else 1, because OpenBLAS's own pthreads already use every core for
+// GEMM and more ATen threads oversubscribe them (bench/: 2 ATen threads beside
+// pthread OpenBLAS trained at half the speed).
+int default_threads();
+
+// ATen's intra-op threads (`aten`; 0 or less: default_threads()) and
+// OpenBLAS's GEMM threads (`blas`; 0 leaves OpenBLAS's default, every core).
+// Also keeps freed memory up to 32 MiB blocks in glibc's heap instead of
+// returning it to the kernel, so the same activation sizes allocated every
+// step do not page-fault again.
 void set_threads(int aten, int blas);
+
+// train.precision: "fp32" -> kFloat32, "bf16" -> kBFloat16 (mixed precision
+// for the big GEMMs; fast where the CPU has AVX512-BF16, and a warning where
+// it does not). Anything else is a UserError naming the key.
+c10::ScalarType parse_precision(const std::string& name);
 
 // Seeds torch's generator (dropout, sampling).
 void seed_everything(uint64_t seed);

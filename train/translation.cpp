@@ -8,6 +8,7 @@
 #include "data/error.h"
 #include "data/text_io.h"
 #include "train/config.h"
+#include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
 #include "train/schedule.h"
@@ -44,7 +45,7 @@ nlohmann::json default_translate_config() {
       "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0},
       "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
       "early_stopping": 0, "select_metric": "bleu", "valid_max_sentences": 0,
-      "seed": 1, "threads": 1, "blas_threads": 0
+      "seed": 1, "threads": 0, "blas_threads": 0, "precision": "fp32"
     },
     "decode": {"beam": 5, "length_penalty": 0.6, "max_len_ratio": 2.0, "max_len_offset": 10,
                "batch_size": 64}
@@ -282,55 +283,6 @@ TranslationEval evaluate_translator(Translator& translator, const std::vector<st
 
 namespace {
 
-// Where training stands; saved in every checkpoint so a resumed run continues
-// exactly where it stopped.
-struct Progress {
-  int64_t step = 0;            // optimizer steps taken
-  int64_t epoch = 0;           // current epoch (0-based)
-  int64_t batch_in_epoch = 0;  // batches of this epoch already taken
-  double best_metric = -1e300;
-  int64_t best_step = 0;
-  int64_t evals_without_improvement = 0;
-  int64_t tokens = 0;          // target tokens trained on
-  double train_seconds = 0.0;  // time in training steps (not evaluation)
-
-  nlohmann::json to_json() const {
-    return {{"step", step},
-            {"epoch", epoch},
-            {"batch_in_epoch", batch_in_epoch},
-            {"best_metric", best_metric},
-            {"best_step", best_step},
-            {"evals_without_improvement", evals_without_improvement},
-            {"tokens", tokens},
-            {"train_seconds", train_seconds}};
-  }
-  static Progress from_json(const nlohmann::json& j) {
-    Progress p;
-    p.step = j.at("step");
-    p.epoch = j.at("epoch");
-    p.batch_in_epoch = j.at("batch_in_epoch");
-    p.best_metric = j.at("best_metric");
-    p.best_step = j.at("best_step");
-    p.evals_without_improvement = j.at("evals_without_improvement");
-    p.tokens = j.at("tokens");
-    p.train_seconds = j.at("train_seconds");
-    return p;
-  }
-};
-
-// Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites the rest).
-void truncate_metrics(const std::string& path, int64_t step) {
-  if (!file_exists(path)) return;
-  std::vector<std::string> kept;
-  for (const auto& line : read_lines(path)) {
-    try {
-      if (nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept.push_back(line);
-    } catch (const nlohmann::json::exception&) {
-    }
-  }
-  write_lines(path, kept);
-}
-
 std::vector<Example> encode_all(const Translator& t, const std::vector<SentencePair>& pairs, int64_t max_length,
                                 int64_t* skipped) {
   std::vector<Example> out;
@@ -347,13 +299,85 @@ std::vector<Example> encode_all(const Translator& t, const std::vector<SentenceP
   return out;
 }
 
+// Translation as a TrainTask: batches of length-bucketed pairs, label-smoothed
+// cross-entropy over the real target tokens, validation perplexity and greedy
+// BLEU / exact match.
+class TranslationTask : public TrainTask {
+ public:
+  TranslationTask(Translator& tr, const std::vector<Example>& train, const std::vector<Example>& valid,
+                  std::vector<std::string> valid_src, std::vector<std::string> valid_ref, const nlohmann::json& tc)
+      : tr_(tr),
+        train_(train),
+        valid_(valid),
+        valid_src_(std::move(valid_src)),
+        valid_ref_(std::move(valid_ref)),
+        batch_size_(tc.at("batch_size")),
+        teacher_forcing_(tc.at("teacher_forcing")),
+        select_metric_(tc.at("select_metric")),
+        projection_dtype_(parse_precision(tc.at("precision"))),
+        loss_options_(torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(
+            tc.at("label_smoothing").get<double>())),
+        decode_batch_(tr.config.at("decode").at("batch_size")),
+        greedy_(search_options(tr.config.at("decode"))) {
+    if (select_metric_ != "bleu" && select_metric_ != "exact_match" && select_metric_ != "perplexity")
+      throw UserError("config: train.select_metric \"{}\" is not one of bleu, exact_match, perplexity",
+                      select_metric_);
+    greedy_.beam = 1;
+  }
+
+  torch::nn::Module& model() override { return *tr_.model; }
+
+  std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
+    return make_batches(train_, batch_size_, /*shuffle=*/true, seed);
+  }
+
+  StepResult train_step(const std::vector<size_t>& indices) override {
+    const Batch batch = collate(train_, indices);
+    const auto rows = batch.tgt_out.ne(Vocab::kPad);
+    const auto out = tr_.model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_, rows);
+    return {torch::nn::functional::cross_entropy(out.logits, batch.tgt_out.masked_select(rows), loss_options_),
+            batch.target_tokens};
+  }
+
+  // Perplexity (teacher forcing, no smoothing) and greedy BLEU / exact match.
+  Evaluation evaluate() override {
+    const double ppl = std::exp(tr_.mean_nll(valid_, decode_batch_));
+    const auto ev = evaluate_translator(tr_, valid_src_, {valid_ref_}, greedy_, decode_batch_);
+    Evaluation e;
+    e.metrics = {{"valid_ppl", ppl}, {"valid_bleu", ev.bleu.score}, {"valid_exact_match", ev.exact_match}};
+    e.score = select_metric_ == "bleu" ? ev.bleu.score : select_metric_ == "exact_match" ? ev.exact_match : -ppl;
+    e.summary = fmt::format("valid bleu {:.2f} exact {:.4f} ppl {:.2f}", ev.bleu.score, ev.exact_match, ppl);
+    return e;
+  }
+
+  nlohmann::json meta() const override { return tr_.meta(); }
+  std::map<std::string, torch::Tensor> tensors() const override { return tr_.tensors(); }
+
+  // Validation runs in fp32 whatever train.precision says, as eval does.
+  void set_training(bool training) override {
+    tr_.model->train(training);
+    tr_.model->decoder->set_projection_dtype(training ? projection_dtype_ : torch::kFloat32);
+  }
+
+ private:
+  Translator& tr_;
+  const std::vector<Example>& train_;
+  const std::vector<Example>& valid_;
+  std::vector<std::string> valid_src_, valid_ref_;
+  int64_t batch_size_;
+  double teacher_forcing_;
+  std::string select_metric_;
+  torch::Dtype projection_dtype_;
+  torch::nn::functional::CrossEntropyFuncOptions loss_options_;
+  int64_t decode_batch_;
+  SearchOptions greedy_;
+};
+
 }  // namespace
 
 std::string train_translator(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
   fs::create_directories(out_dir);
   const std::string checkpoint_path = out_dir + "/checkpoint.pt";
-  const std::string best_path = out_dir + "/best.pt";
-  const std::string metrics_path = out_dir + "/metrics.jsonl";
   const auto& tc = config_in.at("train");
   set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
   seed_everything(tc.at("seed").get<uint64_t>());
@@ -400,181 +424,8 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
                static_cast<long long>(model->num_parameters()),
                config.at("model").at("attention").get<std::string>().c_str());
 
-  const double base_lr = tc.at("lr");
-  torch::optim::Adam optimizer(model->parameters(),
-                               torch::optim::AdamOptions(base_lr).weight_decay(tc.at("weight_decay").get<double>()));
-  LrSchedule schedule(base_lr, LrScheduleOptions::from_json(tc.at("schedule")));
-  Progress progress;
-  if (resume) {
-    checkpoint->load_optimizer(optimizer);
-    progress = Progress::from_json(checkpoint->meta().at("progress"));
-    schedule.load_state(checkpoint->meta().at("schedule"));
-    set_rng_state(checkpoint->tensor("rng"));
-    truncate_metrics(metrics_path, progress.step);
-    std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n", checkpoint_path.c_str(),
-                 static_cast<long long>(progress.step), static_cast<long long>(progress.epoch + 1));
-  }
-  checkpoint.reset();
-  if (!resume) truncate_metrics(metrics_path, 0);  // a fresh run starts a fresh log
-
-  const int64_t batch_size = tc.at("batch_size");
-  const int64_t epochs = tc.at("epochs");
-  const int64_t max_steps = tc.at("max_steps");
-  // Wall-clock budget for this invocation (evaluation included); 0 = none.
-  const double max_minutes = tc.at("max_minutes");
-  const int64_t eval_every = tc.at("eval_every");
-  const int64_t checkpoint_every = tc.at("checkpoint_every");
-  const int64_t log_every = std::max<int64_t>(1, tc.at("log_every").get<int64_t>());
-  const int64_t early_stopping = tc.at("early_stopping");
-  const double clip = tc.at("clip");
-  const double teacher_forcing = tc.at("teacher_forcing");
-  const std::string select_metric = tc.at("select_metric");
-  if (select_metric != "bleu" && select_metric != "exact_match" && select_metric != "perplexity")
-    throw UserError("config: train.select_metric \"{}\" is not one of bleu, exact_match, perplexity", select_metric);
-  const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions()
-                                .label_smoothing(tc.at("label_smoothing").get<double>());
-  const uint64_t seed = tc.at("seed");
-  const int64_t decode_batch = config.at("decode").at("batch_size");
-  SearchOptions greedy = search_options(config.at("decode"));
-  greedy.beam = 1;
-
-  const int64_t batches_per_epoch = static_cast<int64_t>(make_batches(train, batch_size, false, 0).size());
-  const int64_t planned = max_steps > 0 ? std::min(max_steps, epochs * batches_per_epoch) : epochs * batches_per_epoch;
-  std::ofstream metrics(metrics_path, std::ios::app);
-
-  auto save = [&](const std::string& path) {
-    nlohmann::json meta = tr.meta();
-    meta["progress"] = progress.to_json();
-    meta["schedule"] = schedule.state();
-    auto tensors = tr.tensors();
-    tensors["rng"] = get_rng_state();
-    save_checkpoint(path, meta, *model, &optimizer, tensors);
-  };
-
-  // Validation: perplexity (teacher forcing, no smoothing) and greedy BLEU / exact match.
-  auto evaluate = [&]() {
-    const double nll = tr.mean_nll(valid, decode_batch);
-    const auto ev = evaluate_translator(tr, valid_src, {valid_ref}, greedy, decode_batch);
-    nlohmann::json j = {{"valid_ppl", std::exp(nll)},
-                        {"valid_bleu", ev.bleu.score},
-                        {"valid_exact_match", ev.exact_match}};
-    const double metric = select_metric == "bleu"          ? ev.bleu.score
-                          : select_metric == "exact_match" ? ev.exact_match
-                                                           : -std::exp(nll);
-    const bool improved = metric > progress.best_metric;
-    if (improved) {
-      progress.best_metric = metric;
-      progress.best_step = progress.step;
-      progress.evals_without_improvement = 0;
-    } else {
-      ++progress.evals_without_improvement;
-    }
-    if (schedule.on_evaluation(metric)) j["lr_reduced"] = true;
-    if (improved) save(best_path);
-    return j;
-  };
-
-  model->train();
-  ProgressBar bar(planned, "train");
-  double window_loss = 0.0;
-  int64_t window_tokens = 0, window_steps = 0;
-  double window_seconds = 0.0;
-  bool stop = false;
-  bool evaluated_last_step = false;
-  const auto run_start = Clock::now();
-  std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch, batch %lld)\n",
-               static_cast<long long>(planned), static_cast<long long>(batches_per_epoch),
-               static_cast<long long>(batch_size));
-
-  for (; progress.epoch < epochs && !stop; ++progress.epoch, progress.batch_in_epoch = 0) {
-    const auto batches = make_batches(train, batch_size, /*shuffle=*/true, seed * 1000003ull + progress.epoch);
-    for (int64_t i = progress.batch_in_epoch; i < static_cast<int64_t>(batches.size()); ++i) {
-      if (max_steps > 0 && progress.step >= max_steps) {
-        stop = true;
-        break;
-      }
-      if (max_minutes > 0 && std::chrono::duration<double>(Clock::now() - run_start).count() >= 60 * max_minutes) {
-        std::fprintf(stderr, "\ntime budget of %.1f minutes reached\n", max_minutes);
-        stop = true;
-        break;
-      }
-      const auto step_start = Clock::now();
-      const Batch batch = collate(train, batches[i]);
-      ++progress.step;
-      for (auto& group : optimizer.param_groups())
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(schedule.lr(progress.step));
-      optimizer.zero_grad();
-      const auto rows = batch.tgt_out.ne(Vocab::kPad);
-      const auto out = model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing, rows);
-      const auto loss = torch::nn::functional::cross_entropy(out.logits, batch.tgt_out.masked_select(rows),
-                                                             loss_options);
-      loss.backward();
-      if (clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
-      optimizer.step();
-      const double seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
-      progress.batch_in_epoch = i + 1;
-      progress.tokens += batch.target_tokens;
-      progress.train_seconds += seconds;
-      window_loss += loss.item<double>();
-      window_tokens += batch.target_tokens;
-      window_seconds += seconds;
-      ++window_steps;
-
-      const bool epoch_end = i + 1 == static_cast<int64_t>(batches.size());
-      const bool eval_now = eval_every > 0 ? progress.step % eval_every == 0 : epoch_end;
-      const double tokens_per_sec = window_seconds > 0 ? window_tokens / window_seconds : 0.0;
-      const double lr = schedule.lr(progress.step);
-      bar.update(progress.step, fmt::format("epoch {} loss {:.3f} lr {:.1e} {:.0f} tok/s", progress.epoch + 1,
-                                            window_loss / window_steps, lr, tokens_per_sec));
-      if (progress.step % log_every == 0 || eval_now) {
-        nlohmann::json line = {{"step", progress.step},
-                               {"epoch", progress.epoch + 1},
-                               {"loss", window_loss / window_steps},
-                               {"lr", lr},
-                               {"tokens", progress.tokens},
-                               {"tokens_per_sec", tokens_per_sec},
-                               {"elapsed_sec", std::chrono::duration<double>(Clock::now() - run_start).count()}};
-        if (eval_now) line.update(evaluate());
-        metrics << line.dump() << '\n' << std::flush;
-        if (eval_now) {
-          std::fprintf(stderr, "\nstep %lld: valid bleu %.2f exact %.4f ppl %.2f%s\n",
-                       static_cast<long long>(progress.step), line["valid_bleu"].get<double>(),
-                       line["valid_exact_match"].get<double>(), line["valid_ppl"].get<double>(),
-                       line.contains("lr_reduced") ? " (lr reduced)" : "");
-        }
-        window_loss = window_seconds = 0.0;
-        window_tokens = window_steps = 0;
-      }
-      evaluated_last_step = eval_now;
-      if (early_stopping > 0 && progress.evals_without_improvement >= early_stopping) {
-        std::fprintf(stderr, "early stopping: no improvement in %lld evaluations\n",
-                     static_cast<long long>(early_stopping));
-        stop = true;
-      }
-      if (checkpoint_every > 0 && progress.step % checkpoint_every == 0) save(checkpoint_path);
-      if (stop) break;
-    }
-    if (stop) break;
-  }
-  bar.finish();
-  if (!evaluated_last_step && !file_exists(best_path)) {
-    // A run too short to reach an evaluation still leaves a best.pt. This
-    // evaluation is reported only: it must not steer the schedule, or a resumed
-    // run would differ from an uninterrupted one.
-    const auto ev = evaluate_translator(tr, valid_src, {valid_ref}, greedy, decode_batch);
-    std::fprintf(stderr, "step %lld: valid bleu %.2f exact %.4f\n", static_cast<long long>(progress.step),
-                 ev.bleu.score, ev.exact_match);
-    save(best_path);
-  }
-  save(checkpoint_path);
-  const double tokens_per_sec = progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
-  std::fprintf(stderr, "done: %lld steps, %.0f target tokens/s\n", static_cast<long long>(progress.step),
-               tokens_per_sec);
-  if (progress.best_step > 0)
-    std::fprintf(stderr, "best valid %s %.4f at step %lld\n", select_metric.c_str(),
-                 select_metric == "perplexity" ? -progress.best_metric : progress.best_metric,
-                 static_cast<long long>(progress.best_step));
-  std::fprintf(stderr, "wrote %s, %s, %s\n", best_path.c_str(), checkpoint_path.c_str(), metrics_path.c_str());
+  TranslationTask task(tr, train, valid, valid_src, valid_ref, tc);
+  run_training(task, tc, out_dir, checkpoint.get());
   return checkpoint_path;
 }
 

@@ -1,0 +1,109 @@
+#include "models/captioner.h"
+
+#include <fmt/ranges.h>
+
+#include "data/error.h"
+#include "data/vocab.h"
+
+namespace attnzoo {
+
+CaptionState CaptionState::index_select(const torch::Tensor& rows) const {
+  return {h.index_select(0, rows), c.index_select(0, rows)};
+}
+
+CaptionDecoderImpl::CaptionDecoderImpl(CaptionDecoderOptions options_) : options(std::move(options_)) { reset(); }
+
+void CaptionDecoderImpl::reset() {
+  const auto& o = options;
+  if (o.attention() == "none")
+    throw UserError("captioning needs attention over the image (additive, dot or general), not \"none\"");
+  const int64_t e = o.embedding_size(), h = o.hidden_size(), d = o.feature_size();
+  embedding = register_module(
+      "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), e).padding_idx(Vocab::kPad)));
+  attention = register_module("attention",
+                              Attention(AttentionOptions(o.attention(), h, d).hidden_size(o.attention_size())));
+  init_h = register_module("init_h", torch::nn::Linear(d, h));
+  init_c = register_module("init_c", torch::nn::Linear(d, h));
+  if (o.gate()) gate = register_module("gate", torch::nn::Linear(h, 1));
+  cell = register_module("cell", torch::nn::LSTMCell(e + d, h));
+  out_h = register_module("out_h", torch::nn::Linear(h, e));
+  out_z = register_module("out_z", torch::nn::Linear(torch::nn::LinearOptions(d, e).bias(false)));
+  out = register_module("out", torch::nn::Linear(e, o.vocab_size()));
+  dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
+}
+
+Memory CaptionDecoderImpl::prepare(const torch::Tensor& features) {
+  if (features.dim() != 3 || features.size(2) != options.feature_size())
+    throw UserError("caption decoder expects features (B,L,{}), got {}", options.feature_size(),
+                    fmt::join(features.sizes(), "x"));
+  const auto mask = torch::ones({features.size(0), features.size(1)},
+                                torch::TensorOptions().dtype(torch::kBool).device(features.device()));
+  return attention->prepare(features, mask, features.mean(1));
+}
+
+CaptionState CaptionDecoderImpl::initial_state(const Memory& memory) {
+  return {torch::tanh(init_h(memory.summary)), torch::tanh(init_c(memory.summary))};
+}
+
+CaptionStep CaptionDecoderImpl::embed_step(const torch::Tensor& embedded, const CaptionState& state,
+                                           const Memory& memory) {
+  CaptionStep s;
+  const auto attended = attention->forward(state.h, memory);
+  s.gate = gate ? torch::sigmoid(gate(state.h)) : torch::ones({state.h.size(0), 1}, state.h.options());
+  const auto z = s.gate * attended.context;
+  auto [h, c] = cell(torch::cat({embedded, z}, 1), std::make_tuple(state.h, state.c));
+  s.features = embedded + out_h(h) + out_z(z);
+  s.weights = attended.weights;
+  s.state = {h, c};
+  return s;
+}
+
+CaptionStep CaptionDecoderImpl::step(const torch::Tensor& tokens, const CaptionState& state, const Memory& memory) {
+  return embed_step(embedding(tokens), state, memory);
+}
+
+torch::Tensor CaptionDecoderImpl::project(const torch::Tensor& features) { return out(dropout(features)); }
+
+CaptionOutput CaptionDecoderImpl::forward(const torch::Tensor& features, const torch::Tensor& captions_in,
+                                          const torch::Tensor& rows) {
+  const Memory memory = prepare(features);
+  CaptionState state = initial_state(memory);
+  const auto embedded = embedding(captions_in).unbind(1);  // T x (B,E)
+  std::vector<torch::Tensor> outs, alphas, gates;
+  for (const auto& e : embedded) {
+    auto s = embed_step(e, state, memory);
+    outs.push_back(s.features);
+    alphas.push_back(s.weights);
+    gates.push_back(s.gate.squeeze(1));
+    state = std::move(s.state);
+  }
+  auto all = torch::stack(outs, 1);  // (B,T,E)
+  if (rows.defined()) all = all.index({rows});
+  return {project(all), torch::stack(alphas, 1), torch::stack(gates, 1)};
+}
+
+torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows, double lambda) {
+  // alphas (B,T,L); rows (B,T) bool
+  const auto attention_per_location = (alphas * rows.unsqueeze(2).to(alphas.dtype())).sum(1);  // (B,L)
+  return lambda * (1.0 - attention_per_location).pow(2).sum(1).mean();
+}
+
+CaptionStepper::CaptionStepper(CaptionDecoder decoder, const torch::Tensor& features)
+    : decoder_(std::move(decoder)) {
+  memory_ = decoder_->prepare(features);
+  state_ = decoder_->initial_state(memory_);
+}
+
+torch::Tensor CaptionStepper::step(const torch::Tensor& tokens, torch::Tensor* weights) {
+  auto s = decoder_->step(tokens, state_, memory_);
+  state_ = std::move(s.state);
+  if (weights != nullptr) *weights = s.weights;
+  return torch::log_softmax(decoder_->project(s.features), -1);
+}
+
+void CaptionStepper::select(const torch::Tensor& rows) {
+  memory_ = memory_.index_select(rows);
+  state_ = state_.index_select(rows);
+}
+
+}  // namespace attnzoo

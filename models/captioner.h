@@ -1,0 +1,101 @@
+#pragma once
+// Show, Attend and Tell (Xu et al. 2015): a caption decoder that attends over
+// the L locations of an image feature map (B,L,D) at every word.
+//
+// With annotation vectors a (B,L,D), previous word y_{t-1} and LSTM state
+// (h_{t-1}, c_{t-1}):
+//   h_0 = tanh(W_h mean_i a_i),  c_0 = tanh(W_c mean_i a_i)
+//   alpha_t = attention(query = h_{t-1}, a)                 (B,L), the foundation's Attention
+//   beta_t  = sigmoid(w_b h_{t-1} + b_b)                      the gating scalar (optional)
+//   z_t     = beta_t * sum_i alpha_ti a_i                    (B,D)
+//   h_t, c_t = LSTM([E y_{t-1}; z_t], (h_{t-1}, c_{t-1}))
+//   logits_t = L_o dropout(E y_{t-1} + L_h h_t + L_z z_t)   the deep output (eq. 7)
+// Training adds the doubly stochastic penalty lambda * sum_i (1 - sum_t alpha_ti)^2,
+// which pushes the model to look at every location over the caption.
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "models/attention.h"
+#include "models/resnet.h"
+#include "models/search.h"
+
+namespace attnzoo {
+
+struct CaptionDecoderOptions {
+  CaptionDecoderOptions(int64_t vocab_size, int64_t feature_size)
+      : vocab_size_(vocab_size), feature_size_(feature_size) {}
+  TORCH_ARG(int64_t, vocab_size);
+  TORCH_ARG(int64_t, feature_size);  // D
+  TORCH_ARG(int64_t, embedding_size) = 256;
+  TORCH_ARG(int64_t, hidden_size) = 512;
+  TORCH_ARG(int64_t, attention_size) = 512;
+  TORCH_ARG(std::string, attention) = "additive";
+  TORCH_ARG(bool, gate) = true;  // beta
+  TORCH_ARG(double, dropout) = 0.5;
+};
+
+struct CaptionState {
+  torch::Tensor h, c;  // (B,H)
+  CaptionState index_select(const torch::Tensor& rows) const;
+};
+
+struct CaptionStep {
+  torch::Tensor features;  // (B,E): E y + L_h h + L_z z, before the output layer
+  torch::Tensor weights;   // (B,L): alpha
+  torch::Tensor gate;      // (B,1): beta (ones without the gate)
+  CaptionState state;
+};
+
+struct CaptionOutput {
+  torch::Tensor logits;  // (N,V) for the N true positions of `rows`, or (B,T,V)
+  torch::Tensor alphas;  // (B,T,L)
+  torch::Tensor gates;   // (B,T)
+};
+
+class CaptionDecoderImpl : public torch::nn::Module {
+ public:
+  explicit CaptionDecoderImpl(CaptionDecoderOptions options);
+  void reset();
+
+  // The memory the attention reads: keys projected once per image.
+  Memory prepare(const torch::Tensor& features);
+  CaptionState initial_state(const Memory& memory);
+  CaptionStep step(const torch::Tensor& tokens, const CaptionState& state, const Memory& memory);
+  torch::Tensor project(const torch::Tensor& features);
+  // Teacher forcing over captions_in (B,T) (starting with <bos>).
+  CaptionOutput forward(const torch::Tensor& features, const torch::Tensor& captions_in,
+                        const torch::Tensor& rows = {});
+
+  CaptionDecoderOptions options;
+  torch::nn::Embedding embedding{nullptr};
+  Attention attention{nullptr};
+  torch::nn::Linear init_h{nullptr}, init_c{nullptr}, gate{nullptr};
+  torch::nn::LSTMCell cell{nullptr};
+  torch::nn::Linear out_h{nullptr}, out_z{nullptr}, out{nullptr};  // L_h, L_z, L_o
+  torch::nn::Dropout dropout{nullptr};
+
+ private:
+  CaptionStep embed_step(const torch::Tensor& embedded, const CaptionState& state, const Memory& memory);
+};
+TORCH_MODULE(CaptionDecoder);
+
+// lambda * sum_i (1 - sum_t alpha_ti)^2, averaged over the batch; the sum over
+// t runs over the true positions of `rows` (B,T) only.
+torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows, double lambda);
+
+// Drives a CaptionDecoder through greedy or beam search over a batch of
+// feature maps (B,L,D). The search's "source length" is unused by the model:
+// pass the caption length limit for every row.
+class CaptionStepper : public StepModel {
+ public:
+  CaptionStepper(CaptionDecoder decoder, const torch::Tensor& features);
+  torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) override;
+  void select(const torch::Tensor& rows) override;
+
+ private:
+  CaptionDecoder decoder_;
+  Memory memory_;
+  CaptionState state_;
+};
+
+}  // namespace attnzoo

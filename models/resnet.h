@@ -1,0 +1,62 @@
+#pragma once
+// ResNet-18/34/50 (He et al. 2016) as an image encoder: the convolutional
+// trunk only, giving a feature map of L = grid x grid locations of D channels.
+// Parameter and buffer names are torchvision's ("layer2.0.downsample.1.weight"
+// ...), so its ImageNet weights load by name (tools/export_torchvision_resnet.py).
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace attnzoo {
+
+struct ResNetOptions {
+  explicit ResNetOptions(int64_t depth = 18) : depth_(depth) {}
+  TORCH_ARG(int64_t, depth);         // 18, 34 or 50
+  TORCH_ARG(int64_t, width) = 64;    // channels of the stem; torchvision's is 64
+  TORCH_ARG(int64_t, last_stage) = 4;  // 3 stops after layer3 (stride 16), 4 after layer4 (stride 32)
+  TORCH_ARG(int64_t, grid) = 0;      // adaptive average pooling to grid x grid; 0 keeps the map as it is
+};
+
+class ResNetImpl : public torch::nn::Module {
+ public:
+  explicit ResNetImpl(ResNetOptions options = ResNetOptions());
+  void reset();
+
+  // Normalised images (B,3,H,W) -> feature map (B,D,h,w).
+  torch::Tensor forward(torch::Tensor images);
+  // The same as (B, L, D) locations, row-major over the map: what attention reads.
+  torch::Tensor locations(const torch::Tensor& images);
+  // D: channels of the feature map.
+  int64_t feature_size() const;
+
+  // Freezes every parameter, or all but those of the last `trainable_stages`
+  // stages (fine-tuning the top blocks). Frozen BatchNorm layers stay in eval mode.
+  void freeze(int64_t trainable_stages = 0);
+  void train(bool on = true) override;
+
+  ResNetOptions options;
+  torch::nn::Conv2d conv1{nullptr};  // the stem: 7x7 stride 2, then BatchNorm, ReLU, 3x3 max pool
+  torch::nn::BatchNorm2d bn1{nullptr};
+
+ private:
+  std::vector<torch::nn::Sequential> stages_;
+  std::vector<bool> stage_trainable_;
+  bool stem_trainable_ = true;
+};
+TORCH_MODULE(ResNet);
+
+// ImageNet statistics (torchvision's), for normalising RGB images in [0,1].
+const std::vector<double>& imagenet_mean();
+const std::vector<double>& imagenet_std();
+
+// Loads a file written by tools/export_torchvision_resnet.py (a torch.save'd
+// dict of name -> tensor) into `model` by name. Returns the names the file has
+// and the model lacks ("unexpected", e.g. fc.* for a trunk) and the names the
+// model has and the file lacks ("missing"); a shape mismatch is a UserError.
+struct LoadReport {
+  std::vector<std::string> missing, unexpected;
+};
+LoadReport load_named_tensors(torch::nn::Module& model, const std::string& path);
+
+}  // namespace attnzoo

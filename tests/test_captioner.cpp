@@ -1,0 +1,103 @@
+// The Show, Attend and Tell decoder: shapes, the doubly stochastic penalty,
+// teacher forcing against stepping, and search over it.
+#include <catch2/catch.hpp>
+
+#include "data/vocab.h"
+#include "models/captioner.h"
+
+using namespace attnzoo;
+
+namespace {
+
+CaptionDecoder small_decoder(bool gate = true) {
+  torch::manual_seed(3);
+  CaptionDecoder d(CaptionDecoderOptions(/*vocab*/ 12, /*D*/ 8)
+                       .embedding_size(6)
+                       .hidden_size(10)
+                       .attention_size(7)
+                       .gate(gate)
+                       .dropout(0.0));
+  d->eval();
+  return d;
+}
+
+// (B,T) int64 token ids.
+torch::Tensor ids(std::initializer_list<std::initializer_list<int64_t>> rows) {
+  std::vector<int64_t> flat;
+  for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+  const auto b = static_cast<int64_t>(rows.size());
+  return torch::tensor(flat, torch::kLong).view({b, static_cast<int64_t>(flat.size()) / b});
+}
+
+}  // namespace
+
+TEST_CASE("caption decoder shapes, attention weights and the gate", "[captioner]") {
+  auto d = small_decoder();
+  const auto features = torch::randn({2, 6, 8});
+  const auto captions = ids({{Vocab::kBos, 5, 6, 7}, {Vocab::kBos, 8, Vocab::kPad, Vocab::kPad}});
+  const auto rows = captions.ne(Vocab::kPad);
+  const auto out = d->forward(features, captions, rows);
+  CHECK(out.logits.sizes() == torch::IntArrayRef({6, 12}));
+  CHECK(out.alphas.sizes() == torch::IntArrayRef({2, 4, 6}));
+  CHECK(torch::allclose(out.alphas.sum(2), torch::ones({2, 4}), 1e-5, 1e-6));
+  CHECK(out.gates.gt(0).all().item<bool>());
+  CHECK(out.gates.lt(1).all().item<bool>());
+  const auto ungated = small_decoder(false)->forward(features, captions, rows);
+  CHECK(torch::equal(ungated.gates, torch::ones({2, 4})));
+  CHECK_THROWS(d->forward(torch::randn({2, 6, 5}), captions, rows));
+}
+
+TEST_CASE("doubly stochastic penalty: lambda * sum_i (1 - sum_t alpha_ti)^2 over real steps", "[captioner]") {
+  // One image, two steps, two locations; both steps look at location 0.
+  const auto alphas = torch::tensor({{{1.0f, 0.0f}, {1.0f, 0.0f}}});
+  const auto both = torch::tensor({{true, true}});
+  const auto first = torch::tensor({{true, false}});
+  CHECK(doubly_stochastic_penalty(alphas, both, 1.0).item<double>() == Approx(2.0));   // (1-2)^2 + (1-0)^2
+  CHECK(doubly_stochastic_penalty(alphas, first, 1.0).item<double>() == Approx(1.0));  // 0 + 1
+  CHECK(doubly_stochastic_penalty(alphas, both, 0.5).item<double>() == Approx(1.0));
+  // Spreading attention evenly over as many steps as locations costs nothing.
+  const auto even = torch::full({1, 2, 2}, 0.5f);
+  CHECK(doubly_stochastic_penalty(even, both, 1.0).item<double>() == Approx(0.0));
+
+  // Its gradient reaches the attention's parameters.
+  auto d = small_decoder();
+  const auto captions = ids({{Vocab::kBos, 5, 6}});
+  const auto out = d->forward(torch::randn({1, 6, 8}), captions, captions.ne(Vocab::kPad));
+  doubly_stochastic_penalty(out.alphas, captions.ne(Vocab::kPad), 1.0).backward();
+  CHECK(d->attention->query_proj->weight.grad().abs().sum().item<double>() > 0);
+}
+
+TEST_CASE("teacher forcing equals stepping, and search runs over the stepper", "[captioner]") {
+  auto d = small_decoder();
+  torch::NoGradGuard no_grad;
+  const auto features = torch::randn({3, 5, 8});
+  const auto captions = ids({{Vocab::kBos, 4, 9}, {Vocab::kBos, 7, 7}, {Vocab::kBos, 11, 5}});
+  const auto out = d->forward(features, captions);  // (B,T,V)
+  CaptionStepper stepper(d, features);
+  for (int64_t t = 0; t < captions.size(1); ++t) {
+    torch::Tensor weights;
+    const auto log_probs = stepper.step(captions.select(1, t), &weights);
+    CHECK(torch::allclose(log_probs, torch::log_softmax(out.logits.select(1, t), -1), 1e-5, 1e-6));
+    CHECK(torch::allclose(weights, out.alphas.select(1, t), 1e-5, 1e-6));
+  }
+  SearchOptions o;
+  o.max_len_ratio = 0.0;
+  o.max_len_offset = 6;
+  const auto limits = torch::full({3}, 6, torch::kLong);
+  CaptionStepper greedy_stepper(d, features), beam1_stepper(d, features), beam_stepper(d, features);
+  const auto greedy = greedy_search(greedy_stepper, limits, o);
+  const auto beam1 = beam_search(beam1_stepper, limits, o);
+  o.beam = 4;
+  o.n_best = 2;
+  const auto beam = beam_search(beam_stepper, limits, o);
+  REQUIRE(greedy.size() == 3);
+  REQUIRE(beam.size() == 3);
+  for (size_t b = 0; b < 3; ++b) {
+    CHECK(greedy[b][0].tokens.size() <= 6);
+    CHECK(greedy[b][0].attention.size(1) == 5);
+    CHECK(beam1[b][0].tokens == greedy[b][0].tokens);  // a beam of one is greedy search
+    REQUIRE(beam[b].size() == 2);
+    CHECK(beam[b][0].score >= beam[b][1].score);
+    CHECK(beam[b][0].tokens.size() <= 6);
+  }
+}

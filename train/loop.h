@@ -1,0 +1,57 @@
+#pragma once
+// The one training loop every app uses: Adam under a learning-rate schedule,
+// gradient clipping, evaluation every N steps or every epoch with best.pt
+// selection, early stopping, a time budget, atomic checkpoints that resume
+// exactly (model, Adam, schedule, progress, RNG), metrics.jsonl and the
+// progress bar. A task (translation, captioning ...) supplies the data, the
+// loss of one batch and the validation metrics.
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace attnzoo {
+
+class Checkpoint;
+
+struct StepResult {
+  torch::Tensor loss;  // scalar to minimise; the loop backpropagates it
+  int64_t tokens = 0;  // what the speed counts (target tokens, caption words)
+};
+
+struct Evaluation {
+  nlohmann::json metrics;  // "valid_*" values, written to metrics.jsonl
+  double score = 0.0;      // what best.pt, the plateau schedule and early stopping follow; higher is better
+  std::string summary;     // one line for the console, e.g. "valid bleu 31.2 ppl 6.1"
+};
+
+class TrainTask {
+ public:
+  virtual ~TrainTask() = default;
+  virtual torch::nn::Module& model() = 0;
+  // One epoch's batches (lists of example indices), shuffled by `seed`.
+  virtual std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) = 0;
+  // The loss of one batch (forward only).
+  virtual StepResult train_step(const std::vector<size_t>& batch) = 0;
+  virtual Evaluation evaluate() = 0;
+  // What a checkpoint holds besides the model, the optimizer, progress and RNG:
+  // "app" (checked when loading), the config, vocabularies ... and extra tensors.
+  virtual nlohmann::json meta() const = 0;
+  virtual std::map<std::string, torch::Tensor> tensors() const = 0;
+  // Switches between training and evaluation (train/eval mode, precision ...).
+  virtual void set_training(bool training) { model().train(training); }
+};
+
+// Runs (or, with `resume_from`, continues) training in `out_dir`, writing
+// checkpoint.pt, best.pt and metrics.jsonl. Reads from `train_config`:
+// epochs, max_steps, max_minutes, lr, weight_decay, clip, schedule,
+// eval_every (0: every epoch), checkpoint_every, log_every, early_stopping, seed.
+void run_training(TrainTask& task, const nlohmann::json& train_config, const std::string& out_dir,
+                  const Checkpoint* resume_from);
+
+// Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites the rest).
+void truncate_metrics(const std::string& path, int64_t step);
+
+}  // namespace attnzoo
