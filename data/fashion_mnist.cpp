@@ -62,7 +62,7 @@ FashionMnist load_fashion_mnist(const std::string& dir, const std::string& split
 }
 
 const std::vector<std::string>& fashion_mnist_classes() {
-  static const std::vector<std::string> names = {"tshirt", "trousers", "pullover", "dress", "coat",
+  static const std::vector<std::string> names = {"tshirt", "trouser", "pullover", "dress", "coat",
                                                  "sandal", "shirt",    "sneaker",  "bag",   "boot"};
   return names;
 }

@@ -24,7 +24,7 @@ torch::Tensor read_idx(const std::string& path);
 FashionMnist load_fashion_mnist(const std::string& dir, const std::string& split);
 
 // The ten class names as single words, so that a caption's noun is one token:
-// tshirt trousers pullover dress coat sandal shirt sneaker bag boot.
+// tshirt trouser pullover dress coat sandal shirt sneaker bag boot.
 const std::vector<std::string>& fashion_mnist_classes();
 
 }  // namespace attnzoo

@@ -1,68 +1,15 @@
 #include "eval/alignment_plot.h"
 
 #include <fmt/ranges.h>
-#include <opencv2/freetype.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "data/error.h"
 #include "eval/png.h"
+#include "eval/text_painter.h"
 #include "data/text_io.h"
 
 namespace attnzoo {
-namespace {
-
-const char* const kFontPaths[] = {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                                  "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"};
-
-// Draws text with FreeType when a font exists, else with OpenCV's Hershey font
-// (ASCII only; other characters become '?').
-class TextPainter {
- public:
-  explicit TextPainter(int height) : height_(height) {
-    for (const char* path : kFontPaths) {
-      if (!file_exists(path)) continue;
-      try {
-        ft_ = cv::freetype::createFreeType2();
-        ft_->loadFontData(path, 0);
-        return;
-      } catch (const cv::Exception&) {
-        ft_.release();
-      }
-    }
-  }
-  cv::Size size(const std::string& text) const {
-    int baseline = 0;
-    if (ft_) return ft_->getTextSize(text, height_, -1, &baseline);
-    return cv::getTextSize(ascii(text), cv::FONT_HERSHEY_SIMPLEX, height_ / 30.0, 1, &baseline);
-  }
-  // `origin` is the bottom-left corner of the text.
-  void put(cv::Mat& img, const std::string& text, cv::Point origin, cv::Scalar color) const {
-    if (ft_) {
-      ft_->putText(img, text, origin, height_, color, -1, cv::LINE_AA, true);
-    } else {
-      cv::putText(img, ascii(text), origin, cv::FONT_HERSHEY_SIMPLEX, height_ / 30.0, color, 1, cv::LINE_AA);
-    }
-  }
-
- private:
-  static std::string ascii(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c < 0x80) {
-        out.push_back(static_cast<char>(c));
-      } else if ((c & 0xC0) != 0x80) {
-        out.push_back('?');
-      }
-    }
-    return out;
-  }
-  int height_;
-  cv::Ptr<cv::freetype::FreeType2> ft_;
-};
-
-}  // namespace
 
 void plot_alignment(const torch::Tensor& weights_in, const std::vector<std::string>& source_tokens,
                     const std::vector<std::string>& output_tokens, const std::string& png_path,

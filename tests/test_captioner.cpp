@@ -4,6 +4,9 @@
 
 #include "data/vocab.h"
 #include "models/captioner.h"
+#include "data/fashion_mnist.h"
+#include "eval/heatmap.h"
+#include "train/captioning.h"
 
 using namespace attnzoo;
 
@@ -100,4 +103,57 @@ TEST_CASE("teacher forcing equals stepping, and search runs over the stepper", "
     CHECK(beam[b][0].score >= beam[b][1].score);
     CHECK(beam[b][0].tokens.size() <= 6);
   }
+}
+
+TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]") {
+  // A 64x64 image, 4x4 grid (16-pixel cells); a bag in the top-left cell, a
+  // boot in the bottom-right one.
+  CaptionImage image;
+  image.pixels = torch::zeros({64, 64}, torch::kUInt8);
+  image.items = {{8, "bag", {0, 0, 16, 16}}, {9, "boot", {48, 48, 64, 64}}};
+  CaptionResult r;
+  r.words = {"a", "bag", "and", "a", "boot", "and", "a", "coat"};
+  r.grid_h = r.grid_w = 4;
+  r.attention = torch::full({8, 16}, 1.0f / 16);
+  r.attention[1] = torch::zeros({16});
+  r.attention[1][0] = 1.0f;  // "bag" looks at cell (0,0): inside the bag's box
+  r.attention[4] = torch::zeros({16});
+  r.attention[4][5] = 1.0f;  // "boot" looks at cell (1,1): not in the boot's box
+  int64_t hits = 0, total = 0;
+  pointing_game(r, image, &hits, &total);
+  CHECK(total == 2);  // "coat" names no item of this image
+  CHECK(hits == 1);
+  r.attention[4] = torch::zeros({16});
+  r.attention[4][15] = 1.0f;  // cell (3,3): the boot
+  hits = total = 0;
+  pointing_game(r, image, &hits, &total);
+  CHECK(hits == 2);
+
+  ItemCounts counts;
+  count_items(r, image, fashion_mnist_classes(), &counts);
+  CHECK(counts.items == 2);
+  CHECK(counts.named == 2);
+  CHECK(counts.name_words == 3);  // bag, boot, coat
+  CHECK(counts.correct_words == 2);
+}
+
+TEST_CASE("attention heatmaps: one panel per word, hottest where the model looked", "[captioner]") {
+  const auto image = torch::full({64, 64}, 128, torch::kUInt8);
+  auto attention = torch::zeros({2, 16});
+  attention[0][0] = 1.0f;   // top-left cell
+  attention[1][15] = 1.0f;  // bottom-right cell
+  HeatmapOptions o;
+  o.panel = 100;
+  o.columns = 3;
+  const cv::Mat fig = attention_heatmaps(image, {"bag", "boot"}, attention, 4, 4, o);
+  REQUIRE(fig.cols == 3 * 104 + 4);
+  REQUIRE(fig.rows == 100 + o.label_height + 4 + 4);
+  // In each word's panel, the attended corner is redder (BGR: R - B) than the opposite one.
+  auto redness = [&](int panel, int x, int y) {
+    const auto px = fig.at<cv::Vec3b>(4 + y, 4 + panel * 104 + x);
+    return static_cast<int>(px[2]) - static_cast<int>(px[0]);
+  };
+  CHECK(redness(1, 12, 12) > redness(1, 87, 87) + 100);
+  CHECK(redness(2, 87, 87) > redness(2, 12, 12) + 100);
+  CHECK_THROWS(attention_heatmaps(image, {"one"}, attention, 4, 4, o));
 }

@@ -1,0 +1,220 @@
+// caption: Show, Attend and Tell image captioning (train, eval, predict).
+#include <CLI/CLI.hpp>
+#include <attnzoo/version.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <filesystem>
+#include <iostream>
+
+#include "data/error.h"
+#include "data/text_io.h"
+#include "eval/heatmap.h"
+#include "train/captioning.h"
+#include "train/config.h"
+#include "train/runtime.h"
+
+using namespace attnzoo;
+
+namespace {
+
+struct TrainArgs {
+  std::string config, out, attention;
+  int64_t epochs = -1, max_steps = -1, seed = -1, threads = -1, batch_size = -1;
+  double lr = -1, max_minutes = -1;
+  std::vector<std::string> overrides;
+  bool resume = false;
+};
+
+struct DecodeArgs {
+  std::string checkpoint;
+  int64_t beam = -1, batch_size = 64, threads = 0;
+};
+
+void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
+  cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")->required();
+  cmd->add_option("--beam", a.beam, "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
+  cmd->add_option("--batch-size", a.batch_size, "Images decoded together")->capture_default_str();
+  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")->capture_default_str();
+}
+
+SearchOptions resolve_search(const Captioner& c, const DecodeArgs& a) {
+  auto o = c.search_options();
+  if (a.beam > 0) o.beam = a.beam;
+  return o;
+}
+
+int run_train(const TrainArgs& a) {
+  nlohmann::json config;
+  if (!a.config.empty()) {
+    config = load_caption_config(a.config);
+  } else if (a.resume) {
+    config = merge_config(default_caption_config(), read_json_file(a.out + "/config.json"), a.out + "/config.json");
+  } else {
+    config = default_caption_config();
+  }
+  auto set = [&](const std::string& key, const nlohmann::json& v) { apply_override(config, key + "=" + v.dump()); };
+  if (!a.attention.empty()) set("model.attention", a.attention);
+  if (a.epochs >= 0) set("train.epochs", a.epochs);
+  if (a.max_steps >= 0) set("train.max_steps", a.max_steps);
+  if (a.seed >= 0) set("train.seed", a.seed);
+  if (a.threads >= 0) set("train.threads", a.threads);
+  if (a.batch_size >= 0) set("train.batch_size", a.batch_size);
+  if (a.lr >= 0) set("train.lr", a.lr);
+  if (a.max_minutes >= 0) set("train.max_minutes", a.max_minutes);
+  for (const auto& o : a.overrides) apply_override(config, o);
+  train_captioner(config, a.out, a.resume);
+  return 0;
+}
+
+int run_eval(const DecodeArgs& d, const std::string& split, int64_t limit, const std::string& heatmaps,
+             int64_t heatmap_count, bool json) {
+  set_threads(static_cast<int>(d.threads), 0);
+  const Checkpoint checkpoint(d.checkpoint, "caption");
+  Captioner captioner(checkpoint);
+  auto data = load_caption_data(captioner.config.at("data"));
+  if (split != "test" && split != "valid") throw UserError("eval: --split \"{}\" is not one of test, valid", split);
+  auto& images = split == "valid" ? data.valid : data.test;
+  if (limit > 0 && static_cast<int64_t>(images.size()) > limit) images.resize(static_cast<size_t>(limit));
+  const auto ev = evaluate_captioner(captioner, images, resolve_search(captioner, d), d.batch_size);
+  if (!heatmaps.empty()) {
+    std::filesystem::create_directories(heatmaps);
+    for (int64_t i = 0; i < std::min<int64_t>(heatmap_count, ev.images); ++i) {
+      const auto& r = ev.results[static_cast<size_t>(i)];
+      const std::string path = heatmaps + "/" + images[static_cast<size_t>(i)].name + ".png";
+      write_attention_heatmaps(path, images[static_cast<size_t>(i)].pixels, r.words, r.attention, r.grid_h,
+                               r.grid_w);
+    }
+    std::cerr << "wrote " << std::min<int64_t>(heatmap_count, ev.images) << " heatmap figures to " << heatmaps
+              << std::endl;
+  }
+  if (json) {
+    std::cout << ev.to_json().dump() << std::endl;
+  } else {
+    std::printf("%s split, %lld images: BLEU-1 %.2f BLEU-2 %.2f BLEU-3 %.2f BLEU-4 %.2f CIDEr-D %.3f", split.c_str(),
+                static_cast<long long>(ev.images), ev.bleu[0], ev.bleu[1], ev.bleu[2], ev.bleu[3], ev.cider);
+    if (ev.pointing_accuracy >= 0)
+      std::printf(" pointing %.3f (%lld words) item recall %.3f precision %.3f", ev.pointing_accuracy,
+                  static_cast<long long>(ev.pointed_words), ev.item_recall, ev.item_precision);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+// An image file as uint8 RGB (H,W,3), resized to the model's training size.
+torch::Tensor read_image(const std::string& path, int64_t side, bool gray) {
+  if (!file_exists(path)) throw UserError("{}: no such file", path);
+  cv::Mat img = cv::imread(path, gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  if (img.empty()) throw UserError("{}: not an image OpenCV can read", path);
+  cv::resize(img, img, cv::Size(static_cast<int>(side), static_cast<int>(side)), 0, 0, cv::INTER_AREA);
+  if (gray) return torch::from_blob(img.data, {side, side}, torch::kUInt8).clone();
+  cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+  return torch::from_blob(img.data, {side, side, 3}, torch::kUInt8).clone();
+}
+
+int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths, const std::string& heatmap) {
+  set_threads(static_cast<int>(d.threads), 0);
+  const Checkpoint checkpoint(d.checkpoint, "caption");
+  Captioner captioner(checkpoint);
+  if (!heatmap.empty() && paths.size() != 1) throw UserError("predict: --heatmap takes one --image");
+  const auto& data = captioner.config.at("data");
+  const bool scenes = data.at("source") == "scenes";
+  const int64_t side = scenes ? data.at("scenes").at("canvas").get<int64_t>() : 224;
+  std::vector<CaptionImage> images;
+  for (const auto& p : paths) images.push_back({p, read_image(p, side, scenes), {}, {}});
+  std::vector<const CaptionImage*> pointers;
+  for (const auto& image : images) pointers.push_back(&image);
+  const auto results = captioner.caption(pointers, resolve_search(captioner, d), d.batch_size);
+  for (size_t i = 0; i < results.size(); ++i)
+    std::cout << (paths.size() > 1 ? paths[i] + "\t" : "") << results[i].text << std::endl;
+  if (!heatmap.empty()) {
+    write_attention_heatmaps(heatmap, images[0].pixels, results[0].words, results[0].attention, results[0].grid_h,
+                             results[0].grid_w);
+    std::cerr << "wrote " << heatmap << std::endl;
+  }
+  return 0;
+}
+
+// Writes test scenes as PNG files, to try predict on.
+int run_scenes(const std::string& config_path, const std::string& out, int64_t count) {
+  const auto config = config_path.empty() ? default_caption_config() : load_caption_config(config_path);
+  auto data = load_caption_data(config.at("data"));
+  std::filesystem::create_directories(out);
+  for (int64_t i = 0; i < std::min<int64_t>(count, static_cast<int64_t>(data.test.size())); ++i) {
+    const auto& image = data.test[static_cast<size_t>(i)];
+    const auto px = image.pixels.contiguous();
+    const cv::Mat m(static_cast<int>(px.size(0)), static_cast<int>(px.size(1)), CV_8UC1, px.data_ptr());
+    const std::string path = out + "/" + image.name + ".png";
+    if (!cv::imwrite(path, m)) throw UserError("{}: cannot write", path);
+    std::cout << path << "\t" << image.captions.front() << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"caption: Show, Attend and Tell image captioning (attnzoo " ATTNZOO_VERSION ")"};
+  app.require_subcommand(1);
+
+  TrainArgs train;
+  auto* cmd_train = app.add_subcommand("train", "Train a captioner; stop and --resume at any time");
+  cmd_train->add_option("--config", train.config, "JSON config (configs/caption/*.json; default: the scenes defaults)");
+  cmd_train->add_option("--out", train.out, "Run directory: checkpoints, metrics.jsonl, config.json")->required();
+  cmd_train->add_option("--attention", train.attention, "additive | dot | general (overrides model.attention)");
+  cmd_train->add_option("--epochs", train.epochs, "Epochs (overrides train.epochs)");
+  cmd_train->add_option("--max-steps", train.max_steps, "Stop after this many steps in all, counting those before a resume");
+  cmd_train->add_option("--max-minutes", train.max_minutes, "Stop after this much wall-clock time (this invocation)");
+  cmd_train->add_option("--seed", train.seed, "Random seed");
+  cmd_train->add_option("--threads", train.threads, "ATen intra-op threads (0: auto, see README)");
+  cmd_train->add_option("--batch-size", train.batch_size, "Captions per batch");
+  cmd_train->add_option("--lr", train.lr, "Learning rate");
+  cmd_train->add_option("--set", train.overrides, "Any config value, e.g. --set train.doubly_stochastic=0 (repeatable)");
+  cmd_train->add_flag("--resume", train.resume, "Continue from <out>/checkpoint.pt");
+
+  DecodeArgs eval_args;
+  std::string split = "test", heatmaps;
+  int64_t limit = 0, heatmap_count = 8;
+  bool json = false;
+  auto* cmd_eval = app.add_subcommand("eval", "Caption a split and score it: BLEU-1..4, CIDEr-D, pointing game");
+  add_decode_options(cmd_eval, eval_args);
+  cmd_eval->add_option("--split", split, "test | valid")->capture_default_str();
+  cmd_eval->add_option("--limit", limit, "Evaluate only the first N images");
+  cmd_eval->add_option("--heatmaps", heatmaps, "Write attention heatmap figures of the first images to this folder");
+  cmd_eval->add_option("--heatmap-count", heatmap_count, "How many figures --heatmaps writes")->capture_default_str();
+  cmd_eval->add_flag("--json", json, "Print one JSON object");
+
+  DecodeArgs predict_args;
+  std::vector<std::string> image_paths;
+  std::string heatmap;
+  auto* cmd_predict = app.add_subcommand("predict", "Caption image files; optionally draw where the model looked");
+  add_decode_options(cmd_predict, predict_args);
+  cmd_predict->add_option("--image", image_paths, "Image file (repeat for several)")->required();
+  cmd_predict->add_option("--heatmap", heatmap, "Write the attention heatmap figure of the (one) image here");
+
+  std::string scenes_config, scenes_out;
+  int64_t scenes_count = 8;
+  auto* cmd_scenes = app.add_subcommand("scenes", "Write test scenes as PNG files (with a reference caption)");
+  cmd_scenes->add_option("--config", scenes_config, "Caption config whose data section to use");
+  cmd_scenes->add_option("--out", scenes_out, "Folder for the PNG files")->required();
+  cmd_scenes->add_option("--count", scenes_count, "How many")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*cmd_train) return run_train(train);
+    if (*cmd_eval) return run_eval(eval_args, split, limit, heatmaps, heatmap_count, json);
+    if (*cmd_predict) return run_predict(predict_args, image_paths, heatmap);
+    if (*cmd_scenes) return run_scenes(scenes_config, scenes_out, scenes_count);
+  } catch (const UserError& e) {
+    std::cerr << "caption: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "caption: internal error: " << e.what_without_backtrace() << std::endl;
+    return 2;
+  }
+  return 0;
+}

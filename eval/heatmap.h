@@ -1,0 +1,31 @@
+#pragma once
+// Where a captioner looked: one figure per caption, the image first, then one
+// panel per generated word with that step's attention map (grid h x w over the
+// image) upsampled smoothly (bicubic, then a Gaussian blur), drawn as a colour
+// map blended over the image, with the word written under the panel.
+#include <torch/torch.h>
+
+#include <opencv2/core.hpp>
+
+#include <string>
+#include <vector>
+
+namespace attnzoo {
+
+struct HeatmapOptions {
+  int panel = 160;    // side of each panel, pixels
+  int label_height = 24;  // strip under each panel for its word
+  int columns = 5;
+  double blend = 0.55;  // weight of the colour map over the image
+};
+
+// image: (H,W) or (H,W,3) uint8 (RGB). attention: (T, h*w), one row per word.
+cv::Mat attention_heatmaps(const torch::Tensor& image, const std::vector<std::string>& words,
+                           const torch::Tensor& attention, int64_t grid_h, int64_t grid_w,
+                           const HeatmapOptions& options = {});
+
+void write_attention_heatmaps(const std::string& png_path, const torch::Tensor& image,
+                              const std::vector<std::string>& words, const torch::Tensor& attention,
+                              int64_t grid_h, int64_t grid_w, const HeatmapOptions& options = {});
+
+}  // namespace attnzoo

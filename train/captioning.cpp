@@ -1,0 +1,476 @@
+#include "train/captioning.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <random>
+
+#include "data/error.h"
+#include "data/fashion_mnist.h"
+#include "data/text_io.h"
+#include "eval/bleu.h"
+#include "eval/cider.h"
+#include "train/config.h"
+#include "train/loop.h"
+#include "train/progress.h"
+#include "train/runtime.h"
+
+namespace attnzoo {
+
+nlohmann::json default_caption_config() {
+  return nlohmann::json::parse(R"({
+    "data": {
+      "source": "scenes",
+      "fashion_mnist": "/usr/share/datasets/fashion-mnist",
+      "scenes": {"train_size": 6000, "valid_size": 300, "test_size": 500, "seed": 1, "canvas": 128,
+                 "min_items": 1, "max_items": 3, "min_size": 32, "max_size": 48, "captions_per_image": 5}
+    },
+    "tokenizer": {"kind": "word", "lowercase": true},
+    "vocab": {"min_freq": 1, "max_size": 0},
+    "encoder": {"depth": 18, "width": 32, "last_stage": 2, "grid": 0, "weights": "", "trainable_stages": 3},
+    "model": {"embedding_size": 128, "hidden_size": 256, "attention_size": 128, "attention": "additive",
+              "gate": true, "dropout": 0.3},
+    "train": {
+      "batch_size": 32, "epochs": 5, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
+      "clip": 5.0, "doubly_stochastic": 0.01,
+      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0},
+      "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
+      "early_stopping": 0, "select_metric": "bleu4", "valid_max_images": 0,
+      "seed": 1, "threads": 0, "blas_threads": 0
+    },
+    "decode": {"beam": 3, "length_penalty": 0.0, "max_length": 24, "batch_size": 64}
+  })");
+}
+
+nlohmann::json load_caption_config(const std::string& path) {
+  return merge_config(default_caption_config(), read_json_file(path), path);
+}
+
+// ----------------------------------------------------------------------------
+// Data
+
+namespace {
+
+std::vector<CaptionImage> scene_images(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
+                                       const SceneOptions& options, const std::string& prefix) {
+  std::vector<CaptionImage> out;
+  out.reserve(static_cast<size_t>(count));
+  for (int64_t i = first; i < first + count; ++i) {
+    Scene s = make_scene(source, seed, i, options);
+    out.push_back({prefix + std::to_string(i), std::move(s.image), std::move(s.captions), std::move(s.items)});
+  }
+  return out;
+}
+
+}  // namespace
+
+CaptionSplits load_caption_data(const nlohmann::json& d) {
+  const std::string source = d.at("source");
+  if (source != "scenes") throw UserError("config: data.source \"{}\" is not one of scenes", source);
+  const auto& sc = d.at("scenes");
+  SceneOptions o;
+  o.canvas = sc.at("canvas");
+  o.min_items = sc.at("min_items");
+  o.max_items = sc.at("max_items");
+  o.min_size = sc.at("min_size");
+  o.max_size = sc.at("max_size");
+  o.captions_per_image = sc.at("captions_per_image");
+  const uint64_t seed = sc.at("seed");
+  const std::string dir = d.at("fashion_mnist");
+  // Training scenes use Fashion-MNIST's training images; validation and test
+  // scenes its test images, so no item image is seen in both.
+  const auto train_items = load_fashion_mnist(dir, "train");
+  const auto test_items = load_fashion_mnist(dir, "test");
+  const int64_t n_valid = sc.at("valid_size");
+  CaptionSplits s;
+  s.train = scene_images(train_items, seed, 0, sc.at("train_size"), o, "train-");
+  s.valid = scene_images(test_items, seed + 1, 0, n_valid, o, "valid-");
+  s.test = scene_images(test_items, seed + 1, n_valid, sc.at("test_size"), o, "test-");
+  return s;
+}
+
+// ----------------------------------------------------------------------------
+// Model
+
+CaptionNetImpl::CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size) {
+  const auto& e = config.at("encoder");
+  encoder = register_module("encoder", ResNet(ResNetOptions(e.at("depth").get<int64_t>())
+                                                  .width(e.at("width"))
+                                                  .last_stage(e.at("last_stage"))
+                                                  .grid(e.at("grid"))));
+  const auto& m = config.at("model");
+  decoder = register_module(
+      "decoder", CaptionDecoder(CaptionDecoderOptions(vocab_size, encoder->feature_size())
+                                    .embedding_size(m.at("embedding_size"))
+                                    .hidden_size(m.at("hidden_size"))
+                                    .attention_size(m.at("attention_size"))
+                                    .attention(m.at("attention").get<std::string>())
+                                    .gate(m.at("gate"))
+                                    .dropout(m.at("dropout"))));
+}
+
+torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_h, int64_t* grid_w) {
+  const auto map = encoder->forward(images);  // (B,D,h,w)
+  if (grid_h != nullptr) *grid_h = map.size(2);
+  if (grid_w != nullptr) *grid_w = map.size(3);
+  return map.flatten(2).transpose(1, 2).contiguous();
+}
+
+Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionImage>& train) : config(config_in) {
+  tokenizer = make_tokenizer(TokenizerOptions::from_json(config.at("tokenizer")));
+  std::vector<std::vector<std::string>> sentences;
+  for (const auto& image : train)
+    for (const auto& c : image.captions) sentences.push_back(tokenizer->tokenize(c));
+  if (sentences.empty()) throw UserError("no training captions");
+  vocab = Vocab::build(sentences, config.at("vocab").at("min_freq"), config.at("vocab").at("max_size"));
+  model = CaptionNet(config, vocab.size());
+  const auto& e = config.at("encoder");
+  const std::string weights = e.at("weights");
+  if (!weights.empty()) {
+    const auto report = load_named_tensors(*model->encoder, weights);
+    if (!report.missing.empty())
+      throw UserError("{}: {} encoder tensors missing, e.g. {}", weights, report.missing.size(), report.missing[0]);
+    std::fprintf(stderr, "encoder weights from %s (%zu unused: %s)\n", weights.c_str(), report.unexpected.size(),
+                 report.unexpected.empty() ? "" : report.unexpected[0].c_str());
+  }
+  apply_freezing();
+}
+
+void Captioner::apply_freezing() {
+  const auto& e = config.at("encoder");
+  const int64_t trainable = e.at("trainable_stages");
+  if (trainable < e.at("last_stage").get<int64_t>() + 1) model->encoder->freeze(trainable);
+}
+
+Captioner::Captioner(const Checkpoint& checkpoint) {
+  const auto& meta = checkpoint.meta();
+  config = meta.at("config");
+  vocab = Vocab::from_json(meta.at("vocab"), checkpoint.path() + " (vocabulary)");
+  tokenizer = make_tokenizer(TokenizerOptions::from_json(config.at("tokenizer")));
+  model = CaptionNet(config, vocab.size());
+  checkpoint.load_model(*model);
+  apply_freezing();
+}
+
+nlohmann::json Captioner::meta() const { return {{"app", "caption"}, {"config", config}, {"vocab", vocab.to_json()}}; }
+
+std::vector<int64_t> Captioner::encode_caption(const std::string& caption) const {
+  auto ids = vocab.encode(tokenizer->tokenize(caption));
+  ids.push_back(Vocab::kEos);
+  return ids;
+}
+
+torch::Tensor Captioner::prepare(const std::vector<const torch::Tensor*>& pixels) const {
+  std::vector<torch::Tensor> images;
+  for (const auto* p : pixels) {
+    auto x = p->to(torch::kFloat).div(255.0);
+    x = x.dim() == 2 ? x.unsqueeze(0).expand({3, x.size(0), x.size(1)}) : x.permute({2, 0, 1});
+    images.push_back(x);
+  }
+  const auto mean = torch::tensor(imagenet_mean(), torch::kFloat).view({1, 3, 1, 1});
+  const auto std = torch::tensor(imagenet_std(), torch::kFloat).view({1, 3, 1, 1});
+  return (torch::stack(images) - mean) / std;
+}
+
+SearchOptions Captioner::search_options() const {
+  const auto& d = config.at("decode");
+  SearchOptions o;
+  o.beam = d.at("beam");
+  o.length_penalty = d.at("length_penalty");
+  o.max_len_ratio = 0.0;
+  o.max_len_offset = d.at("max_length");
+  o.bos = Vocab::kBos;
+  o.eos = Vocab::kEos;
+  if (o.beam < 1) throw UserError("decode.beam must be at least 1 (got {})", o.beam);
+  return o;
+}
+
+std::vector<CaptionResult> Captioner::caption(const std::vector<const CaptionImage*>& images,
+                                              const SearchOptions& options, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  std::vector<CaptionResult> out;
+  for (size_t start = 0; start < images.size(); start += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(images.size(), start + static_cast<size_t>(batch_size));
+    std::vector<const torch::Tensor*> pixels;
+    for (size_t i = start; i < end; ++i) pixels.push_back(&images[i]->pixels);
+    int64_t gh = 0, gw = 0;
+    const auto features = model->encode(prepare(pixels), &gh, &gw);
+    CaptionStepper stepper(model->decoder, features);
+    const auto limits = torch::zeros({features.size(0)}, torch::kLong);
+    for (const auto& hyps : search(stepper, limits, options)) {
+      const Hypothesis& best = hyps.front();
+      CaptionResult r;
+      r.words = vocab.decode(best.tokens);
+      r.text = tokenizer->detokenize(r.words);
+      r.attention = best.attention.defined() ? best.attention.slice(0, 0, static_cast<int64_t>(r.words.size()))
+                                             : torch::Tensor();
+      r.grid_h = gh;
+      r.grid_w = gw;
+      r.score = best.score;
+      out.push_back(std::move(r));
+    }
+  }
+  model->train(was_training);
+  return out;
+}
+
+// ----------------------------------------------------------------------------
+// Evaluation
+
+nlohmann::json CaptionEval::to_json() const {
+  nlohmann::json j = {{"bleu1", bleu[0]}, {"bleu2", bleu[1]}, {"bleu3", bleu[2]}, {"bleu4", bleu[3]},
+                      {"cider", cider},   {"images", images}};
+  if (pointing_accuracy >= 0) {
+    j["pointing_accuracy"] = pointing_accuracy;
+    j["pointed_words"] = pointed_words;
+    j["item_recall"] = item_recall;
+    j["item_precision"] = item_precision;
+  }
+  return j;
+}
+
+void pointing_game(const CaptionResult& r, const CaptionImage& image, int64_t* hits, int64_t* total) {
+  if (!r.attention.defined() || r.grid_h <= 0 || r.grid_w <= 0) return;
+  const double height = static_cast<double>(image.pixels.size(0));
+  const double width = static_cast<double>(image.pixels.size(1));
+  for (size_t t = 0; t < r.words.size(); ++t) {
+    bool named = false, hit = false;
+    const int64_t where = r.attention[static_cast<int64_t>(t)].argmax().item<int64_t>();
+    // The centre of the argmax cell, in image pixels.
+    const double x = (static_cast<double>(where % r.grid_w) + 0.5) * width / static_cast<double>(r.grid_w);
+    const double y = (static_cast<double>(where / r.grid_w) + 0.5) * height / static_cast<double>(r.grid_h);
+    for (const auto& item : image.items) {
+      if (item.name != r.words[t]) continue;
+      named = true;
+      hit = hit || item.box.contains(x, y);
+    }
+    if (named) {
+      ++*total;
+      if (hit) ++*hits;
+    }
+  }
+}
+
+void count_items(const CaptionResult& r, const CaptionImage& image, const std::vector<std::string>& names,
+                 ItemCounts* counts) {
+  std::map<std::string, int64_t> in_image, in_caption;
+  for (const auto& item : image.items) ++in_image[item.name];
+  for (const auto& w : r.words)
+    if (std::find(names.begin(), names.end(), w) != names.end()) ++in_caption[w];
+  counts->items += static_cast<int64_t>(image.items.size());
+  for (const auto& [name, n] : in_caption) {
+    counts->name_words += n;
+    const auto it = in_image.find(name);
+    const int64_t matched = it == in_image.end() ? 0 : std::min(n, it->second);
+    counts->correct_words += matched;
+    counts->named += matched;
+  }
+}
+
+CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionImage>& images,
+                               const SearchOptions& options, int64_t batch_size) {
+  std::vector<const CaptionImage*> pointers;
+  for (const auto& image : images) pointers.push_back(&image);
+  CaptionEval ev;
+  ev.images = static_cast<int64_t>(images.size());
+  ev.results = captioner.caption(pointers, options, batch_size);
+  // References as columns for BLEU (missing ones empty), and as token lists for CIDEr-D.
+  size_t max_refs = 0;
+  for (const auto& image : images) max_refs = std::max(max_refs, image.captions.size());
+  std::vector<std::vector<std::string>> bleu_refs(max_refs, std::vector<std::string>(images.size()));
+  std::vector<std::vector<std::string>> cider_refs(images.size());
+  std::vector<std::string> hypotheses, cider_hyps;
+  auto tokens_line = [&](const std::string& s) {
+    std::string line;
+    for (const auto& w : captioner.tokenizer->tokenize(s)) line += (line.empty() ? "" : " ") + w;
+    return line;
+  };
+  int64_t hits = 0, total = 0;
+  bool any_boxes = false;
+  ItemCounts items;
+  for (size_t i = 0; i < images.size(); ++i) {
+    hypotheses.push_back(ev.results[i].text);
+    cider_hyps.push_back(tokens_line(ev.results[i].text));
+    for (size_t r = 0; r < images[i].captions.size(); ++r) {
+      bleu_refs[r][i] = images[i].captions[r];
+      cider_refs[i].push_back(tokens_line(images[i].captions[r]));
+    }
+    any_boxes = any_boxes || !images[i].items.empty();
+    pointing_game(ev.results[i], images[i], &hits, &total);
+    count_items(ev.results[i], images[i], fashion_mnist_classes(), &items);
+  }
+  BleuOptions bleu_options;
+  bleu_options.lowercase = true;
+  const auto bleu = corpus_bleu(hypotheses, bleu_refs, bleu_options);
+  for (int n = 1; n <= 4; ++n) ev.bleu[n - 1] = bleu_at_order(bleu, n);
+  ev.cider = cider_d(cider_hyps, cider_refs).score;
+  if (any_boxes) {
+    ev.pointing_accuracy = total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
+    ev.pointed_words = total;
+    ev.item_recall = items.items > 0 ? static_cast<double>(items.named) / static_cast<double>(items.items) : 0.0;
+    ev.item_precision =
+        items.name_words > 0 ? static_cast<double>(items.correct_words) / static_cast<double>(items.name_words) : 0.0;
+  }
+  return ev;
+}
+
+// ----------------------------------------------------------------------------
+// Training
+
+namespace {
+
+struct CaptionExample {
+  size_t image;
+  std::vector<int64_t> ids;  // with <eos>
+};
+
+// Captioning as a TrainTask: every (image, reference) pair is an example;
+// loss = cross-entropy + the doubly stochastic penalty.
+class CaptionTask : public TrainTask {
+ public:
+  CaptionTask(Captioner& c, const CaptionSplits& data, const nlohmann::json& tc)
+      : c_(c),
+        data_(data),
+        batch_size_(tc.at("batch_size")),
+        lambda_(tc.at("doubly_stochastic")),
+        select_metric_(tc.at("select_metric")),
+        search_(c.search_options()),
+        decode_batch_(c.config.at("decode").at("batch_size")) {
+    if (select_metric_ != "bleu4" && select_metric_ != "cider")
+      throw UserError("config: train.select_metric \"{}\" is not one of bleu4, cider", select_metric_);
+    for (size_t i = 0; i < data.train.size(); ++i)
+      for (const auto& caption : data.train[i].captions) examples_.push_back({i, c.encode_caption(caption)});
+    const int64_t valid_max = tc.at("valid_max_images");
+    valid_.assign(data.valid.begin(),
+                  valid_max > 0 && static_cast<size_t>(valid_max) < data.valid.size() ? data.valid.begin() + valid_max
+                                                                                        : data.valid.end());
+    if (examples_.empty()) throw UserError("no training captions");
+  }
+
+  torch::nn::Module& model() override { return *c_.model; }
+
+  std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
+    std::vector<size_t> order(examples_.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::mt19937_64 rng(seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<std::vector<size_t>> batches;
+    for (size_t i = 0; i < order.size(); i += static_cast<size_t>(batch_size_))
+      batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(i),
+                           order.begin() + static_cast<std::ptrdiff_t>(
+                                               std::min(order.size(), i + static_cast<size_t>(batch_size_))));
+    return batches;
+  }
+
+  StepResult train_step(const std::vector<size_t>& batch) override {
+    std::vector<const torch::Tensor*> pixels;
+    size_t longest = 0;
+    for (size_t i : batch) {
+      pixels.push_back(&data_.train[examples_[i].image].pixels);
+      longest = std::max(longest, examples_[i].ids.size());
+    }
+    // captions_in = <bos> y_1 .. y_{n-1}; captions_out = y_1 .. <eos>; padded.
+    const auto b = static_cast<int64_t>(batch.size());
+    auto in = torch::full({b, static_cast<int64_t>(longest)}, Vocab::kPad, torch::kLong);
+    auto out = torch::full({b, static_cast<int64_t>(longest)}, Vocab::kPad, torch::kLong);
+    int64_t tokens = 0;
+    for (int64_t r = 0; r < b; ++r) {
+      const auto& ids = examples_[batch[static_cast<size_t>(r)]].ids;
+      for (size_t t = 0; t < ids.size(); ++t) {
+        in[r][static_cast<int64_t>(t)] = t == 0 ? Vocab::kBos : ids[t - 1];
+        out[r][static_cast<int64_t>(t)] = ids[t];
+      }
+      tokens += static_cast<int64_t>(ids.size());
+    }
+    const auto rows = out.ne(Vocab::kPad);
+    const auto features = c_.model->encode(c_.prepare(pixels));
+    const auto result = c_.model->decoder->forward(features, in, rows);
+    auto loss = torch::nn::functional::cross_entropy(result.logits, out.masked_select(rows));
+    if (lambda_ > 0) loss = loss + doubly_stochastic_penalty(result.alphas, rows, lambda_);
+    return {loss, tokens};
+  }
+
+  Evaluation evaluate() override {
+    const auto ev = evaluate_captioner(c_, valid_, search_, decode_batch_);
+    Evaluation e;
+    e.metrics = {{"valid_bleu4", ev.bleu[3]}, {"valid_cider", ev.cider}};
+    if (ev.pointing_accuracy >= 0) {
+      e.metrics["valid_pointing_accuracy"] = ev.pointing_accuracy;
+      e.metrics["valid_item_recall"] = ev.item_recall;
+    }
+    e.score = select_metric_ == "cider" ? ev.cider : ev.bleu[3];
+    e.summary = fmt::format("valid bleu4 {:.2f} cider {:.3f}", ev.bleu[3], ev.cider);
+    if (ev.pointing_accuracy >= 0)
+      e.summary += fmt::format(" pointing {:.3f} items {:.3f}", ev.pointing_accuracy, ev.item_recall);
+    if (!ev.results.empty()) e.summary += " | \"" + ev.results[0].text + "\"";
+    return e;
+  }
+
+  nlohmann::json meta() const override { return c_.meta(); }
+  std::map<std::string, torch::Tensor> tensors() const override { return c_.tensors(); }
+
+ private:
+  Captioner& c_;
+  const CaptionSplits& data_;
+  std::vector<CaptionExample> examples_;
+  std::vector<CaptionImage> valid_;
+  int64_t batch_size_;
+  double lambda_;
+  std::string select_metric_;
+  SearchOptions search_;
+  int64_t decode_batch_;
+};
+
+}  // namespace
+
+std::string train_captioner(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
+  std::filesystem::create_directories(out_dir);
+  const std::string checkpoint_path = out_dir + "/checkpoint.pt";
+  const auto& tc = config_in.at("train");
+  set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
+  seed_everything(tc.at("seed").get<uint64_t>());
+  if (resume && !file_exists(checkpoint_path)) throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
+
+  std::fprintf(stderr, "generating data (%s)\n", config_in.at("data").at("source").get<std::string>().c_str());
+  const auto data = load_caption_data(config_in.at("data"));
+  std::unique_ptr<Captioner> captioner;
+  std::unique_ptr<Checkpoint> checkpoint;
+  if (resume) {
+    checkpoint = std::make_unique<Checkpoint>(checkpoint_path, "caption");
+    captioner = std::make_unique<Captioner>(*checkpoint);
+    captioner->config["train"] = config_in.at("train");
+    captioner->config["decode"] = config_in.at("decode");
+  } else {
+    captioner = std::make_unique<Captioner>(config_in, data.train);
+  }
+  Captioner& c = *captioner;
+  write_json_file(out_dir + "/config.json", c.config);
+  c.vocab.save(out_dir + "/vocab.json");
+  int64_t parameters = 0, trainable = 0;
+  for (const auto& p : c.model->parameters()) {
+    parameters += p.numel();
+    if (p.requires_grad()) trainable += p.numel();
+  }
+  std::fprintf(stderr,
+               "data: %zu train images, %zu valid, %zu test | vocab: %lld | model: %lld parameters (%lld trained), "
+               "%lld locations x %lld features\n",
+               data.train.size(), data.valid.size(), data.test.size(), static_cast<long long>(c.vocab.size()),
+               static_cast<long long>(parameters), static_cast<long long>(trainable),
+               static_cast<long long>([&] {
+                 int64_t h = 0, w = 0;
+                 torch::NoGradGuard g;
+                 c.model->eval();
+                 c.model->encode(c.prepare({&data.train.front().pixels}), &h, &w);
+                 return h * w;
+               }()),
+               static_cast<long long>(c.model->encoder->feature_size()));
+  CaptionTask task(c, data, tc);
+  run_training(task, tc, out_dir, checkpoint.get());
+  return checkpoint_path;
+}
+
+}  // namespace attnzoo

@@ -1,0 +1,116 @@
+#pragma once
+// The captioning task end to end: config, data (the embedded Fashion-MNIST
+// scenes), the Captioner (vocabulary, ResNet encoder, Show-Attend-Tell
+// decoder), training through the shared loop, and evaluation (BLEU-1..4,
+// CIDEr-D, the pointing game).
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "data/scenes.h"
+#include "data/tokenizer.h"
+#include "data/vocab.h"
+#include "models/captioner.h"
+#include "models/resnet.h"
+#include "models/search.h"
+#include "train/checkpoint.h"
+
+namespace attnzoo {
+
+nlohmann::json default_caption_config();
+nlohmann::json load_caption_config(const std::string& path);
+
+// One image and what is known about it.
+struct CaptionImage {
+  std::string name;
+  torch::Tensor pixels;               // (H,W) or (H,W,3) uint8, RGB
+  std::vector<std::string> captions;  // references
+  std::vector<SceneItem> items;       // boxes of named items (scenes), for the pointing game
+};
+
+struct CaptionSplits {
+  std::vector<CaptionImage> train, valid, test;
+};
+CaptionSplits load_caption_data(const nlohmann::json& data_config);
+
+// The ResNet encoder and the caption decoder, as one module.
+class CaptionNetImpl : public torch::nn::Module {
+ public:
+  CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size);
+  // Normalised images (B,3,H,W) -> locations (B,L,D), and the grid (h,w).
+  torch::Tensor encode(const torch::Tensor& images, int64_t* grid_h = nullptr, int64_t* grid_w = nullptr);
+  ResNet encoder{nullptr};
+  CaptionDecoder decoder{nullptr};
+};
+TORCH_MODULE(CaptionNet);
+
+struct CaptionResult {
+  std::string text;
+  std::vector<std::string> words;  // without <eos>
+  torch::Tensor attention;         // (words, h*w)
+  int64_t grid_h = 0, grid_w = 0;
+  double score = 0.0;
+};
+
+// Everything needed to caption: a checkpoint holds exactly this.
+class Captioner {
+ public:
+  Captioner(const nlohmann::json& config, const std::vector<CaptionImage>& train);
+  explicit Captioner(const Checkpoint& checkpoint);
+
+  std::vector<int64_t> encode_caption(const std::string& caption) const;  // ids with <eos>
+  // uint8 images -> normalised network input (B,3,H,W).
+  torch::Tensor prepare(const std::vector<const torch::Tensor*>& pixels) const;
+  std::vector<CaptionResult> caption(const std::vector<const CaptionImage*>& images, const SearchOptions& options,
+                                     int64_t batch_size);
+  SearchOptions search_options() const;
+
+  nlohmann::json meta() const;
+  std::map<std::string, torch::Tensor> tensors() const { return {}; }
+
+  nlohmann::json config;
+  std::shared_ptr<Tokenizer> tokenizer;
+  Vocab vocab;
+  CaptionNet model{nullptr};
+
+ private:
+  // encoder.trainable_stages below the encoder's stages + 1 freezes the rest.
+  void apply_freezing();
+};
+
+struct CaptionEval {
+  std::array<double, 4> bleu{};  // BLEU-1..4, 0-100
+  double cider = 0.0;
+  double pointing_accuracy = -1.0;  // 0-1; -1 where the images have no boxes
+  int64_t pointed_words = 0;
+  // Scenes: the share of items whose name the caption has (recall), and of
+  // item names in captions that name an item there (precision); -1 without items.
+  double item_recall = -1.0, item_precision = -1.0;
+  int64_t images = 0;
+  std::vector<CaptionResult> results;
+  nlohmann::json to_json() const;
+};
+
+// The pointing game for one caption: each word naming an item of the image
+// counts; it hits when its attention's argmax location lies in a box of an
+// item of that name. Adds to *hits and *total.
+void pointing_game(const CaptionResult& result, const CaptionImage& image, int64_t* hits, int64_t* total);
+
+// Counts for item_recall and item_precision over one caption: items named
+// (each item counts once, matched by name with multiplicity), items in the
+// image, item-name words in the caption, and those that matched an item.
+struct ItemCounts {
+  int64_t named = 0, items = 0, name_words = 0, correct_words = 0;
+};
+void count_items(const CaptionResult& result, const CaptionImage& image, const std::vector<std::string>& names,
+                 ItemCounts* counts);
+
+CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionImage>& images,
+                               const SearchOptions& options, int64_t batch_size);
+
+// Trains (or, with resume, continues) in out_dir; returns the checkpoint path.
+std::string train_captioner(const nlohmann::json& config, const std::string& out_dir, bool resume);
+
+}  // namespace attnzoo
