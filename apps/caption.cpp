@@ -13,18 +13,12 @@
 #include "train/captioning.h"
 #include "train/config.h"
 #include "train/runtime.h"
+#include "apps/train_flags.h"
 
 using namespace attnzoo;
 
 namespace {
 
-struct TrainArgs {
-  std::string config, out, attention;
-  int64_t epochs = -1, max_steps = -1, seed = -1, threads = -1, batch_size = -1;
-  double lr = -1, max_minutes = -1;
-  std::vector<std::string> overrides;
-  bool resume = false;
-};
 
 struct DecodeArgs {
   std::string checkpoint;
@@ -44,7 +38,7 @@ SearchOptions resolve_search(const Captioner& c, const DecodeArgs& a) {
   return o;
 }
 
-int run_train(const TrainArgs& a) {
+int run_train(const TrainFlags& a) {
   nlohmann::json config;
   if (!a.config.empty()) {
     config = load_caption_config(a.config);
@@ -53,16 +47,7 @@ int run_train(const TrainArgs& a) {
   } else {
     config = default_caption_config();
   }
-  auto set = [&](const std::string& key, const nlohmann::json& v) { apply_override(config, key + "=" + v.dump()); };
-  if (!a.attention.empty()) set("model.attention", a.attention);
-  if (a.epochs >= 0) set("train.epochs", a.epochs);
-  if (a.max_steps >= 0) set("train.max_steps", a.max_steps);
-  if (a.seed >= 0) set("train.seed", a.seed);
-  if (a.threads >= 0) set("train.threads", a.threads);
-  if (a.batch_size >= 0) set("train.batch_size", a.batch_size);
-  if (a.lr >= 0) set("train.lr", a.lr);
-  if (a.max_minutes >= 0) set("train.max_minutes", a.max_minutes);
-  for (const auto& o : a.overrides) apply_override(config, o);
+  apply_train_flags(config, a);
   train_captioner(config, a.out, a.resume);
   return 0;
 }
@@ -157,20 +142,10 @@ int main(int argc, char** argv) {
   CLI::App app{"caption: Show, Attend and Tell image captioning (attnzoo " ATTNZOO_VERSION ")"};
   app.require_subcommand(1);
 
-  TrainArgs train;
+  TrainFlags train;
   auto* cmd_train = app.add_subcommand("train", "Train a captioner; stop and --resume at any time");
-  cmd_train->add_option("--config", train.config, "JSON config (configs/caption/*.json; default: the scenes defaults)");
-  cmd_train->add_option("--out", train.out, "Run directory: checkpoints, metrics.jsonl, config.json")->required();
-  cmd_train->add_option("--attention", train.attention, "additive | dot | general (overrides model.attention)");
-  cmd_train->add_option("--epochs", train.epochs, "Epochs (overrides train.epochs)");
-  cmd_train->add_option("--max-steps", train.max_steps, "Stop after this many steps in all, counting those before a resume");
-  cmd_train->add_option("--max-minutes", train.max_minutes, "Stop after this much wall-clock time (this invocation)");
-  cmd_train->add_option("--seed", train.seed, "Random seed");
-  cmd_train->add_option("--threads", train.threads, "ATen intra-op threads (0: auto, see README)");
-  cmd_train->add_option("--batch-size", train.batch_size, "Captions per batch");
-  cmd_train->add_option("--lr", train.lr, "Learning rate");
-  cmd_train->add_option("--set", train.overrides, "Any config value, e.g. --set train.doubly_stochastic=0 (repeatable)");
-  cmd_train->add_flag("--resume", train.resume, "Continue from <out>/checkpoint.pt");
+  add_train_flags(cmd_train, train, "JSON config (configs/caption/*.json; default: the scenes defaults)", "Captions",
+                  "additive | dot | general");
 
   DecodeArgs eval_args;
   std::string split = "test", heatmaps;

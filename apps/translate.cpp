@@ -19,18 +19,12 @@
 #include "train/config.h"
 #include "train/runtime.h"
 #include "train/translation.h"
+#include "apps/train_flags.h"
 
 using namespace attnzoo;
 
 namespace {
 
-struct TrainArgs {
-  std::string config, out, data_dir, attention;
-  int64_t epochs = -1, max_steps = -1, seed = -1, threads = -1, batch_size = -1;
-  double lr = -1, max_minutes = -1;
-  std::vector<std::string> overrides;
-  bool resume = false;
-};
 
 struct DecodeArgs {
   std::string checkpoint;
@@ -57,7 +51,7 @@ int64_t decode_batch(const Translator& t, const DecodeArgs& a) {
   return a.batch_size > 0 ? a.batch_size : t.config.at("decode").at("batch_size").get<int64_t>();
 }
 
-int run_train(const TrainArgs& a) {
+int run_train(const TrainFlags& a, const std::string& data_dir) {
   nlohmann::json config;
   if (!a.config.empty()) {
     config = load_translate_config(a.config);
@@ -67,19 +61,8 @@ int run_train(const TrainArgs& a) {
   } else {
     throw UserError("train: --config is required (or --resume with an existing --out)");
   }
-  auto set = [&](const std::string& key, const nlohmann::json& v) {
-    apply_override(config, key + "=" + v.dump());
-  };
-  if (!a.data_dir.empty()) set("data.dir", a.data_dir);
-  if (!a.attention.empty()) set("model.attention", a.attention);
-  if (a.epochs >= 0) set("train.epochs", a.epochs);
-  if (a.max_steps >= 0) set("train.max_steps", a.max_steps);
-  if (a.seed >= 0) set("train.seed", a.seed);
-  if (a.threads >= 0) set("train.threads", a.threads);
-  if (a.batch_size >= 0) set("train.batch_size", a.batch_size);
-  if (a.lr >= 0) set("train.lr", a.lr);
-  if (a.max_minutes >= 0) set("train.max_minutes", a.max_minutes);
-  for (const auto& o : a.overrides) apply_override(config, o);
+  if (!data_dir.empty()) apply_override(config, "data.dir=" + nlohmann::json(data_dir).dump());
+  apply_train_flags(config, a);
   train_translator(config, a.out, a.resume);
   return 0;
 }
@@ -245,21 +228,12 @@ int main(int argc, char** argv) {
   CLI::App app{"translate: attention-based sequence-to-sequence translation (attnzoo " ATTNZOO_VERSION ")"};
   app.require_subcommand(1);
 
-  TrainArgs train;
+  TrainFlags train;
+  std::string data_dir;
   auto* cmd_train = app.add_subcommand("train", "Train a translator; stop and --resume at any time");
-  cmd_train->add_option("--config", train.config, "JSON config (configs/translate/*.json)");
-  cmd_train->add_option("--out", train.out, "Run directory: checkpoints, metrics.jsonl, config.json")->required();
-  cmd_train->add_option("--data-dir", train.data_dir, "Folder with <split>.<lang>[.gz] files (overrides data.dir)");
-  cmd_train->add_option("--attention", train.attention, "additive | dot | general | none (overrides model.attention)");
-  cmd_train->add_option("--epochs", train.epochs, "Epochs (overrides train.epochs)");
-  cmd_train->add_option("--max-steps", train.max_steps, "Stop after this many steps in all, counting those before a resume");
-  cmd_train->add_option("--max-minutes", train.max_minutes, "Stop after this much wall-clock time (this invocation)");
-  cmd_train->add_option("--seed", train.seed, "Random seed");
-  cmd_train->add_option("--threads", train.threads, "ATen intra-op threads (0: auto, see README)");
-  cmd_train->add_option("--batch-size", train.batch_size, "Sentences per batch");
-  cmd_train->add_option("--lr", train.lr, "Learning rate");
-  cmd_train->add_option("--set", train.overrides, "Any config value, e.g. --set train.clip=5 (repeatable)");
-  cmd_train->add_flag("--resume", train.resume, "Continue from <out>/checkpoint.pt");
+  add_train_flags(cmd_train, train, "JSON config (configs/translate/*.json)", "Sentences",
+                  "additive | dot | general | none");
+  cmd_train->add_option("--data-dir", data_dir, "Folder with <split>.<lang>[.gz] files (overrides data.dir)");
 
   DecodeArgs eval_args;
   EvalArgs eval;
@@ -310,7 +284,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    if (*cmd_train) return run_train(train);
+    if (*cmd_train) return run_train(train, data_dir);
     if (*cmd_eval) return run_eval(eval_args, eval);
     if (*cmd_plot) return run_plot_lengths(plot_inputs, plot_png);
     if (*cmd_predict) return run_predict(predict_args, n_best);

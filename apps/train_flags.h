@@ -1,0 +1,53 @@
+#pragma once
+// The `train` flags every app shares (ARCHITECTURE.md: --config --out
+// --max-steps --epochs --seed --threads --resume ...), and how they override
+// the config.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "train/config.h"
+
+namespace attnzoo {
+
+struct TrainFlags {
+  std::string config, out, attention;
+  int64_t epochs = -1, max_steps = -1, seed = -1, threads = -1, batch_size = -1;
+  double lr = -1, max_minutes = -1;
+  std::vector<std::string> overrides;
+  bool resume = false;
+};
+
+inline void add_train_flags(CLI::App* cmd, TrainFlags& f, const std::string& config_help,
+                            const std::string& batch_unit, const std::string& attention_kinds) {
+  cmd->add_option("--config", f.config, config_help);
+  cmd->add_option("--out", f.out, "Run directory: checkpoints, metrics.jsonl, config.json")->required();
+  cmd->add_option("--attention", f.attention, attention_kinds + " (overrides model.attention)");
+  cmd->add_option("--epochs", f.epochs, "Epochs (overrides train.epochs)");
+  cmd->add_option("--max-steps", f.max_steps, "Stop after this many steps in all, counting those before a resume");
+  cmd->add_option("--max-minutes", f.max_minutes, "Stop after this much wall-clock time (this invocation)");
+  cmd->add_option("--seed", f.seed, "Random seed");
+  cmd->add_option("--threads", f.threads, "ATen intra-op threads (0: auto, see README)");
+  cmd->add_option("--batch-size", f.batch_size, batch_unit + " per batch");
+  cmd->add_option("--lr", f.lr, "Learning rate");
+  cmd->add_option("--set", f.overrides, "Any config value, e.g. --set train.clip=5 (repeatable)");
+  cmd->add_flag("--resume", f.resume, "Continue from <out>/checkpoint.pt");
+}
+
+// The flags laid over `config`, --set last.
+inline void apply_train_flags(nlohmann::json& config, const TrainFlags& f) {
+  auto set = [&](const std::string& key, const nlohmann::json& v) { apply_override(config, key + "=" + v.dump()); };
+  if (!f.attention.empty()) set("model.attention", f.attention);
+  if (f.epochs >= 0) set("train.epochs", f.epochs);
+  if (f.max_steps >= 0) set("train.max_steps", f.max_steps);
+  if (f.seed >= 0) set("train.seed", f.seed);
+  if (f.threads >= 0) set("train.threads", f.threads);
+  if (f.batch_size >= 0) set("train.batch_size", f.batch_size);
+  if (f.lr >= 0) set("train.lr", f.lr);
+  if (f.max_minutes >= 0) set("train.max_minutes", f.max_minutes);
+  for (const auto& o : f.overrides) apply_override(config, o);
+}
+
+}  // namespace attnzoo
