@@ -1,2 +1,14 @@
-#define CATCH_CONFIG_MAIN
+// Catch2's runner, then the process's scratch folder is removed.
+#define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+
+#include <system_error>
+
+#include "tests/temp_dir.h"
+
+int main(int argc, char* argv[]) {
+  const int result = Catch::Session().run(argc, argv);
+  std::error_code ec;
+  std::filesystem::remove_all(attnzoo::testing::scratch_dir(), ec);
+  return result;
+}

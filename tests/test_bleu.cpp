@@ -1,6 +1,8 @@
 // BLEU against sacreBLEU's own published test values (sacrebleu/test/test_bleu.py).
 #include <catch2/catch.hpp>
 
+#include "tests/temp_dir.h"
+
 #include "eval/bleu.h"
 
 using namespace attnzoo;
@@ -76,7 +78,7 @@ TEST_CASE("BLEU by source length: buckets, merged tail, per-bucket scores", "[bl
   CHECK(buckets[1].sentences == 30);
   CHECK(buckets[1].bleu == 0.0);
 
-  const auto png = (std::filesystem::temp_directory_path() / "attnzoo_lines.png").string();
+  const auto png = (attnzoo::testing::scratch_dir() / "lines.png").string();
   plot_lines({"1-5", "6+"}, {{"a", {40, 30}}, {"b", {35, 20}}}, "t", "x", "y", png);
   CHECK(std::filesystem::file_size(png) > 1000);
   CHECK_THROWS(plot_lines({"1-5"}, {{"a", {1, 2}}}, "t", "x", "y", png));

@@ -1,6 +1,8 @@
 // Fashion-MNIST (IDX reader) and the scenes generator.
 #include <catch2/catch.hpp>
 
+#include "tests/temp_dir.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +16,7 @@ using namespace attnzoo;
 namespace {
 
 std::string temp_file(const std::string& name, const std::string& bytes) {
-  const auto path = (std::filesystem::temp_directory_path() / ("attnzoo_test_" + name)).string();
+  const auto path = (attnzoo::testing::scratch_dir() / name).string();
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
 }

@@ -1,5 +1,7 @@
 // Text data: UTF-8, readers and their errors, vocabularies, tokenizers, dates, batching.
 #include <catch2/catch.hpp>
+
+#include "tests/temp_dir.h"
 #include <zlib.h>
 
 #include <filesystem>
@@ -20,9 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string temp_dir() {
-  auto dir = fs::temp_directory_path() / ("attnzoo_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir.string();
+  return attnzoo::testing::scratch_dir().string();
 }
 
 std::string write_file(const std::string& name, const std::string& content) {

@@ -1,6 +1,8 @@
 // Training: configs, checkpoints, and exact resume.
 #include <catch2/catch.hpp>
 
+#include "tests/temp_dir.h"
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -19,7 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("attnzoo_train_" + std::to_string(::getpid())) / name;
+  const auto dir = attnzoo::testing::scratch_dir() / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
