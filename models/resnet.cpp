@@ -127,8 +127,11 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
   return x;
 }
 
-torch::Tensor ResNetImpl::locations(const torch::Tensor& images) {
-  return forward(images).flatten(2).transpose(1, 2).contiguous();  // (B,D,h,w) -> (B,hw,D)
+torch::Tensor ResNetImpl::locations(const torch::Tensor& images, int64_t* grid_h, int64_t* grid_w) {
+  const auto map = forward(images);  // (B,D,h,w)
+  if (grid_h != nullptr) *grid_h = map.size(2);
+  if (grid_w != nullptr) *grid_w = map.size(3);
+  return map.flatten(2).transpose(1, 2).contiguous();  // (B,hw,D)
 }
 
 void ResNetImpl::freeze(int64_t trainable_stages) {

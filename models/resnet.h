@@ -25,8 +25,9 @@ class ResNetImpl : public torch::nn::Module {
 
   // Normalised images (B,3,H,W) -> feature map (B,D,h,w).
   torch::Tensor forward(torch::Tensor images);
-  // The same as (B, L, D) locations, row-major over the map: what attention reads.
-  torch::Tensor locations(const torch::Tensor& images);
+  // The same as (B, L, D) locations, row-major over the map: what attention
+  // reads; the map's height and width go to grid_h, grid_w when given.
+  torch::Tensor locations(const torch::Tensor& images, int64_t* grid_h = nullptr, int64_t* grid_w = nullptr);
   // D: channels of the feature map.
   int64_t feature_size() const;
 

@@ -112,10 +112,7 @@ CaptionNetImpl::CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size)
 }
 
 torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_h, int64_t* grid_w) {
-  const auto map = encoder->forward(images);  // (B,D,h,w)
-  if (grid_h != nullptr) *grid_h = map.size(2);
-  if (grid_w != nullptr) *grid_w = map.size(3);
-  return map.flatten(2).transpose(1, 2).contiguous();
+  return encoder->locations(images, grid_h, grid_w);
 }
 
 Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionImage>& train) : config(config_in) {
@@ -374,18 +371,19 @@ class CaptionTask : public TrainTask {
       longest = std::max(longest, examples_[i].ids.size());
     }
     // captions_in = <bos> y_1 .. y_{n-1}; captions_out = y_1 .. <eos>; padded.
-    const auto b = static_cast<int64_t>(batch.size());
-    auto in = torch::full({b, static_cast<int64_t>(longest)}, Vocab::kPad, torch::kLong);
-    auto out = torch::full({b, static_cast<int64_t>(longest)}, Vocab::kPad, torch::kLong);
+    std::vector<int64_t> in_ids(batch.size() * longest, Vocab::kPad), out_ids(batch.size() * longest, Vocab::kPad);
     int64_t tokens = 0;
-    for (int64_t r = 0; r < b; ++r) {
-      const auto& ids = examples_[batch[static_cast<size_t>(r)]].ids;
+    for (size_t r = 0; r < batch.size(); ++r) {
+      const auto& ids = examples_[batch[r]].ids;
       for (size_t t = 0; t < ids.size(); ++t) {
-        in[r][static_cast<int64_t>(t)] = t == 0 ? Vocab::kBos : ids[t - 1];
-        out[r][static_cast<int64_t>(t)] = ids[t];
+        in_ids[r * longest + t] = t == 0 ? Vocab::kBos : ids[t - 1];
+        out_ids[r * longest + t] = ids[t];
       }
       tokens += static_cast<int64_t>(ids.size());
     }
+    const std::vector<int64_t> shape = {static_cast<int64_t>(batch.size()), static_cast<int64_t>(longest)};
+    const auto in = torch::tensor(in_ids, torch::kLong).view(shape);
+    const auto out = torch::tensor(out_ids, torch::kLong).view(shape);
     const auto rows = out.ne(Vocab::kPad);
     const auto features = c_.model->encode(c_.prepare(pixels));
     const auto result = c_.model->decoder->forward(features, in, rows);
@@ -455,21 +453,23 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
     parameters += p.numel();
     if (p.requires_grad()) trainable += p.numel();
   }
+  // One image through the encoder (eval mode: BatchNorm statistics untouched;
+  // the loop switches to training) gives the number of locations for the log.
+  int64_t grid_h = 0, grid_w = 0;
+  {
+    torch::NoGradGuard no_grad;
+    c.model->eval();
+    c.model->encode(c.prepare({&data.train.front().pixels}), &grid_h, &grid_w);
+  }
   std::fprintf(stderr,
                "data: %zu train images, %zu valid, %zu test | vocab: %lld | model: %lld parameters (%lld trained), "
                "%lld locations x %lld features\n",
                data.train.size(), data.valid.size(), data.test.size(), static_cast<long long>(c.vocab.size()),
                static_cast<long long>(parameters), static_cast<long long>(trainable),
-               static_cast<long long>([&] {
-                 int64_t h = 0, w = 0;
-                 torch::NoGradGuard g;
-                 c.model->eval();
-                 c.model->encode(c.prepare({&data.train.front().pixels}), &h, &w);
-                 return h * w;
-               }()),
+               static_cast<long long>(grid_h * grid_w),
                static_cast<long long>(c.model->encoder->feature_size()));
   CaptionTask task(c, data, tc);
-  run_training(task, tc, out_dir, checkpoint.get());
+  run_training(task, tc, out_dir, std::move(checkpoint));
   return checkpoint_path;
 }
 

@@ -76,7 +76,7 @@ void truncate_metrics(const std::string& path, int64_t step) {
 }
 
 void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& out_dir,
-                  const Checkpoint* resume_from) {
+                  std::unique_ptr<Checkpoint> resume_from) {
   std::filesystem::create_directories(out_dir);
   const std::string checkpoint_path = out_dir + "/checkpoint.pt";
   const std::string best_path = out_dir + "/best.pt";
@@ -95,6 +95,7 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
     truncate_metrics(metrics_path, progress.step);
     std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n", resume_from->path().c_str(),
                  static_cast<long long>(progress.step), static_cast<long long>(progress.epoch + 1));
+    resume_from.reset();
   } else {
     truncate_metrics(metrics_path, 0);  // a fresh run starts a fresh log
   }

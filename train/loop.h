@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,10 @@ class TrainTask {
 // checkpoint.pt, best.pt and metrics.jsonl. Reads from `train_config`:
 // epochs, max_steps, max_minutes, lr, weight_decay, clip, schedule,
 // eval_every (0: every epoch), checkpoint_every, log_every, early_stopping, seed.
+// `resume_from` (null for a fresh run) is released once its optimizer state,
+// progress, schedule and RNG are read, so its tensors do not stay in memory.
 void run_training(TrainTask& task, const nlohmann::json& train_config, const std::string& out_dir,
-                  const Checkpoint* resume_from);
+                  std::unique_ptr<Checkpoint> resume_from);
 
 // Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites the rest).
 void truncate_metrics(const std::string& path, int64_t step);

@@ -425,7 +425,7 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
                config.at("model").at("attention").get<std::string>().c_str());
 
   TranslationTask task(tr, train, valid, valid_src, valid_ref, tc);
-  run_training(task, tc, out_dir, checkpoint.get());
+  run_training(task, tc, out_dir, std::move(checkpoint));
   return checkpoint_path;
 }
 
