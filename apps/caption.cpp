@@ -1,13 +1,13 @@
-// caption: Show, Attend and Tell image captioning (train, eval, predict).
+// caption: Show, Attend and Tell image captioning (train, eval, predict, scenes).
 #include <CLI/CLI.hpp>
 #include <attnzoo/version.h>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include <filesystem>
 #include <iostream>
 
 #include "data/error.h"
+#include "data/images.h"
+#include "data/karpathy.h"
 #include "data/text_io.h"
 #include "eval/heatmap.h"
 #include "train/captioning.h"
@@ -19,6 +19,23 @@ using namespace attnzoo;
 
 namespace {
 
+// --images and --captions: a Karpathy split file and its image folder.
+struct KarpathyArgs {
+  std::string images, captions;
+};
+
+void add_karpathy_options(CLI::App* cmd, KarpathyArgs& k) {
+  cmd->add_option("--images", k.images, "Image folder (data.images; sets data.source karpathy)");
+  cmd->add_option("--captions", k.captions, "Karpathy split JSON, e.g. dataset_flickr8k.json (data.captions)");
+}
+
+void apply_karpathy_args(nlohmann::json& config, const KarpathyArgs& k) {
+  if (k.images.empty() != k.captions.empty()) throw UserError("--images and --captions go together");
+  if (k.images.empty()) return;
+  config["data"]["source"] = "karpathy";
+  config["data"]["images"] = k.images;
+  config["data"]["captions"] = k.captions;
+}
 
 struct DecodeArgs {
   std::string checkpoint;
@@ -38,7 +55,7 @@ SearchOptions resolve_search(const Captioner& c, const DecodeArgs& a) {
   return o;
 }
 
-int run_train(const TrainFlags& a) {
+int run_train(const TrainFlags& a, const KarpathyArgs& k) {
   nlohmann::json config;
   if (!a.config.empty()) {
     config = load_caption_config(a.config);
@@ -47,18 +64,28 @@ int run_train(const TrainFlags& a) {
   } else {
     config = default_caption_config();
   }
+  apply_karpathy_args(config, k);
   apply_train_flags(config, a);
   train_captioner(config, a.out, a.resume);
   return 0;
 }
 
-int run_eval(const DecodeArgs& d, const std::string& split, int64_t limit, const std::string& heatmaps,
-             int64_t heatmap_count, bool json) {
+int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& split, int64_t limit,
+             const std::string& heatmaps, int64_t heatmap_count, bool json) {
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "caption");
   Captioner captioner(checkpoint);
-  auto data = load_caption_data(captioner.config.at("data"));
   if (split != "test" && split != "valid") throw UserError("eval: --split \"{}\" is not one of test, valid", split);
+  auto data_config = captioner.config.at("data");
+  if (!k.images.empty() || !k.captions.empty()) {
+    if (data_config.at("source") != "karpathy")
+      throw UserError("{}: this captioner was trained on {}, not a Karpathy split file", d.checkpoint,
+                      data_config.at("source").get<std::string>());
+    if (!k.images.empty()) data_config["images"] = k.images;
+    if (!k.captions.empty()) data_config["captions"] = k.captions;
+  }
+  if (limit > 0) data_config["limit"][split] = limit;
+  auto data = load_caption_data(data_config, {split});
   auto& images = split == "valid" ? data.valid : data.test;
   if (limit > 0 && static_cast<int64_t>(images.size()) > limit) images.resize(static_cast<size_t>(limit));
   const auto ev = evaluate_captioner(captioner, images, resolve_search(captioner, d), d.batch_size);
@@ -86,27 +113,14 @@ int run_eval(const DecodeArgs& d, const std::string& split, int64_t limit, const
   return 0;
 }
 
-// An image file as uint8 RGB (H,W,3), resized to the model's training size.
-torch::Tensor read_image(const std::string& path, int64_t side, bool gray) {
-  if (!file_exists(path)) throw UserError("{}: no such file", path);
-  cv::Mat img = cv::imread(path, gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
-  if (img.empty()) throw UserError("{}: not an image OpenCV can read", path);
-  cv::resize(img, img, cv::Size(static_cast<int>(side), static_cast<int>(side)), 0, 0, cv::INTER_AREA);
-  if (gray) return torch::from_blob(img.data, {side, side}, torch::kUInt8).clone();
-  cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
-  return torch::from_blob(img.data, {side, side, 3}, torch::kUInt8).clone();
-}
-
 int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths, const std::string& heatmap) {
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "caption");
   Captioner captioner(checkpoint);
   if (!heatmap.empty() && paths.size() != 1) throw UserError("predict: --heatmap takes one --image");
-  const auto& data = captioner.config.at("data");
-  const bool scenes = data.at("source") == "scenes";
-  const int64_t side = scenes ? data.at("scenes").at("canvas").get<int64_t>() : 224;
+  const auto options = caption_image_options(captioner.config.at("data"));
   std::vector<CaptionImage> images;
-  for (const auto& p : paths) images.push_back({p, read_image(p, side, scenes), {}, {}});
+  for (const auto& p : paths) images.push_back({p, read_image(p, options), {}, {}});
   std::vector<const CaptionImage*> pointers;
   for (const auto& image : images) pointers.push_back(&image);
   const auto results = captioner.caption(pointers, resolve_search(captioner, d), d.batch_size);
@@ -120,19 +134,36 @@ int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths, cons
   return 0;
 }
 
-// Writes test scenes as PNG files, to try predict on.
-int run_scenes(const std::string& config_path, const std::string& out, int64_t count) {
-  const auto config = config_path.empty() ? default_caption_config() : load_caption_config(config_path);
+// Writes scenes as PNG files: the first `count` test scenes with a reference
+// caption each (to try predict on), or, with `karpathy`, every split with a
+// Karpathy split file (dataset_scenes.json), the format of Flickr8k and COCO.
+int run_scenes(const std::string& config_path, const std::vector<std::string>& overrides, const std::string& out,
+               int64_t count, bool karpathy) {
+  auto config = config_path.empty() ? default_caption_config() : load_caption_config(config_path);
+  for (const auto& o : overrides) apply_override(config, o);
+  if (config.at("data").at("source") != "scenes") throw UserError("scenes: the config's data.source is not scenes");
   auto data = load_caption_data(config.at("data"));
-  std::filesystem::create_directories(out);
-  for (int64_t i = 0; i < std::min<int64_t>(count, static_cast<int64_t>(data.test.size())); ++i) {
-    const auto& image = data.test[static_cast<size_t>(i)];
-    const auto px = image.pixels.contiguous();
-    const cv::Mat m(static_cast<int>(px.size(0)), static_cast<int>(px.size(1)), CV_8UC1, px.data_ptr());
-    const std::string path = out + "/" + image.name + ".png";
-    if (!cv::imwrite(path, m)) throw UserError("{}: cannot write", path);
-    std::cout << path << "\t" << image.captions.front() << std::endl;
+  if (!karpathy) {
+    std::filesystem::create_directories(out);
+    for (int64_t i = 0; i < std::min<int64_t>(count, static_cast<int64_t>(data.test.size())); ++i) {
+      const auto& image = data.test[static_cast<size_t>(i)];
+      const std::string path = out + "/" + image.name + ".png";
+      write_image(path, image.pixels);
+      std::cout << path << "\t" << image.captions.front() << std::endl;
+    }
+    return 0;
   }
+  std::filesystem::create_directories(out + "/images");
+  std::vector<KarpathyImage> entries;
+  for (auto [name, split] : {std::pair{"train", &data.train}, {"valid", &data.valid}, {"test", &data.test}}) {
+    for (const auto& image : *split) {
+      write_image(out + "/images/" + image.name + ".png", image.pixels);
+      entries.push_back({image.name + ".png", name, image.captions});
+    }
+  }
+  write_karpathy(out + "/dataset_scenes.json", "scenes", entries);
+  std::cout << "wrote " << entries.size() << " images to " << out << "/images and their captions to " << out
+            << "/dataset_scenes.json" << std::endl;
   return 0;
 }
 
@@ -146,6 +177,8 @@ int main(int argc, char** argv) {
   auto* cmd_train = app.add_subcommand("train", "Train a captioner; stop and --resume at any time");
   add_train_flags(cmd_train, train, "JSON config (configs/caption/*.json; default: the scenes defaults)", "Captions",
                   "additive | dot | general");
+  KarpathyArgs train_data;
+  add_karpathy_options(cmd_train, train_data);
 
   DecodeArgs eval_args;
   std::string split = "test", heatmaps;
@@ -153,6 +186,8 @@ int main(int argc, char** argv) {
   bool json = false;
   auto* cmd_eval = app.add_subcommand("eval", "Caption a split and score it: BLEU-1..4, CIDEr-D, pointing game");
   add_decode_options(cmd_eval, eval_args);
+  KarpathyArgs eval_data;
+  add_karpathy_options(cmd_eval, eval_data);
   cmd_eval->add_option("--split", split, "test | valid")->capture_default_str();
   cmd_eval->add_option("--limit", limit, "Evaluate only the first N images");
   cmd_eval->add_option("--heatmaps", heatmaps, "Write attention heatmap figures of the first images to this folder");
@@ -168,11 +203,17 @@ int main(int argc, char** argv) {
   cmd_predict->add_option("--heatmap", heatmap, "Write the attention heatmap figure of the (one) image here");
 
   std::string scenes_config, scenes_out;
+  std::vector<std::string> scenes_overrides;
   int64_t scenes_count = 8;
-  auto* cmd_scenes = app.add_subcommand("scenes", "Write test scenes as PNG files (with a reference caption)");
+  bool scenes_karpathy = false;
+  auto* cmd_scenes = app.add_subcommand(
+      "scenes", "Write test scenes as PNG files (with a reference caption), or all of them as a Karpathy data set");
   cmd_scenes->add_option("--config", scenes_config, "Caption config whose data section to use");
   cmd_scenes->add_option("--out", scenes_out, "Folder for the PNG files")->required();
-  cmd_scenes->add_option("--count", scenes_count, "How many")->capture_default_str();
+  cmd_scenes->add_option("--set", scenes_overrides, "Any config value, e.g. --set data.scenes.train_size=500");
+  cmd_scenes->add_option("--count", scenes_count, "How many test scenes")->capture_default_str();
+  cmd_scenes->add_flag("--karpathy", scenes_karpathy,
+                       "Write every split: <out>/images/*.png and <out>/dataset_scenes.json (Karpathy format)");
 
   try {
     app.parse(argc, argv);
@@ -180,10 +221,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    if (*cmd_train) return run_train(train);
-    if (*cmd_eval) return run_eval(eval_args, split, limit, heatmaps, heatmap_count, json);
+    if (*cmd_train) return run_train(train, train_data);
+    if (*cmd_eval) return run_eval(eval_args, eval_data, split, limit, heatmaps, heatmap_count, json);
     if (*cmd_predict) return run_predict(predict_args, image_paths, heatmap);
-    if (*cmd_scenes) return run_scenes(scenes_config, scenes_out, scenes_count);
+    if (*cmd_scenes) return run_scenes(scenes_config, scenes_overrides, scenes_out, scenes_count, scenes_karpathy);
   } catch (const UserError& e) {
     std::cerr << "caption: error: " << e.what() << std::endl;
     return 1;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "bench/stats.h"
 #include "data/error.h"
 #include "train/runtime.h"
 #include "train/translation.h"
@@ -19,13 +20,7 @@
 using namespace attnzoo;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
-}
-}  // namespace
+using bench::median;
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_translate: training and decoding speed of the bentrevett-size translator"};

@@ -9,6 +9,8 @@
 
 #include "data/error.h"
 #include "data/fashion_mnist.h"
+#include "data/images.h"
+#include "data/karpathy.h"
 #include "data/text_io.h"
 #include "eval/bleu.h"
 #include "eval/cider.h"
@@ -24,12 +26,16 @@ nlohmann::json default_caption_config() {
     "data": {
       "source": "scenes",
       "fashion_mnist": "/usr/share/datasets/fashion-mnist",
+      "captions": "", "images": "", "image_size": 224,
+      "limit": {"train": 0, "valid": 0, "test": 0},
+      "augment": {"flip": false, "shift": 0, "brightness": 0.0, "contrast": 0.0},
       "scenes": {"train_size": 6000, "valid_size": 300, "test_size": 500, "seed": 1, "canvas": 128,
                  "min_items": 1, "max_items": 3, "min_size": 32, "max_size": 48, "captions_per_image": 5}
     },
     "tokenizer": {"kind": "word", "lowercase": true},
     "vocab": {"min_freq": 1, "max_size": 0},
-    "encoder": {"depth": 18, "width": 32, "last_stage": 2, "grid": 0, "weights": "", "trainable_stages": 3},
+    "encoder": {"depth": 18, "width": 32, "last_stage": 2, "grid": 0, "weights": "", "trainable_stages": 3,
+                "cache": false},
     "model": {"embedding_size": 128, "hidden_size": 256, "attention_size": 128, "attention": "additive",
               "gate": true, "dropout": 0.3},
     "train": {
@@ -64,11 +70,89 @@ std::vector<CaptionImage> scene_images(const FashionMnist& source, uint64_t seed
   return out;
 }
 
+// Loads the images of one split, ImageReadOptions-sized, on all threads, in
+// chunks so that the progress bar moves; images that cannot be read are
+// reported by name and left out, as are images without captions.
+std::vector<CaptionImage> load_karpathy_split(const std::vector<KarpathyImage>& entries, const std::string& dir,
+                                              const ImageReadOptions& options, const std::string& split) {
+  std::vector<torch::Tensor> pixels(entries.size());
+  std::vector<std::string> errors(entries.size());
+  ProgressBar bar(static_cast<int64_t>(entries.size()), "loading " + split + " images", 10.0);
+  const int64_t chunk = 64;
+  for (int64_t start = 0; start < static_cast<int64_t>(entries.size()); start += chunk) {
+    const int64_t end = std::min<int64_t>(static_cast<int64_t>(entries.size()), start + chunk);
+    at::parallel_for(start, end, 1, [&](int64_t begin, int64_t stop) {
+      for (int64_t i = begin; i < stop; ++i) {
+        try {
+          pixels[i] = read_image(dir + "/" + entries[i].file, options);
+        } catch (const std::exception& e) {
+          errors[i] = e.what();
+        }
+      }
+    });
+    bar.update(end);
+  }
+  bar.finish();
+  std::vector<CaptionImage> out;
+  int64_t unreadable = 0, uncaptioned = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!errors[i].empty()) {
+      if (++unreadable <= 20) std::fprintf(stderr, "skipped %s\n", errors[i].c_str());
+      continue;
+    }
+    if (entries[i].captions.empty()) {
+      ++uncaptioned;
+      continue;
+    }
+    out.push_back({entries[i].file, std::move(pixels[i]), entries[i].captions, {}});
+  }
+  if (unreadable > 20) std::fprintf(stderr, "skipped %lld more unreadable images\n", static_cast<long long>(unreadable - 20));
+  if (unreadable + uncaptioned > 0)
+    std::fprintf(stderr, "%s: %zu of %zu images kept (%lld unreadable, %lld without captions)\n", split.c_str(),
+                 out.size(), entries.size(), static_cast<long long>(unreadable), static_cast<long long>(uncaptioned));
+  return out;
+}
+
+CaptionSplits load_karpathy_data(const nlohmann::json& d, const std::vector<std::string>& splits) {
+  const std::string captions = d.at("captions"), images = d.at("images");
+  if (captions.empty()) throw UserError("config: data.captions is empty (the Karpathy split JSON; --captions)");
+  if (images.empty()) throw UserError("config: data.images is empty (the folder of the images; --images)");
+  std::error_code ec;
+  if (!std::filesystem::is_directory(images, ec)) throw UserError("{}: no such image folder", images);
+  std::map<std::string, std::vector<KarpathyImage>> by_split;
+  for (auto& image : read_karpathy(captions)) by_split[image.split].push_back(std::move(image));
+  const auto options = caption_image_options(d);
+  CaptionSplits s;
+  for (auto [name, split] : {std::pair{"train", &s.train}, {"valid", &s.valid}, {"test", &s.test}}) {
+    if (std::find(splits.begin(), splits.end(), name) == splits.end()) continue;
+    auto& entries = by_split[name];
+    const int64_t limit = d.at("limit").at(name);
+    if (limit > 0 && static_cast<int64_t>(entries.size()) > limit) entries.resize(static_cast<size_t>(limit));
+    *split = load_karpathy_split(entries, images, options, name);
+    if (split->empty()) throw UserError("{}: no {} images could be used", captions, name);
+  }
+  return s;
+}
+
 }  // namespace
 
-CaptionSplits load_caption_data(const nlohmann::json& d) {
+ImageReadOptions caption_image_options(const nlohmann::json& d) {
+  ImageReadOptions o;
+  if (d.at("source") == "scenes") {
+    o.side = d.at("scenes").at("canvas");
+    o.grey = true;
+    o.centre_crop = false;
+  } else {
+    o.side = d.at("image_size");
+    if (o.side < 32) throw UserError("config: data.image_size {} is below 32", o.side);
+  }
+  return o;
+}
+
+CaptionSplits load_caption_data(const nlohmann::json& d, const std::vector<std::string>& splits) {
   const std::string source = d.at("source");
-  if (source != "scenes") throw UserError("config: data.source \"{}\" is not one of scenes", source);
+  if (source == "karpathy") return load_karpathy_data(d, splits);
+  if (source != "scenes") throw UserError("config: data.source \"{}\" is not one of scenes, karpathy", source);
   const auto& sc = d.at("scenes");
   SceneOptions o;
   o.canvas = sc.at("canvas");
@@ -88,6 +172,10 @@ CaptionSplits load_caption_data(const nlohmann::json& d) {
   s.train = scene_images(train_items, seed, 0, sc.at("train_size"), o, "train-");
   s.valid = scene_images(test_items, seed + 1, 0, n_valid, o, "valid-");
   s.test = scene_images(test_items, seed + 1, n_valid, sc.at("test_size"), o, "test-");
+  for (auto [name, split] : {std::pair{"train", &s.train}, {"valid", &s.valid}, {"test", &s.test}}) {
+    const int64_t limit = d.at("limit").at(name);
+    if (limit > 0 && static_cast<int64_t>(split->size()) > limit) split->resize(static_cast<size_t>(limit));
+  }
   return s;
 }
 
@@ -115,6 +203,16 @@ torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_
   return encoder->locations(images, grid_h, grid_w);
 }
 
+void check_encoder_weights(const nlohmann::json& config) {
+  const auto& e = config.at("encoder");
+  const std::string weights = e.at("weights");
+  if (!weights.empty() && !file_exists(weights))
+    throw UserError(
+        "encoder.weights {}: no such file (write it from torchvision's ImageNet weights with "
+        "tools/export_torchvision_resnet.py --arch resnet{} --pth <torchvision .pth> --out {})",
+        weights, e.at("depth").get<int64_t>(), weights);
+}
+
 Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionImage>& train) : config(config_in) {
   tokenizer = make_tokenizer(TokenizerOptions::from_json(config.at("tokenizer")));
   std::vector<std::vector<std::string>> sentences;
@@ -126,6 +224,7 @@ Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionI
   const auto& e = config.at("encoder");
   const std::string weights = e.at("weights");
   if (!weights.empty()) {
+    check_encoder_weights(config);
     const auto report = load_named_tensors(*model->encoder, weights);
     if (!report.missing.empty())
       throw UserError("{}: {} encoder tensors missing, e.g. {}", weights, report.missing.size(), report.missing[0]);
@@ -143,7 +242,8 @@ void Captioner::apply_freezing() {
 
 Captioner::Captioner(const Checkpoint& checkpoint) {
   const auto& meta = checkpoint.meta();
-  config = meta.at("config");
+  // Defaults first, so that a checkpoint from before a config key existed still loads.
+  config = merge_config(default_caption_config(), meta.at("config"), checkpoint.path());
   vocab = Vocab::from_json(meta.at("vocab"), checkpoint.path() + " (vocabulary)");
   tokenizer = make_tokenizer(TokenizerOptions::from_json(config.at("tokenizer")));
   model = CaptionNet(config, vocab.size());
@@ -159,16 +259,30 @@ std::vector<int64_t> Captioner::encode_caption(const std::string& caption) const
   return ids;
 }
 
-torch::Tensor Captioner::prepare(const std::vector<const torch::Tensor*>& pixels) const {
+AugmentOptions Captioner::augment_options() const {
+  const auto& a = config.at("data").at("augment");
+  AugmentOptions o;
+  o.flip = a.at("flip");
+  o.shift = a.at("shift");
+  o.brightness = a.at("brightness");
+  o.contrast = a.at("contrast");
+  if (o.shift < 0 || o.brightness < 0 || o.brightness >= 1 || o.contrast < 0 || o.contrast >= 1)
+    throw UserError("config: data.augment: shift must be >= 0, brightness and contrast in [0, 1)");
+  return o;
+}
+
+torch::Tensor Captioner::prepare(const std::vector<const torch::Tensor*>& pixels, bool augment) const {
   std::vector<torch::Tensor> images;
   for (const auto* p : pixels) {
     auto x = p->to(torch::kFloat).div(255.0);
     x = x.dim() == 2 ? x.unsqueeze(0).expand({3, x.size(0), x.size(1)}) : x.permute({2, 0, 1});
     images.push_back(x);
   }
+  auto batch = torch::stack(images);
+  if (augment) batch = attnzoo::augment(batch, augment_options());
   const auto mean = torch::tensor(imagenet_mean(), torch::kFloat).view({1, 3, 1, 1});
   const auto std = torch::tensor(imagenet_std(), torch::kFloat).view({1, 3, 1, 1});
-  return (torch::stack(images) - mean) / std;
+  return (batch - mean) / std;
 }
 
 SearchOptions Captioner::search_options() const {
@@ -316,6 +430,95 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
 }
 
 // ----------------------------------------------------------------------------
+// Feature cache
+
+torch::Tensor encode_images(Captioner& c, const std::vector<CaptionImage>& images, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = c.model->is_training();
+  c.model->eval();
+  std::vector<torch::Tensor> parts;
+  ProgressBar bar(static_cast<int64_t>(images.size()), "encoding images", 10.0);
+  for (size_t start = 0; start < images.size(); start += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(images.size(), start + static_cast<size_t>(batch_size));
+    std::vector<const torch::Tensor*> pixels;
+    for (size_t i = start; i < end; ++i) pixels.push_back(&images[i].pixels);
+    parts.push_back(c.model->encode(c.prepare(pixels)).to(torch::kHalf));
+    bar.update(static_cast<int64_t>(end));
+  }
+  bar.finish();
+  c.model->train(was_training);
+  return torch::cat(parts);
+}
+
+namespace {
+
+// What the cached features depend on: the encoder (config and weights file),
+// the data config and the images.
+std::string feature_cache_key(const Captioner& c, const std::vector<CaptionImage>& images) {
+  nlohmann::json key = {{"encoder", c.config.at("encoder")}, {"data", c.config.at("data")}};
+  key["encoder"].erase("cache");
+  const std::string weights = c.config.at("encoder").at("weights");
+  std::error_code ec;
+  if (!weights.empty() && std::filesystem::is_regular_file(weights, ec))
+    key["weights_bytes"] = std::filesystem::file_size(weights, ec);
+  std::string names;
+  for (const auto& image : images) names += image.name + "\n";
+  key["images"] = images.size();
+  key["names"] = std::hash<std::string>{}(names);
+  return key.dump();
+}
+
+}  // namespace
+
+void check_cache_config(const nlohmann::json& config) {
+  const int64_t trainable = config.at("encoder").at("trainable_stages");
+  if (trainable != 0)
+    throw UserError("config: encoder.cache needs a frozen encoder (encoder.trainable_stages 0, not {})", trainable);
+  const auto& a = config.at("data").at("augment");
+  if (a.at("flip").get<bool>() || a.at("shift").get<int64_t>() > 0 || a.at("brightness").get<double>() > 0 ||
+      a.at("contrast").get<double>() > 0)
+    throw UserError("config: encoder.cache and data.augment exclude each other (features are cached once)");
+}
+
+torch::Tensor load_or_build_feature_cache(Captioner& c, const std::vector<CaptionImage>& images,
+                                          const std::string& path, int64_t batch_size) {
+  const std::string key = feature_cache_key(c, images);
+  if (file_exists(path)) {
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(path);
+      c10::IValue stored;
+      torch::Tensor features;
+      if (archive.try_read("key", stored) && stored.isString() && stored.toStringRef() == key &&
+          archive.try_read("features", features) && features.size(0) == static_cast<int64_t>(images.size())) {
+        std::fprintf(stderr, "feature cache: %s (%lld images)\n", path.c_str(),
+                     static_cast<long long>(features.size(0)));
+        return features;
+      }
+      std::fprintf(stderr, "feature cache: %s is for other images or another encoder; rebuilding it\n", path.c_str());
+    } catch (const c10::Error&) {
+      std::fprintf(stderr, "feature cache: %s is unreadable; rebuilding it\n", path.c_str());
+    }
+  }
+  const auto features = encode_images(c, images, batch_size);
+  torch::serialize::OutputArchive archive;
+  archive.write("key", c10::IValue(key));
+  archive.write("features", features, /*is_buffer=*/true);
+  const std::string tmp = path + ".tmp";
+  try {
+    archive.save_to(tmp);
+    std::filesystem::rename(tmp, path);
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw UserError("{}: cannot write the feature cache ({})", path, e.what());
+  }
+  std::fprintf(stderr, "feature cache: %s (%lld images, %.0f MB)\n", path.c_str(),
+               static_cast<long long>(features.size(0)), static_cast<double>(features.nbytes()) / 1e6);
+  return features;
+}
+
+// ----------------------------------------------------------------------------
 // Training
 
 namespace {
@@ -329,14 +532,15 @@ struct CaptionExample {
 // loss = cross-entropy + the doubly stochastic penalty.
 class CaptionTask : public TrainTask {
  public:
-  CaptionTask(Captioner& c, const CaptionSplits& data, const nlohmann::json& tc)
+  CaptionTask(Captioner& c, CaptionSplits& data, const nlohmann::json& tc, const std::string& cache_path)
       : c_(c),
         data_(data),
         batch_size_(tc.at("batch_size")),
         lambda_(tc.at("doubly_stochastic")),
         select_metric_(tc.at("select_metric")),
         search_(c.search_options()),
-        decode_batch_(c.config.at("decode").at("batch_size")) {
+        decode_batch_(c.config.at("decode").at("batch_size")),
+        augment_(c.augment_options().any()) {
     if (select_metric_ != "bleu4" && select_metric_ != "cider")
       throw UserError("config: train.select_metric \"{}\" is not one of bleu4, cider", select_metric_);
     for (size_t i = 0; i < data.train.size(); ++i)
@@ -346,6 +550,12 @@ class CaptionTask : public TrainTask {
                   valid_max > 0 && static_cast<size_t>(valid_max) < data.valid.size() ? data.valid.begin() + valid_max
                                                                                         : data.valid.end());
     if (examples_.empty()) throw UserError("no training captions");
+    if (!cache_path.empty()) {
+      check_cache_config(c.config);
+      cache_ = load_or_build_feature_cache(c, data.train, cache_path, decode_batch_);
+      // The pixels are no longer needed for training.
+      for (auto& image : data.train) image.pixels = torch::Tensor();
+    }
   }
 
   torch::nn::Module& model() override { return *c_.model; }
@@ -365,9 +575,11 @@ class CaptionTask : public TrainTask {
 
   StepResult train_step(const std::vector<size_t>& batch) override {
     std::vector<const torch::Tensor*> pixels;
+    std::vector<int64_t> image_ids;
     size_t longest = 0;
     for (size_t i : batch) {
       pixels.push_back(&data_.train[examples_[i].image].pixels);
+      image_ids.push_back(static_cast<int64_t>(examples_[i].image));
       longest = std::max(longest, examples_[i].ids.size());
     }
     // captions_in = <bos> y_1 .. y_{n-1}; captions_out = y_1 .. <eos>; padded.
@@ -385,7 +597,9 @@ class CaptionTask : public TrainTask {
     const auto in = torch::tensor(in_ids, torch::kLong).view(shape);
     const auto out = torch::tensor(out_ids, torch::kLong).view(shape);
     const auto rows = out.ne(Vocab::kPad);
-    const auto features = c_.model->encode(c_.prepare(pixels));
+    const auto features = cache_.defined()
+                              ? cache_.index_select(0, torch::tensor(image_ids, torch::kLong)).to(torch::kFloat)
+                              : c_.model->encode(c_.prepare(pixels, augment_));
     const auto result = c_.model->decoder->forward(features, in, rows);
     auto loss = torch::nn::functional::cross_entropy(result.logits, out.masked_select(rows));
     if (lambda_ > 0) loss = loss + doubly_stochastic_penalty(result.alphas, rows, lambda_);
@@ -413,7 +627,7 @@ class CaptionTask : public TrainTask {
 
  private:
   Captioner& c_;
-  const CaptionSplits& data_;
+  CaptionSplits& data_;
   std::vector<CaptionExample> examples_;
   std::vector<CaptionImage> valid_;
   int64_t batch_size_;
@@ -421,9 +635,16 @@ class CaptionTask : public TrainTask {
   std::string select_metric_;
   SearchOptions search_;
   int64_t decode_batch_;
+  bool augment_;
+  torch::Tensor cache_;  // (images, L, D) fp16 when encoder.cache is on
 };
 
 }  // namespace
+
+std::unique_ptr<TrainTask> make_caption_task(Captioner& captioner, CaptionSplits& data,
+                                             const nlohmann::json& train_config, const std::string& cache_path) {
+  return std::make_unique<CaptionTask>(captioner, data, train_config, cache_path);
+}
 
 std::string train_captioner(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
   std::filesystem::create_directories(out_dir);
@@ -433,8 +654,10 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
   seed_everything(tc.at("seed").get<uint64_t>());
   if (resume && !file_exists(checkpoint_path)) throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
 
-  std::fprintf(stderr, "generating data (%s)\n", config_in.at("data").at("source").get<std::string>().c_str());
-  const auto data = load_caption_data(config_in.at("data"));
+  if (config_in.at("encoder").at("cache").get<bool>()) check_cache_config(config_in);
+  if (!resume) check_encoder_weights(config_in);
+  std::fprintf(stderr, "loading data (%s)\n", config_in.at("data").at("source").get<std::string>().c_str());
+  auto data = load_caption_data(config_in.at("data"));
   std::unique_ptr<Captioner> captioner;
   std::unique_ptr<Checkpoint> checkpoint;
   if (resume) {
@@ -468,8 +691,9 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
                static_cast<long long>(parameters), static_cast<long long>(trainable),
                static_cast<long long>(grid_h * grid_w),
                static_cast<long long>(c.model->encoder->feature_size()));
-  CaptionTask task(c, data, tc);
-  run_training(task, tc, out_dir, std::move(checkpoint));
+  const bool cache = c.config.at("encoder").at("cache");
+  const auto task = make_caption_task(c, data, tc, cache ? out_dir + "/features.pt" : "");
+  run_training(*task, tc, out_dir, std::move(checkpoint));
   return checkpoint_path;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The captioning task end to end: config, data (the embedded Fashion-MNIST
-// scenes), the Captioner (vocabulary, ResNet encoder, Show-Attend-Tell
+// scenes, or images and a Karpathy split file), the Captioner (vocabulary, ResNet encoder, Show-Attend-Tell
 // decoder), training through the shared loop, and evaluation (BLEU-1..4,
 // CIDEr-D, the pointing game).
 #include <nlohmann/json.hpp>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "data/images.h"
 #include "data/scenes.h"
 #include "data/tokenizer.h"
 #include "data/vocab.h"
@@ -16,6 +17,7 @@
 #include "models/resnet.h"
 #include "models/search.h"
 #include "train/checkpoint.h"
+#include "train/loop.h"
 
 namespace attnzoo {
 
@@ -33,7 +35,14 @@ struct CaptionImage {
 struct CaptionSplits {
   std::vector<CaptionImage> train, valid, test;
 };
-CaptionSplits load_caption_data(const nlohmann::json& data_config);
+// data.source "scenes": generated from Fashion-MNIST; "karpathy": the images
+// of data.captions (a Karpathy split file) under data.images, loaded at
+// data.image_size; unreadable images are reported by name and left out.
+// data.limit caps each split. Karpathy images are loaded for `splits` only.
+CaptionSplits load_caption_data(const nlohmann::json& data_config,
+                                const std::vector<std::string>& splits = {"train", "valid", "test"});
+// How image files are read for this data config (size, grey, crop).
+ImageReadOptions caption_image_options(const nlohmann::json& data_config);
 
 // The ResNet encoder and the caption decoder, as one module.
 class CaptionNetImpl : public torch::nn::Module {
@@ -54,6 +63,9 @@ struct CaptionResult {
   double score = 0.0;
 };
 
+// Throws UserError, saying how to make it, when encoder.weights names no file.
+void check_encoder_weights(const nlohmann::json& config);
+
 // Everything needed to caption: a checkpoint holds exactly this.
 class Captioner {
  public:
@@ -61,8 +73,10 @@ class Captioner {
   explicit Captioner(const Checkpoint& checkpoint);
 
   std::vector<int64_t> encode_caption(const std::string& caption) const;  // ids with <eos>
-  // uint8 images -> normalised network input (B,3,H,W).
-  torch::Tensor prepare(const std::vector<const torch::Tensor*>& pixels) const;
+  // uint8 images -> normalised network input (B,3,H,W); `augment` applies
+  // data.augment (training batches only).
+  torch::Tensor prepare(const std::vector<const torch::Tensor*>& pixels, bool augment = false) const;
+  AugmentOptions augment_options() const;
   std::vector<CaptionResult> caption(const std::vector<const CaptionImage*>& images, const SearchOptions& options,
                                      int64_t batch_size);
   SearchOptions search_options() const;
@@ -109,6 +123,22 @@ void count_items(const CaptionResult& result, const CaptionImage& image, const s
 
 CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionImage>& images,
                                const SearchOptions& options, int64_t batch_size);
+
+// The encoder's feature maps of `images`, (N,L,D) in fp16 (eval mode, no grad).
+torch::Tensor encode_images(Captioner& captioner, const std::vector<CaptionImage>& images, int64_t batch_size);
+// Throws UserError unless encoder.cache can be used: a frozen encoder, no augmentation.
+void check_cache_config(const nlohmann::json& config);
+// encode_images, stored at `path` and read back while the encoder, its
+// weights file, the data config and the images stay the same.
+torch::Tensor load_or_build_feature_cache(Captioner& captioner, const std::vector<CaptionImage>& images,
+                                          const std::string& path, int64_t batch_size);
+
+// Captioning as a TrainTask for the shared loop: every (image, reference) is
+// an example; loss = cross-entropy + the doubly stochastic penalty. With a
+// cache path (encoder.cache; the encoder must be frozen) training reads the
+// cached feature maps and releases the training images' pixels.
+std::unique_ptr<TrainTask> make_caption_task(Captioner& captioner, CaptionSplits& data,
+                                             const nlohmann::json& train_config, const std::string& cache_path);
 
 // Trains (or, with resume, continues) in out_dir; returns the checkpoint path.
 std::string train_captioner(const nlohmann::json& config, const std::string& out_dir, bool resume);

@@ -1,0 +1,89 @@
+#include "data/images.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "data/error.h"
+
+namespace attnzoo {
+
+torch::Tensor read_image(const std::string& path, const ImageReadOptions& o) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw UserError("{}: no such image file", path);
+  cv::Mat img;
+  try {
+    img = cv::imread(path, o.grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    throw UserError("{}: cannot decode the image ({})", path, e.what());
+  }
+  if (img.empty()) throw UserError("{}: not an image OpenCV can decode", path);
+  const int side = static_cast<int>(o.side);
+  if (o.centre_crop) {
+    const double scale = static_cast<double>(side) / std::min(img.cols, img.rows);
+    const int w = std::max(side, static_cast<int>(std::lround(img.cols * scale)));
+    const int h = std::max(side, static_cast<int>(std::lround(img.rows * scale)));
+    cv::resize(img, img, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    img = img(cv::Rect((w - side) / 2, (h - side) / 2, side, side)).clone();
+  } else {
+    cv::resize(img, img, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+  }
+  if (o.grey) return torch::from_blob(img.data, {o.side, o.side}, torch::kUInt8).clone();
+  cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+  return torch::from_blob(img.data, {o.side, o.side, 3}, torch::kUInt8).clone();
+}
+
+void write_image(const std::string& path, const torch::Tensor& pixels) {
+  const auto px = pixels.to(torch::kUInt8).contiguous();
+  const bool colour = px.dim() == 3;
+  // A view of the caller's pixels: converted into a new Mat, never in place.
+  const cv::Mat view(static_cast<int>(px.size(0)), static_cast<int>(px.size(1)), colour ? CV_8UC3 : CV_8UC1,
+                     px.data_ptr());
+  cv::Mat m;
+  if (colour) {
+    cv::cvtColor(view, m, cv::COLOR_RGB2BGR);
+  } else {
+    m = view;
+  }
+  bool ok = false;
+  try {
+    ok = cv::imwrite(path, m);
+  } catch (const cv::Exception&) {
+    ok = false;
+  }
+  if (!ok) throw UserError("{}: cannot write the image", path);
+}
+
+torch::Tensor augment(const torch::Tensor& images, const AugmentOptions& o) {
+  if (!o.any()) return images;
+  const int64_t b = images.size(0), h = images.size(2), w = images.size(3);
+  auto x = images;
+  if (o.flip) {
+    const auto mirror = torch::rand({b}).lt(0.5).view({b, 1, 1, 1});
+    x = torch::where(mirror, x.flip({3}), x);
+  }
+  if (o.shift > 0) {
+    // Replicate-pad, then cut an h x w window at a random offset per image.
+    const int64_t s = o.shift;
+    const auto padded = torch::nn::functional::pad(
+        x, torch::nn::functional::PadFuncOptions({s, s, s, s}).mode(torch::kReplicate));
+    const auto offsets = torch::randint(0, 2 * s + 1, {b, 2}, torch::kLong);
+    const auto off = offsets.accessor<int64_t, 2>();
+    std::vector<torch::Tensor> windows;
+    windows.reserve(static_cast<size_t>(b));
+    for (int64_t i = 0; i < b; ++i)
+      windows.push_back(padded[i].slice(1, off[i][0], off[i][0] + h).slice(2, off[i][1], off[i][1] + w));
+    x = torch::stack(windows);
+  }
+  if (o.contrast > 0) {
+    const auto factor = 1.0 + (torch::rand({b, 1, 1, 1}) * 2 - 1) * o.contrast;
+    const auto mean = x.mean({1, 2, 3}, /*keepdim=*/true);
+    x = (x - mean) * factor + mean;
+  }
+  if (o.brightness > 0) x = x * (1.0 + (torch::rand({b, 1, 1, 1}) * 2 - 1) * o.brightness);
+  return x.clamp(0.0, 1.0);
+}
+
+}  // namespace attnzoo
