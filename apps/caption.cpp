@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   TrainFlags train;
   auto* cmd_train = app.add_subcommand("train", "Train a captioner; stop and --resume at any time");
   add_train_flags(cmd_train, train, "JSON config (configs/caption/*.json; default: the scenes defaults)", "Captions",
-                  "additive | dot | general");
+                  "additive | dot | general | hard");
   KarpathyArgs train_data;
   add_karpathy_options(cmd_train, train_data);
 

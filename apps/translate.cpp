@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
   std::string data_dir;
   auto* cmd_train = app.add_subcommand("train", "Train a translator; stop and --resume at any time");
   add_train_flags(cmd_train, train, "JSON config (configs/translate/*.json)", "Sentences",
-                  "additive | dot | general | none");
+                  "additive | dot | general | none | hard");
   cmd_train->add_option("--data-dir", data_dir, "Folder with <split>.<lang>[.gz] files (overrides data.dir)");
 
   DecodeArgs eval_args;

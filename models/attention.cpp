@@ -5,7 +5,7 @@
 namespace attnzoo {
 
 bool is_attention_kind(const std::string& kind) {
-  return kind == "additive" || kind == "dot" || kind == "general" || kind == "none";
+  return kind == "additive" || kind == "dot" || kind == "general" || kind == "none" || kind == "hard";
 }
 
 Memory Memory::index_select(const torch::Tensor& rows) const {
@@ -22,14 +22,19 @@ AttentionImpl::AttentionImpl(AttentionOptions options_) : options(std::move(opti
 void AttentionImpl::reset() {
   const auto& o = options;
   if (!is_attention_kind(o.kind()))
-    throw UserError("attention \"{}\" is not one of additive, dot, general, none", o.kind());
-  if (o.kind() == "additive") {
+    throw UserError("attention \"{}\" is not one of additive, dot, general, none, hard", o.kind());
+  if (o.kind() == "additive" || o.kind() == "hard") {
     const int64_t a = o.hidden_size() > 0 ? o.hidden_size() : o.query_size();
     query_proj = register_module("query_proj", torch::nn::Linear(o.query_size(), a));
     key_proj = register_module("key_proj",
                                torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), a).bias(false)));
     energy = register_module("energy",
                              torch::nn::Linear(torch::nn::LinearOptions(a, 1).bias(false)));
+    if (o.kind() == "hard") {
+      if (o.hard_eval() != "argmax" && o.hard_eval() != "expectation")
+        throw UserError("hard attention: evaluation \"{}\" is not one of argmax, expectation", o.hard_eval());
+      baseline = register_module("baseline", MovingAverageBaseline(o.baseline_decay()));
+    }
   } else if (o.kind() == "general") {
     key_proj = register_module(
         "key_proj", torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), o.query_size()).bias(false)));
@@ -59,7 +64,7 @@ AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory&
     return {memory.summary, torch::zeros_like(memory.mask, memory.values.options())};
   }
   torch::Tensor scores;  // (B,S)
-  if (kind == "additive") {
+  if (kind == "additive" || kind == "hard") {
     // (B,1,A) + (B,S,A) -> tanh -> (B,S,1)
     const auto q = query_proj->forward(query).unsqueeze(1);
     scores = energy->forward(torch::tanh(memory.keys + q)).squeeze(2);
@@ -68,8 +73,26 @@ AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory&
     scores = torch::bmm(memory.keys, query.unsqueeze(2)).squeeze(2);
   }
   const auto weights = masked_softmax(scores, memory.mask);
+  if (kind == "hard") return hard(weights, memory);
   const auto context = torch::bmm(weights.unsqueeze(1), memory.values).squeeze(1);  // (B,D)
   return {context, weights};
+}
+
+AttentionResult AttentionImpl::hard(const torch::Tensor& weights, const Memory& memory) {
+  AttentionResult r;
+  r.weights = weights;
+  const bool expectation = is_training() ? !sampling_ : options.hard_eval() == "expectation";
+  if (is_training()) r.entropy = categorical_entropy(weights);
+  if (expectation) {
+    r.context = torch::bmm(weights.unsqueeze(1), memory.values).squeeze(1);
+    return r;
+  }
+  // One location per row: sampled while training, the most likely one otherwise.
+  const auto where = is_training() ? torch::multinomial(weights.detach(), 1) : weights.argmax(1, /*keepdim=*/true);
+  const int64_t d = memory.values.size(2);
+  r.context = memory.values.gather(1, where.unsqueeze(2).expand({-1, 1, d})).squeeze(1);
+  if (is_training()) r.log_prob = weights.gather(1, where).squeeze(1).log();
+  return r;
 }
 
 }  // namespace attnzoo

@@ -13,9 +13,19 @@
 //   none      no attention: the context is the fixed vector `summary` (the
 //             encoder's final states), the plain encoder-decoder of Cho et al. 2014;
 //             its weights are all zero.
+//   hard      Xu et al. 2015's stochastic hard attention: additive scores give
+//             alpha, and the context is the value at ONE location. Training
+//             samples it, s ~ Categorical(alpha), and reports log alpha_s and the
+//             entropy of alpha for the REINFORCE loss (models/reinforce.h); with
+//             set_sampling(false) a training batch takes the expectation (soft
+//             attention) instead. In eval mode the context is the value at
+//             argmax alpha, or the expectation (AttentionOptions::hard_eval).
+//             The weights returned are alpha in every case.
 #include <torch/torch.h>
 
 #include <string>
+
+#include "models/reinforce.h"
 
 namespace attnzoo {
 
@@ -25,7 +35,9 @@ struct AttentionOptions {
   TORCH_ARG(std::string, kind);
   TORCH_ARG(int64_t, query_size);  // H
   TORCH_ARG(int64_t, value_size);  // D
-  TORCH_ARG(int64_t, hidden_size) = 0;  // additive only; 0 means H
+  TORCH_ARG(int64_t, hidden_size) = 0;  // additive and hard; 0 means H
+  TORCH_ARG(std::string, hard_eval) = "argmax";  // hard: argmax | expectation
+  TORCH_ARG(double, baseline_decay) = 0.9;       // hard: the REINFORCE baseline's moving average
 };
 
 // What the decoder attends over, prepared once per batch of sequences.
@@ -41,6 +53,9 @@ struct Memory {
 struct AttentionResult {
   torch::Tensor context;  // (B, D)
   torch::Tensor weights;  // (B, S), rows sum to 1 (zeros for `none`)
+  // hard, training only: log alpha of the sampled location (B) (undefined for
+  // an expectation batch), and the entropy of alpha (B).
+  torch::Tensor log_prob, entropy;
 };
 
 class AttentionImpl : public torch::nn::Module {
@@ -52,11 +67,20 @@ class AttentionImpl : public torch::nn::Module {
   AttentionResult forward(const torch::Tensor& query, const Memory& memory);
   // Normalised weights (B,S) from raw scores (B,S), -inf on padding.
   static torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& mask);
+  bool is_hard() const { return options.kind() == "hard"; }
+  // hard: whether training batches sample a location (true) or take the expectation.
+  void set_sampling(bool on) { sampling_ = on; }
+  bool sampling() const { return sampling_; }
 
   AttentionOptions options;
   torch::nn::Linear query_proj{nullptr};  // additive: H -> A
   torch::nn::Linear key_proj{nullptr};    // additive: D -> A; general: D -> H
   torch::nn::Linear energy{nullptr};      // additive: A -> 1 (the vector v)
+  MovingAverageBaseline baseline{nullptr};  // hard: the REINFORCE baseline, kept in checkpoints
+
+ private:
+  AttentionResult hard(const torch::Tensor& weights, const Memory& memory);
+  bool sampling_ = true;
 };
 TORCH_MODULE(Attention);
 

@@ -16,12 +16,12 @@ CaptionDecoderImpl::CaptionDecoderImpl(CaptionDecoderOptions options_) : options
 void CaptionDecoderImpl::reset() {
   const auto& o = options;
   if (o.attention() == "none")
-    throw UserError("captioning needs attention over the image (additive, dot or general), not \"none\"");
+    throw UserError("captioning needs attention over the image (additive, dot, general or hard), not \"none\"");
   const int64_t e = o.embedding_size(), h = o.hidden_size(), d = o.feature_size();
   embedding = register_module(
       "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), e).padding_idx(Vocab::kPad)));
   attention = register_module("attention",
-                              Attention(AttentionOptions(o.attention(), h, d).hidden_size(o.attention_size())));
+                              Attention(AttentionOptions(o.attention(), h, d).hidden_size(o.attention_size()).hard_eval(o.hard_eval())));
   init_h = register_module("init_h", torch::nn::Linear(d, h));
   init_c = register_module("init_c", torch::nn::Linear(d, h));
   if (o.gate()) gate = register_module("gate", torch::nn::Linear(h, 1));
@@ -54,6 +54,8 @@ CaptionStep CaptionDecoderImpl::embed_step(const torch::Tensor& embedded, const 
   auto [h, c] = cell(torch::cat({embedded, z}, 1), std::make_tuple(state.h, state.c));
   s.features = embedded + out_h(h) + out_z(z);
   s.weights = attended.weights;
+  s.log_prob = attended.log_prob;
+  s.entropy = attended.entropy;
   s.state = {h, c};
   return s;
 }
@@ -69,17 +71,22 @@ CaptionOutput CaptionDecoderImpl::forward(const torch::Tensor& features, const t
   const Memory memory = prepare(features);
   CaptionState state = initial_state(memory);
   const auto embedded = embedding(captions_in).unbind(1);  // T x (B,E)
-  std::vector<torch::Tensor> outs, alphas, gates;
+  std::vector<torch::Tensor> outs, alphas, gates, log_probs, entropies;
   for (const auto& e : embedded) {
     auto s = embed_step(e, state, memory);
     outs.push_back(s.features);
     alphas.push_back(s.weights);
     gates.push_back(s.gate.squeeze(1));
+    if (s.log_prob.defined()) log_probs.push_back(s.log_prob);
+    if (s.entropy.defined()) entropies.push_back(s.entropy);
     state = std::move(s.state);
   }
   auto all = torch::stack(outs, 1);  // (B,T,E)
   if (rows.defined()) all = all.index({rows});
-  return {project(all), torch::stack(alphas, 1), torch::stack(gates, 1)};
+  CaptionOutput o{project(all), torch::stack(alphas, 1), torch::stack(gates, 1), {}, {}};
+  if (!log_probs.empty()) o.log_probs = torch::stack(log_probs, 1);
+  if (!entropies.empty()) o.entropies = torch::stack(entropies, 1);
+  return o;
 }
 
 torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows, double lambda) {

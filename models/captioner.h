@@ -29,7 +29,8 @@ struct CaptionDecoderOptions {
   TORCH_ARG(int64_t, embedding_size) = 256;
   TORCH_ARG(int64_t, hidden_size) = 512;
   TORCH_ARG(int64_t, attention_size) = 512;
-  TORCH_ARG(std::string, attention) = "additive";
+  TORCH_ARG(std::string, attention) = "additive";  // additive, dot, general or hard
+  TORCH_ARG(std::string, hard_eval) = "argmax";    // hard attention at evaluation: argmax | expectation
   TORCH_ARG(bool, gate) = true;  // beta
   TORCH_ARG(double, dropout) = 0.5;
 };
@@ -43,6 +44,7 @@ struct CaptionStep {
   torch::Tensor features;  // (B,E): E y + L_h h + L_z z, before the output layer
   torch::Tensor weights;   // (B,L): alpha
   torch::Tensor gate;      // (B,1): beta (ones without the gate)
+  torch::Tensor log_prob, entropy;  // (B): hard attention while training (see AttentionResult)
   CaptionState state;
 };
 
@@ -50,6 +52,9 @@ struct CaptionOutput {
   torch::Tensor logits;  // (N,V) for the N true positions of `rows`, or (B,T,V)
   torch::Tensor alphas;  // (B,T,L)
   torch::Tensor gates;   // (B,T)
+  // Hard attention while training: log alpha of each step's sampled location
+  // (undefined for an expectation batch) and each step's attention entropy, (B,T).
+  torch::Tensor log_probs, entropies;
 };
 
 class CaptionDecoderImpl : public torch::nn::Module {

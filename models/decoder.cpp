@@ -23,7 +23,8 @@ void DecoderImpl::reset() {
   dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
   attention = register_module(
       "attention", Attention(AttentionOptions(o.attention(), o.hidden_size(), o.context_size())
-                                 .hidden_size(o.attention_size())));
+                                 .hidden_size(o.attention_size())
+                                 .hard_eval(o.hard_eval())));
   bridge = register_module("bridge", torch::nn::Linear(o.context_size(), o.num_layers() * o.hidden_size()));
   cells = register_module("cells", torch::nn::ModuleList());
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
@@ -74,6 +75,8 @@ torch::Tensor DecoderImpl::embed_step(const torch::Tensor& embedded, const Decod
     }
   }
   result->weights = attended.weights;
+  result->log_prob = attended.log_prob;
+  result->entropy = attended.entropy;
   result->state = std::move(next);
   result->features = torch::cat({x, attended.context, embedded}, 1);
   return result->features;
@@ -110,7 +113,7 @@ DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& me
   const int64_t steps = tgt_in.size(1);
   // One lookup for all steps; unbind (not select) so the backward is one stack.
   const auto embedded = dropout->forward(embedding->forward(tgt_in)).unbind(1);  // T x (B,E)
-  std::vector<torch::Tensor> features, weights;
+  std::vector<torch::Tensor> features, weights, log_probs, entropies;
   features.reserve(steps);
   weights.reserve(steps);
   torch::Tensor previous_prediction;
@@ -125,13 +128,18 @@ DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& me
     embed_step(e, state, memory, &result);
     features.push_back(result.features);
     weights.push_back(result.weights);
+    if (result.log_prob.defined()) log_probs.push_back(result.log_prob);
+    if (result.entropy.defined()) entropies.push_back(result.entropy);
     state = std::move(result.state);
   }
   // One GEMM for the vocabulary projection of all steps: (B,T,F) -> (B,T,V),
   // or (N,F) -> (N,V) for the N positions `rows` keeps (padding skipped).
   auto all = torch::stack(features, 1);
   if (rows.defined()) all = all.index({rows});
-  return {project(all), torch::stack(weights, 1)};
+  DecoderOutput out{project(all), torch::stack(weights, 1), {}, {}};
+  if (!log_probs.empty()) out.log_probs = torch::stack(log_probs, 1);
+  if (!entropies.empty()) out.entropies = torch::stack(entropies, 1);
+  return out;
 }
 
 }  // namespace attnzoo

@@ -31,7 +31,8 @@ struct DecoderOptions {
   TORCH_ARG(double, dropout) = 0.0;
   TORCH_ARG(std::string, rnn) = "gru";
   TORCH_ARG(std::string, attention) = "additive";
-  TORCH_ARG(int64_t, attention_size) = 0;  // additive only; 0 means hidden_size
+  TORCH_ARG(int64_t, attention_size) = 0;  // additive and hard; 0 means hidden_size
+  TORCH_ARG(std::string, hard_eval) = "argmax";  // hard attention at evaluation: argmax | expectation
   TORCH_ARG(int64_t, readout_size) = 0;    // maxout deep output size; 0: project features directly
 };
 
@@ -45,12 +46,16 @@ struct DecoderState {
 struct DecoderStep {
   torch::Tensor features;  // (B, H+D+E)
   torch::Tensor weights;   // (B, S)
+  torch::Tensor log_prob, entropy;  // (B): hard attention while training (see AttentionResult)
   DecoderState state;
 };
 
 struct DecoderOutput {
   torch::Tensor logits;   // (B, T, V), or (N, V) for selected rows
   torch::Tensor weights;  // (B, T, S)
+  // Hard attention while training: log alpha of each step's sampled location
+  // (undefined for an expectation batch) and each step's attention entropy, (B,T).
+  torch::Tensor log_probs, entropies;
 };
 
 class DecoderImpl : public torch::nn::Module {

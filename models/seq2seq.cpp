@@ -12,7 +12,7 @@ Seq2SeqOptions Seq2SeqOptions::from_json(const nlohmann::json& j, int64_t src_vo
   static const std::set<std::string> kKeys = {
       "embedding_size", "encoder_hidden_size", "decoder_hidden_size", "encoder_layers",
       "decoder_layers", "bidirectional", "rnn", "dropout", "attention", "attention_size",
-      "readout_size"};
+      "readout_size", "hard_eval"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) throw UserError("config: unknown key model.{}", key);
   Seq2SeqOptions o(src_vocab_size, tgt_vocab_size);
@@ -28,6 +28,7 @@ Seq2SeqOptions Seq2SeqOptions::from_json(const nlohmann::json& j, int64_t src_vo
     o.attention(j.value("attention", o.attention()));
     o.attention_size(j.value("attention_size", o.attention_size()));
     o.readout_size(j.value("readout_size", o.readout_size()));
+    o.hard_eval(j.value("hard_eval", o.hard_eval()));
   } catch (const nlohmann::json::exception& e) {
     throw UserError("config: model section has a value of the wrong type ({})", e.what());
   }
@@ -49,7 +50,8 @@ nlohmann::json Seq2SeqOptions::to_json() const {
           {"dropout", dropout()},
           {"attention", attention()},
           {"attention_size", attention_size()},
-          {"readout_size", readout_size()}};
+          {"readout_size", readout_size()},
+          {"hard_eval", hard_eval()}};
 }
 
 Seq2SeqImpl::Seq2SeqImpl(Seq2SeqOptions options_) : options(std::move(options_)) { reset(); }
@@ -70,7 +72,8 @@ void Seq2SeqImpl::reset() {
                              .rnn(o.rnn())
                              .attention(o.attention())
                              .attention_size(o.attention_size())
-                             .readout_size(o.readout_size())));
+                             .readout_size(o.readout_size())
+                             .hard_eval(o.hard_eval())));
 }
 
 std::pair<Memory, DecoderState> Seq2SeqImpl::encode(const torch::Tensor& src, const torch::Tensor& lengths) {

@@ -24,6 +24,7 @@ struct Seq2SeqOptions {
   TORCH_ARG(std::string, attention) = "additive";
   TORCH_ARG(int64_t, attention_size) = 0;
   TORCH_ARG(int64_t, readout_size) = 0;
+  TORCH_ARG(std::string, hard_eval) = "argmax";  // attention "hard" at evaluation: argmax | expectation
 
 
  public:

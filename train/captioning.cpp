@@ -15,6 +15,7 @@
 #include "eval/bleu.h"
 #include "eval/cider.h"
 #include "train/config.h"
+#include "train/hard_attention.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -22,7 +23,7 @@
 namespace attnzoo {
 
 nlohmann::json default_caption_config() {
-  return nlohmann::json::parse(R"({
+  auto config = nlohmann::json::parse(R"({
     "data": {
       "source": "scenes",
       "fashion_mnist": "/usr/share/datasets/fashion-mnist",
@@ -37,7 +38,7 @@ nlohmann::json default_caption_config() {
     "encoder": {"depth": 18, "width": 32, "last_stage": 2, "grid": 0, "weights": "", "trainable_stages": 3,
                 "cache": false},
     "model": {"embedding_size": 128, "hidden_size": 256, "attention_size": 128, "attention": "additive",
-              "gate": true, "dropout": 0.3},
+              "gate": true, "dropout": 0.3, "hard_eval": "argmax"},
     "train": {
       "batch_size": 32, "epochs": 5, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
       "clip": 5.0, "doubly_stochastic": 0.01,
@@ -48,6 +49,8 @@ nlohmann::json default_caption_config() {
     },
     "decode": {"beam": 3, "length_penalty": 0.0, "max_length": 24, "batch_size": 64}
   })");
+  config["train"]["hard"] = default_hard_attention_config();
+  return config;
 }
 
 nlohmann::json load_caption_config(const std::string& path) {
@@ -196,7 +199,8 @@ CaptionNetImpl::CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size)
                                     .attention_size(m.at("attention_size"))
                                     .attention(m.at("attention").get<std::string>())
                                     .gate(m.at("gate"))
-                                    .dropout(m.at("dropout"))));
+                                    .dropout(m.at("dropout"))
+                                    .hard_eval(m.at("hard_eval").get<std::string>())));
 }
 
 torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_h, int64_t* grid_w) {
@@ -540,7 +544,8 @@ class CaptionTask : public TrainTask {
         select_metric_(tc.at("select_metric")),
         search_(c.search_options()),
         decode_batch_(c.config.at("decode").at("batch_size")),
-        augment_(c.augment_options().any()) {
+        augment_(c.augment_options().any()),
+        hard_(c.model->decoder->attention, tc.at("hard")) {
     if (select_metric_ != "bleu4" && select_metric_ != "cider")
       throw UserError("config: train.select_metric \"{}\" is not one of bleu4, cider", select_metric_);
     for (size_t i = 0; i < data.train.size(); ++i)
@@ -597,12 +602,16 @@ class CaptionTask : public TrainTask {
     const auto in = torch::tensor(in_ids, torch::kLong).view(shape);
     const auto out = torch::tensor(out_ids, torch::kLong).view(shape);
     const auto rows = out.ne(Vocab::kPad);
+    hard_.begin_batch();
     const auto features = cache_.defined()
                               ? cache_.index_select(0, torch::tensor(image_ids, torch::kLong)).to(torch::kFloat)
                               : c_.model->encode(c_.prepare(pixels, augment_));
     const auto result = c_.model->decoder->forward(features, in, rows);
-    auto loss = torch::nn::functional::cross_entropy(result.logits, out.masked_select(rows));
+    const auto token_nll = torch::nn::functional::cross_entropy(
+        result.logits, out.masked_select(rows), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    auto loss = token_nll.mean();
     if (lambda_ > 0) loss = loss + doubly_stochastic_penalty(result.alphas, rows, lambda_);
+    if (hard_.active()) loss = loss + hard_.loss(result.log_probs, result.entropies, rows, token_nll);
     return {loss, tokens};
   }
 
@@ -636,6 +645,7 @@ class CaptionTask : public TrainTask {
   SearchOptions search_;
   int64_t decode_batch_;
   bool augment_;
+  HardAttentionTraining hard_;
   torch::Tensor cache_;  // (images, L, D) fp16 when encoder.cache is on
 };
 

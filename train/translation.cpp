@@ -8,6 +8,7 @@
 #include "data/error.h"
 #include "data/text_io.h"
 #include "train/config.h"
+#include "train/hard_attention.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 nlohmann::json default_translate_config() {
-  return nlohmann::json::parse(R"({
+  auto config = nlohmann::json::parse(R"({
     "data": {
       "source": "parallel",
       "dir": "../shared/data/multi30k",
@@ -37,7 +38,7 @@ nlohmann::json default_translate_config() {
     "model": {
       "embedding_size": 256, "encoder_hidden_size": 512, "decoder_hidden_size": 512,
       "encoder_layers": 1, "decoder_layers": 1, "bidirectional": true, "rnn": "gru",
-      "dropout": 0.3, "attention": "additive", "attention_size": 0, "readout_size": 0
+      "dropout": 0.3, "attention": "additive", "attention_size": 0, "readout_size": 0, "hard_eval": "argmax"
     },
     "train": {
       "batch_size": 128, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
@@ -50,6 +51,8 @@ nlohmann::json default_translate_config() {
     "decode": {"beam": 5, "length_penalty": 0.6, "max_len_ratio": 2.0, "max_len_offset": 10,
                "batch_size": 64}
   })");
+  config["train"]["hard"] = default_hard_attention_config();
+  return config;
 }
 
 nlohmann::json load_translate_config(const std::string& path) {
@@ -318,7 +321,8 @@ class TranslationTask : public TrainTask {
         loss_options_(torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(
             tc.at("label_smoothing").get<double>())),
         decode_batch_(tr.config.at("decode").at("batch_size")),
-        greedy_(search_options(tr.config.at("decode"))) {
+        greedy_(search_options(tr.config.at("decode"))),
+        hard_(tr.model->decoder->attention, tc.at("hard")) {
     if (select_metric_ != "bleu" && select_metric_ != "exact_match" && select_metric_ != "perplexity")
       throw UserError("config: train.select_metric \"{}\" is not one of bleu, exact_match, perplexity",
                       select_metric_);
@@ -334,9 +338,17 @@ class TranslationTask : public TrainTask {
   StepResult train_step(const std::vector<size_t>& indices) override {
     const Batch batch = collate(train_, indices);
     const auto rows = batch.tgt_out.ne(Vocab::kPad);
+    hard_.begin_batch();
     const auto out = tr_.model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_, rows);
-    return {torch::nn::functional::cross_entropy(out.logits, batch.tgt_out.masked_select(rows), loss_options_),
-            batch.target_tokens};
+    const auto targets = batch.tgt_out.masked_select(rows);
+    auto loss = torch::nn::functional::cross_entropy(out.logits, targets, loss_options_);
+    if (hard_.active() && out.log_probs.defined()) {
+      // The reward is the unsmoothed log-likelihood of the target.
+      const auto nll = torch::nn::functional::cross_entropy(
+          out.logits.detach(), targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+      loss = loss + hard_.loss(out.log_probs, out.entropies, rows, nll);
+    }
+    return {loss, batch.target_tokens};
   }
 
   // Perplexity (teacher forcing, no smoothing) and greedy BLEU / exact match.
@@ -371,6 +383,7 @@ class TranslationTask : public TrainTask {
   torch::nn::functional::CrossEntropyFuncOptions loss_options_;
   int64_t decode_batch_;
   SearchOptions greedy_;
+  HardAttentionTraining hard_;
 };
 
 }  // namespace

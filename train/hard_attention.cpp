@@ -1,0 +1,38 @@
+#include "train/hard_attention.h"
+
+#include "data/error.h"
+
+namespace attnzoo {
+
+nlohmann::json default_hard_attention_config() {
+  return {{"expectation_prob", 0.5}, {"scale", 1.0}, {"entropy", 0.01}, {"baseline_decay", 0.9}};
+}
+
+HardAttentionTraining::HardAttentionTraining(Attention attention, const nlohmann::json& h)
+    : attention_(std::move(attention)), active_(attention_->is_hard()) {
+  if (!active_) return;
+  expectation_prob_ = h.at("expectation_prob");
+  options_.scale = h.at("scale");
+  options_.entropy_weight = h.at("entropy");
+  const double decay = h.at("baseline_decay");
+  if (expectation_prob_ < 0 || expectation_prob_ > 1)
+    throw UserError("config: train.hard.expectation_prob {} is not in [0, 1]", expectation_prob_);
+  if (decay < 0 || decay >= 1) throw UserError("config: train.hard.baseline_decay {} is not in [0, 1)", decay);
+  if (options_.entropy_weight < 0) throw UserError("config: train.hard.entropy must be >= 0");
+  attention_->baseline->decay = decay;
+}
+
+void HardAttentionTraining::begin_batch() {
+  if (active_) attention_->set_sampling(torch::rand({}).item<double>() >= expectation_prob_);
+}
+
+torch::Tensor HardAttentionTraining::loss(const torch::Tensor& log_probs, const torch::Tensor& entropies,
+                                          const torch::Tensor& rows, const torch::Tensor& token_nll) {
+  if (!active_ || !log_probs.defined()) return torch::zeros({});
+  // A sampled path's reward is the log-likelihood of the target under it.
+  const auto rewards =
+      torch::zeros(rows.sizes(), token_nll.options()).masked_scatter(rows, -token_nll.detach()).sum(1);
+  return hard_attention_loss(log_probs, entropies, rows, rewards, *attention_->baseline, options_);
+}
+
+}  // namespace attnzoo

@@ -1,0 +1,39 @@
+#pragma once
+// Training with hard attention (Xu et al. 2015, section 4.1), for any decoder
+// whose Attention is of kind "hard": the config section train.hard, the
+// per-batch choice between sampling a location and taking the expectation,
+// and the REINFORCE term whose reward is the sequence's log-likelihood.
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "models/attention.h"
+#include "models/reinforce.h"
+
+namespace attnzoo {
+
+// The train.hard section: expectation_prob (p), scale (lambda_r), entropy
+// (lambda_e), baseline_decay.
+nlohmann::json default_hard_attention_config();
+
+class HardAttentionTraining {
+ public:
+  // `attention` may be of any kind; for all but "hard" this does nothing.
+  HardAttentionTraining(Attention attention, const nlohmann::json& hard_config);
+  bool active() const { return active_; }
+  // Before a training batch's forward pass: sample (probability 1 - p) or
+  // take the expectation (p), drawn from torch's generator.
+  void begin_batch();
+  // The REINFORCE loss of a batch (zero without samples): log_probs and
+  // entropies (B,T) from the decoder, rows (B,T) its real steps, token_nll (N)
+  // the negative log-likelihood of each real target token in rows' order.
+  torch::Tensor loss(const torch::Tensor& log_probs, const torch::Tensor& entropies, const torch::Tensor& rows,
+                     const torch::Tensor& token_nll);
+
+ private:
+  Attention attention_;
+  bool active_ = false;
+  double expectation_prob_ = 0.5;
+  HardAttentionLossOptions options_;
+};
+
+}  // namespace attnzoo
