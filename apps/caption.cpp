@@ -87,7 +87,6 @@ int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& spli
   if (limit > 0) data_config["limit"][split] = limit;
   auto data = load_caption_data(data_config, {split});
   auto& images = split == "valid" ? data.valid : data.test;
-  if (limit > 0 && static_cast<int64_t>(images.size()) > limit) images.resize(static_cast<size_t>(limit));
   const auto ev = evaluate_captioner(captioner, images, resolve_search(captioner, d), d.batch_size);
   if (!heatmaps.empty()) {
     std::filesystem::create_directories(heatmaps);
@@ -155,7 +154,7 @@ int run_scenes(const std::string& config_path, const std::vector<std::string>& o
   }
   std::filesystem::create_directories(out + "/images");
   std::vector<KarpathyImage> entries;
-  for (auto [name, split] : {std::pair{"train", &data.train}, {"valid", &data.valid}, {"test", &data.test}}) {
+  for (auto [name, split] : data.named()) {
     for (const auto& image : *split) {
       write_image(out + "/images/" + image.name + ".png", image.pixels);
       entries.push_back({image.name + ".png", name, image.captions});

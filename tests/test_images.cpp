@@ -147,13 +147,12 @@ TEST_CASE("Karpathy split files: round trip, split names, filepath, raw captions
 
 TEST_CASE("scenes written as a Karpathy set load back as the same images and captions", "[karpathy]") {
   auto config = small_scenes_config();
-  const auto scenes = load_caption_data(config.at("data"));
+  auto scenes = load_caption_data(config.at("data"));
   // Write them as the scenes app does, then break one image and remove another.
   const fs::path dir = testing::scratch_dir() / "karpathy_scenes";
   fs::create_directories(dir / "images");
   std::vector<KarpathyImage> entries;
-  for (auto [name, split] :
-       {std::pair{"train", &scenes.train}, {"valid", &scenes.valid}, {"test", &scenes.test}}) {
+  for (auto [name, split] : scenes.named()) {
     for (const auto& image : *split) {
       write_image((dir / "images" / (image.name + ".png")).string(), image.pixels);
       entries.push_back({image.name + ".png", name, image.captions});

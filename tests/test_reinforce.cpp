@@ -15,7 +15,7 @@ constexpr int64_t kS = 4, kD = 3, kH = 5;
 
 // One query over four locations, batched `n` times, through hard attention.
 struct Problem {
-  Attention attention{AttentionOptions("hard", kH, kD).hidden_size(6)};
+  Attention attention{nullptr};
   torch::Tensor query, values, target;
   Problem() {
     torch::manual_seed(11);

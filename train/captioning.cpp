@@ -126,7 +126,7 @@ CaptionSplits load_karpathy_data(const nlohmann::json& d, const std::vector<std:
   for (auto& image : read_karpathy(captions)) by_split[image.split].push_back(std::move(image));
   const auto options = caption_image_options(d);
   CaptionSplits s;
-  for (auto [name, split] : {std::pair{"train", &s.train}, {"valid", &s.valid}, {"test", &s.test}}) {
+  for (auto [name, split] : s.named()) {
     if (std::find(splits.begin(), splits.end(), name) == splits.end()) continue;
     auto& entries = by_split[name];
     const int64_t limit = d.at("limit").at(name);
@@ -175,7 +175,7 @@ CaptionSplits load_caption_data(const nlohmann::json& d, const std::vector<std::
   s.train = scene_images(train_items, seed, 0, sc.at("train_size"), o, "train-");
   s.valid = scene_images(test_items, seed + 1, 0, n_valid, o, "valid-");
   s.test = scene_images(test_items, seed + 1, n_valid, sc.at("test_size"), o, "test-");
-  for (auto [name, split] : {std::pair{"train", &s.train}, {"valid", &s.valid}, {"test", &s.test}}) {
+  for (auto [name, split] : s.named()) {
     const int64_t limit = d.at("limit").at(name);
     if (limit > 0 && static_cast<int64_t>(split->size()) > limit) split->resize(static_cast<size_t>(limit));
   }
@@ -508,15 +508,7 @@ torch::Tensor load_or_build_feature_cache(Captioner& c, const std::vector<Captio
   torch::serialize::OutputArchive archive;
   archive.write("key", c10::IValue(key));
   archive.write("features", features, /*is_buffer=*/true);
-  const std::string tmp = path + ".tmp";
-  try {
-    archive.save_to(tmp);
-    std::filesystem::rename(tmp, path);
-  } catch (const std::exception& e) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw UserError("{}: cannot write the feature cache ({})", path, e.what());
-  }
+  save_archive_atomically(archive, path, "the feature cache");
   std::fprintf(stderr, "feature cache: %s (%lld images, %.0f MB)\n", path.c_str(),
                static_cast<long long>(features.size(0)), static_cast<double>(features.nbytes()) / 1e6);
   return features;

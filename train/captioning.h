@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <array>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/images.h"
@@ -34,6 +36,10 @@ struct CaptionImage {
 
 struct CaptionSplits {
   std::vector<CaptionImage> train, valid, test;
+  // The three with their names, "train", "valid", "test", in that order.
+  std::array<std::pair<std::string, std::vector<CaptionImage>*>, 3> named() {
+    return {{{"train", &train}, {"valid", &valid}, {"test", &test}}};
+  }
 };
 // data.source "scenes": generated from Fashion-MNIST; "karpathy": the images
 // of data.captions (a Karpathy split file) under data.images, loaded at

@@ -26,6 +26,11 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, torch:
     archive.write("optimizer", optimizer_archive);
   }
   for (const auto& [name, t] : tensors) archive.write("tensor." + name, t, /*is_buffer=*/true);
+  save_archive_atomically(archive, path, "checkpoint");
+}
+
+void save_archive_atomically(torch::serialize::OutputArchive& archive, const std::string& path,
+                             const std::string& what) {
   const std::string tmp = path + ".tmp";
   try {
     archive.save_to(tmp);
@@ -33,7 +38,7 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, torch:
   } catch (const std::exception& e) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
-    throw UserError("{}: cannot write checkpoint ({})", path, e.what());
+    throw UserError("{}: cannot write {} ({})", path, what, e.what());
   }
 }
 

@@ -16,6 +16,11 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, torch:
                      torch::optim::Optimizer* optimizer,
                      const std::map<std::string, torch::Tensor>& tensors);
 
+// Writes `archive` to `path` through a temporary file renamed into place, so
+// that a crash never leaves a half-written file; UserError names `what` and path.
+void save_archive_atomically(torch::serialize::OutputArchive& archive, const std::string& path,
+                             const std::string& what);
+
 class Checkpoint {
  public:
   // Reads `path`; throws UserError if it is missing, not a checkpoint, or one
