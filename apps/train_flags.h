@@ -24,7 +24,8 @@ inline void add_train_flags(CLI::App* cmd, TrainFlags& f, const std::string& con
                             const std::string& batch_unit, const std::string& attention_kinds) {
   cmd->add_option("--config", f.config, config_help);
   cmd->add_option("--out", f.out, "Run directory: checkpoints, metrics.jsonl, config.json")->required();
-  cmd->add_option("--attention", f.attention, attention_kinds + " (overrides model.attention)");
+  if (!attention_kinds.empty())  // an app without attention kinds has no --attention
+    cmd->add_option("--attention", f.attention, attention_kinds + " (overrides model.attention)");
   cmd->add_option("--epochs", f.epochs, "Epochs (overrides train.epochs)");
   cmd->add_option("--max-steps", f.max_steps, "Stop after this many steps in all, counting those before a resume");
   cmd->add_option("--max-minutes", f.max_minutes, "Stop after this much wall-clock time (this invocation)");

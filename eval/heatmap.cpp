@@ -10,28 +10,6 @@
 #include "eval/text_painter.h"
 
 namespace attnzoo {
-namespace {
-
-// uint8 (H,W) or (H,W,3) RGB tensor -> BGR cv::Mat of side `side`.
-cv::Mat to_panel(const torch::Tensor& image, int side) {
-  const auto img = image.to(torch::kCPU, torch::kUInt8).contiguous();
-  cv::Mat bgr;
-  if (img.dim() == 2) {
-    const cv::Mat gray(static_cast<int>(img.size(0)), static_cast<int>(img.size(1)), CV_8UC1, img.data_ptr());
-    cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
-  } else if (img.dim() == 3 && img.size(2) == 3) {
-    const cv::Mat rgb(static_cast<int>(img.size(0)), static_cast<int>(img.size(1)), CV_8UC3, img.data_ptr());
-    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  } else {
-    throw UserError("heatmap: the image must be (H,W) or (H,W,3), got {}", fmt::join(img.sizes(), "x"));
-  }
-  cv::Mat out;
-  cv::resize(bgr, out, cv::Size(side, side), 0, 0, cv::INTER_AREA);
-  return out;
-}
-
-
-}  // namespace
 
 cv::Mat attention_heatmaps(const torch::Tensor& image, const std::vector<std::string>& words,
                            const torch::Tensor& attention_in, int64_t grid_h, int64_t grid_w,
@@ -41,7 +19,7 @@ cv::Mat attention_heatmaps(const torch::Tensor& image, const std::vector<std::st
       attention.size(1) != grid_h * grid_w)
     throw UserError("heatmap: attention is {} but there are {} words over a {}x{} grid",
                     fmt::join(attention.sizes(), "x"), words.size(), grid_h, grid_w);
-  const cv::Mat base = to_panel(image, o.panel);
+  const cv::Mat base = image_to_bgr(image, o.panel);
   const TextPainter painter(std::max(10, o.label_height - 8));
   const int panels = static_cast<int>(words.size()) + 1;
   const int columns = std::max(1, std::min(o.columns, panels));

@@ -39,10 +39,19 @@ torch::Tensor hard_attention_loss(const torch::Tensor& log_probs, const torch::T
                                   MovingAverageBaselineImpl& baseline, const HardAttentionLossOptions& o) {
   const auto real = rows.to(log_probs.scalar_type());
   const double tokens = std::max(1.0, real.sum().item<double>());
-  const auto sequence_log_prob = (log_probs * real).sum(1);  // log p(s_1..s_T | a)
-  auto loss = reinforce_surrogate(sequence_log_prob, rewards, baseline.value(rewards), o.scale, tokens);
+  TORCH_CHECK(rewards.dim() == 1 || rewards.sizes() == log_probs.sizes(),
+              "hard_attention_loss: rewards must be (B) or (B,T) like log_probs");
+  torch::Tensor loss, credited;
+  if (rewards.dim() == 1) {
+    credited = rewards;
+    const auto sequence_log_prob = (log_probs * real).sum(1);  // log p(s_1..s_T | a)
+    loss = reinforce_surrogate(sequence_log_prob, credited, baseline.value(credited), o.scale, tokens);
+  } else {
+    credited = rewards.masked_select(rows);
+    loss = reinforce_surrogate(log_probs.masked_select(rows), credited, baseline.value(credited), o.scale, tokens);
+  }
   if (o.entropy_weight > 0) loss = loss - o.entropy_weight * (entropies * real).sum() / tokens;
-  baseline.update(rewards);
+  baseline.update(credited);
   return loss;
 }
 

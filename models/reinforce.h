@@ -35,12 +35,15 @@ class MovingAverageBaselineImpl : public torch::nn::Module {
 TORCH_MODULE(MovingAverageBaseline);
 
 // Hard attention's part of the loss for a batch of sequences (Xu et al. 2015,
-// eq. 12): rewards are the sequences' log-likelihoods log p(y | s, a) (B),
-// log_probs (B,T) the log-probabilities of the locations sampled at each real
-// step (rows (B,T)), entropies (B,T) those steps' attention entropies.
+// eq. 12): log_probs (B,T) the log-probabilities of the locations sampled at
+// each real step (rows (B,T)), entropies (B,T) those steps' attention
+// entropies. rewards (B), one per sequence (its log-likelihood log p(y | s, a)),
+// credits every sampled location of the sequence:
 //   loss = reinforce_surrogate(sum_t log_probs, rewards, baseline, scale, tokens)
 //          - entropy_weight * sum_{b,t} entropies / tokens
-// and the baseline is updated afterwards.
+// rewards (B,T), one per step, credits only that step's location:
+//   loss = reinforce_surrogate(log_probs[rows], rewards[rows], baseline, scale, tokens) - (the same entropy term)
+// The baseline is updated afterwards with the mean reward.
 struct HardAttentionLossOptions {
   double scale = 1.0;           // lambda_r
   double entropy_weight = 0.0;  // lambda_e

@@ -9,6 +9,7 @@ caption="$1"
 translate="$2"
 source_dir="$3"
 python="${4:-python3}"
+keep="${5:-}"  # where to leave the trained captioner (soft.pt) for tests that build on it
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
 
@@ -49,4 +50,5 @@ echo "$err"; [ "$(echo "$err" | wc -l)" -eq 1 ] && echo "$err" | grep -q "captio
 echo "not an image" > "$run/bad.png"
 if err=$("$caption" predict --checkpoint "$run/s/best.pt" --image "$run/bad.png" 2>&1); then exit 1; fi
 echo "$err"; echo "$err" | grep -q "bad.png"
+if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$run/s/best.pt" "$keep/soft.pt"; fi
 echo "1 passed, 0 failed"

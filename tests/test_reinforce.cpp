@@ -195,4 +195,17 @@ TEST_CASE("moving-average baseline and the hard attention loss by hand", "[reinf
   const auto expected_grad = torch::tensor({{4.0 / 3, 4.0 / 3, 0.0}, {-2.0 / 3, 0.0, 0.0}});
   CHECK(torch::allclose(log_probs.grad(), expected_grad));
   CHECK(fresh->average.item<double>() == Approx(0.5 * 3.0 + 0.5 * 2.5));
+
+  // Per-step rewards credit each step's location alone: rewards 1, 2 (row 0)
+  // and 6 (row 1) against a baseline of 3.
+  MovingAverageBaseline per_step(0.5);
+  per_step->update(torch::tensor({3.0}));
+  log_probs.mutable_grad().zero_();
+  const auto step_rewards = torch::tensor({{1.0, 2.0, 99.0}, {6.0, 99.0, 99.0}});
+  const auto step_loss = hard_attention_loss(log_probs, entropies, rows, step_rewards, *per_step, o);
+  // -2 * [(1-3)(-0.5) + (2-3)(-1) + (6-3)(-2)] / 3 - 0.1 * 1.2 / 3
+  CHECK(step_loss.item<double>() == Approx(-2.0 * (1.0 + 1.0 - 6.0) / 3.0 - 0.1 * 1.2 / 3.0));
+  step_loss.backward();
+  CHECK(torch::allclose(log_probs.grad(), torch::tensor({{4.0 / 3, 2.0 / 3, 0.0}, {-6.0 / 3, 0.0, 0.0}})));
+  CHECK(per_step->average.item<double>() == Approx(0.5 * 3.0 + 0.5 * 3.0));  // mean reward (1+2+6)/3
 }

@@ -217,6 +217,23 @@ void check_encoder_weights(const nlohmann::json& config) {
         weights, e.at("depth").get<int64_t>(), weights);
 }
 
+void copy_encoder_from_checkpoint(ResNetImpl& encoder, const std::string& path) {
+  const Checkpoint checkpoint(path, "caption");
+  const Captioner donor(checkpoint);
+  auto theirs = donor.model->encoder->named_parameters(true);
+  for (const auto& b : donor.model->encoder->named_buffers(true)) theirs.insert(b.key(), b.value());
+  torch::NoGradGuard no_grad;
+  auto copy = [&](const std::string& name, torch::Tensor& target) {
+    const auto* source = theirs.find(name);
+    if (!source || source->sizes() != target.sizes())
+      throw UserError("{}: its encoder is not shaped like this config's (encoder.depth, width, last_stage): {}", path,
+                      name);
+    target.copy_(*source);
+  };
+  for (auto& p : encoder.named_parameters(true)) copy(p.key(), p.value());
+  for (auto& b : encoder.named_buffers(true)) copy(b.key(), b.value());
+}
+
 Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionImage>& train) : config(config_in) {
   tokenizer = make_tokenizer(TokenizerOptions::from_json(config.at("tokenizer")));
   std::vector<std::vector<std::string>> sentences;
@@ -227,7 +244,10 @@ Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionI
   model = CaptionNet(config, vocab.size());
   const auto& e = config.at("encoder");
   const std::string weights = e.at("weights");
-  if (!weights.empty()) {
+  if (!weights.empty() && checkpoint_app(weights) != "") {
+    copy_encoder_from_checkpoint(*model->encoder, weights);
+    std::fprintf(stderr, "encoder weights from the captioner %s\n", weights.c_str());
+  } else if (!weights.empty()) {
     check_encoder_weights(config);
     const auto report = load_named_tensors(*model->encoder, weights);
     if (!report.missing.empty())
@@ -558,16 +578,7 @@ class CaptionTask : public TrainTask {
   torch::nn::Module& model() override { return *c_.model; }
 
   std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
-    std::vector<size_t> order(examples_.size());
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::mt19937_64 rng(seed);
-    std::shuffle(order.begin(), order.end(), rng);
-    std::vector<std::vector<size_t>> batches;
-    for (size_t i = 0; i < order.size(); i += static_cast<size_t>(batch_size_))
-      batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(i),
-                           order.begin() + static_cast<std::ptrdiff_t>(
-                                               std::min(order.size(), i + static_cast<size_t>(batch_size_))));
-    return batches;
+    return shuffled_batches(examples_.size(), batch_size_, seed);
   }
 
   StepResult train_step(const std::vector<size_t>& batch) override {
@@ -602,9 +613,13 @@ class CaptionTask : public TrainTask {
     const auto token_nll = torch::nn::functional::cross_entropy(
         result.logits, out.masked_select(rows), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
     auto loss = token_nll.mean();
+    StepResult step;
+    step.terms.push_back({"nll", loss.detach()});
     if (lambda_ > 0) loss = loss + doubly_stochastic_penalty(result.alphas, rows, lambda_);
-    if (hard_.active()) loss = loss + hard_.loss(result.log_probs, result.entropies, rows, token_nll);
-    return {loss, tokens};
+    if (hard_.active()) loss = loss + hard_.loss(result.log_probs, result.entropies, rows, token_nll, &step.terms);
+    step.loss = loss;
+    step.tokens = tokens;
+    return step;
   }
 
   Evaluation evaluate() override {
@@ -649,21 +664,15 @@ std::unique_ptr<TrainTask> make_caption_task(Captioner& captioner, CaptionSplits
 }
 
 std::string train_captioner(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
-  std::filesystem::create_directories(out_dir);
-  const std::string checkpoint_path = out_dir + "/checkpoint.pt";
   const auto& tc = config_in.at("train");
-  set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
-  seed_everything(tc.at("seed").get<uint64_t>());
-  if (resume && !file_exists(checkpoint_path)) throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
+  auto checkpoint = begin_run(tc, out_dir, resume, "caption");
 
   if (config_in.at("encoder").at("cache").get<bool>()) check_cache_config(config_in);
   if (!resume) check_encoder_weights(config_in);
   std::fprintf(stderr, "loading data (%s)\n", config_in.at("data").at("source").get<std::string>().c_str());
   auto data = load_caption_data(config_in.at("data"));
   std::unique_ptr<Captioner> captioner;
-  std::unique_ptr<Checkpoint> checkpoint;
-  if (resume) {
-    checkpoint = std::make_unique<Checkpoint>(checkpoint_path, "caption");
+  if (checkpoint) {
     captioner = std::make_unique<Captioner>(*checkpoint);
     captioner->config["train"] = config_in.at("train");
     captioner->config["decode"] = config_in.at("decode");
@@ -696,7 +705,7 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
   const bool cache = c.config.at("encoder").at("cache");
   const auto task = make_caption_task(c, data, tc, cache ? out_dir + "/features.pt" : "");
   run_training(*task, tc, out_dir, std::move(checkpoint));
-  return checkpoint_path;
+  return out_dir + "/checkpoint.pt";
 }
 
 }  // namespace attnzoo

@@ -69,6 +69,11 @@ struct CaptionResult {
   double score = 0.0;
 };
 
+// Sets `encoder` to the encoder of the captioner checkpoint at `path`
+// (encoder.weights may name one: the paper's setting of hard attention over a
+// trained, frozen encoder). UserError when the shapes differ.
+void copy_encoder_from_checkpoint(ResNetImpl& encoder, const std::string& path);
+
 // Throws UserError, saying how to make it, when encoder.weights names no file.
 void check_encoder_weights(const nlohmann::json& config);
 

@@ -42,6 +42,21 @@ void save_archive_atomically(torch::serialize::OutputArchive& archive, const std
   }
 }
 
+std::string checkpoint_app(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return "";
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    c10::IValue meta;
+    if (!archive.try_read("meta", meta) || !meta.isString()) return "";
+    const auto j = nlohmann::json::parse(meta.toStringRef());
+    return j.value("format", "") == "attnzoo-checkpoint" ? j.value("app", "") : "";
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 Checkpoint::Checkpoint(const std::string& path, const std::string& app) : path_(path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw UserError("{}: no such checkpoint", path);

@@ -39,6 +39,10 @@ class Checkpoint {
   std::shared_ptr<torch::serialize::InputArchive> archive_;
 };
 
+// The app that wrote the attnzoo checkpoint at `path`, or "" when it is not
+// one (another kind of file, or none).
+std::string checkpoint_app(const std::string& path);
+
 // Bytes <-> uint8 tensor, for storing tokenizer models inside a checkpoint.
 torch::Tensor bytes_to_tensor(const std::string& bytes);
 std::string tensor_to_bytes(const torch::Tensor& t);

@@ -4,11 +4,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+#include <random>
 
 #include "data/error.h"
 #include "data/text_io.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
+#include "train/runtime.h"
 #include "train/schedule.h"
 
 namespace attnzoo {
@@ -58,10 +61,36 @@ struct Progress {
 struct Window {
   double loss = 0.0, seconds = 0.0;
   int64_t tokens = 0, steps = 0;
+  std::map<std::string, std::pair<double, int64_t>> terms;  // sums and counts of StepResult::terms
   double tokens_per_sec() const { return seconds > 0 ? tokens / seconds : 0.0; }
 };
 
 }  // namespace
+
+std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& tc, const std::string& out_dir, bool resume,
+                                      const std::string& app) {
+  std::filesystem::create_directories(out_dir);
+  set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
+  seed_everything(tc.at("seed").get<uint64_t>());
+  if (!resume) return nullptr;
+  const std::string path = out_dir + "/checkpoint.pt";
+  if (!file_exists(path)) throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
+  return std::make_unique<Checkpoint>(path, app);
+}
+
+std::vector<std::vector<size_t>> shuffled_batches(size_t n, int64_t batch_size, uint64_t seed) {
+  if (batch_size < 1) throw UserError("config: train.batch_size must be at least 1 (got {})", batch_size);
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<std::vector<size_t>> batches;
+  const auto b = static_cast<size_t>(batch_size);
+  for (size_t i = 0; i < n; i += b)
+    batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(i),
+                         order.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + b)));
+  return batches;
+}
 
 void truncate_metrics(const std::string& path, int64_t step) {
   if (!file_exists(path)) return;
@@ -184,6 +213,11 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
       progress.tokens += result.tokens;
       progress.train_seconds += seconds;
       window.loss += result.loss.item<double>();
+      for (const auto& [name, value] : result.terms) {
+        auto& [sum, count] = window.terms[name];
+        sum += value.item<double>();
+        ++count;
+      }
       window.tokens += result.tokens;
       window.seconds += seconds;
       ++window.steps;
@@ -191,8 +225,12 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
       const bool epoch_end = i + 1 == static_cast<int64_t>(batches.size());
       const bool eval_now = eval_every > 0 ? progress.step % eval_every == 0 : epoch_end;
       const double lr = schedule.lr(progress.step);
-      bar.update(progress.step, fmt::format("epoch {} loss {:.3f} lr {:.1e} {:.0f} tok/s", progress.epoch + 1,
-                                            window.loss / window.steps, lr, window.tokens_per_sec()));
+      std::string terms;
+      for (const auto& [name, term] : window.terms)
+        terms += fmt::format(" {} {:.3f}", name, term.first / static_cast<double>(term.second));
+      bar.update(progress.step, fmt::format("epoch {} loss {:.3f}{} lr {:.1e} {:.0f} {}/s", progress.epoch + 1,
+                                            window.loss / window.steps, terms, lr, window.tokens_per_sec(),
+                                            task.unit()));
       if (progress.step % log_every == 0 || eval_now) {
         nlohmann::json line = {{"step", progress.step},
                                {"epoch", progress.epoch + 1},
@@ -201,6 +239,7 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
                                {"tokens", progress.tokens},
                                {"tokens_per_sec", window.tokens_per_sec()},
                                {"elapsed_sec", seconds_since(run_start)}};
+        for (const auto& [name, term] : window.terms) line[name] = term.first / static_cast<double>(term.second);
         if (eval_now) line.update(evaluate_and_select());
         metrics << line.dump() << '\n' << std::flush;
         window = Window();
@@ -227,7 +266,8 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
   }
   save(checkpoint_path);
   const double tokens_per_sec = progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
-  std::fprintf(stderr, "done: %lld steps, %.0f tokens/s\n", static_cast<long long>(progress.step), tokens_per_sec);
+  std::fprintf(stderr, "done: %lld steps, %.0f %s/s\n", static_cast<long long>(progress.step), tokens_per_sec,
+               task.unit().c_str());
   if (progress.best_step > 0)
     std::fprintf(stderr, "best validation score %.4f at step %lld\n", progress.best_metric,
                  static_cast<long long>(progress.best_step));

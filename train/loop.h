@@ -19,7 +19,12 @@ class Checkpoint;
 
 struct StepResult {
   torch::Tensor loss;  // scalar to minimise; the loop backpropagates it
-  int64_t tokens = 0;  // what the speed counts (target tokens, caption words)
+  int64_t tokens = 0;  // what the speed counts (target tokens, caption words, images)
+  // Parts of the loss, or other figures, worth watching on their own (e.g.
+  // "nll", "reinforce", "reward"), as scalars: averaged over the steps of
+  // the log window that report them,
+  // shown on the progress bar and written to metrics.jsonl under their names.
+  std::vector<std::pair<std::string, torch::Tensor>> terms;
 };
 
 struct Evaluation {
@@ -43,6 +48,8 @@ class TrainTask {
   virtual std::map<std::string, torch::Tensor> tensors() const = 0;
   // Switches between training and evaluation (train/eval mode, precision ...).
   virtual void set_training(bool training) { model().train(training); }
+  // What StepResult::tokens counts, for the speed shown: "tok", "img" ...
+  virtual std::string unit() const { return "tok"; }
 };
 
 // Runs (or, with `resume_from`, continues) training in `out_dir`, writing
@@ -53,6 +60,17 @@ class TrainTask {
 // progress, schedule and RNG are read, so its tensors do not stay in memory.
 void run_training(TrainTask& task, const nlohmann::json& train_config, const std::string& out_dir,
                   std::unique_ptr<Checkpoint> resume_from);
+
+// What every app's `train` does first: creates out_dir, applies train.threads,
+// train.blas_threads and train.seed, and with `resume` opens
+// <out_dir>/checkpoint.pt, which `app` must have written (UserError naming
+// out_dir when there is none). Returns null for a fresh run.
+std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& train_config, const std::string& out_dir, bool resume,
+                                      const std::string& app);
+
+// Example indices 0..n-1 shuffled by `seed`, cut into batches of batch_size
+// (the last one may be smaller): an epoch of a task whose examples need no bucketing.
+std::vector<std::vector<size_t>> shuffled_batches(size_t n, int64_t batch_size, uint64_t seed);
 
 // Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites the rest).
 void truncate_metrics(const std::string& path, int64_t step);

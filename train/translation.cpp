@@ -1,7 +1,6 @@
 #include "train/translation.h"
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 
 #include "data/dates.h"
@@ -16,7 +15,6 @@
 
 namespace attnzoo {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 nlohmann::json default_translate_config() {
@@ -342,13 +340,17 @@ class TranslationTask : public TrainTask {
     const auto out = tr_.model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_, rows);
     const auto targets = batch.tgt_out.masked_select(rows);
     auto loss = torch::nn::functional::cross_entropy(out.logits, targets, loss_options_);
+    StepResult result;
+    if (hard_.active()) result.terms.push_back({"nll", loss.detach()});
     if (hard_.active() && out.log_probs.defined()) {
       // The reward is the unsmoothed log-likelihood of the target.
       const auto nll = torch::nn::functional::cross_entropy(
           out.logits.detach(), targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-      loss = loss + hard_.loss(out.log_probs, out.entropies, rows, nll);
+      loss = loss + hard_.loss(out.log_probs, out.entropies, rows, nll, &result.terms);
     }
-    return {loss, batch.target_tokens};
+    result.loss = loss;
+    result.tokens = batch.target_tokens;
+    return result;
   }
 
   // Perplexity (teacher forcing, no smoothing) and greedy BLEU / exact match.
@@ -389,19 +391,11 @@ class TranslationTask : public TrainTask {
 }  // namespace
 
 std::string train_translator(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
-  fs::create_directories(out_dir);
-  const std::string checkpoint_path = out_dir + "/checkpoint.pt";
   const auto& tc = config_in.at("train");
-  set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
-  seed_everything(tc.at("seed").get<uint64_t>());
-
-  if (resume && !file_exists(checkpoint_path))
-    throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
+  auto checkpoint = begin_run(tc, out_dir, resume, "translate");
   const auto data = load_translation_data(config_in.at("data"));
   std::unique_ptr<Translator> translator;
-  std::unique_ptr<Checkpoint> checkpoint;
-  if (resume) {
-    checkpoint = std::make_unique<Checkpoint>(checkpoint_path, "translate");
+  if (checkpoint) {
     translator = std::make_unique<Translator>(*checkpoint);
     // The run's model, data and vocabularies stay; training and decoding settings may change.
     translator->config["train"] = config_in.at("train");
@@ -439,7 +433,7 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
 
   TranslationTask task(tr, train, valid, valid_src, valid_ref, tc);
   run_training(task, tc, out_dir, std::move(checkpoint));
-  return checkpoint_path;
+  return out_dir + "/checkpoint.pt";
 }
 
 }  // namespace attnzoo

@@ -1,0 +1,177 @@
+// glimpse: the Recurrent Attention Model on Fashion-MNIST (train, eval,
+// predict, samples), and the whole-image CNN and fully connected baselines.
+#include <CLI/CLI.hpp>
+#include <attnzoo/version.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "apps/train_flags.h"
+#include "data/error.h"
+#include "data/images.h"
+#include "eval/glimpse_plot.h"
+#include "train/config.h"
+#include "train/glimpse.h"
+#include "train/runtime.h"
+
+using namespace attnzoo;
+
+namespace {
+
+int run_train(const TrainFlags& a, const std::string& kind) {
+  nlohmann::json config;
+  if (!a.config.empty()) {
+    config = load_glimpse_config(a.config);
+  } else if (a.resume) {
+    config = merge_config(default_glimpse_config(), read_json_file(a.out + "/config.json"), a.out + "/config.json");
+  } else {
+    config = default_glimpse_config();
+  }
+  if (!kind.empty()) apply_override(config, "model.kind=" + kind);
+  apply_train_flags(config, a);
+  train_glimpse(config, a.out, a.resume);
+  return 0;
+}
+
+int run_eval(const std::string& checkpoint_path, const std::string& split, int64_t limit, int64_t batch_size,
+             int64_t threads, bool json) {
+  set_threads(static_cast<int>(threads), 0);
+  if (split != "test" && split != "valid") throw UserError("eval: --split \"{}\" is not one of test, valid", split);
+  const Checkpoint checkpoint(checkpoint_path, "glimpse");
+  GlimpseClassifier classifier(checkpoint);
+  auto data_config = classifier.config.at("data");
+  data_config["limit"][split] = limit;
+  const auto data = load_glimpse_data(data_config, {split});
+  const auto ev = evaluate_glimpse(classifier, split == "test" ? data.test : data.valid, batch_size);
+  if (json) {
+    auto j = ev.to_json();
+    j["split"] = split;
+    j["model"] = classifier.model->kind;
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::printf("%s split, %lld images: error rate %.4f (%lld wrong), %.0f images/s\n", split.c_str(),
+                static_cast<long long>(ev.images), ev.error_rate, static_cast<long long>(ev.errors),
+                ev.seconds > 0 ? static_cast<double>(ev.images) / ev.seconds : 0.0);
+  }
+  return 0;
+}
+
+int run_predict(const std::string& checkpoint_path, const std::vector<std::string>& paths, const std::string& png,
+                int64_t threads) {
+  set_threads(static_cast<int>(threads), 0);
+  const Checkpoint checkpoint(checkpoint_path, "glimpse");
+  GlimpseClassifier classifier(checkpoint);
+  if (!png.empty() && paths.size() != 1) throw UserError("predict: --png takes one --image");
+  if (!png.empty() && classifier.model->kind != "ram")
+    throw UserError("predict: --png draws glimpses, and this {} model takes none", classifier.model->kind);
+  ImageReadOptions options;
+  options.side = classifier.image_size();
+  options.grey = true;
+  options.centre_crop = false;
+  std::vector<torch::Tensor> images;
+  for (const auto& p : paths) images.push_back(read_image(p, options));
+  const auto pixels = torch::stack(images);
+  const auto out = classifier.predict(pixels);
+  const auto probs = torch::softmax(out.logits, 1);
+  const auto& classes = fashion_mnist_classes();
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const int64_t label = probs[static_cast<int64_t>(i)].argmax().item<int64_t>();
+    std::cout << (paths.size() > 1 ? paths[i] + "\t" : "") << classes[static_cast<size_t>(label)] << "\t"
+              << fmt::format("{:.3f}", probs[static_cast<int64_t>(i)][label].item<double>()) << std::endl;
+  }
+  if (!png.empty()) {
+    const auto sensor = classifier.model->ram->sensor();
+    std::vector<int64_t> sides;
+    for (int64_t k = 0; k < sensor.scales; ++k) sides.push_back(glimpse_side(sensor, k));
+    const int64_t label = probs[0].argmax().item<int64_t>();
+    write_glimpse_path(png, pixels[0], out.locations[0], sides,
+                       fmt::format("{} ({:.0f}%), {} glimpses", classes[static_cast<size_t>(label)],
+                                   100.0 * probs[0][label].item<double>(), out.locations.size(1)));
+    std::cerr << "wrote " << png << std::endl;
+  }
+  return 0;
+}
+
+// Writes the first `count` images of a split as PNG files named by their
+// class, to try predict on.
+int run_samples(const std::string& config_path, const std::vector<std::string>& overrides, const std::string& out,
+                const std::string& split, int64_t count) {
+  auto config = config_path.empty() ? default_glimpse_config() : load_glimpse_config(config_path);
+  for (const auto& o : overrides) apply_override(config, o);
+  if (split != "test" && split != "valid" && split != "train")
+    throw UserError("samples: --split \"{}\" is not one of train, valid, test", split);
+  config["data"]["limit"][split] = count;
+  const auto data = load_glimpse_data(config.at("data"), {split});
+  const auto& set = split == "test" ? data.test : split == "valid" ? data.valid : data.train;
+  std::filesystem::create_directories(out);
+  for (int64_t i = 0; i < set.images.size(0); ++i) {
+    const auto label = fashion_mnist_classes()[static_cast<size_t>(set.labels[i].item<int64_t>())];
+    const std::string path = fmt::format("{}/{}-{}-{}.png", out, split, i, label);
+    write_image(path, set.images[i]);
+    std::cout << path << "\t" << label << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"glimpse: the Recurrent Attention Model on Fashion-MNIST (attnzoo " ATTNZOO_VERSION ")"};
+  app.require_subcommand(1);
+
+  TrainFlags train;
+  std::string kind;
+  auto* cmd_train = app.add_subcommand("train", "Train a classifier; stop and --resume at any time");
+  add_train_flags(cmd_train, train, "JSON config (configs/glimpse/*.json; default: RAM on 28x28 images)", "Images", "");
+  cmd_train->add_option("--model", kind, "ram | cnn | mlp (overrides model.kind)");
+
+  std::string checkpoint, split = "test";
+  int64_t limit = 0, batch_size = 256, threads = 0;
+  bool json = false;
+  auto* cmd_eval = app.add_subcommand("eval", "Classify a split and print its error rate");
+  cmd_eval->add_option("--checkpoint", checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")->required();
+  cmd_eval->add_option("--split", split, "test | valid")->capture_default_str();
+  cmd_eval->add_option("--limit", limit, "Evaluate only the first N images");
+  cmd_eval->add_option("--batch-size", batch_size, "Images classified together")->capture_default_str();
+  cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see README)")->capture_default_str();
+  cmd_eval->add_flag("--json", json, "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec)");
+
+  std::string predict_checkpoint, png;
+  std::vector<std::string> image_paths;
+  int64_t predict_threads = 0;
+  auto* cmd_predict = app.add_subcommand("predict", "Classify image files; optionally draw the glimpse path");
+  cmd_predict->add_option("--checkpoint", predict_checkpoint, "Checkpoint file")->required();
+  cmd_predict->add_option("--image", image_paths, "Image file, light item on dark ground (repeat for several)")
+      ->required();
+  cmd_predict->add_option("--png", png, "Draw where the model looked on the (one) image, in this PNG file");
+  cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")->capture_default_str();
+
+  std::string samples_config, samples_out, samples_split = "test";
+  std::vector<std::string> samples_overrides;
+  int64_t samples_count = 8;
+  auto* cmd_samples = app.add_subcommand("samples", "Write images of a split as PNG files, named by class");
+  cmd_samples->add_option("--config", samples_config, "Glimpse config whose data section to use");
+  cmd_samples->add_option("--set", samples_overrides, "Any config value, e.g. --set data.clutter=4");
+  cmd_samples->add_option("--out", samples_out, "Folder for the PNG files")->required();
+  cmd_samples->add_option("--split", samples_split, "train | valid | test")->capture_default_str();
+  cmd_samples->add_option("--count", samples_count, "How many images")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*cmd_train) return run_train(train, kind);
+    if (*cmd_eval) return run_eval(checkpoint, split, limit, batch_size, threads, json);
+    if (*cmd_predict) return run_predict(predict_checkpoint, image_paths, png, predict_threads);
+    if (*cmd_samples) return run_samples(samples_config, samples_overrides, samples_out, samples_split, samples_count);
+  } catch (const UserError& e) {
+    std::cerr << "glimpse: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "glimpse: internal error: " << e.what_without_backtrace() << std::endl;
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,137 @@
+#include "models/glimpse.h"
+
+#include <cmath>
+
+#include "data/error.h"
+
+namespace attnzoo {
+
+namespace F = torch::nn::functional;
+
+int64_t glimpse_side(const GlimpseSensorOptions& o, int64_t scale) {
+  int64_t side = o.patch;
+  for (int64_t k = 0; k < scale; ++k) side *= o.zoom;
+  return side;
+}
+
+torch::Tensor glimpse_sensor(const torch::Tensor& images, const torch::Tensor& locations,
+                             const GlimpseSensorOptions& o) {
+  TORCH_CHECK(images.dim() == 4, "glimpse_sensor: images must be (B,C,H,W)");
+  TORCH_CHECK(locations.dim() == 2 && locations.size(1) == 2 && locations.size(0) == images.size(0),
+              "glimpse_sensor: locations must be (B,2)");
+  const int64_t batch = images.size(0), channels = images.size(1);
+  const double height = static_cast<double>(images.size(2)), width = static_cast<double>(images.size(3));
+  std::vector<torch::Tensor> patches;
+  for (int64_t k = 0; k < o.scales; ++k) {
+    const int64_t side = glimpse_side(o, k);
+    // An affine map from the patch's own [-1,1] square to the image's: scaled
+    // to side pixels and centred on the location, so that with align_corners
+    // false the side x side samples fall one pixel apart.
+    auto theta = torch::zeros({batch, 2, 3}, images.options());
+    theta.select(1, 0).select(1, 0).fill_(static_cast<double>(side) / width);
+    theta.select(1, 1).select(1, 1).fill_(static_cast<double>(side) / height);
+    theta.select(2, 2).copy_(locations.to(images.scalar_type()));
+    const auto grid = F::affine_grid(theta, {batch, channels, side, side}, /*align_corners=*/false);
+    auto patch = F::grid_sample(images, grid,
+                                F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros)
+                                    .align_corners(false));
+    if (side > o.patch) patch = F::avg_pool2d(patch, F::AvgPool2dFuncOptions(side / o.patch));
+    patches.push_back(patch);
+  }
+  return torch::cat(patches, 1);
+}
+
+torch::Tensor gaussian_log_prob(const torch::Tensor& x, const torch::Tensor& mean, double std) {
+  const double log_norm = std::log(std) + 0.5 * std::log(2.0 * M_PI);
+  return (-(x - mean).pow(2) / (2.0 * std * std) - log_norm).sum(-1);
+}
+
+RecurrentAttentionModelImpl::RecurrentAttentionModelImpl(RamOptions o) : options(std::move(o)) {
+  if (options.glimpses() < 1) throw UserError("config: model.glimpses {} must be at least 1", options.glimpses());
+  if (options.patch() < 1 || options.scales() < 1 || options.zoom() < 1)
+    throw UserError("config: model.patch, model.scales and model.zoom must be at least 1");
+  if (options.location_std() <= 0) throw UserError("config: model.location_std must be positive");
+  if (options.core() != "rnn" && options.core() != "lstm")
+    throw UserError("config: model.core \"{}\" is not one of rnn, lstm", options.core());
+  const int64_t retina = options.scales() * options.channels() * options.patch() * options.patch();
+  patch_in = register_module("patch_in", torch::nn::Linear(retina, options.glimpse_hidden()));
+  location_in = register_module("location_in", torch::nn::Linear(2, options.location_hidden()));
+  glimpse_out = register_module("glimpse_out", torch::nn::Linear(options.glimpse_hidden(), options.hidden()));
+  location_out = register_module("location_out", torch::nn::Linear(options.location_hidden(), options.hidden()));
+  if (options.core() == "rnn") {
+    core_h = register_module("core_h", torch::nn::Linear(options.hidden(), options.hidden()));
+    core_g = register_module("core_g", torch::nn::Linear(options.hidden(), options.hidden()));
+  } else {
+    core_lstm = register_module("core_lstm", torch::nn::LSTMCell(options.hidden(), options.hidden()));
+  }
+  policy = register_module("policy", torch::nn::Linear(options.hidden(), 2));
+  baseline = register_module("baseline", torch::nn::Linear(options.hidden(), 1));
+  classifier = register_module("classifier", torch::nn::Linear(options.hidden(), options.classes()));
+}
+
+GlimpseSensorOptions RecurrentAttentionModelImpl::sensor() const {
+  return {options.patch(), options.scales(), options.zoom()};
+}
+
+RamOutput RecurrentAttentionModelImpl::forward(const torch::Tensor& images, bool sample) {
+  const int64_t batch = images.size(0);
+  auto h = torch::zeros({batch, options.hidden()}, images.options());
+  auto c = torch::zeros_like(h);
+  std::vector<torch::Tensor> locations, log_probs, baselines;
+  const auto retina = sensor();
+  for (int64_t t = 0; t < options.glimpses(); ++t) {
+    const auto state = h.detach();
+    const auto mean = torch::tanh(policy(state));
+    baselines.push_back(baseline(state).squeeze(-1));
+    auto where = mean.detach();
+    if (sample) {
+      where = where + options.location_std() * torch::randn_like(where);
+      log_probs.push_back(gaussian_log_prob(where, mean, options.location_std()));
+    }
+    // The sensor cannot look outside the image: the sample is clamped there
+    // (part of the environment; the policy's density is of the unclamped sample).
+    where = where.clamp(-1.0, 1.0);
+    locations.push_back(where);
+    const auto rho = glimpse_sensor(images, where, retina).flatten(1);
+    const auto g = torch::relu(glimpse_out(torch::relu(patch_in(rho))) + location_out(torch::relu(location_in(where))));
+    if (options.core() == "rnn") {
+      h = torch::relu(core_h(h) + core_g(g));
+    } else {
+      std::tie(h, c) = core_lstm(g, std::make_tuple(h, c));
+    }
+  }
+  RamOutput out;
+  out.logits = classifier(h);
+  out.locations = torch::stack(locations, 1);
+  out.baselines = torch::stack(baselines, 1);
+  if (sample) out.log_probs = torch::stack(log_probs, 1);
+  return out;
+}
+
+ConvNetImpl::ConvNetImpl(ConvNetOptions o) : options(std::move(o)) {
+  if (options.image_size() % 4 != 0) throw UserError("config: a cnn needs an image side divisible by 4");
+  namespace nn = torch::nn;
+  conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(options.channels(), options.conv1(), 5).padding(2)));
+  conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(options.conv1(), options.conv2(), 5).padding(2)));
+  const int64_t side = options.image_size() / 4;
+  hidden = register_module("hidden", nn::Linear(options.conv2() * side * side, options.hidden()));
+  out = register_module("out", nn::Linear(options.hidden(), options.classes()));
+}
+
+torch::Tensor ConvNetImpl::forward(const torch::Tensor& x) {
+  auto y = F::max_pool2d(torch::relu(conv1(x)), F::MaxPool2dFuncOptions(2));
+  y = F::max_pool2d(torch::relu(conv2(y)), F::MaxPool2dFuncOptions(2));
+  return out(torch::relu(hidden(y.flatten(1))));
+}
+
+MlpImpl::MlpImpl(MlpOptions o) : options(std::move(o)) {
+  fc1 = register_module("fc1", torch::nn::Linear(options.inputs(), options.hidden()));
+  fc2 = register_module("fc2", torch::nn::Linear(options.hidden(), options.hidden()));
+  out = register_module("out", torch::nn::Linear(options.hidden(), options.classes()));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  return out(torch::relu(fc2(torch::relu(fc1(x.flatten(1))))));
+}
+
+}  // namespace attnzoo

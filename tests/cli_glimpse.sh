@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Integration: the Recurrent Attention Model from the command line. RAM on
+# translated Fashion-MNIST (60x60 canvases, configs/glimpse/translated.json)
+# learns within the CI budget: test error at most MAX_ERROR on 2,000 test
+# images, where guessing errs 90% of the time. Also: samples, resume (exact
+# step), predict with the glimpse path figure, the CNN baseline, and errors.
+set -euo pipefail
+glimpse="$1"
+source_dir="$2"
+python="${3:-python3}"
+steps="${GLIMPSE_TEST_STEPS:-2000}"
+max_error="${GLIMPSE_TEST_MAX_ERROR:-0.5}"
+run=$(mktemp -d)
+trap 'rm -rf "$run"' EXIT
+config="$source_dir/configs/glimpse/translated.json"
+
+"$glimpse" --help | grep -q "Recurrent Attention Model"
+"$glimpse" samples --config "$config" --out "$run/samples" --count 3 | tee "$run/samples.txt"
+test "$(ls "$run/samples"/*.png | wc -l)" -eq 3
+image=$(head -1 "$run/samples.txt" | cut -f1)
+label=$(head -1 "$run/samples.txt" | cut -f2)
+
+half=$((steps / 2))
+common=(--config "$config" --out "$run/ram" --set train.eval_every="$half" --set train.checkpoint_every="$half"
+        --set data.limit.valid=1000)
+"$glimpse" train "${common[@]}" --max-steps "$half"
+"$glimpse" train --out "$run/ram" --resume --max-steps "$steps" 2>&1 | tee "$run/resume.log"
+grep -q "resuming from .* at step $half" "$run/resume.log"
+result=$("$glimpse" eval --checkpoint "$run/ram/best.pt" --limit 2000 --json)
+echo "$result"
+"$python" - "$result" "$max_error" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["images"] == 2000 and r["model"] == "ram", r
+assert abs(r["error_rate"] + r["accuracy"] - 1) < 1e-9, r
+assert r["error_rate"] <= float(sys.argv[2]), f"RAM test error {r['error_rate']} > {sys.argv[2]}"
+PY
+
+out=$("$glimpse" predict --checkpoint "$run/ram/best.pt" --image "$image" --png "$run/path.png")
+echo "$out (true class: $label)"
+echo "$out" | grep -qE "^(tshirt|trouser|pullover|dress|coat|sandal|shirt|sneaker|bag|boot)	[01]\.[0-9]{3}$"
+"$python" - "$run/path.png" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h = struct.unpack(">II", data[16:24])
+assert (w, h) == (384, 414), (w, h)
+PY
+
+"$glimpse" train --config "$config" --out "$run/cnn" --model cnn --max-steps 20 --set data.limit.valid=200
+if "$glimpse" predict --checkpoint "$run/cnn/best.pt" --image "$image" --png "$run/x.png" 2>"$run/err.txt"; then
+  echo "predict --png on a CNN should fail"; exit 1
+fi
+grep -q "glimpse: error: predict: --png draws glimpses" "$run/err.txt"
+if "$glimpse" eval --checkpoint "$run/missing.pt" 2>"$run/err.txt"; then echo "missing checkpoint accepted"; exit 1; fi
+grep -q "glimpse: error: .*missing.pt" "$run/err.txt"
+if "$glimpse" train --config "$config" --out "$run/bad" --set model.kind=vit 2>"$run/err.txt"; then
+  echo "bad model kind accepted"; exit 1
+fi
+grep -q 'model.kind "vit" is not one of ram, cnn, mlp' "$run/err.txt"
+echo "1 passed, 0 failed"

@@ -1,0 +1,259 @@
+// The Recurrent Attention Model's pieces: translated and cluttered canvases,
+// the glimpse sensor (exact pixels, scales, edges, (x, y) order), the Gaussian
+// policy's log-density and its REINFORCE gradient, where each part of the
+// hybrid loss sends its gradient, and the glimpse path figure.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <set>
+
+#include "data/canvas.h"
+#include "data/error.h"
+#include "eval/glimpse_plot.h"
+#include "models/glimpse.h"
+#include "models/reinforce.h"
+#include "train/glimpse.h"
+
+using namespace attnzoo;
+
+namespace {
+
+const FashionMnist& items() {
+  static const FashionMnist data = [] {
+    auto all = load_fashion_mnist(kFashionMnistDir, "test");
+    return FashionMnist{all.images.slice(0, 0, 200).clone(), all.labels.slice(0, 0, 200).clone()};
+  }();
+  return data;
+}
+
+// A (1,1,28,28) image whose pixel (row r, column c) is 28 r + c.
+torch::Tensor ramp() { return torch::arange(28 * 28, torch::kFloat).view({1, 1, 28, 28}); }
+
+torch::Tensor location(double x, double y) { return torch::tensor({{x, y}}, torch::kFloat); }
+
+}  // namespace
+
+TEST_CASE("a 28-pixel canvas without clutter is the item itself", "[glimpse][canvas]") {
+  CanvasOptions o;
+  o.canvas = 28;
+  const auto set = make_canvas_set(items(), 3, 0, 50, o);
+  CHECK(torch::equal(set.images, items().images.slice(0, 0, 50)));
+  CHECK(torch::equal(set.labels, items().labels.slice(0, 0, 50)));
+}
+
+TEST_CASE("translated canvases hold the whole item somewhere, the same for every order", "[glimpse][canvas]") {
+  CanvasOptions o;
+  o.canvas = 60;
+  const auto set = make_canvas_set(items(), 7, 10, 20, o);
+  REQUIRE(set.images.sizes() == torch::IntArrayRef({20, 60, 60}));
+  std::set<std::pair<int64_t, int64_t>> places;
+  for (int64_t i = 0; i < 20; ++i) {
+    const auto canvas = set.images[i];
+    const auto item = items().images[10 + i];
+    CHECK(canvas.to(torch::kLong).sum().item<int64_t>() == item.to(torch::kLong).sum().item<int64_t>());
+    bool found = false;
+    for (int64_t y = 0; y <= 32 && !found; ++y)
+      for (int64_t x = 0; x <= 32 && !found; ++x)
+        if (torch::equal(canvas.slice(0, y, y + 28).slice(1, x, x + 28), item)) {
+          found = true;
+          places.insert({x, y});
+        }
+    CHECK(found);
+    // Image i of a seed does not depend on which others are made with it.
+    CHECK(torch::equal(canvas, place_on_canvas(items(), 7, 10 + i, o)));
+  }
+  CHECK(places.size() > 10);  // random places, not one
+  CHECK_FALSE(torch::equal(set.images[0], place_on_canvas(items(), 8, 10, o)));  // another seed, another place
+}
+
+TEST_CASE("clutter adds pieces of other items under the item", "[glimpse][canvas]") {
+  CanvasOptions plain, cluttered;
+  plain.canvas = cluttered.canvas = 60;
+  cluttered.clutter = 6;
+  int64_t more = 0;
+  for (int64_t i = 0; i < 20; ++i) {
+    const auto a = place_on_canvas(items(), 1, i, plain).to(torch::kLong);
+    const auto b = place_on_canvas(items(), 1, i, cluttered).to(torch::kLong);
+    CHECK((b >= 0).all().item<bool>());
+    if (b.sum().item<int64_t>() > a.sum().item<int64_t>()) ++more;
+  }
+  CHECK(more >= 18);  // a piece can land on black parts of its source, rarely on all six
+  CanvasOptions bad;
+  bad.canvas = 20;
+  CHECK_THROWS_AS(place_on_canvas(items(), 1, 0, bad), UserError);
+  bad.canvas = 60;
+  bad.clutter = 2;
+  bad.clutter_size = 40;
+  CHECK_THROWS_WITH(make_canvas_set(items(), 1, 0, 5, bad), Catch::Contains("clutter_size"));
+}
+
+TEST_CASE("the glimpse sensor reads exact pixels, in (x, y) order", "[glimpse][sensor]") {
+  const auto image = ramp();
+  GlimpseSensorOptions o;
+  o.patch = 8;
+  // The centre of a 28-pixel image is the corner between pixels 13 and 14: an
+  // 8-pixel patch there covers pixels 10..17 in both directions.
+  auto p = glimpse_sensor(image, location(0, 0), o);
+  REQUIRE(p.sizes() == torch::IntArrayRef({1, 1, 8, 8}));
+  CHECK(torch::allclose(p[0][0], image[0][0].slice(0, 10, 18).slice(1, 10, 18)));
+  // x = 0.5 is column 21, y = -0.5 is row 7: columns 17..24, rows 3..10.
+  p = glimpse_sensor(image, location(0.5, -0.5), o);
+  CHECK(torch::allclose(p[0][0], image[0][0].slice(0, 3, 11).slice(1, 17, 25)));
+}
+
+TEST_CASE("wider scales are averaged down; outside the image is black", "[glimpse][sensor]") {
+  const auto image = ramp();
+  GlimpseSensorOptions o;
+  o.patch = 4;
+  o.scales = 3;  // 4, 8 and 16 pixels
+  CHECK(glimpse_side(o, 2) == 16);
+  const auto p = glimpse_sensor(image, location(0, 0), o);
+  REQUIRE(p.sizes() == torch::IntArrayRef({1, 3, 4, 4}));
+  const auto plane = image[0];
+  CHECK(torch::allclose(p[0][0], plane[0].slice(0, 12, 16).slice(1, 12, 16)));
+  CHECK(torch::allclose(p[0][1], torch::avg_pool2d(plane.slice(1, 10, 18).slice(2, 10, 18), 2)[0]));
+  CHECK(torch::allclose(p[0][2], torch::avg_pool2d(plane.slice(1, 6, 22).slice(2, 6, 22), 4)[0]));
+  // At the top left corner the patch's first half lies outside the image.
+  const auto corner = glimpse_sensor(image, location(-1, -1), o)[0][0];
+  CHECK(corner.slice(0, 0, 2).abs().sum().item<double>() < 1e-3);  // zero up to rounding of the sampling grid
+  CHECK(corner.slice(1, 0, 2).abs().sum().item<double>() < 1e-3);  // zero up to rounding of the sampling grid
+  CHECK(torch::allclose(corner.slice(0, 2, 4).slice(1, 2, 4), plane[0].slice(0, 0, 2).slice(1, 0, 2)));
+}
+
+TEST_CASE("the Gaussian policy's log-density and its REINFORCE gradient", "[glimpse][reinforce]") {
+  torch::manual_seed(5);
+  const double sigma = 0.3;
+  const auto x = torch::tensor({{0.2, -0.1}}, torch::kDouble);
+  auto mean = torch::tensor({{0.0, 0.4}}, torch::kDouble).requires_grad_();
+  const auto lp = gaussian_log_prob(x, mean, sigma);
+  const double expected = -(0.04 + 0.25) / (2 * sigma * sigma) - 2 * std::log(sigma) - std::log(2 * M_PI);
+  CHECK(lp.item<double>() == Approx(expected).epsilon(1e-12));
+  lp.backward();
+  CHECK(mean.grad()[0][0].item<double>() == Approx(0.2 / (sigma * sigma)));
+  CHECK(mean.grad()[0][1].item<double>() == Approx(-0.5 / (sigma * sigma)));
+
+  // d/dmu E[-(l - c)^2] over l ~ N(mu, sigma^2) is -2 (mu - c) exactly; the
+  // mean of REINFORCE's estimates must agree within 4 standard errors.
+  const int64_t n = 20000;
+  const double c = 0.5;
+  auto mu = torch::zeros({1, 1}, torch::kDouble).requires_grad_();
+  const auto samples = mu.detach().expand({n, 1}) + sigma * torch::randn({n, 1}, torch::kDouble);
+  const auto log_probs = gaussian_log_prob(samples, mu.expand({n, 1}), sigma);
+  const auto rewards = -(samples - c).pow(2).squeeze(1);
+  // Per-sample gradients (R - b) (l - mu) / sigma^2, to get their spread.
+  const auto per_sample = (rewards - rewards.mean()) * samples.squeeze(1) / (sigma * sigma);
+  reinforce_surrogate(log_probs, rewards, rewards.mean(), 1.0, static_cast<double>(n)).backward();
+  const double estimate = -mu.grad().item<double>();
+  const double stderr_ = per_sample.std().item<double>() / std::sqrt(static_cast<double>(n));
+  CHECK(std::abs(estimate - 2 * c) < 4 * stderr_);
+}
+
+TEST_CASE("RAM: shapes, deterministic evaluation, sampled training", "[glimpse][ram]") {
+  torch::manual_seed(2);
+  RecurrentAttentionModel ram(RamOptions().glimpses(4).patch(6).scales(2).hidden(32).glimpse_hidden(16)
+                                  .location_hidden(8));
+  const auto images = torch::rand({5, 1, 28, 28});
+  const auto a = ram->forward(images, false), b = ram->forward(images, false);
+  CHECK(a.logits.sizes() == torch::IntArrayRef({5, 10}));
+  CHECK(a.locations.sizes() == torch::IntArrayRef({5, 4, 2}));
+  CHECK(a.baselines.sizes() == torch::IntArrayRef({5, 4}));
+  CHECK_FALSE(a.log_probs.defined());
+  CHECK(torch::equal(a.locations, b.locations));
+  CHECK(torch::equal(a.logits, b.logits));
+  // Before any glimpse the policy knows nothing of the image: one first location for all.
+  CHECK(torch::allclose(a.locations.select(1, 0), a.locations[0][0].expand({5, 2})));
+  const auto s = ram->forward(images, true);
+  CHECK(s.log_probs.sizes() == torch::IntArrayRef({5, 4}));
+  CHECK((s.locations.abs() <= 1).all().item<bool>());
+  CHECK_FALSE(torch::equal(s.locations, a.locations));
+  RecurrentAttentionModel lstm(RamOptions().glimpses(2).hidden(16).core("lstm"));
+  CHECK(lstm->forward(images, true).logits.sizes() == torch::IntArrayRef({5, 10}));
+  CHECK_THROWS_AS(RecurrentAttentionModel(RamOptions().core("gru")), UserError);
+}
+
+TEST_CASE("hybrid loss: each part trains only its own parameters", "[glimpse][ram]") {
+  torch::manual_seed(3);
+  RecurrentAttentionModel ram(RamOptions().glimpses(3).patch(6).hidden(32).glimpse_hidden(16).location_hidden(8));
+  const auto images = torch::rand({8, 1, 28, 28});
+  const auto labels = torch::randint(0, 10, {8}, torch::kLong);
+  auto grads_of = [&](const std::string& part) {
+    ram->zero_grad();
+    std::vector<std::pair<std::string, torch::Tensor>> terms;
+    const auto out = ram->forward(images, true);
+    hybrid_loss(out, labels, 1.0, &terms);
+    torch::Tensor loss;
+    for (const auto& [name, value] : terms) REQUIRE(!value.requires_grad());
+    // Recompute the part alone, with its graph.
+    const auto reward = out.logits.argmax(1).eq(labels).to(torch::kFloat);
+    const auto rewards = reward.unsqueeze(1).expand_as(out.baselines);
+    if (part == "nll") loss = torch::nn::functional::cross_entropy(out.logits, labels);
+    if (part == "reinforce")
+      loss = reinforce_surrogate(out.log_probs.flatten(), rewards.flatten(), out.baselines.flatten(), 1.0, 8.0);
+    if (part == "baseline") loss = torch::nn::functional::mse_loss(out.baselines, rewards);
+    loss.backward();
+    std::map<std::string, double> norms;
+    for (const auto& p : ram->named_parameters()) {
+      const std::string module = p.key().substr(0, p.key().find('.'));
+      norms[module] += p.value().grad().defined() ? p.value().grad().norm().item<double>() : 0.0;
+    }
+    return norms;
+  };
+  auto nll = grads_of("nll");
+  CHECK(nll["classifier"] > 0);
+  CHECK(nll["patch_in"] > 0);
+  CHECK(nll["policy"] == 0);  // locations are not differentiable, and mu reads h through a stop-gradient
+  CHECK(nll["baseline"] == 0);
+  auto reinforce = grads_of("reinforce");
+  CHECK(reinforce["policy"] > 0);
+  CHECK(reinforce["classifier"] == 0);
+  CHECK(reinforce["core_h"] == 0);
+  CHECK(reinforce["baseline"] == 0);
+  auto baseline = grads_of("baseline");
+  CHECK(baseline["baseline"] > 0);
+  CHECK(baseline["policy"] == 0);
+  CHECK(baseline["core_h"] == 0);
+}
+
+TEST_CASE("hybrid_loss adds REINFORCE and the baseline only for sampled glimpses", "[glimpse][ram]") {
+  RamOutput cnn;
+  cnn.logits = torch::randn({4, 10});
+  const auto labels = torch::tensor({1, 2, 3, 4}, torch::kLong);
+  std::vector<std::pair<std::string, torch::Tensor>> terms;
+  const auto loss = hybrid_loss(cnn, labels, 1.0, &terms);
+  CHECK(loss.item<double>() == Approx(torch::nn::functional::cross_entropy(cnn.logits, labels).item<double>()));
+  REQUIRE(terms.size() == 1);
+  CHECK(terms[0].first == "nll");
+  // A right answer rewards 1: with log-probs of 0 the surrogate vanishes and
+  // the baseline's error is (1 - b)^2.
+  RamOutput ram;
+  ram.logits = torch::zeros({2, 10});
+  ram.logits[0][1] = 5;  // right
+  ram.logits[1][0] = 5;  // wrong (label 2)
+  ram.log_probs = torch::zeros({2, 3});
+  ram.baselines = torch::full({2, 3}, 0.25);
+  terms.clear();
+  hybrid_loss(ram, torch::tensor({1, 2}, torch::kLong), 1.0, &terms);
+  std::map<std::string, double> t;
+  for (const auto& [name, value] : terms) t[name] = value.item<double>();
+  CHECK(t["reward"] == Approx(0.5));
+  CHECK(t["reinforce"] == Approx(0.0));
+  CHECK(t["baseline"] == Approx((0.75 * 0.75 + 0.25 * 0.25) / 2));
+}
+
+TEST_CASE("the glimpse path figure marks every glimpse where it looked", "[glimpse][plot]") {
+  const auto image = torch::zeros({28, 28}, torch::kUInt8);
+  const auto locations = torch::tensor({{-0.5, -0.5}, {0.5, 0.5}}, torch::kFloat);
+  const auto figure = glimpse_path_figure(image, locations, {8, 16}, "test", 280);
+  REQUIRE(figure.rows == 280 + 30);
+  REQUIRE(figure.cols == 280);
+  // The figure is black where nothing was drawn and coloured at each glimpse's box.
+  auto pixel_sum = [&](int x, int y) {
+    const auto v = figure.at<cv::Vec3b>(y + 30, x);
+    return static_cast<int>(v[0]) + v[1] + v[2];
+  };
+  CHECK(location_to_pixel(-0.5, 280) == Approx(70));
+  CHECK(pixel_sum(70 - 40, 70) > 0);   // left edge of the first 8-pixel box (80 figure pixels)
+  CHECK(pixel_sum(210 + 40, 210) > 0);  // right edge of the second
+  CHECK(pixel_sum(270, 20) == 0);       // far from both
+  CHECK_THROWS_AS(glimpse_path_figure(image, torch::zeros({3}), {8}, "x"), UserError);
+}

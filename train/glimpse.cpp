@@ -1,0 +1,278 @@
+#include "train/glimpse.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "data/error.h"
+#include "data/text_io.h"
+#include "models/reinforce.h"
+#include "train/config.h"
+
+namespace attnzoo {
+
+nlohmann::json default_glimpse_config() {
+  return nlohmann::json::parse(R"({
+    "data": {
+      "fashion_mnist": "/usr/share/datasets/fashion-mnist",
+      "canvas": 28, "clutter": 0, "clutter_size": 8, "valid_size": 5000, "seed": 1,
+      "limit": {"train": 0, "valid": 0, "test": 0}
+    },
+    "model": {
+      "kind": "ram",
+      "glimpses": 6, "patch": 8, "scales": 1, "zoom": 2,
+      "glimpse_hidden": 128, "location_hidden": 128, "hidden": 256, "core": "rnn", "location_std": 0.15,
+      "cnn": {"conv1": 16, "conv2": 32, "hidden": 64},
+      "mlp": {"hidden": 256}
+    },
+    "train": {
+      "batch_size": 64, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
+      "clip": 5.0, "reinforce_scale": 1.0,
+      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 2, "min_lr": 1e-5, "warmup_steps": 0},
+      "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 0,
+      "seed": 1, "threads": 0, "blas_threads": 0
+    },
+    "eval": {"batch_size": 256}
+  })");
+}
+
+nlohmann::json load_glimpse_config(const std::string& path) {
+  return merge_config(default_glimpse_config(), read_json_file(path), path);
+}
+
+// ----------------------------------------------------------------------------
+// Data
+
+CanvasOptions canvas_options(const nlohmann::json& d) {
+  CanvasOptions o;
+  o.canvas = d.at("canvas");
+  o.clutter = d.at("clutter");
+  o.clutter_size = d.at("clutter_size");
+  return o;
+}
+
+GlimpseSplits load_glimpse_data(const nlohmann::json& d, const std::vector<std::string>& splits) {
+  const auto options = canvas_options(d);
+  const std::string dir = d.at("fashion_mnist");
+  const uint64_t seed = d.at("seed");
+  const int64_t valid_size = d.at("valid_size");
+  auto wanted = [&](const std::string& s) { return std::find(splits.begin(), splits.end(), s) != splits.end(); };
+  auto capped = [&](int64_t n, const std::string& split) {
+    const int64_t limit = d.at("limit").at(split);
+    return limit > 0 ? std::min(n, limit) : n;
+  };
+  GlimpseSplits s;
+  if (wanted("train") || wanted("valid")) {
+    const auto source = load_fashion_mnist(dir, "train");
+    const int64_t n = source.images.size(0);
+    if (valid_size < 1 || valid_size >= n)
+      throw UserError("config: data.valid_size {} is not in [1, {})", valid_size, n);
+    const int64_t n_train = n - valid_size;
+    // Different streams per split, so no two splits share a placement pattern.
+    if (wanted("train")) s.train = make_canvas_set(source, seed, 0, capped(n_train, "train"), options);
+    if (wanted("valid")) s.valid = make_canvas_set(source, seed + 1, n_train, capped(valid_size, "valid"), options);
+  }
+  if (wanted("test")) {
+    const auto source = load_fashion_mnist(dir, "test");
+    s.test = make_canvas_set(source, seed + 2, 0, capped(source.images.size(0), "test"), options);
+  }
+  return s;
+}
+
+torch::Tensor glimpse_input(const torch::Tensor& pixels) {
+  return pixels.unsqueeze(1).to(torch::kFloat).div(255.0);
+}
+
+// ----------------------------------------------------------------------------
+// Model
+
+GlimpseNetImpl::GlimpseNetImpl(const nlohmann::json& config) {
+  const auto& m = config.at("model");
+  const int64_t side = config.at("data").at("canvas");
+  kind = m.at("kind");
+  if (kind == "ram") {
+    ram = register_module("ram", RecurrentAttentionModel(RamOptions()
+                                                             .glimpses(m.at("glimpses"))
+                                                             .patch(m.at("patch"))
+                                                             .scales(m.at("scales"))
+                                                             .zoom(m.at("zoom"))
+                                                             .glimpse_hidden(m.at("glimpse_hidden"))
+                                                             .location_hidden(m.at("location_hidden"))
+                                                             .hidden(m.at("hidden"))
+                                                             .core(m.at("core").get<std::string>())
+                                                             .location_std(m.at("location_std"))));
+  } else if (kind == "cnn") {
+    const auto& c = m.at("cnn");
+    cnn = register_module("cnn", ConvNet(ConvNetOptions()
+                                             .image_size(side)
+                                             .conv1(c.at("conv1"))
+                                             .conv2(c.at("conv2"))
+                                             .hidden(c.at("hidden"))));
+  } else if (kind == "mlp") {
+    mlp = register_module("mlp", Mlp(MlpOptions().inputs(side * side).hidden(m.at("mlp").at("hidden"))));
+  } else {
+    throw UserError("config: model.kind \"{}\" is not one of ram, cnn, mlp", kind);
+  }
+}
+
+RamOutput GlimpseNetImpl::forward(const torch::Tensor& images, bool sample) {
+  if (ram) return ram->forward(images, sample);
+  RamOutput out;
+  out.logits = cnn ? cnn->forward(images) : mlp->forward(images);
+  return out;
+}
+
+GlimpseClassifier::GlimpseClassifier(const nlohmann::json& c) : config(c) { model = GlimpseNet(config); }
+
+GlimpseClassifier::GlimpseClassifier(const Checkpoint& checkpoint) {
+  // Defaults first, so that a checkpoint from before a config key existed still loads.
+  config = merge_config(default_glimpse_config(), checkpoint.meta().at("config"), checkpoint.path());
+  model = GlimpseNet(config);
+  checkpoint.load_model(*model);
+}
+
+RamOutput GlimpseClassifier::predict(const torch::Tensor& pixels, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  std::vector<torch::Tensor> logits, locations;
+  for (int64_t start = 0; start < pixels.size(0); start += batch_size) {
+    const auto out = model->forward(glimpse_input(pixels.slice(0, start, start + batch_size)), /*sample=*/false);
+    logits.push_back(out.logits);
+    if (out.locations.defined()) locations.push_back(out.locations);
+  }
+  model->train(was_training);
+  RamOutput out;
+  out.logits = torch::cat(logits);
+  if (!locations.empty()) out.locations = torch::cat(locations);
+  return out;
+}
+
+// ----------------------------------------------------------------------------
+// Evaluation and loss
+
+nlohmann::json GlimpseEval::to_json() const {
+  return {{"error_rate", error_rate}, {"accuracy", 1.0 - error_rate}, {"images", images}, {"errors", errors},
+          {"images_per_sec", seconds > 0 ? static_cast<double>(images) / seconds : 0.0}};
+}
+
+GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const FashionMnist& data, int64_t batch_size) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto out = classifier.predict(data.images, batch_size);
+  GlimpseEval ev;
+  ev.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ev.images = data.images.size(0);
+  ev.errors = out.logits.argmax(1).ne(data.labels).sum().item<int64_t>();
+  ev.error_rate = ev.images > 0 ? static_cast<double>(ev.errors) / static_cast<double>(ev.images) : 0.0;
+  return ev;
+}
+
+torch::Tensor hybrid_loss(const RamOutput& out, const torch::Tensor& labels, double reinforce_scale,
+                          std::vector<std::pair<std::string, torch::Tensor>>* terms) {
+  const auto nll = torch::nn::functional::cross_entropy(out.logits, labels);
+  auto loss = nll;
+  if (terms) terms->push_back({"nll", nll.detach()});
+  if (!out.log_probs.defined()) return loss;
+  // Every location of an episode gets its final reward; b_t is what h_{t-1} expects of it.
+  const auto reward = out.logits.argmax(1).eq(labels).to(out.baselines.scalar_type()).detach();
+  const auto rewards = reward.unsqueeze(1).expand_as(out.baselines);
+  const double episodes = static_cast<double>(labels.size(0));
+  const auto reinforce = reinforce_surrogate(out.log_probs.flatten(), rewards.flatten(), out.baselines.flatten(),
+                                             reinforce_scale, episodes);
+  const auto baseline = torch::nn::functional::mse_loss(out.baselines, rewards);
+  if (terms) {
+    terms->push_back({"reinforce", reinforce.detach()});
+    terms->push_back({"baseline", baseline.detach()});
+    terms->push_back({"reward", reward.mean()});
+  }
+  return loss + reinforce + baseline;
+}
+
+// ----------------------------------------------------------------------------
+// Training
+
+namespace {
+
+class GlimpseTask : public TrainTask {
+ public:
+  GlimpseTask(GlimpseClassifier& c, const GlimpseSplits& data, const nlohmann::json& tc)
+      : c_(c),
+        data_(data),
+        batch_size_(tc.at("batch_size")),
+        reinforce_scale_(tc.at("reinforce_scale")),
+        eval_batch_(c.config.at("eval").at("batch_size")) {
+    if (data.train.images.size(0) == 0) throw UserError("no training images");
+  }
+
+  torch::nn::Module& model() override { return *c_.model; }
+  std::string unit() const override { return "img"; }
+
+  std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
+    return shuffled_batches(static_cast<size_t>(data_.train.images.size(0)), batch_size_, seed);
+  }
+
+  StepResult train_step(const std::vector<size_t>& batch) override {
+    const auto index = torch::tensor(std::vector<int64_t>(batch.begin(), batch.end()), torch::kLong);
+    const auto images = glimpse_input(data_.train.images.index_select(0, index));
+    const auto labels = data_.train.labels.index_select(0, index);
+    StepResult r;
+    r.loss = hybrid_loss(c_.model->forward(images, /*sample=*/true), labels, reinforce_scale_, &r.terms);
+    r.tokens = static_cast<int64_t>(batch.size());
+    return r;
+  }
+
+  Evaluation evaluate() override {
+    const auto ev = evaluate_glimpse(c_, data_.valid, eval_batch_);
+    Evaluation e;
+    e.metrics = {{"valid_error_rate", ev.error_rate}};
+    e.score = 1.0 - ev.error_rate;
+    e.summary = fmt::format("valid error {:.4f} ({} of {})", ev.error_rate, ev.errors, ev.images);
+    return e;
+  }
+
+  nlohmann::json meta() const override { return c_.meta(); }
+  std::map<std::string, torch::Tensor> tensors() const override { return {}; }
+
+ private:
+  GlimpseClassifier& c_;
+  const GlimpseSplits& data_;
+  int64_t batch_size_;
+  double reinforce_scale_;
+  int64_t eval_batch_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier, const GlimpseSplits& data,
+                                             const nlohmann::json& train_config) {
+  return std::make_unique<GlimpseTask>(classifier, data, train_config);
+}
+
+std::string train_glimpse(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
+  auto checkpoint = begin_run(config_in.at("train"), out_dir, resume, "glimpse");
+  std::unique_ptr<GlimpseClassifier> classifier;
+  if (checkpoint) {
+    classifier = std::make_unique<GlimpseClassifier>(*checkpoint);
+    classifier->config["train"] = config_in.at("train");
+    classifier->config["eval"] = config_in.at("eval");
+  } else {
+    classifier = std::make_unique<GlimpseClassifier>(config_in);
+  }
+  GlimpseClassifier& c = *classifier;
+  const auto& d = c.config.at("data");
+  std::fprintf(stderr, "making %lldx%lld canvases (%lld pieces of clutter)\n",
+               static_cast<long long>(d.at("canvas").get<int64_t>()), static_cast<long long>(d.at("canvas").get<int64_t>()),
+               static_cast<long long>(d.at("clutter").get<int64_t>()));
+  const auto data = load_glimpse_data(d, {"train", "valid"});
+  write_json_file(out_dir + "/config.json", c.config);
+  int64_t parameters = 0;
+  for (const auto& p : c.model->parameters()) parameters += p.numel();
+  std::fprintf(stderr, "data: %lld train images, %lld valid | model: %s, %lld parameters\n",
+               static_cast<long long>(data.train.images.size(0)), static_cast<long long>(data.valid.images.size(0)),
+               c.model->kind.c_str(), static_cast<long long>(parameters));
+  const auto task = make_glimpse_task(c, data, c.config.at("train"));
+  run_training(*task, c.config.at("train"), out_dir, std::move(checkpoint));
+  return out_dir + "/checkpoint.pt";
+}
+
+}  // namespace attnzoo
