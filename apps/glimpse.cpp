@@ -11,6 +11,7 @@
 #include "data/images.h"
 #include "eval/glimpse_plot.h"
 #include "train/config.h"
+#include "train/export.h"
 #include "train/glimpse.h"
 #include "train/runtime.h"
 
@@ -92,6 +93,16 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
   return 0;
 }
 
+int run_export(const std::string& checkpoint_path, const std::string& out) {
+  const Checkpoint checkpoint(checkpoint_path, "glimpse");
+  const GlimpseClassifier classifier(checkpoint);
+  save_export(export_glimpse(classifier), out, "glimpse", classifier.config);
+  const int64_t side = classifier.image_size();
+  std::cout << "wrote " << out << ": forward(images: Tensor (B,1," << side << "," << side
+            << ") in [0,1]) -> (logits (B,10), locations (B,G,2))" << std::endl;
+  return 0;
+}
+
 // Writes the first `count` images of a split as PNG files named by their
 // class, to try predict on.
 int run_samples(const std::string& config_path, const std::vector<std::string>& overrides, const std::string& out,
@@ -146,6 +157,11 @@ int main(int argc, char** argv) {
   cmd_predict->add_option("--png", png, "Draw where the model looked on the (one) image, in this PNG file");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")->capture_default_str();
 
+  std::string export_checkpoint, export_out;
+  auto* cmd_export = app.add_subcommand("export", "Write a self-contained TorchScript file of a classifier");
+  cmd_export->add_option("--checkpoint", export_checkpoint, "Checkpoint file")->required();
+  cmd_export->add_option("--out", export_out, "TorchScript file to write, e.g. model.pt")->required();
+
   std::string samples_config, samples_out, samples_split = "test";
   std::vector<std::string> samples_overrides;
   int64_t samples_count = 8;
@@ -165,6 +181,7 @@ int main(int argc, char** argv) {
     if (*cmd_train) return run_train(train, kind);
     if (*cmd_eval) return run_eval(checkpoint, split, limit, batch_size, threads, json);
     if (*cmd_predict) return run_predict(predict_checkpoint, image_paths, png, predict_threads);
+    if (*cmd_export) return run_export(export_checkpoint, export_out);
     if (*cmd_samples) return run_samples(samples_config, samples_overrides, samples_out, samples_split, samples_count);
   } catch (const UserError& e) {
     std::cerr << "glimpse: error: " << e.what() << std::endl;

@@ -61,7 +61,7 @@ Memory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& 
 AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory& memory) {
   const std::string& kind = options.kind();
   if (kind == "none") {
-    return {memory.summary, torch::zeros_like(memory.mask, memory.values.options())};
+    return {memory.summary, torch::zeros_like(memory.mask, memory.values.options()), {}, {}};
   }
   torch::Tensor scores;  // (B,S)
   if (kind == "additive" || kind == "hard") {
@@ -75,7 +75,7 @@ AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory&
   const auto weights = masked_softmax(scores, memory.mask);
   if (kind == "hard") return hard(weights, memory);
   const auto context = torch::bmm(weights.unsqueeze(1), memory.values).squeeze(1);  // (B,D)
-  return {context, weights};
+  return {context, weights, {}, {}};
 }
 
 AttentionResult AttentionImpl::hard(const torch::Tensor& weights, const Memory& memory) {

@@ -31,9 +31,10 @@ nn::Sequential shortcut(int64_t in, int64_t out, int64_t stride) {
 struct BasicBlockImpl : nn::Module {
   static constexpr int64_t kExpansion = 1;
   BasicBlockImpl(int64_t in, int64_t planes, int64_t stride)
+      // In the members' order, which is the order they are made (and drawn from the RNG) in.
       : conv1(register_module("conv1", conv(in, planes, 3, stride))),
-        bn1(register_module("bn1", nn::BatchNorm2d(planes))),
         conv2(register_module("conv2", conv(planes, planes, 3, 1))),
+        bn1(register_module("bn1", nn::BatchNorm2d(planes))),
         bn2(register_module("bn2", nn::BatchNorm2d(planes))),
         downsample(shortcut(in, planes, stride)) {
     if (downsample) register_module("downsample", downsample);
@@ -54,10 +55,10 @@ struct BottleneckImpl : nn::Module {
   static constexpr int64_t kExpansion = 4;
   BottleneckImpl(int64_t in, int64_t planes, int64_t stride)
       : conv1(register_module("conv1", conv(in, planes, 1, 1))),
-        bn1(register_module("bn1", nn::BatchNorm2d(planes))),
         conv2(register_module("conv2", conv(planes, planes, 3, stride))),
-        bn2(register_module("bn2", nn::BatchNorm2d(planes))),
         conv3(register_module("conv3", conv(planes, planes * kExpansion, 1, 1))),
+        bn1(register_module("bn1", nn::BatchNorm2d(planes))),
+        bn2(register_module("bn2", nn::BatchNorm2d(planes))),
         bn3(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))),
         downsample(shortcut(in, planes * kExpansion, stride)) {
     if (downsample) register_module("downsample", downsample);

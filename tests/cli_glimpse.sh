@@ -47,6 +47,35 @@ w, h = struct.unpack(">II", data[16:24])
 assert (w, h) == (384, 414), (w, h)
 PY
 
+# The exported file, loaded in Python, names the same class with the same probability.
+"$glimpse" export --checkpoint "$run/ram/best.pt" --out "$run/ram.pt"
+"$python" - "$run/ram.pt" "$image" "$out" <<'PY'
+import json, sys
+try:
+    import torch
+except ImportError:
+    print("python3-torch is absent: the Python check of the exported file is skipped")
+    sys.exit(0)
+from PIL import Image  # python3-pil, which python3-torchvision depends on
+path, image, predicted = sys.argv[1:4]
+extra = {"attnzoo.json": ""}
+model = torch.jit.load(path, _extra_files=extra)
+record = json.loads(extra["attnzoo.json"])
+assert record["app"] == "glimpse", record
+side = record["config"]["data"]["canvas"]
+picture = Image.open(image).convert("L")
+assert picture.size == (side, side), picture.size
+x = torch.tensor(list(picture.getdata()), dtype=torch.float32).div(255).view(1, 1, side, side)
+logits, locations = model(x)
+probs = torch.softmax(logits, 1)[0]
+classes = "tshirt trouser pullover dress coat sandal shirt sneaker bag boot".split()
+label, p = predicted.split("\t")
+assert classes[int(probs.argmax())] == label, (classes[int(probs.argmax())], label)
+assert abs(float(probs.max()) - float(p)) < 1.5e-3, (float(probs.max()), p)
+assert tuple(locations.shape) == (1, record["config"]["model"]["glimpses"], 2)
+print("Python:", label, f"{float(probs.max()):.3f}", "from", path)
+PY
+
 "$glimpse" train --config "$config" --out "$run/cnn" --model cnn --max-steps 20 --set data.limit.valid=200
 if "$glimpse" predict --checkpoint "$run/cnn/best.pt" --image "$image" --png "$run/x.png" 2>"$run/err.txt"; then
   echo "predict --png on a CNN should fail"; exit 1

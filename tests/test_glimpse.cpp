@@ -12,7 +12,9 @@
 #include "eval/glimpse_plot.h"
 #include "models/glimpse.h"
 #include "models/reinforce.h"
+#include "train/export.h"
 #include "train/glimpse.h"
+#include "temp_dir.h"
 
 using namespace attnzoo;
 
@@ -256,4 +258,45 @@ TEST_CASE("the glimpse path figure marks every glimpse where it looked", "[glimp
   CHECK(pixel_sum(210 + 40, 210) > 0);  // right edge of the second
   CHECK(pixel_sum(270, 20) == 0);       // far from both
   CHECK_THROWS_AS(glimpse_path_figure(image, torch::zeros({3}), {8}, "x"), UserError);
+}
+
+TEST_CASE("glimpse export: the TorchScript file gives the C++ model's outputs", "[glimpse][export]") {
+  struct Kind {
+    std::string kind, core;
+  };
+  for (const auto& k : {Kind{"ram", "rnn"}, Kind{"ram", "lstm"}, Kind{"cnn", ""}, Kind{"mlp", ""}}) {
+    CAPTURE(k.kind, k.core);
+    auto config = default_glimpse_config();
+    config["model"]["kind"] = k.kind;
+    if (!k.core.empty()) config["model"]["core"] = k.core;
+    config["model"]["glimpses"] = 3;
+    config["model"]["patch"] = 6;
+    config["model"]["scales"] = 3;
+    config["model"]["hidden"] = 32;
+    config["model"]["mlp"]["hidden"] = 16;
+    torch::manual_seed(4);
+    GlimpseClassifier classifier(config);
+    const auto path = (attnzoo::testing::scratch_dir() / ("glimpse-" + k.kind + k.core + ".pt")).string();
+    save_export(export_glimpse(classifier), path, "glimpse", classifier.config);
+
+    torch::jit::ExtraFilesMap extra = {{"attnzoo.json", ""}};
+    auto loaded = torch::jit::load(path, torch::kCPU, extra);
+    const auto record = nlohmann::json::parse(extra.at("attnzoo.json"));
+    CHECK(record.at("app") == "glimpse");
+    CHECK(record.at("config") == classifier.config);
+    for (int64_t batch : {3, 5}) {  // any batch size
+      const auto pixels = torch::randint(0, 256, {batch, 28, 28}, torch::kLong).to(torch::kUInt8);
+      const auto expected = classifier.predict(pixels);
+      const auto out = loaded.forward({glimpse_input(pixels)}).toTuple();
+      const auto logits = out->elements()[0].toTensor();
+      const auto locations = out->elements()[1].toTensor();
+      CHECK(torch::allclose(logits, expected.logits, 1e-5, 1e-5));
+      if (k.kind == "ram") {
+        REQUIRE(locations.sizes() == torch::IntArrayRef({batch, 3, 2}));
+        CHECK(torch::allclose(locations, expected.locations, 1e-6, 1e-6));
+      } else {
+        CHECK(locations.sizes() == torch::IntArrayRef({batch, 0, 2}));
+      }
+    }
+  }
 }

@@ -1,0 +1,129 @@
+#include "train/export.h"
+
+#include <attnzoo/version.h>
+
+#include "data/error.h"
+#include "train/glimpse.h"
+
+namespace attnzoo {
+
+torch::jit::Module mirror(const torch::nn::Module& module, const std::string& type_name) {
+  torch::jit::Module out(type_name);
+  for (const auto& p : module.named_parameters(/*recurse=*/false))
+    out.register_parameter(p.key(), p.value().detach().clone(), /*is_buffer=*/false);
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) out.register_buffer(b.key(), b.value().detach().clone());
+  out.register_attribute("training", c10::BoolType::get(), false);
+  for (const auto& child : module.named_children())
+    out.register_module(child.key(), mirror(*child.value(), type_name + "_" + child.key()));
+  return out;
+}
+
+namespace {
+
+// y = x W^T + b for 2-D x, the one helper every exported method uses.
+const char* const kLinear = R"JIT(
+def linear(self, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    return torch.addmm(b, x, w.t())
+)JIT";
+
+// The glimpse sensor of models/glimpse.cpp: per scale an affine grid centred
+// on the location, bilinear sampling with zeros outside, average pooling.
+std::string sensor_source(int64_t patch, int64_t scales, int64_t zoom) {
+  return fmt::format(R"JIT(
+def sensor(self, images: Tensor, where: Tensor) -> Tensor:
+    batch = images.size(0)
+    channels = images.size(1)
+    patches: List[Tensor] = []
+    side = {0}
+    for k in range({1}):
+        theta = torch.zeros([batch, 2, 3], dtype=images.dtype, device=images.device)
+        theta[:, 0, 0] = float(side) / float(images.size(3))
+        theta[:, 1, 1] = float(side) / float(images.size(2))
+        theta[:, :, 2] = where
+        grid = torch.affine_grid_generator(theta, [batch, channels, side, side], False)
+        p = torch.grid_sampler(images, grid, 0, 0, False)
+        if side > {0}:
+            p = torch.avg_pool2d(p, [side // {0}, side // {0}])
+        patches.append(p)
+        side = side * {2}
+    return torch.cat(patches, 1)
+)JIT",
+                     patch, scales, zoom);
+}
+
+std::string ram_source(const RamOptions& o) {
+  const std::string core =
+      o.core() == "lstm"
+          ? "h, c = torch.lstm_cell(g, [h, c], self.ram.core_lstm.weight_ih, self.ram.core_lstm.weight_hh, "
+            "self.ram.core_lstm.bias_ih, self.ram.core_lstm.bias_hh)"
+          : "h = torch.relu(self.linear(h, self.ram.core_h.weight, self.ram.core_h.bias) + "
+            "self.linear(g, self.ram.core_g.weight, self.ram.core_g.bias))";
+  return fmt::format(R"JIT(
+def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
+    h = torch.zeros([images.size(0), {0}], dtype=images.dtype, device=images.device)
+    c = torch.zeros_like(h)
+    locations: List[Tensor] = []
+    for t in range({1}):
+        where = torch.tanh(self.linear(h, self.ram.policy.weight, self.ram.policy.bias)).clamp(-1.0, 1.0)
+        locations.append(where)
+        rho = self.sensor(images, where).flatten(1)
+        seen = self.linear(torch.relu(self.linear(rho, self.ram.patch_in.weight, self.ram.patch_in.bias)),
+                           self.ram.glimpse_out.weight, self.ram.glimpse_out.bias)
+        place = self.linear(torch.relu(self.linear(where, self.ram.location_in.weight, self.ram.location_in.bias)),
+                            self.ram.location_out.weight, self.ram.location_out.bias)
+        g = torch.relu(seen + place)
+        {2}
+    logits = self.linear(h, self.ram.classifier.weight, self.ram.classifier.bias)
+    return logits, torch.stack(locations, 1)
+)JIT",
+                     o.hidden(), o.glimpses(), core);
+}
+
+const char* const kCnnSource = R"JIT(
+def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
+    y = torch.relu(torch.conv2d(images, self.cnn.conv1.weight, self.cnn.conv1.bias, [1, 1], [2, 2]))
+    y = torch.max_pool2d(y, [2, 2])
+    y = torch.relu(torch.conv2d(y, self.cnn.conv2.weight, self.cnn.conv2.bias, [1, 1], [2, 2]))
+    y = torch.max_pool2d(y, [2, 2])
+    h = torch.relu(self.linear(y.flatten(1), self.cnn.hidden.weight, self.cnn.hidden.bias))
+    logits = self.linear(h, self.cnn.out.weight, self.cnn.out.bias)
+    return logits, torch.zeros([images.size(0), 0, 2], dtype=images.dtype, device=images.device)
+)JIT";
+
+const char* const kMlpSource = R"JIT(
+def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
+    h = torch.relu(self.linear(images.flatten(1), self.mlp.fc1.weight, self.mlp.fc1.bias))
+    h = torch.relu(self.linear(h, self.mlp.fc2.weight, self.mlp.fc2.bias))
+    logits = self.linear(h, self.mlp.out.weight, self.mlp.out.bias)
+    return logits, torch.zeros([images.size(0), 0, 2], dtype=images.dtype, device=images.device)
+)JIT";
+
+}  // namespace
+
+torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
+  const auto& net = *classifier.model;
+  auto module = mirror(net, "attnzoo_glimpse");
+  module.define(kLinear);
+  if (net.kind == "ram") {
+    const auto& o = net.ram->options;
+    module.define(sensor_source(o.patch(), o.scales(), o.zoom()));
+    module.define(ram_source(o));
+  } else {
+    module.define(net.kind == "cnn" ? kCnnSource : kMlpSource);
+  }
+  module.eval();
+  return module;
+}
+
+void save_export(const torch::jit::Module& module, const std::string& path, const std::string& app,
+                 const nlohmann::json& config) {
+  const nlohmann::json record = {{"app", app}, {"version", ATTNZOO_VERSION}, {"config", config}};
+  torch::jit::ExtraFilesMap extra = {{"attnzoo.json", record.dump()}};
+  try {
+    module.save(path, extra);
+  } catch (const c10::Error& e) {
+    throw UserError("{}: cannot write the exported model ({})", path, e.what_without_backtrace());
+  }
+}
+
+}  // namespace attnzoo
