@@ -56,14 +56,7 @@ SearchOptions resolve_search(const Captioner& c, const DecodeArgs& a) {
 }
 
 int run_train(const TrainFlags& a, const KarpathyArgs& k) {
-  nlohmann::json config;
-  if (!a.config.empty()) {
-    config = load_caption_config(a.config);
-  } else if (a.resume) {
-    config = merge_config(default_caption_config(), read_json_file(a.out + "/config.json"), a.out + "/config.json");
-  } else {
-    config = default_caption_config();
-  }
+  auto config = base_train_config(a, default_caption_config());
   apply_karpathy_args(config, k);
   apply_train_flags(config, a);
   train_captioner(config, a.out, a.resume);
@@ -214,22 +207,11 @@ int main(int argc, char** argv) {
   cmd_scenes->add_flag("--karpathy", scenes_karpathy,
                        "Write every split: <out>/images/*.png and <out>/dataset_scenes.json (Karpathy format)");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
+  return run_app(app, argc, argv, "caption", [&] {
     if (*cmd_train) return run_train(train, train_data);
     if (*cmd_eval) return run_eval(eval_args, eval_data, split, limit, heatmaps, heatmap_count, json);
     if (*cmd_predict) return run_predict(predict_args, image_paths, heatmap);
     if (*cmd_scenes) return run_scenes(scenes_config, scenes_overrides, scenes_out, scenes_count, scenes_karpathy);
-  } catch (const UserError& e) {
-    std::cerr << "caption: error: " << e.what() << std::endl;
-    return 1;
-  } catch (const c10::Error& e) {
-    std::cerr << "caption: internal error: " << e.what_without_backtrace() << std::endl;
-    return 2;
-  }
-  return 0;
+    return 0;
+  });
 }

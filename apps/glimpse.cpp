@@ -20,14 +20,7 @@ using namespace attnzoo;
 namespace {
 
 int run_train(const TrainFlags& a, const std::string& kind) {
-  nlohmann::json config;
-  if (!a.config.empty()) {
-    config = load_glimpse_config(a.config);
-  } else if (a.resume) {
-    config = merge_config(default_glimpse_config(), read_json_file(a.out + "/config.json"), a.out + "/config.json");
-  } else {
-    config = default_glimpse_config();
-  }
+  auto config = base_train_config(a, default_glimpse_config());
   if (!kind.empty()) apply_override(config, "model.kind=" + kind);
   apply_train_flags(config, a);
   train_glimpse(config, a.out, a.resume);
@@ -172,23 +165,12 @@ int main(int argc, char** argv) {
   cmd_samples->add_option("--split", samples_split, "train | valid | test")->capture_default_str();
   cmd_samples->add_option("--count", samples_count, "How many images")->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
+  return run_app(app, argc, argv, "glimpse", [&] {
     if (*cmd_train) return run_train(train, kind);
     if (*cmd_eval) return run_eval(checkpoint, split, limit, batch_size, threads, json);
     if (*cmd_predict) return run_predict(predict_checkpoint, image_paths, png, predict_threads);
     if (*cmd_export) return run_export(export_checkpoint, export_out);
     if (*cmd_samples) return run_samples(samples_config, samples_overrides, samples_out, samples_split, samples_count);
-  } catch (const UserError& e) {
-    std::cerr << "glimpse: error: " << e.what() << std::endl;
-    return 1;
-  } catch (const c10::Error& e) {
-    std::cerr << "glimpse: internal error: " << e.what_without_backtrace() << std::endl;
-    return 2;
-  }
-  return 0;
+    return 0;
+  });
 }

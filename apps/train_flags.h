@@ -1,13 +1,17 @@
 #pragma once
-// The `train` flags every app shares (ARCHITECTURE.md: --config --out
+// What every app's main shares: the `train` flags (ARCHITECTURE.md: --config --out
 // --max-steps --epochs --seed --threads --resume ...), and how they override
 // the config.
 #include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
+
+#include <iostream>
 
 #include <string>
 #include <vector>
 
+#include "data/error.h"
 #include "train/config.h"
 
 namespace attnzoo {
@@ -35,6 +39,41 @@ inline void add_train_flags(CLI::App* cmd, TrainFlags& f, const std::string& con
   cmd->add_option("--lr", f.lr, "Learning rate");
   cmd->add_option("--set", f.overrides, "Any config value, e.g. --set train.clip=5 (repeatable)");
   cmd->add_flag("--resume", f.resume, "Continue from <out>/checkpoint.pt");
+}
+
+// The config a `train` command starts from: --config laid over `defaults`;
+// with --resume and no --config, the run's own config.json; else `defaults`,
+// or, where `missing_config` is given, a UserError saying it.
+inline nlohmann::json base_train_config(const TrainFlags& f, const nlohmann::json& defaults,
+                                        const std::string& missing_config = "") {
+  if (!f.config.empty()) return merge_config(defaults, read_json_file(f.config), f.config);
+  if (f.resume) {
+    const std::string own = f.out + "/config.json";
+    return merge_config(defaults, read_json_file(own), own);
+  }
+  if (!missing_config.empty()) throw UserError("{}", missing_config);
+  return defaults;
+}
+
+// An app's main after its subcommands are declared: parses the command line
+// and runs `dispatch`; a user's mistake is one line on stderr, "<name>: error:
+// ...", and exit status 1; an error inside LibTorch says so, with status 2.
+template <typename Dispatch>
+int run_app(CLI::App& app, int argc, char** argv, const std::string& name, Dispatch dispatch) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return dispatch();
+  } catch (const UserError& e) {
+    std::cerr << name << ": error: " << e.what() << std::endl;
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << name << ": internal error: " << e.what_without_backtrace() << std::endl;
+    return 2;
+  }
 }
 
 // The flags laid over `config`, --set last.

@@ -52,15 +52,8 @@ int64_t decode_batch(const Translator& t, const DecodeArgs& a) {
 }
 
 int run_train(const TrainFlags& a, const std::string& data_dir) {
-  nlohmann::json config;
-  if (!a.config.empty()) {
-    config = load_translate_config(a.config);
-  } else if (a.resume) {
-    config = merge_config(default_translate_config(), read_json_file(a.out + "/config.json"),
-                          a.out + "/config.json");
-  } else {
-    throw UserError("train: --config is required (or --resume with an existing --out)");
-  }
+  auto config = base_train_config(a, default_translate_config(),
+                                  "train: --config is required (or --resume with an existing --out)");
   if (!data_dir.empty()) apply_override(config, "data.dir=" + nlohmann::json(data_dir).dump());
   apply_train_flags(config, a);
   train_translator(config, a.out, a.resume);
@@ -278,24 +271,13 @@ int main(int argc, char** argv) {
   cmd_attention->add_option("--text", text, "Sentence to translate")->required();
   cmd_attention->add_option("--png", png, "Output image")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
+  return run_app(app, argc, argv, "translate", [&] {
     if (*cmd_train) return run_train(train, data_dir);
     if (*cmd_eval) return run_eval(eval_args, eval);
     if (*cmd_plot) return run_plot_lengths(plot_inputs, plot_png);
     if (*cmd_predict) return run_predict(predict_args, n_best);
     if (*cmd_bleu) return run_bleu(bleu_hyp, bleu_refs, bleu_lowercase, bleu_tokenize, bleu_json);
     if (*cmd_attention) return run_attention(attention_args, text, png);
-  } catch (const UserError& e) {
-    std::cerr << "translate: error: " << e.what() << std::endl;
-    return 1;
-  } catch (const c10::Error& e) {
-    std::cerr << "translate: internal error: " << e.what_without_backtrace() << std::endl;
-    return 2;
-  }
-  return 0;
+    return 0;
+  });
 }
