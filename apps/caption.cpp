@@ -1,4 +1,4 @@
-// caption: Show, Attend and Tell image captioning (train, eval, predict, scenes).
+// caption: Show, Attend and Tell image captioning (train, eval, predict, scenes, export).
 #include <CLI/CLI.hpp>
 #include <attnzoo/version.h>
 
@@ -159,6 +159,18 @@ int run_scenes(const std::string& config_path, const std::vector<std::string>& o
   return 0;
 }
 
+int run_export(const ExportFlags& f) {
+  const Checkpoint checkpoint(f.checkpoint, "caption");
+  const Captioner captioner(checkpoint);
+  write_export(export_captioner(captioner), f, "caption", captioner.config,
+               {"beam_search", "caption", "preprocess", "image_side", "image_grey", "image_crop", "default_beam"},
+               "  forward(images: Tensor (B,3,H,W) normalised) -> (ids (B,T), attention (B,T,L))\n"
+               "  beam_search(images, beam: int) -> (ids, scores (B), attention)\n"
+               "  caption(image: Tensor (3,H,W), beam: int) -> str\n"
+               "  preprocess(pixels: Tensor uint8 (B,H,W,3) RGB or (B,H,W) grey) -> images");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -207,11 +219,15 @@ int main(int argc, char** argv) {
   cmd_scenes->add_flag("--karpathy", scenes_karpathy,
                        "Write every split: <out>/images/*.png and <out>/dataset_scenes.json (Karpathy format)");
 
+  ExportFlags export_flags;
+  auto* cmd_export = add_export_command(app, export_flags, "a captioner (ResNet, decoder, vocabulary, beam search)");
+
   return run_app(app, argc, argv, "caption", [&] {
     if (*cmd_train) return run_train(train, train_data);
     if (*cmd_eval) return run_eval(eval_args, eval_data, split, limit, heatmaps, heatmap_count, json);
     if (*cmd_predict) return run_predict(predict_args, image_paths, heatmap);
     if (*cmd_scenes) return run_scenes(scenes_config, scenes_overrides, scenes_out, scenes_count, scenes_karpathy);
+    if (*cmd_export) return run_export(export_flags);
     return 0;
   });
 }

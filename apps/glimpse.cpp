@@ -86,13 +86,14 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
   return 0;
 }
 
-int run_export(const std::string& checkpoint_path, const std::string& out) {
-  const Checkpoint checkpoint(checkpoint_path, "glimpse");
+int run_export(const ExportFlags& f) {
+  const Checkpoint checkpoint(f.checkpoint, "glimpse");
   const GlimpseClassifier classifier(checkpoint);
-  save_export(export_glimpse(classifier), out, "glimpse", classifier.config);
   const int64_t side = classifier.image_size();
-  std::cout << "wrote " << out << ": forward(images: Tensor (B,1," << side << "," << side
-            << ") in [0,1]) -> (logits (B,10), locations (B,G,2))" << std::endl;
+  write_export(export_glimpse(classifier), f, "glimpse", classifier.config,
+               {"preprocess", "image_side", "image_grey", "image_crop", "classes"},
+               fmt::format("  forward(images: Tensor (B,1,{0},{0}) in [0,1]) -> (logits (B,10), locations (B,G,2))",
+                           side));
   return 0;
 }
 
@@ -150,10 +151,8 @@ int main(int argc, char** argv) {
   cmd_predict->add_option("--png", png, "Draw where the model looked on the (one) image, in this PNG file");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")->capture_default_str();
 
-  std::string export_checkpoint, export_out;
-  auto* cmd_export = app.add_subcommand("export", "Write a self-contained TorchScript file of a classifier");
-  cmd_export->add_option("--checkpoint", export_checkpoint, "Checkpoint file")->required();
-  cmd_export->add_option("--out", export_out, "TorchScript file to write, e.g. model.pt")->required();
+  ExportFlags export_flags;
+  auto* cmd_export = add_export_command(app, export_flags, "a classifier");
 
   std::string samples_config, samples_out, samples_split = "test";
   std::vector<std::string> samples_overrides;
@@ -169,7 +168,7 @@ int main(int argc, char** argv) {
     if (*cmd_train) return run_train(train, kind);
     if (*cmd_eval) return run_eval(checkpoint, split, limit, batch_size, threads, json);
     if (*cmd_predict) return run_predict(predict_checkpoint, image_paths, png, predict_threads);
-    if (*cmd_export) return run_export(export_checkpoint, export_out);
+    if (*cmd_export) return run_export(export_flags);
     if (*cmd_samples) return run_samples(samples_config, samples_overrides, samples_out, samples_split, samples_count);
     return 0;
   });

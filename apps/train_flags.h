@@ -13,6 +13,7 @@
 
 #include "data/error.h"
 #include "train/config.h"
+#include "train/export.h"
 
 namespace attnzoo {
 
@@ -88,6 +89,35 @@ inline void apply_train_flags(nlohmann::json& config, const TrainFlags& f) {
   if (f.lr >= 0) set("train.lr", f.lr);
   if (f.max_minutes >= 0) set("train.max_minutes", f.max_minutes);
   for (const auto& o : f.overrides) apply_override(config, o);
+}
+
+// `<app> export --checkpoint C --out model.pt [--freeze]`.
+struct ExportFlags {
+  std::string checkpoint, out;
+  bool freeze = false;
+};
+
+inline CLI::App* add_export_command(CLI::App& app, ExportFlags& f, const std::string& what) {
+  auto* cmd = app.add_subcommand("export", "Write " + what + " as one self-contained TorchScript file");
+  cmd->add_option("--checkpoint", f.checkpoint, "Checkpoint file")->required();
+  cmd->add_option("--out", f.out, "TorchScript file to write, e.g. model.pt")->required();
+  cmd->add_flag("--freeze", f.freeze,
+                "torch.jit.freeze the module (weights as constants, BatchNorm folded) and optimize_for_inference "
+                "where the result can be saved");
+  return cmd;
+}
+
+// Freezes `module` when asked (keeping the methods and attributes in `keep`),
+// saves it and says what was written; `usage` lists its methods.
+inline void write_export(const torch::jit::Module& module, const ExportFlags& f, const std::string& app,
+                         const nlohmann::json& config, const std::vector<std::string>& keep, const std::string& usage,
+                         const torch::jit::ExtraFilesMap& files = {}) {
+  bool optimized = false;
+  const auto out = f.freeze ? freeze_export(module, keep, &optimized) : module;
+  save_export(out, f.out, app, config, f.freeze, files);
+  std::cout << "wrote " << f.out;
+  if (f.freeze) std::cout << (optimized ? " (frozen, optimize_for_inference)" : " (frozen)");
+  std::cout << ":\n" << usage << std::endl;
 }
 
 }  // namespace attnzoo

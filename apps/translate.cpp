@@ -5,6 +5,7 @@
 //   translate predict --checkpoint runs/m30k/best.pt --beam 5 < input.txt
 //   translate bleu --hyp hyp.txt --ref ref.txt --json
 //   translate attention --checkpoint runs/m30k/best.pt --text "ein hund ." --png a.png
+//   translate export --checkpoint runs/m30k/best.pt --out m30k.pt [--freeze]
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -215,6 +216,27 @@ int run_attention(const DecodeArgs& d, const std::string& text, const std::strin
   return 0;
 }
 
+int run_export(const ExportFlags& f) {
+  const Checkpoint checkpoint(f.checkpoint, "translate");
+  const Translator translator(checkpoint);
+  torch::jit::ExtraFilesMap files;
+  const auto module = export_translator(translator, &files);
+  const bool text = files.empty();
+  const std::string input = text ? "text: str" : "ids: List[int]";
+  const std::string output = text ? "str" : "List[int]";
+  std::string usage =
+      "  forward(src: Tensor (B,S) ids ending in <eos>, src_lengths: Tensor (B)) -> (ids (B,T), attention (B,T,S))\n"
+      "  beam_search(src, src_lengths, beam: int, max_len: int) -> (ids, scores (B), attention)\n"
+      "  translate(" + input + ") -> " + output + "\n"
+      "  attention(" + input + ") -> (source tokens, output tokens, attention (T,S))";
+  if (!text) usage += "\n  SentencePiece models: extra files src.spm and tgt.spm; vocabularies: src_ids, tgt_tokens";
+  write_export(module, f, "translate", translator.config,
+               {"beam_search", "translate", "attention", "src_ids", "src_tokens", "tgt_ids", "tgt_tokens",
+                "default_beam"},
+               usage, files);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -271,6 +293,9 @@ int main(int argc, char** argv) {
   cmd_attention->add_option("--text", text, "Sentence to translate")->required();
   cmd_attention->add_option("--png", png, "Output image")->required();
 
+  ExportFlags export_flags;
+  auto* cmd_export = add_export_command(app, export_flags, "a translator (weights, vocabularies, decoding)");
+
   return run_app(app, argc, argv, "translate", [&] {
     if (*cmd_train) return run_train(train, data_dir);
     if (*cmd_eval) return run_eval(eval_args, eval);
@@ -278,6 +303,7 @@ int main(int argc, char** argv) {
     if (*cmd_predict) return run_predict(predict_args, n_best);
     if (*cmd_bleu) return run_bleu(bleu_hyp, bleu_refs, bleu_lowercase, bleu_tokenize, bleu_json);
     if (*cmd_attention) return run_attention(attention_args, text, png);
+    if (*cmd_export) return run_export(export_flags);
     return 0;
   });
 }

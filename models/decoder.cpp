@@ -17,9 +17,10 @@ DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_))
 void DecoderImpl::reset() {
   const auto& o = options;
   if (o.rnn() != "gru" && o.rnn() != "lstm") throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
-  embedding = register_module(
-      "embedding",
-      torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size()).padding_idx(Vocab::kPad)));
+  if (o.token_input())
+    embedding = register_module(
+        "embedding",
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size()).padding_idx(Vocab::kPad)));
   dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
   attention = register_module(
       "attention", Attention(AttentionOptions(o.attention(), o.hidden_size(), o.context_size())
@@ -85,6 +86,13 @@ torch::Tensor DecoderImpl::embed_step(const torch::Tensor& embedded, const Decod
 DecoderStep DecoderImpl::step(const torch::Tensor& tokens, const DecoderState& state, const Memory& memory) {
   DecoderStep result;
   embed_step(dropout->forward(embedding->forward(tokens)), state, memory, &result);
+  return result;
+}
+
+DecoderStep DecoderImpl::step_embedded(const torch::Tensor& embedded, const DecoderState& state,
+                                       const Memory& memory) {
+  DecoderStep result;
+  embed_step(embedded, state, memory, &result);
   return result;
 }
 

@@ -10,9 +10,10 @@ EncoderImpl::EncoderImpl(EncoderOptions options_) : options(std::move(options_))
 void EncoderImpl::reset() {
   const auto& o = options;
   if (o.rnn() != "gru" && o.rnn() != "lstm") throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
-  embedding = register_module(
-      "embedding",
-      torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size()).padding_idx(Vocab::kPad)));
+  if (o.vocab_size() > 0)
+    embedding = register_module(
+        "embedding",
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size()).padding_idx(Vocab::kPad)));
   dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
   const int64_t directions = o.bidirectional() ? 2 : 1;
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
@@ -40,9 +41,13 @@ torch::Tensor EncoderImpl::run(size_t index, const torch::Tensor& x) {
   return std::get<0>(lstms[index]->forward(x));
 }
 
-EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths_in) {
-  const int64_t batch = src.size(0), steps = src.size(1);
-  const auto lengths = lengths_in.to(src.device(), torch::kLong);
+EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths) {
+  return forward_embedded(dropout->forward(embedding->forward(src)), lengths);
+}
+
+EncoderOutput EncoderImpl::forward_embedded(torch::Tensor x, const torch::Tensor& lengths_in) {
+  const int64_t batch = x.size(0), steps = x.size(1);
+  const auto lengths = lengths_in.to(x.device(), torch::kLong);
   const auto mask = (torch::arange(steps, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2);
   const bool bidirectional = options.bidirectional();
   torch::Tensor reverse_index;  // (B,S,1) expanded per use
@@ -51,7 +56,6 @@ EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor
     return t.gather(1, reverse_index.expand({batch, steps, t.size(2)}));
   };
 
-  auto x = dropout->forward(embedding->forward(src));  // (B,S,E)
   torch::Tensor forward_out, backward_out;
   size_t index = 0;
   for (int64_t layer = 0; layer < options.num_layers(); ++layer) {

@@ -13,8 +13,8 @@ namespace attnzoo {
 struct EncoderOptions {
   EncoderOptions(int64_t vocab_size, int64_t embedding_size, int64_t hidden_size)
       : vocab_size_(vocab_size), embedding_size_(embedding_size), hidden_size_(hidden_size) {}
-  TORCH_ARG(int64_t, vocab_size);
-  TORCH_ARG(int64_t, embedding_size);
+  TORCH_ARG(int64_t, vocab_size);      // 0: no token embedding; the input comes embedded (forward_embedded)
+  TORCH_ARG(int64_t, embedding_size);  // the size of each input step
   TORCH_ARG(int64_t, hidden_size);  // per direction
   TORCH_ARG(int64_t, num_layers) = 1;
   TORCH_ARG(bool, bidirectional) = true;
@@ -33,6 +33,8 @@ class EncoderImpl : public torch::nn::Module {
   void reset();
   // src (B,S) int64 token ids, lengths (B) int64, every length >= 1.
   EncoderOutput forward(const torch::Tensor& src, const torch::Tensor& lengths);
+  // The same over inputs already embedded, x (B,S,E) (real-valued series).
+  EncoderOutput forward_embedded(torch::Tensor x, const torch::Tensor& lengths);
   int64_t output_size() const { return options.hidden_size() * (options.bidirectional() ? 2 : 1); }
 
   EncoderOptions options;

@@ -10,6 +10,7 @@ translate="$2"
 source_dir="$3"
 python="${4:-python3}"
 keep="${5:-}"  # where to leave the trained captioner (soft.pt) for tests that build on it
+zoo_run="${6:-}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
 
@@ -42,6 +43,38 @@ img=$(ls "$run/png"/*.png | head -1)
 out=$("$caption" predict --checkpoint "$run/s/best.pt" --image "$img" --heatmap "$run/h.png")
 echo "$out"
 [ -n "$out" ] && [ -s "$run/h.png" ]
+# The exported captioner (plain and frozen) says what predict says, in zoo-run and in Python.
+if [ -n "$zoo_run" ]; then
+  "$caption" export --checkpoint "$run/s/best.pt" --out "$run/s.pt"
+  "$caption" export --checkpoint "$run/s/best.pt" --out "$run/s.frozen.pt" --freeze
+  for f in s.pt s.frozen.pt; do
+    z=$("$zoo_run" "$run/$f" --image "$img")
+    [ "$z" = "$img	$out" ] || { echo "zoo-run $f: $z, predict: $out"; exit 1; }
+  done
+  if err=$("$zoo_run" "$run/s.pt" 2>&1); then exit 1; fi
+  [ "$err" = "zoo-run: error: a caption model needs --image FILE" ]
+  "$python" - "$run" "$img" "$out" <<'PY'
+import sys
+try:
+    import torch
+except ImportError:
+    print("python3-torch is absent: the Python check of the exported file is skipped")
+    sys.exit(0)
+from PIL import Image
+run, image, predicted = sys.argv[1:4]
+for name in ("s.pt", "s.frozen.pt"):
+    model = torch.jit.load(f"{run}/{name}")
+    picture = Image.open(image).convert("L")
+    assert picture.size == (model.image_side, model.image_side), picture.size
+    pixels = torch.tensor(list(picture.getdata()), dtype=torch.uint8).view(1, model.image_side, model.image_side)
+    images = model.preprocess(pixels)
+    got = model.caption(images[0], model.default_beam)
+    assert got == predicted, (name, got, predicted)
+    ids, alphas = model(images)
+    assert alphas.shape[:2] == ids.shape and torch.allclose(alphas[0, 0].sum(), torch.tensor(1.0))
+print("Python: the exported captioner gives predict's caption")
+PY
+fi
 # A checkpoint from another app, and a file that is not an image.
 "$translate" train --config "$source_dir/configs/translate/dates.json" --out "$run/t" --max-steps 1 \
   --set data.dates.train_size=200 --set data.dates.valid_size=20 --set data.dates.test_size=20 >/dev/null 2>&1

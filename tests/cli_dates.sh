@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Integration: the shipped dates config, trained from the command line, reaches
 # at least 99% exact match on a held-out generated test set; predict and the
-# alignment plot work on the trained checkpoint.
+# alignment plot work on the trained checkpoint; the exported file (plain and
+# frozen) translates as the checkpoint does, in zoo-run and in Python.
 set -euo pipefail
 translate="$1"
 source_dir="$2"
 python="${3:-python3}"
+zoo_run="${4:-}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
 
@@ -24,4 +26,49 @@ echo "$out"
 [ "$out" = $'2026-11-24\n2026-11-24\n2026-11-24\n2026-11-24' ]
 "$translate" attention --checkpoint "$run/dates/best.pt" --text "Tuesday, 24 November 2026" --png "$run/a.png"
 [ -s "$run/a.png" ]
+
+if [ -n "$zoo_run" ]; then
+  inputs=$'tue 24 nov 2026\n24/11/26\nMärz 3, 1999\n1 January 2000\nx'
+  cpp=$(printf '%s\n' "$inputs" | "$translate" predict --checkpoint "$run/dates/best.pt")
+  "$translate" export --checkpoint "$run/dates/best.pt" --out "$run/dates.pt"
+  "$translate" export --checkpoint "$run/dates/best.pt" --out "$run/dates.frozen.pt" --freeze
+  for f in dates.pt dates.frozen.pt; do
+    z=$(printf '%s\n' "$inputs" | "$zoo_run" "$run/$f")
+    [ "$z" = "$cpp" ] || { echo "zoo-run $f: $z, predict: $cpp"; exit 1; }
+  done
+  [ "$("$zoo_run" "$run/dates.pt" --text "24 November 2026")" = "2026-11-24" ]
+  "$zoo_run" "$run/dates.frozen.pt" --info | grep -q "written by attnzoo .* (frozen)"
+  # Mistakes: one line, exit status 1.
+  if err=$("$zoo_run" "$run/missing.pt" 2>&1); then exit 1; fi
+  [ "$err" = "zoo-run: error: $run/missing.pt: no such file" ]
+  if err=$("$zoo_run" "$run/dates/best.pt" 2>&1); then exit 1; fi
+  echo "$err"
+  echo "$err" | grep -q "not one an attnzoo app exported.*export --checkpoint" && [ "$(echo "$err" | wc -l)" -eq 1 ]
+  echo "not a model" > "$run/text.pt"
+  if err=$("$zoo_run" "$run/text.pt" 2>&1); then exit 1; fi
+  echo "$err" | grep -q "text.pt: not a TorchScript file" && [ "$(echo "$err" | wc -l)" -eq 1 ]
+  "$python" - "$run" "$cpp" "$inputs" <<'PY'
+import json, sys
+try:
+    import torch
+except ImportError:
+    print("python3-torch is absent: the Python check of the exported file is skipped")
+    sys.exit(0)
+run, cpp, inputs = sys.argv[1], sys.argv[2].split("\n"), sys.argv[3].split("\n")
+for name in ("dates.pt", "dates.frozen.pt"):
+    model = torch.jit.load(f"{run}/{name}")
+    got = [model.translate(line) for line in inputs]
+    assert got == cpp, (name, got, cpp)
+    source, target, weights = model.attention(inputs[0])
+    assert "".join(target[:-1]) == cpp[0] and target[-1] == "<eos>", target
+    assert weights.shape == (len(target), len(source)) and torch.allclose(weights.sum(1), torch.ones(len(target)))
+# A TorchScript file of someone else's: zoo-run says it is not ours.
+torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), f"{run}/other.pt")
+print("Python: the exported translator gives predict's translations")
+PY
+  if [ -f "$run/other.pt" ]; then
+    if err=$("$zoo_run" "$run/other.pt" 2>&1); then exit 1; fi
+    echo "$err" | grep -q "not one an attnzoo app exported"
+  fi
+fi
 echo "1 passed, 0 failed"

@@ -8,6 +8,7 @@ set -euo pipefail
 glimpse="$1"
 source_dir="$2"
 python="${3:-python3}"
+zoo_run="${4:-}"
 steps="${GLIMPSE_TEST_STEPS:-2000}"
 max_error="${GLIMPSE_TEST_MAX_ERROR:-0.5}"
 run=$(mktemp -d)
@@ -75,6 +76,15 @@ assert abs(float(probs.max()) - float(p)) < 1.5e-3, (float(probs.max()), p)
 assert tuple(locations.shape) == (1, record["config"]["model"]["glimpses"], 2)
 print("Python:", label, f"{float(probs.max()):.3f}", "from", path)
 PY
+
+# zoo-run, with the plain and the frozen file, names the same class.
+if [ -n "$zoo_run" ]; then
+  "$glimpse" export --checkpoint "$run/ram/best.pt" --out "$run/ram.frozen.pt" --freeze
+  for f in ram.pt ram.frozen.pt; do
+    z=$("$zoo_run" "$run/$f" --image "$image")
+    [ "$z" = "$image	$out" ] || { echo "zoo-run $f: $z, predict: $out"; exit 1; }
+  done
+fi
 
 "$glimpse" train --config "$config" --out "$run/cnn" --model cnn --max-steps 20 --set data.limit.valid=200
 if "$glimpse" predict --checkpoint "$run/cnn/best.pt" --image "$image" --png "$run/x.png" 2>"$run/err.txt"; then

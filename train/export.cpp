@@ -1,8 +1,14 @@
 #include "train/export.h"
 
 #include <attnzoo/version.h>
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+
+#include <cctype>
+#include <sstream>
 
 #include "data/error.h"
+#include "data/fashion_mnist.h"
 #include "train/glimpse.h"
 
 namespace attnzoo {
@@ -13,8 +19,11 @@ torch::jit::Module mirror(const torch::nn::Module& module, const std::string& ty
     out.register_parameter(p.key(), p.value().detach().clone(), /*is_buffer=*/false);
   for (const auto& b : module.named_buffers(/*recurse=*/false)) out.register_buffer(b.key(), b.value().detach().clone());
   out.register_attribute("training", c10::BoolType::get(), false);
-  for (const auto& child : module.named_children())
-    out.register_module(child.key(), mirror(*child.value(), type_name + "_" + child.key()));
+  for (const auto& child : module.named_children()) {
+    const std::string& key = child.key();
+    const std::string name = std::isdigit(static_cast<unsigned char>(key.front())) ? "_" + key : key;
+    out.register_module(name, mirror(*child.value(), type_name + "_" + name));
+  }
   return out;
 }
 
@@ -111,14 +120,48 @@ torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   } else {
     module.define(net.kind == "cnn" ? kCnnSource : kMlpSource);
   }
+  module.define(R"JIT(
+def preprocess(self, pixels: Tensor) -> Tensor:
+    return pixels.unsqueeze(1).to(dtype=6).div(255.0)
+)JIT");
+  module.register_attribute("image_side", c10::IntType::get(), classifier.image_size());
+  module.register_attribute("image_grey", c10::BoolType::get(), true);
+  module.register_attribute("image_crop", c10::BoolType::get(), false);
+  c10::List<std::string> classes;
+  for (const auto& name : fashion_mnist_classes()) classes.push_back(name);
+  module.register_attribute("classes", c10::ListType::ofStrings(), classes);
   module.eval();
   return module;
 }
 
+torch::jit::Module freeze_export(const torch::jit::Module& module, const std::vector<std::string>& keep,
+                                 bool* optimized) {
+  auto frozen = torch::jit::freeze(module, keep);
+  std::vector<std::string> methods;
+  for (const auto& name : keep)
+    if (frozen.find_method(name)) methods.push_back(name);
+  auto copy = frozen.clone();
+  auto faster = torch::jit::optimize_for_inference(copy, methods);
+  // Some of its rewrites (oneDNN-prepacked convolutions) cannot be saved:
+  // keep them only when the module still loads back.
+  try {
+    std::stringstream bytes;
+    faster.save(bytes);
+    torch::jit::load(bytes);
+  } catch (const std::exception&) {  // c10::Error, torch::jit::IRAttributeError
+    if (optimized != nullptr) *optimized = false;
+    return frozen;
+  }
+  if (optimized != nullptr) *optimized = true;
+  return faster;
+}
+
 void save_export(const torch::jit::Module& module, const std::string& path, const std::string& app,
-                 const nlohmann::json& config) {
-  const nlohmann::json record = {{"app", app}, {"version", ATTNZOO_VERSION}, {"config", config}};
-  torch::jit::ExtraFilesMap extra = {{"attnzoo.json", record.dump()}};
+                 const nlohmann::json& config, bool frozen, const torch::jit::ExtraFilesMap& files) {
+  const nlohmann::json record = {
+      {"app", app}, {"version", ATTNZOO_VERSION}, {"config", config}, {"frozen", frozen}};
+  torch::jit::ExtraFilesMap extra = files;
+  extra["attnzoo.json"] = record.dump();
   try {
     module.save(path, extra);
   } catch (const c10::Error& e) {

@@ -204,6 +204,7 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
       for (auto& group : optimizer.param_groups())
         static_cast<torch::optim::AdamOptions&>(group.options()).lr(schedule.lr(progress.step));
       optimizer.zero_grad();
+      task.set_progress(progress.step, planned);
       const StepResult result = task.train_step(batches[i]);
       result.loss.backward();
       if (clip > 0) torch::nn::utils::clip_grad_norm_(task.model().parameters(), clip);

@@ -50,6 +50,13 @@ class TrainTask {
   virtual void set_training(bool training) { model().train(training); }
   // What StepResult::tokens counts, for the speed shown: "tok", "img" ...
   virtual std::string unit() const { return "tok"; }
+  // Called before each train_step with its step number (1-based, counting
+  // steps before a resume) and the run's planned steps: for schedules the
+  // task owns (teacher forcing).
+  virtual void set_progress(int64_t step, int64_t planned_steps) {
+    (void)step;
+    (void)planned_steps;
+  }
 };
 
 // Runs (or, with `resume_from`, continues) training in `out_dir`, writing

@@ -1,0 +1,183 @@
+// zoo-run: runs any file an attnzoo app exported, as a deployment would. It
+// links LibTorch (torch::jit::load), OpenCV (to read images) and no attnzoo
+// code: everything the model needs is inside the file.
+//
+//   zoo-run m30k.pt --text "Ein Hund rennt ."      translate (or lines on stdin)
+//   zoo-run scenes.pt --image scene.png            caption
+//   zoo-run ram.pt --image shoe.png                glimpse: class and probability
+//   zoo-run model.pt --info                        what the file is
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <ATen/Parallel.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+// A mistake of the user's: one line on stderr, exit status 1.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Loaded {
+  torch::jit::Module module;
+  nlohmann::json record;  // attnzoo.json: app, version, config, frozen
+};
+
+Loaded load(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": no such file");
+  torch::jit::ExtraFilesMap extra = {{"attnzoo.json", ""}};
+  Loaded out;
+  try {
+    out.module = torch::jit::load(path, torch::kCPU, extra);
+  } catch (const c10::Error& e) {
+    throw UsageError(path + ": not a TorchScript file (" + e.what_without_backtrace() + ")");
+  }
+  if (extra.at("attnzoo.json").empty())
+    throw UsageError(path +
+                     ": a TorchScript file, but not one an attnzoo app exported (no attnzoo.json inside; "
+                     "for a checkpoint, run `translate|caption|glimpse export --checkpoint " + path + " --out model.pt` first)");
+  out.record = nlohmann::json::parse(extra.at("attnzoo.json"));
+  return out;
+}
+
+// The image as the app that exported the model reads it: the shorter side
+// scaled to image_side and the centre cut (photos), or the whole image
+// stretched (scenes, glimpse canvases); uint8 (1,S,S,3) RGB or (1,S,S) grey.
+torch::Tensor read_image(const std::string& path, const torch::jit::Module& m) {
+  const int side = static_cast<int>(m.attr("image_side").toInt());
+  const bool grey = m.attr("image_grey").toBool();
+  const bool crop = m.attr("image_crop").toBool();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": no such image file");
+  cv::Mat img = cv::imread(path, grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  if (img.empty()) throw UsageError(path + ": not an image OpenCV can decode");
+  if (crop) {
+    const double scale = static_cast<double>(side) / std::min(img.cols, img.rows);
+    const int w = std::max(side, static_cast<int>(std::lround(img.cols * scale)));
+    const int h = std::max(side, static_cast<int>(std::lround(img.rows * scale)));
+    cv::resize(img, img, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    img = img(cv::Rect((w - side) / 2, (h - side) / 2, side, side)).clone();
+  } else {
+    cv::resize(img, img, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+  }
+  if (grey) return torch::from_blob(img.data, {1, side, side}, torch::kUInt8).clone();
+  cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+  return torch::from_blob(img.data, {1, side, side, 3}, torch::kUInt8).clone();
+}
+
+// Whether the model's translate() takes text (word and character models) or ids (SentencePiece).
+bool takes_text(torch::jit::Module& m) {
+  const auto& args = m.get_method("translate").function().getSchema().arguments();
+  return args.size() == 2 && args[1].type()->kind() == c10::TypeKind::StringType;
+}
+
+void run_translate(torch::jit::Module& m, const std::vector<std::string>& texts) {
+  const bool text = takes_text(m);
+  auto one = [&](const std::string& line) {
+    if (text) {
+      std::cout << m.get_method("translate")({line}).toStringRef() << '\n';
+      return;
+    }
+    std::istringstream in(line);
+    std::vector<int64_t> ids;
+    std::string word;
+    while (in >> word) {
+      try {
+        ids.push_back(std::stoll(word));
+      } catch (const std::exception&) {
+        throw UsageError("this SentencePiece model takes ids (space-separated integers), not \"" + word + "\"");
+      }
+    }
+    const auto out = m.get_method("translate")({c10::List<int64_t>(ids)}).toIntVector();
+    for (size_t i = 0; i < out.size(); ++i) std::cout << (i ? " " : "") << out[i];
+    std::cout << '\n';
+  };
+  if (!texts.empty()) {
+    for (const auto& t : texts) one(t);
+    return;
+  }
+  for (std::string line; std::getline(std::cin, line);) one(line);
+}
+
+void run_images(torch::jit::Module& m, const std::string& app, const std::vector<std::string>& images, int64_t beam) {
+  if (images.empty()) throw UsageError("a " + app + " model needs --image FILE");
+  for (const auto& path : images) {
+    const auto input = m.get_method("preprocess")({read_image(path, m)}).toTensor();
+    if (app == "caption") {
+      const int64_t b = beam > 0 ? beam : m.attr("default_beam").toInt();
+      std::cout << path << '\t' << m.get_method("caption")({input[0], b}).toStringRef() << '\n';
+    } else {
+      const auto logits = m.forward({input}).toTuple()->elements()[0].toTensor();
+      const auto probs = torch::softmax(logits[0], 0);
+      const int64_t label = probs.argmax().item<int64_t>();
+      const auto classes = m.attr("classes").toListRef();
+      std::cout << path << '\t' << classes[static_cast<size_t>(label)].toStringRef() << '\t'
+                << fmt::format("{:.3f}", probs[label].item<double>()) << '\n';
+    }
+  }
+}
+
+void print_info(torch::jit::Module& m, const nlohmann::json& record) {
+  std::cout << "app: " << record.value("app", "?") << "\nwritten by attnzoo " << record.value("version", "?")
+            << (record.value("frozen", false) ? " (frozen)" : "") << "\nmethods:\n";
+  for (const auto& method : m.get_methods()) {
+    const auto& name = method.name();
+    if (name == "forward" || name == "beam_search" || name == "translate" || name == "attention" ||
+        name == "caption" || name == "preprocess")
+      std::cout << "  " << method.function().getSchema() << '\n';
+  }
+  std::cout << "config: " << record.at("config").dump() << '\n';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"zoo-run: run a model exported by translate/caption/glimpse export, with LibTorch only"};
+  std::string model;
+  std::vector<std::string> texts, images;
+  int64_t beam = 0, threads = 0;
+  bool info = false;
+  app.add_option("model", model, "Exported TorchScript file (<app> export --out)")->required();
+  app.add_option("--text", texts, "translate: sentence to translate (repeat; default: lines on stdin)");
+  app.add_option("--image", images, "caption, glimpse: image file (repeat)");
+  app.add_option("--beam", beam, "caption: beam size (default: the model's)");
+  app.add_option("--threads", threads, "ATen threads (0: LibTorch's default)");
+  app.add_flag("--info", info, "Print the app, version, methods and config of the file");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+    auto loaded = load(model);
+    auto& m = loaded.module;
+    const std::string kind = loaded.record.value("app", "");
+    torch::NoGradGuard no_grad;
+    if (info) {
+      print_info(m, loaded.record);
+    } else if (kind == "translate") {
+      run_translate(m, texts);
+    } else if (kind == "caption" || kind == "glimpse") {
+      run_images(m, kind, images, beam);
+    } else {
+      throw UsageError(model + ": an export of app \"" + kind + "\", which zoo-run does not know");
+    }
+  } catch (const UsageError& e) {
+    std::cerr << "zoo-run: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "zoo-run: error inside the model: " << e.what_without_backtrace() << std::endl;
+    return 2;
+  }
+  return 0;
+}

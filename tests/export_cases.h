@@ -1,0 +1,200 @@
+#pragma once
+// Small seeded translators and captioners, and what the C++ modules output on
+// fixed inputs, as JSON: the reference both the C++ export tests
+// (test_export.cpp) and the Python ones (export_parity.py, fed by
+// export_fixture) hold an exported file to.
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "data/batching.h"
+#include "data/scenes.h"
+#include "train/captioning.h"
+#include "train/config.h"
+#include "train/translation.h"
+
+namespace attnzoo::testing {
+
+struct TranslatorCase {
+  std::string name;
+  std::vector<std::string> overrides;  // over tiny_translate_config()
+};
+
+// Model shapes that take every branch of the exported code: GRU/LSTM, one and
+// two layers, bi- and unidirectional, each attention kind, readout or not,
+// word and character tokenizers.
+inline std::vector<TranslatorCase> translator_cases() {
+  return {
+      {"gru-additive-char", {}},
+      {"lstm-general-2layers",
+       {"model.rnn=\"lstm\"", "model.attention=\"general\"", "model.encoder_layers=2", "model.decoder_layers=2",
+        "model.readout_size=0"}},
+      {"gru-dot-unidirectional",
+       {"model.attention=\"dot\"", "model.bidirectional=false", "model.encoder_hidden_size=12"}},
+      {"none", {"model.attention=\"none\""}},
+      {"hard-word-lowercase",
+       {"model.attention=\"hard\"", "tokenizer.src.kind=\"word\"", "tokenizer.src.lowercase=true",
+        "tokenizer.tgt.kind=\"word\"", "decode.length_penalty=0.0"}},
+  };
+}
+
+inline nlohmann::json tiny_translate_config() {
+  auto c = default_translate_config();
+  c["data"]["source"] = "dates";
+  c["data"]["dates"] = {{"train_size", 200}, {"valid_size", 10}, {"test_size", 10}, {"seed", 3}};
+  c["tokenizer"]["src"]["kind"] = "char";
+  c["tokenizer"]["tgt"]["kind"] = "char";
+  c["vocab"]["min_freq"] = 1;
+  c["model"] = {{"embedding_size", 8},  {"encoder_hidden_size", 6}, {"decoder_hidden_size", 12},
+                {"encoder_layers", 1},  {"decoder_layers", 1},      {"bidirectional", true},
+                {"rnn", "gru"},         {"dropout", 0.1},           {"attention", "additive"},
+                {"attention_size", 0},  {"readout_size", 5}};
+  c["decode"]["beam"] = 3;
+  c["decode"]["length_penalty"] = 0.6;
+  c["decode"]["max_len_ratio"] = 0.5;
+  c["decode"]["max_len_offset"] = 6;
+  return c;
+}
+
+inline Translator make_translator(const TranslatorCase& c) {
+  auto config = tiny_translate_config();
+  for (const auto& o : c.overrides) apply_override(config, o);
+  const auto data = load_translation_data(config.at("data"));
+  torch::manual_seed(11);
+  Translator translator(config, data.train);
+  // Large, varied weights: an untrained model's near-uniform outputs would
+  // make greedy and beam search trivially agree.
+  torch::NoGradGuard no_grad;
+  for (auto& p : translator.model->parameters()) p.normal_(0.0, 0.8);
+  translator.model->eval();
+  return translator;
+}
+
+// Sentences with unknown characters, capitals and punctuation, of several lengths.
+inline std::vector<std::string> translator_inputs() {
+  return {"12 March 1990", "Tuesday, 3. Okt 2001!", "x", "ÄÖ 7/7/77 — ok", "the 1st of May, 1899"};
+}
+
+// Rows -> (ids without padding, attention (T,S)) of a hypothesis list.
+inline nlohmann::json hypotheses_json(const std::vector<std::vector<Hypothesis>>& all) {
+  nlohmann::json ids = nlohmann::json::array(), scores = nlohmann::json::array(),
+                 attention = nlohmann::json::array();
+  for (const auto& list : all) {
+    const auto& best = list.front();
+    ids.push_back(best.tokens);
+    scores.push_back(best.score);
+    const auto a = best.attention.to(torch::kDouble).contiguous();
+    nlohmann::json rows = nlohmann::json::array();
+    for (int64_t t = 0; t < a.size(0); ++t)
+      rows.push_back(std::vector<double>(a[t].data_ptr<double>(), a[t].data_ptr<double>() + a.size(1)));
+    attention.push_back(rows);
+  }
+  return {{"ids", ids}, {"scores", scores}, {"attention", attention}};
+}
+
+// What the C++ translator gives on translator_inputs(): the padded source
+// batch, greedy and beam results, and translate() / attention() of each text.
+inline nlohmann::json translator_expectation(Translator& translator) {
+  const auto texts = translator_inputs();
+  std::vector<Example> examples;
+  for (const auto& t : texts) examples.push_back({translator.encode_source(t), {}});
+  std::vector<size_t> all(examples.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const Batch batch = collate(examples, all);
+  torch::NoGradGuard no_grad;
+  auto options = search_options(translator.config.at("decode"));
+  nlohmann::json out;
+  out["src"] = nlohmann::json::array();
+  for (int64_t r = 0; r < batch.size(); ++r) {
+    const auto row = batch.src[r].contiguous();
+    out["src"].push_back(std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()));
+  }
+  const auto lengths = batch.src_lengths.contiguous();
+  out["lengths"] = std::vector<int64_t>(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + lengths.numel());
+  {
+    Seq2SeqStepper stepper(translator.model, batch.src, batch.src_lengths);
+    auto greedy = options;
+    greedy.beam = 1;
+    out["greedy"] = hypotheses_json(greedy_search(stepper, batch.src_lengths, greedy));
+  }
+  {
+    Seq2SeqStepper stepper(translator.model, batch.src, batch.src_lengths);
+    out["beam"] = hypotheses_json(beam_search(stepper, batch.src_lengths, options));
+    out["beam"]["beam"] = options.beam;
+  }
+  out["texts"] = texts;
+  out["translations"] = nlohmann::json::array();
+  out["alignments"] = nlohmann::json::array();
+  for (const auto& t : translator.translate(texts, options, 2)) {
+    out["translations"].push_back(t.text);
+    out["alignments"].push_back({{"source", t.source_tokens}, {"target", t.output_tokens}});
+  }
+  return out;
+}
+
+inline nlohmann::json tiny_caption_config() {
+  auto config = default_caption_config();
+  for (const char* o : {"data.scenes.train_size=30", "data.scenes.valid_size=2", "data.scenes.test_size=4",
+                        "data.scenes.canvas=64", "data.scenes.min_size=24", "data.scenes.max_size=30",
+                        "encoder.depth=18", "encoder.width=8", "encoder.last_stage=3", "encoder.grid=0",
+                        "model.embedding_size=16", "model.hidden_size=24", "model.attention_size=10",
+                        "model.dropout=0", "decode.beam=3", "decode.max_length=9", "decode.length_penalty=0.4"})
+    apply_override(config, o);
+  return config;
+}
+
+struct CaptionFixture {
+  Captioner captioner;
+  CaptionSplits data;
+};
+
+inline CaptionFixture make_captioner(const std::vector<std::string>& overrides = {}) {
+  auto config = tiny_caption_config();
+  for (const auto& o : overrides) apply_override(config, o);
+  auto data = load_caption_data(config.at("data"));
+  torch::manual_seed(12);
+  Captioner captioner(config, data.train);
+  torch::NoGradGuard no_grad;
+  for (auto& p : captioner.model->decoder->parameters()) p.normal_(0.0, 0.5);
+  // BatchNorm statistics that are not the identity, so the export must use them.
+  for (auto& b : captioner.model->encoder->named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().normal_(0.0, 0.1);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 1.5);
+  }
+  captioner.model->eval();
+  return {std::move(captioner), std::move(data)};
+}
+
+// The C++ captioner on the test images: their network input, greedy and beam results, and captions.
+inline nlohmann::json caption_expectation(Captioner& captioner, const CaptionSplits& data, torch::Tensor* images) {
+  std::vector<const torch::Tensor*> pixels;
+  std::vector<const CaptionImage*> items;
+  for (const auto& image : data.test) {
+    pixels.push_back(&image.pixels);
+    items.push_back(&image);
+  }
+  torch::NoGradGuard no_grad;
+  *images = captioner.prepare(pixels);
+  const auto features = captioner.model->encode(*images);
+  auto options = captioner.search_options();
+  const auto limits = torch::zeros({features.size(0)}, torch::kLong);
+  nlohmann::json out;
+  {
+    CaptionStepper stepper(captioner.model->decoder, features);
+    auto greedy = options;
+    greedy.beam = 1;
+    out["greedy"] = hypotheses_json(greedy_search(stepper, limits, greedy));
+  }
+  {
+    CaptionStepper stepper(captioner.model->decoder, features);
+    out["beam"] = hypotheses_json(beam_search(stepper, limits, options));
+    out["beam"]["beam"] = options.beam;
+  }
+  out["captions"] = nlohmann::json::array();
+  for (const auto& r : captioner.caption(items, options, 3)) out["captions"].push_back(r.text);
+  return out;
+}
+
+}  // namespace attnzoo::testing

@@ -1,0 +1,90 @@
+"""The exported TorchScript files, loaded with Python's torch.jit.load, give
+the outputs the C++ modules gave (export_fixture's JSON): ids exactly,
+attention and scores to 1e-5, texts exactly; frozen files the same ids.
+
+    python3 export_parity.py DIR
+"""
+import glob
+import json
+import os
+import sys
+
+try:
+    import torch
+except ImportError:
+    print("python3-torch is absent: the Python check of exported files is skipped")
+    sys.exit(0)
+
+
+def check_same(expected, result, what):
+    ids, attention = result[0], result[-1]
+    scores = result[1] if len(result) == 3 else None
+    rows = expected["ids"]
+    assert ids.shape[0] == len(rows), what
+    assert ids.shape[1] == max(len(r) for r in rows), (what, ids.shape)
+    for b, row in enumerate(rows):
+        n = len(row)
+        assert ids[b, :n].tolist() == row, (what, b, ids[b].tolist(), row)
+        assert (ids[b, n:] == 0).all(), what
+        want = torch.tensor(expected["attention"][b], dtype=torch.float64)
+        got = attention[b, :n].double()
+        assert torch.allclose(got, want, atol=1e-5, rtol=0), (what, b, (got - want).abs().max())
+        assert (attention[b, n:] == 0).all(), what
+        if scores is not None:
+            assert abs(scores[b].item() - expected["scores"][b]) <= 1e-5 * abs(expected["scores"][b]) + 1e-9, what
+
+
+def pick(result, rows):
+    return {k: [result[k][r] for r in rows] for k in ("ids", "attention", "scores") if k in result}
+
+
+def check_translator(path, expected, frozen):
+    model = torch.jit.load(path)
+    src = torch.tensor(expected["src"])
+    lengths = torch.tensor(expected["lengths"])
+    beam = expected["beam"]["beam"]
+    for rows in ([0, 1, 2, 3, 4], [2], [4, 0, 3]):
+        index = torch.tensor(rows)
+        s, n = src.index_select(0, index), lengths.index_select(0, index)
+        check_same(pick(expected["greedy"], rows), model(s, n), path + " greedy")
+        check_same(pick(expected["beam"], rows), model.beam_search(s, n, beam, 0), path + " beam")
+    for text, translation, alignment in zip(expected["texts"], expected["translations"], expected["alignments"]):
+        assert model.translate(text) == translation, (path, text, model.translate(text), translation)
+        source, target, weights = model.attention(text)
+        assert source == alignment["source"] and target == alignment["target"], (path, text)
+        assert weights.shape == (len(target), len(source)), (path, weights.shape)
+
+
+def check_captioner(path, expected, frozen):
+    model = torch.jit.load(path)
+    images = torch.tensor(expected["images"]["data"], dtype=torch.float32).view(expected["images"]["shape"])
+    beam = expected["beam"]["beam"]
+    for rows in ([0, 1, 2, 3], [3], [2, 0]):
+        batch = images.index_select(0, torch.tensor(rows))
+        check_same(pick(expected["greedy"], rows), model(batch), path + " greedy")
+        check_same(pick(expected["beam"], rows), model.beam_search(batch, beam), path + " beam")
+    for i, caption in enumerate(expected["captions"]):
+        assert model.caption(images[i], beam) == caption, (path, i)
+
+
+def main(folder):
+    checked = 0
+    for expected_path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        expected = json.load(open(expected_path))
+        for suffix, frozen in ((".pt", False), (".frozen.pt", True)):
+            path = expected_path[: -len(".json")] + suffix
+            extra = {"attnzoo.json": ""}
+            torch.jit.load(path, _extra_files=extra)
+            record = json.loads(extra["attnzoo.json"])
+            assert record["app"] == expected["app"] and record["frozen"] == frozen, record
+            if expected["app"] == "translate":
+                check_translator(path, expected, frozen)
+            else:
+                check_captioner(path, expected, frozen)
+            checked += 1
+    assert checked >= 4, f"only {checked} exported files in {folder}"
+    print(f"{checked} exported files give the C++ outputs in Python")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,456 @@
+// TorchScript export of the translator and the captioner: the encoder, the
+// decoder's step and the searches of models/search.cpp, compiled with define()
+// over mirrored tensors (train/export.h).
+#include <fmt/format.h>
+
+#include "data/error.h"
+#include "data/tokenizer.h"
+#include "train/captioning.h"
+#include "train/export.h"
+#include "train/export_sources.h"
+#include "train/forecasting.h"
+#include "train/translation.h"
+
+namespace attnzoo {
+namespace {
+
+void register_search_attributes(torch::jit::Module& m, double alpha) {
+  m.register_attribute("bos", c10::IntType::get(), Vocab::kBos);
+  m.register_attribute("eos", c10::IntType::get(), Vocab::kEos);
+  m.register_attribute("alpha", c10::FloatType::get(), alpha);
+}
+
+void register_text_attributes(torch::jit::Module& m) {
+  m.register_attribute("joiner", c10::StringType::get(), kJoiner);
+  m.register_attribute("space_symbol", c10::StringType::get(), kSpaceSymbol);
+}
+
+// The encoder of models/encoder.cpp over embedded steps, encode_steps(x, lengths)
+// -> (values, summary): each direction of each layer a one-layer
+// aten RNN (the call torch::nn::GRU/LSTM makes), the backward one over each
+// row reversed within its length.
+std::string encoder_source(const EncoderImpl& encoder) {
+  const auto& o = encoder.options;
+  const bool lstm = o.rnn() == "lstm";
+  std::string body;
+  auto line = [&](const std::string& s) { body += "    " + s + "\n"; };
+  for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
+    for (int direction = 0; direction < (o.bidirectional() ? 2 : 1); ++direction) {
+      const std::string name = fmt::format("self.encoder.rnn_l{}{}", layer, direction == 1 ? "_reverse" : "");
+      const std::string params = fmt::format("[{0}.weight_ih_l0, {0}.weight_hh_l0, {0}.bias_ih_l0, {0}.bias_hh_l0]", name);
+      const std::string input = direction == 1 ? "self.reverse(x, reverse)" : "x";
+      const std::string call =
+          lstm ? fmt::format("torch.lstm({}, [h0, h0], {}, True, 1, 0.0, False, False, True)[0]", input, params)
+               : fmt::format("torch.gru({}, h0, {}, True, 1, 0.0, False, False, True)[0]", input, params);
+      if (direction == 0) {
+        line("forward_out = " + call);
+      } else {
+        line("backward_out = self.reverse(" + call + ", reverse)");
+      }
+    }
+    line(o.bidirectional() ? "x = torch.cat([forward_out, backward_out], 2)" : "x = forward_out");
+  }
+  std::string summary =
+      "summary = forward_out.gather(1, (lengths - 1).view([batch, 1, 1]).expand([batch, 1, forward_out.size(2)]))"
+      ".squeeze(1)";
+  if (o.bidirectional()) summary += "\n    summary = torch.cat([summary, backward_out.select(1, 0)], 1)";
+  return fmt::format(R"JIT(
+def reverse(self, x: Tensor, index: Tensor) -> Tensor:
+    return x.gather(1, index.expand([x.size(0), x.size(1), x.size(2)]))
+
+def encode_steps(self, x: Tensor, src_lengths: Tensor) -> Tuple[Tensor, Tensor]:
+    batch = x.size(0)
+    steps = x.size(1)
+    lengths = src_lengths.to(device=x.device, dtype=4)
+    valid = (torch.arange(steps, dtype=4, device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)
+    positions = torch.arange(steps, dtype=4, device=x.device).unsqueeze(0)
+    reverse = torch.where(positions < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - positions, positions).unsqueeze(2)
+    h0 = torch.zeros([1, batch, {0}], dtype=x.dtype, device=x.device)
+    forward_out = h0
+    backward_out = h0
+{1}    {2}
+    return x * valid, summary
+)JIT",
+                     o.hidden_size(), body, summary);
+}
+
+// The decoder of models/decoder.cpp: initial_state(summary) and
+// decode_step(e, memory, state) -> (features, weights, state) from an embedded
+// input; project(features) -> logits. State: h per layer, then c per layer (LSTM).
+std::string decoder_source(const DecoderImpl& decoder) {
+  const auto& o = decoder.options;
+  const bool lstm = o.rnn() == "lstm";
+  const int64_t layers = o.num_layers();
+  std::string cells;
+  for (int64_t l = 0; l < layers; ++l) {
+    const std::string cell = fmt::format("self.decoder.cells._{}", l);
+    const std::string weights =
+        fmt::format("{0}.weight_ih, {0}.weight_hh, {0}.bias_ih, {0}.bias_hh", cell);
+    if (lstm) {
+      cells += fmt::format("    h, c = torch.lstm_cell(x, [state[{}], state[{}]], {})\n", l, layers + l, weights);
+      cells += "    hs.append(h)\n    cs.append(c)\n    x = h\n";
+    } else {
+      cells += fmt::format("    x = torch.gru_cell(x, state[{}], {})\n    hs.append(x)\n", l, weights);
+    }
+  }
+  const std::string project =
+      decoder.readout
+          ? "r = self.linear(features, self.decoder.readout.weight, self.decoder.readout.bias)\n"
+            "    r = r.view(r.size()[:-1] + [r.size(-1) // 2, 2]).max(-1)[0]\n"
+            "    return self.linear(r, self.decoder.out.weight, self.decoder.out.bias)"
+          : "return self.linear(features, self.decoder.out.weight, self.decoder.out.bias)";
+  return fmt::format(R"JIT(
+def initial_state(self, summary: Tensor) -> List[Tensor]:
+    h0 = torch.tanh(self.linear(summary, self.decoder.bridge.weight, self.decoder.bridge.bias)).chunk({0}, 1)
+    state: List[Tensor] = []
+    for h in h0:
+        state.append(h.contiguous())
+    if {1}:
+        for h in h0:
+            state.append(torch.zeros_like(h))
+    return state
+
+def decode_step(self, e: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
+    context, weights = self.attend(state[{2}], memory[0], memory[1], memory[2], memory[3])
+    x = torch.cat([e, context], 1)
+    hs: List[Tensor] = []
+    cs: List[Tensor] = []
+{3}    return torch.cat([x, context, e], 1), weights, hs + cs
+
+def project(self, features: Tensor) -> Tensor:
+    {4}
+)JIT",
+                     layers, lstm ? "True" : "False", layers - 1, cells, project);
+}
+
+const char* const kTranslatorStepSource = R"JIT(
+def encode(self, src: Tensor, src_lengths: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+    values, summary = self.encode_steps(torch.embedding(self.encoder.embedding.weight, src, 0), src_lengths)
+    memory = [values, self.keys(values), src.ne(0), summary]
+    return memory, self.initial_state(summary)
+
+def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
+    features, weights, state = self.decode_step(torch.embedding(self.decoder.embedding.weight, tokens, 0), memory, state)
+    return torch.log_softmax(self.project(features), -1), weights, state
+)JIT";
+
+const char* const kTranslatorSearchSource = R"JIT(
+def limits(self, src_lengths: Tensor, max_len: int) -> List[int]:
+    lengths: List[int] = src_lengths.to(device=torch.device("cpu"), dtype=4).tolist()
+    out: List[int] = []
+    for n in lengths:
+        limit = max(1, int(self.max_len_ratio * float(n)) + self.max_len_offset)
+        if max_len > 0:
+            limit = min(limit, max_len)
+        out.append(limit)
+    return out
+
+def forward(self, src: Tensor, src_lengths: Tensor) -> Tuple[Tensor, Tensor]:
+    memory, state = self.encode(src, src_lengths)
+    ids, scores, weights = self.greedy(memory, state, self.limits(src_lengths, 0))
+    return ids, weights
+
+def beam_search(self, src: Tensor, src_lengths: Tensor, beam: int, max_len: int) -> Tuple[Tensor, Tensor, Tensor]:
+    memory, state = self.encode(src, src_lengths)
+    limits = self.limits(src_lengths, max_len)
+    if beam > 1:
+        return self.beam(memory, state, limits, beam, self.alpha)
+    return self.greedy(memory, state, limits)
+
+def run_ids(self, ids: List[int]) -> Tuple[List[int], Tensor]:
+    device = self.decoder.out.weight.device
+    src = torch.tensor([ids], dtype=4, device=device)
+    lengths = torch.tensor([len(ids)], dtype=4)
+    out, scores, weights = self.beam_search(src, lengths, self.default_beam, 0)
+    out_ids: List[int] = out[0].tolist()
+    return out_ids, weights[0]
+)JIT";
+
+// translate() and attention() on text (word and character tokenizers).
+const char* const kTranslatorTextSource = R"JIT(
+def source_ids(self, text: str) -> Tuple[List[str], List[int]]:
+    tokens = self.tokens_src(text)
+    ids: List[int] = []
+    for t in tokens:
+        ids.append(self.src_ids.get(t, 1))
+    ids.append(self.eos)
+    return tokens, ids
+
+def translate(self, text: str) -> str:
+    tokens, ids = self.source_ids(text)
+    out, weights = self.run_ids(ids)
+    return self.text_tgt(self.decode_tgt(out))
+
+def attention(self, text: str) -> Tuple[List[str], List[str], Tensor]:
+    tokens, ids = self.source_ids(text)
+    out, weights = self.run_ids(ids)
+    target: List[str] = []
+    for i in out:
+        target.append(self.tgt_tokens[i])
+    return tokens + ["<eos>"], target, weights
+)JIT";
+
+// SentencePiece models: the pieces are made outside (with the .spm models
+// saved beside the code); translate() and attention() take and give ids.
+const char* const kTranslatorIdsSource = R"JIT(
+def translate(self, ids: List[int]) -> List[int]:
+    out, weights = self.run_ids(ids + [self.eos])
+    result: List[int] = []
+    for i in out:
+        if i == self.eos:
+            break
+        result.append(i)
+    return result
+
+def attention(self, ids: List[int]) -> Tuple[List[str], List[str], Tensor]:
+    source = ids + [self.eos]
+    out, weights = self.run_ids(source)
+    source_tokens: List[str] = []
+    for i in source:
+        source_tokens.append(self.src_tokens[i])
+    target: List[str] = []
+    for i in out:
+        target.append(self.tgt_tokens[i])
+    return source_tokens, target, weights
+)JIT";
+
+bool runs_in_torchscript(const Tokenizer& tokenizer) {
+  return tokenizer.options().kind == "word" || tokenizer.options().kind == "char";
+}
+
+}  // namespace
+
+torch::jit::Module export_translator(const Translator& translator, torch::jit::ExtraFilesMap* files) {
+  const auto& model = *translator.model;
+  const auto& decode = translator.config.at("decode");
+  auto m = mirror(model, "attnzoo_translator");
+  register_search_attributes(m, decode.at("length_penalty").get<double>());
+  m.register_attribute("max_len_ratio", c10::FloatType::get(), decode.at("max_len_ratio").get<double>());
+  m.register_attribute("max_len_offset", c10::IntType::get(), decode.at("max_len_offset").get<int64_t>());
+  m.register_attribute("default_beam", c10::IntType::get(), decode.at("beam").get<int64_t>());
+  register_text_attributes(m);
+  register_vocab(m, translator.src_vocab, "src");
+  register_vocab(m, translator.tgt_vocab, "tgt");
+  // define() compiles at once, so callees come first.
+  m.define(kLinearSource);
+  m.define(attention_source(*model.decoder->attention, "self.decoder.attention"));
+  m.define(encoder_source(*model.encoder));
+  m.define(decoder_source(*model.decoder));
+  m.define(kTranslatorStepSource);
+  m.define(kSearchSource);
+  m.define(kTranslatorSearchSource);
+  m.define(vocab_decode_source("tgt"));
+  const bool text = runs_in_torchscript(*translator.src_tokenizer) && runs_in_torchscript(*translator.tgt_tokenizer);
+  if (text) {
+    m.define(kTextSource);
+    m.define(tokenizer_source(translator.src_tokenizer->options(), "src"));
+    m.define(tokenizer_source(translator.tgt_tokenizer->options(), "tgt"));
+    m.define(kTranslatorTextSource);
+  } else {
+    m.define(kTranslatorIdsSource);
+    if (files != nullptr) {
+      (*files)["src.spm"] = translator.src_tokenizer->model_bytes();
+      (*files)["tgt.spm"] = translator.tgt_tokenizer->model_bytes();
+    }
+  }
+  m.eval();
+  return m;
+}
+
+namespace {
+
+std::string caption_step_source(const CaptionDecoderImpl& decoder) {
+  const std::string gate =
+      decoder.gate ? "torch.sigmoid(self.linear(state[0], self.decoder.gate.weight, self.decoder.gate.bias))"
+                   : "torch.ones([state[0].size(0), 1], dtype=state[0].dtype, device=state[0].device)";
+  return fmt::format(R"JIT(
+def encode(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+    values = self.resnet(images)
+    mask = torch.ones([values.size(0), values.size(1)], dtype=11, device=values.device)
+    summary = values.mean(1)
+    h = torch.tanh(self.linear(summary, self.decoder.init_h.weight, self.decoder.init_h.bias))
+    c = torch.tanh(self.linear(summary, self.decoder.init_c.weight, self.decoder.init_c.bias))
+    return [values, self.keys(values), mask, summary], [h, c]
+
+def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
+    e = torch.embedding(self.decoder.embedding.weight, tokens, 0)
+    context, weights = self.attend(state[0], memory[0], memory[1], memory[2], memory[3])
+    z = {0} * context
+    cell = self.decoder.cell
+    h, c = torch.lstm_cell(torch.cat([e, z], 1), [state[0], state[1]], cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    features = e + self.linear(h, self.decoder.out_h.weight, self.decoder.out_h.bias) + self.linear(z, self.decoder.out_z.weight, None)
+    logits = self.linear(features, self.decoder.out.weight, self.decoder.out.bias)
+    return torch.log_softmax(logits, -1), weights, [h, c]
+)JIT",
+                     gate);
+}
+
+const char* const kCaptionSource = R"JIT(
+def limits(self, batch: int) -> List[int]:
+    out: List[int] = []
+    for b in range(batch):
+        out.append(max(1, self.max_length))
+    return out
+
+def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
+    memory, state = self.encode(images)
+    ids, scores, alphas = self.greedy(memory, state, self.limits(images.size(0)))
+    return ids, alphas
+
+def beam_search(self, images: Tensor, beam: int) -> Tuple[Tensor, Tensor, Tensor]:
+    memory, state = self.encode(images)
+    if beam > 1:
+        return self.beam(memory, state, self.limits(images.size(0)), beam, self.alpha)
+    return self.greedy(memory, state, self.limits(images.size(0)))
+
+def caption(self, image: Tensor, beam: int) -> str:
+    if image.dim() == 3:
+        image = image.unsqueeze(0)
+    ids, scores, alphas = self.beam_search(image, beam)
+    out: List[int] = ids[0].tolist()
+    return self.text_caption(self.decode_caption(out))
+
+def preprocess(self, pixels: Tensor) -> Tensor:
+    x = pixels.to(self.pixel_mean.dtype).div(255.0)
+    if x.dim() == 3:
+        x = x.unsqueeze(1).expand([x.size(0), 3, x.size(1), x.size(2)])
+    else:
+        x = x.permute([0, 3, 1, 2])
+    return (x - self.pixel_mean) / self.pixel_std
+)JIT";
+
+}  // namespace
+
+torch::jit::Module export_captioner(const Captioner& captioner) {
+  const auto& net = *captioner.model;
+  const auto& decode = captioner.config.at("decode");
+  auto m = mirror(net, "attnzoo_captioner");
+  const auto search = captioner.search_options();
+  register_search_attributes(m, search.length_penalty);
+  m.register_attribute("max_length", c10::IntType::get(), search.max_len_offset);
+  m.register_attribute("default_beam", c10::IntType::get(), decode.at("beam").get<int64_t>());
+  const auto read = caption_image_options(captioner.config.at("data"));
+  m.register_attribute("image_side", c10::IntType::get(), read.side);
+  m.register_attribute("image_grey", c10::BoolType::get(), read.grey);
+  m.register_attribute("image_crop", c10::BoolType::get(), read.centre_crop);
+  m.register_buffer("pixel_mean", torch::tensor(imagenet_mean(), torch::kFloat).view({1, 3, 1, 1}));
+  m.register_buffer("pixel_std", torch::tensor(imagenet_std(), torch::kFloat).view({1, 3, 1, 1}));
+  register_text_attributes(m);
+  register_vocab(m, captioner.vocab, "caption");
+  m.define(kLinearSource);
+  m.define(resnet_source(*net.encoder, "self.encoder"));
+  m.define(attention_source(*net.decoder->attention, "self.decoder.attention"));
+  m.define(caption_step_source(*net.decoder));
+  m.define(kSearchSource);
+  m.define(kTextSource);
+  m.define(tokenizer_source(captioner.tokenizer->options(), "caption"));
+  m.define(vocab_decode_source("caption"));
+  m.define(kCaptionSource);
+  m.eval();
+  return m;
+}
+
+namespace {
+
+// The body of the forecaster's forward after `x` (B,L,F) is normalised and
+// instance-normalised: forecast (B,H) and attention (B,H,L), models/forecaster.cpp.
+std::string forecaster_body(const ForecasterImpl& f) {
+  const auto& o = f.options;
+  const bool timed = o.time_size() > 0;
+  if (f.linear)
+    return "forecast = self.linear(x.select(2, target), self.linear_map.weight, self.linear_map.bias)\n"
+           "    attention = torch.zeros([batch, horizon, steps], dtype=x.dtype, device=x.device)";
+  const bool direct = o.decoder() == "direct";
+  std::string input = direct ? "self.horizon_embedding.weight[h].unsqueeze(0).expand([batch, -1])"
+                             : "self.linear(PREV, self.step_proj.weight, self.step_proj.bias)";
+  if (direct && timed) input += " + self.linear(times.select(1, steps + h), self.step_proj.weight, self.step_proj.bias)";
+  const std::string prev = timed ? "torch.cat([previous.unsqueeze(1), times.select(1, steps + h)], 1)"
+                                 : "previous.unsqueeze(1)";
+  if (!direct) input.replace(input.find("PREV"), 4, prev);
+  return fmt::format(R"JIT(inputs = torch.cat([x, times.slice(1, 0, steps)], 2) if {0} else x
+    values, summary = self.encode_steps(self.linear(inputs, self.input_proj.weight, self.input_proj.bias),
+                                        torch.full([batch], steps, dtype=4))
+    memory = [values, self.keys(values), torch.ones([batch, steps], dtype=11, device=x.device), summary]
+    state = self.initial_state(summary)
+    previous = x.select(1, steps - 1).select(1, target)
+    features: List[Tensor] = []
+    outputs: List[Tensor] = []
+    weights: List[Tensor] = []
+    for h in range(horizon):
+        u = {1}
+        f, w, state = self.decode_step(u, memory, state)
+        weights.append(w)
+        if {2}:
+            features.append(f)
+        else:
+            previous = self.project(f).squeeze(1)
+            outputs.append(previous)
+    if {2}:
+        forecast = self.project(torch.stack(features, 1)).squeeze(2)
+    else:
+        forecast = torch.stack(outputs, 1)
+    attention = torch.stack(weights, 1))JIT",
+                     timed ? "True" : "False", input, direct ? "True" : "False");
+}
+
+}  // namespace
+
+torch::jit::Module export_forecaster(const Forecasting& forecasting) {
+  const auto& model = *forecasting.model;
+  const auto& o = model.options;
+  // The linear map's name "linear" would hide the linear() helper.
+  auto m = mirror(model, "attnzoo_forecaster");
+  if (model.linear) {
+    auto renamed = torch::jit::Module("attnzoo_forecaster_linear_map");
+    renamed.register_parameter("weight", model.linear->weight.detach().clone(), false);
+    renamed.register_parameter("bias", model.linear->bias.detach().clone(), false);
+    renamed.register_attribute("training", c10::BoolType::get(), false);
+    m = torch::jit::Module("attnzoo_forecaster");
+    m.register_attribute("training", c10::BoolType::get(), false);
+    m.register_module("linear_map", renamed);
+  }
+  m.register_buffer("value_mean", forecasting.mean.to(torch::kFloat));
+  m.register_buffer("value_std", forecasting.std.to(torch::kFloat));
+  c10::List<std::string> channels;
+  for (const auto& c : forecasting.channels) channels.push_back(c);
+  m.register_attribute("channels", c10::ListType::ofStrings(), channels);
+  m.register_attribute("target", c10::IntType::get(), forecasting.target_channel);
+  m.register_attribute("input_len", c10::IntType::get(), o.input_len());
+  m.register_attribute("horizon", c10::IntType::get(), o.horizon());
+  m.register_attribute("time_features", c10::BoolType::get(), o.time_size() > 0);
+  m.define(kLinearSource);
+  if (!model.linear) {
+    m.define(attention_source(*model.decoder->attention, "self.decoder.attention"));
+    m.define(encoder_source(*model.encoder));
+    m.define(decoder_source(*model.decoder));
+  }
+  const std::string norm = o.instance_norm() == "last"   ? "x.slice(1, steps - 1, steps)"
+                           : o.instance_norm() == "mean" ? "x.mean(1, keepdim=True)"
+                                                         : "torch.zeros_like(x.slice(1, 0, 1))";
+  m.define(fmt::format(R"JIT(
+def predict(self, values: Tensor, times: Tensor) -> Tuple[Tensor, Tensor]:
+    batch = values.size(0)
+    steps = self.input_len
+    horizon = self.horizon
+    target = self.target
+    x = (values.to(self.value_mean.dtype) - self.value_mean) / self.value_std
+    offset = {0}
+    x = x - offset
+    {1}
+    forecast = forecast + offset.select(2, target)
+    return forecast * self.value_std[target] + self.value_mean[target], attention
+)JIT",
+                       norm, forecaster_body(model)));
+  m.define(o.time_size() > 0 ? R"JIT(
+def forward(self, values: Tensor, times: Tensor) -> Tuple[Tensor, Tensor]:
+    return self.predict(values, times)
+)JIT"
+                             : R"JIT(
+def forward(self, values: Tensor) -> Tuple[Tensor, Tensor]:
+    return self.predict(values, values)
+)JIT");
+  m.eval();
+  return m;
+}
+
+}  // namespace attnzoo

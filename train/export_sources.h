@@ -1,0 +1,55 @@
+#pragma once
+// TorchScript source shared by the exported models (train/export*.cpp only).
+//
+// Every sequence model exports the same decoding interface: a method
+//   step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor])
+//       -> Tuple[Tensor, Tensor, List[Tensor]]
+// giving log-probabilities (N,V), attention weights (N,S) and the next state,
+// with the rows of `memory` and `state` reordered by index_select(0, rows).
+// greedy() and beam() drive it exactly as models/search.cpp drives a StepModel.
+#include <torch/script.h>
+
+#include <string>
+
+namespace attnzoo {
+
+class AttentionImpl;
+class ResNetImpl;
+class Vocab;
+struct TokenizerOptions;
+
+// Inside define() source dtypes are their ScalarType numbers (torch.long is
+// not a name there): 4 long, 6 float, 7 double, 11 bool.
+
+// def linear(self, x, w, b: Optional[Tensor]) -> Tensor: aten::linear, as the C++ modules.
+extern const char* const kLinearSource;
+
+// greedy(memory, state, limits: List[int]) and beam(memory, state, limits,
+// beam: int, alpha: float), each -> (ids (B,T) padded with 0, scores (B),
+// attention (B,T,S)); the module needs int attributes `bos`, `eos` and float `alpha`.
+extern const char* const kSearchSource;
+
+// def attend(self, query, values, keys, mask, summary) -> (context, weights)
+// for `attention`, whose mirrored parameters live under `path` (e.g.
+// "self.decoder.attention"); and def keys(self, values) -> Tensor, the
+// per-sequence key projection (AttentionImpl::prepare).
+std::string attention_source(const AttentionImpl& attention, const std::string& path);
+
+// Text in TorchScript, whose strings are bytes: code_points(text),
+// utf8_char(c), lower(c), is_space(c), is_punct(c) as data/utf8, and
+// tokens_<name>(text) -> List[str], text_<name>(tokens) -> str for the word
+// and character tokenizers of data/tokenizer.cpp, where <name> is "src", "tgt"
+// or whatever side is named. Needs the str attributes `joiner` and `space_symbol`.
+extern const char* const kTextSource;
+std::string tokenizer_source(const TokenizerOptions& options, const std::string& name);
+
+// Registers `vocab` as attributes <name>_ids: Dict[str, int] and <name>_tokens: List[str].
+void register_vocab(torch::jit::Module& module, const Vocab& vocab, const std::string& name);
+// def decode_<name>(self, ids: List[int]) -> List[str]: Vocab::decode.
+std::string vocab_decode_source(const std::string& name);
+
+// def resnet(self, images) -> Tensor (B,L,D), ResNetImpl::locations, for the
+// trunk mirrored under `path`.
+std::string resnet_source(const ResNetImpl& resnet, const std::string& path);
+
+}  // namespace attnzoo

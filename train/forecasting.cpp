@@ -1,0 +1,298 @@
+#include "train/forecasting.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "data/error.h"
+#include "data/text_io.h"
+#include "train/config.h"
+
+namespace attnzoo {
+
+nlohmann::json default_forecast_config() {
+  return nlohmann::json::parse(R"({
+    "data": {
+      "csv": "", "time_column": "date", "target": "", "features": [], "split": "auto",
+      "input_len": 96, "horizon": 24, "time_features": false,
+      "synthetic": {"length": 6000, "seed": 1, "noise": 0.3}
+    },
+    "model": {
+      "kind": "seq2seq", "embedding_size": 32, "hidden_size": 64, "layers": 1, "rnn": "gru",
+      "attention": "additive", "decoder": "direct", "instance_norm": "last", "dropout": 0.1
+    },
+    "train": {
+      "batch_size": 32, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
+      "clip": 1.0, "teacher_forcing": 1.0, "teacher_forcing_end": 0.0,
+      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0},
+      "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 3,
+      "seed": 1, "threads": 0, "blas_threads": 0
+    },
+    "eval": {"batch_size": 256}
+  })");
+}
+
+nlohmann::json load_forecast_config(const std::string& path) {
+  return merge_config(default_forecast_config(), read_json_file(path), path);
+}
+
+TimeTable load_forecast_table(const nlohmann::json& d) {
+  const std::string csv = d.at("csv");
+  auto features = d.at("features").get<std::vector<std::string>>();
+  std::string target = d.at("target");
+  TimeTable table;
+  if (csv.empty()) {
+    const auto& s = d.at("synthetic");
+    SyntheticSeriesOptions o;
+    o.length = s.at("length");
+    o.seed = s.at("seed");
+    o.noise = s.at("noise");
+    table = synthetic_series(o);
+  } else {
+    // Only the columns used must be numeric; the target defaults to the file's last column.
+    std::vector<std::string> wanted = features;
+    if (!target.empty()) wanted.push_back(target);
+    table = read_csv_series(csv, d.at("time_column"), target.empty() ? std::vector<std::string>{} : wanted);
+  }
+  if (target.empty()) target = table.columns.back();
+  std::vector<std::string> channels = features;
+  if (std::find(channels.begin(), channels.end(), target) == channels.end()) channels.push_back(target);
+  std::vector<int64_t> index;
+  for (const auto& c : channels) index.push_back(table.column(c));
+  table.values = table.values.index_select(1, torch::tensor(index, torch::kLong));
+  table.columns = channels;
+  return table;
+}
+
+// ----------------------------------------------------------------------------
+// Forecasting
+
+namespace {
+
+ForecasterOptions forecaster_options(const nlohmann::json& config, int64_t channels, int64_t target_channel) {
+  const auto& d = config.at("data");
+  return ForecasterOptions::from_json(config.at("model"), channels, d.at("input_len"), d.at("horizon"),
+                                      target_channel, d.at("time_features").get<bool>() ? kTimeFeatures : 0);
+}
+
+int64_t target_index(const nlohmann::json& d, const std::vector<std::string>& channels) {
+  const std::string target = d.at("target");
+  if (target.empty()) return static_cast<int64_t>(channels.size()) - 1;
+  for (size_t i = 0; i < channels.size(); ++i)
+    if (channels[i] == target) return static_cast<int64_t>(i);
+  throw UserError("the target \"{}\" is not among the channels", target);
+}
+
+}  // namespace
+
+Forecasting::Forecasting(const nlohmann::json& config_, const TimeTable& table) : config(config_) {
+  auto& d = config["data"];
+  if (d.at("target").get<std::string>().empty()) d["target"] = table.columns.back();
+  channels = table.columns;
+  target_channel = target_index(d, channels);
+  const auto rows = split_rows(d.at("split"), table.source, table.rows(), d.at("input_len"), d.at("horizon"));
+  const auto train = table.values.slice(0, rows.train_begin, rows.train_end);
+  mean = train.mean(0);
+  std = train.std(0, /*unbiased=*/false);
+  for (size_t c = 0; c < channels.size(); ++c)
+    if (std[static_cast<int64_t>(c)].item<double>() == 0.0)
+      throw UserError("{}: column \"{}\" is constant over the training rows", table.source, channels[c]);
+  model = Forecaster(forecaster_options(config, static_cast<int64_t>(channels.size()), target_channel));
+}
+
+Forecasting::Forecasting(const Checkpoint& checkpoint) {
+  const auto& meta = checkpoint.meta();
+  config = merge_config(default_forecast_config(), meta.at("config"), checkpoint.path());
+  channels = meta.at("channels").get<std::vector<std::string>>();
+  target_channel = target_index(config.at("data"), channels);
+  mean = torch::tensor(meta.at("mean").get<std::vector<double>>(), torch::kDouble);
+  std = torch::tensor(meta.at("std").get<std::vector<double>>(), torch::kDouble);
+  model = Forecaster(forecaster_options(config, static_cast<int64_t>(channels.size()), target_channel));
+  checkpoint.load_model(*model);
+}
+
+nlohmann::json Forecasting::meta() const {
+  const auto m = mean.contiguous(), s = std.contiguous();
+  return {{"app", "forecast"},
+          {"config", config},
+          {"channels", channels},
+          {"mean", std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel())},
+          {"std", std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel())}};
+}
+
+torch::Tensor Forecasting::normalise(const TimeTable& table) const {
+  if (table.columns != channels)
+    throw UserError("{}: columns {} do not match the model's channels {}", table.source,
+                    fmt::format("{}", fmt::join(table.columns, ", ")), fmt::format("{}", fmt::join(channels, ", ")));
+  return ((table.values - mean) / std).to(torch::kFloat);
+}
+
+const Windows& ForecastSplits::named(const std::string& split) const {
+  if (split == "train") return train;
+  if (split == "valid") return valid;
+  if (split == "test") return test;
+  throw UserError("split \"{}\" is not one of train, valid, test", split);
+}
+
+ForecastSplits make_forecast_splits(const Forecasting& f, const TimeTable& table) {
+  const auto& d = f.config.at("data");
+  const int64_t l = f.input_len(), h = f.horizon();
+  ForecastSplits s;
+  s.rows = split_rows(d.at("split"), table.source, table.rows(), l, h);
+  const auto series = f.normalise(table);
+  const auto times = f.timed() ? time_features(table.times) : torch::Tensor();
+  std::vector<int64_t> all(f.channels.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  s.train = Windows(series, times, all, f.target_channel, s.rows.train_begin, s.rows.train_end, l, h);
+  s.valid = Windows(series, times, all, f.target_channel, s.rows.valid_begin, s.rows.valid_end, l, h);
+  s.test = Windows(series, times, all, f.target_channel, s.rows.test_begin, s.rows.test_end, l, h);
+  return s;
+}
+
+// ----------------------------------------------------------------------------
+// Evaluation
+
+nlohmann::json ForecastEval::to_json() const {
+  return {{"mse", mse},
+          {"mae", mae},
+          {"repeat_mse", repeat_mse},
+          {"repeat_mae", repeat_mae},
+          {"windows", windows},
+          {"windows_per_sec", seconds > 0 ? static_cast<double>(windows) / seconds : 0.0}};
+}
+
+ForecastOutput forecast_windows(Forecasting& f, const Windows& windows, const std::vector<int64_t>& indices) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = f.model->is_training();
+  f.model->eval();
+  const auto b = windows.batch(indices);
+  auto out = f.model->forward(b.inputs, b.times);
+  f.model->train(was_training);
+  return out;
+}
+
+ForecastEval evaluate_forecaster(Forecasting& f, const Windows& windows, int64_t batch_size) {
+  const auto start = std::chrono::steady_clock::now();
+  ForecastEval ev;
+  double se = 0.0, ae = 0.0, repeat_se = 0.0, repeat_ae = 0.0;
+  for (int64_t first = 0; first < windows.size(); first += batch_size) {
+    std::vector<int64_t> indices;
+    for (int64_t i = first; i < std::min(windows.size(), first + batch_size); ++i) indices.push_back(i);
+    const auto b = windows.batch(indices);
+    const auto out = forecast_windows(f, windows, indices);
+    const auto error = (out.forecast - b.targets).to(torch::kDouble);
+    se += error.pow(2).sum().item<double>();
+    ae += error.abs().sum().item<double>();
+    const auto repeat = (repeat_forecast(b.inputs, f.target_channel, f.horizon()) - b.targets).to(torch::kDouble);
+    repeat_se += repeat.pow(2).sum().item<double>();
+    repeat_ae += repeat.abs().sum().item<double>();
+  }
+  ev.windows = windows.size();
+  const double n = static_cast<double>(std::max<int64_t>(1, windows.size() * f.horizon()));
+  ev.mse = se / n;
+  ev.mae = ae / n;
+  ev.repeat_mse = repeat_se / n;
+  ev.repeat_mae = repeat_ae / n;
+  ev.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return ev;
+}
+
+// ----------------------------------------------------------------------------
+// Training
+
+namespace {
+
+class ForecastTask : public TrainTask {
+ public:
+  ForecastTask(Forecasting& f, const ForecastSplits& data, const nlohmann::json& tc)
+      : f_(f),
+        data_(data),
+        batch_size_(tc.at("batch_size")),
+        teacher_start_(tc.at("teacher_forcing")),
+        teacher_end_(tc.at("teacher_forcing_end")),
+        eval_batch_(f.config.at("eval").at("batch_size")) {
+    if (data.train.size() == 0) throw UserError("no training windows");
+  }
+
+  torch::nn::Module& model() override { return *f_.model; }
+  std::string unit() const override { return "win"; }
+
+  std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
+    return shuffled_batches(static_cast<size_t>(data_.train.size()), batch_size_, seed);
+  }
+
+  // Teacher forcing falls linearly from train.teacher_forcing to
+  // train.teacher_forcing_end over the run (autoregressive decoder only).
+  void set_progress(int64_t step, int64_t planned) override {
+    const double t = planned > 1 ? static_cast<double>(step - 1) / static_cast<double>(planned - 1) : 0.0;
+    teacher_forcing_ = teacher_start_ + (teacher_end_ - teacher_start_) * std::min(1.0, t);
+  }
+
+  StepResult train_step(const std::vector<size_t>& batch) override {
+    const auto b = data_.train.batch(std::vector<int64_t>(batch.begin(), batch.end()));
+    const auto out = f_.model->forward(b.inputs, b.times, b.targets, teacher_forcing_);
+    StepResult r;
+    r.loss = torch::nn::functional::mse_loss(out.forecast, b.targets);
+    r.tokens = static_cast<int64_t>(batch.size());
+    if (f_.model->options.decoder() == "autoregressive" && f_.model->options.kind() == "seq2seq")
+      r.terms.push_back({"teacher", torch::tensor(teacher_forcing_)});
+    return r;
+  }
+
+  Evaluation evaluate() override {
+    const auto ev = evaluate_forecaster(f_, data_.valid, eval_batch_);
+    Evaluation e;
+    e.metrics = {{"valid_mse", ev.mse}, {"valid_mae", ev.mae}, {"valid_repeat_mse", ev.repeat_mse}};
+    e.score = -ev.mse;
+    e.summary = fmt::format("valid mse {:.4f} mae {:.4f} (repeat mse {:.4f})", ev.mse, ev.mae, ev.repeat_mse);
+    return e;
+  }
+
+  nlohmann::json meta() const override { return f_.meta(); }
+  std::map<std::string, torch::Tensor> tensors() const override { return {}; }
+
+ private:
+  Forecasting& f_;
+  const ForecastSplits& data_;
+  int64_t batch_size_;
+  double teacher_start_, teacher_end_, teacher_forcing_ = 1.0;
+  int64_t eval_batch_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrainTask> make_forecast_task(Forecasting& f, const ForecastSplits& data,
+                                              const nlohmann::json& train_config) {
+  return std::make_unique<ForecastTask>(f, data, train_config);
+}
+
+std::string train_forecaster(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
+  auto checkpoint = begin_run(config_in.at("train"), out_dir, resume, "forecast");
+  std::unique_ptr<Forecasting> forecasting;
+  TimeTable table;
+  if (checkpoint) {
+    forecasting = std::make_unique<Forecasting>(*checkpoint);
+    forecasting->config["train"] = config_in.at("train");
+    forecasting->config["eval"] = config_in.at("eval");
+    table = load_forecast_table(forecasting->config.at("data"));
+  } else {
+    table = load_forecast_table(config_in.at("data"));
+    forecasting = std::make_unique<Forecasting>(config_in, table);
+  }
+  Forecasting& f = *forecasting;
+  const auto data = make_forecast_splits(f, table);
+  write_json_file(out_dir + "/config.json", f.config);
+  int64_t parameters = 0;
+  for (const auto& p : f.model->parameters()) parameters += p.numel();
+  std::fprintf(stderr, "data: %s, %lld rows, channels %s -> %s | windows %lld train, %lld valid, %lld test | "
+               "L %lld, H %lld | model: %s, %lld parameters\n",
+               table.source.c_str(), static_cast<long long>(table.rows()),
+               fmt::format("{}", fmt::join(f.channels, ",")).c_str(), f.channels[f.target_channel].c_str(),
+               static_cast<long long>(data.train.size()), static_cast<long long>(data.valid.size()),
+               static_cast<long long>(data.test.size()), static_cast<long long>(f.input_len()),
+               static_cast<long long>(f.horizon()), f.model->options.kind().c_str(), static_cast<long long>(parameters));
+  const auto task = make_forecast_task(f, data, f.config.at("train"));
+  run_training(*task, f.config.at("train"), out_dir, std::move(checkpoint));
+  return out_dir + "/checkpoint.pt";
+}
+
+}  // namespace attnzoo

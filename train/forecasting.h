@@ -1,0 +1,74 @@
+#pragma once
+// The forecasting task end to end: config, data (a CSV or the synthetic
+// default, the ETT splits, z-scoring with the training rows' statistics,
+// windows), the Forecasting model and its scaler, training through the shared
+// loop (MSE), and evaluation (MSE and MAE on the normalised scale, next to Repeat).
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/timeseries.h"
+#include "models/forecaster.h"
+#include "train/checkpoint.h"
+#include "train/loop.h"
+
+namespace attnzoo {
+
+nlohmann::json default_forecast_config();
+nlohmann::json load_forecast_config(const std::string& path);
+
+// The table data.csv names (or the synthetic series when it is empty),
+// holding the input channels: data.features, then data.target (default: the
+// last column) when it is not among them.
+TimeTable load_forecast_table(const nlohmann::json& data_config);
+
+// A forecaster with its channels and scaler: a checkpoint holds exactly this.
+class Forecasting {
+ public:
+  // A new model for `config`, its scaler fitted on the training rows of `table`.
+  Forecasting(const nlohmann::json& config, const TimeTable& table);
+  explicit Forecasting(const Checkpoint& checkpoint);
+  nlohmann::json meta() const;
+  int64_t input_len() const { return config.at("data").at("input_len"); }
+  int64_t horizon() const { return config.at("data").at("horizon"); }
+  bool timed() const { return config.at("data").at("time_features").get<bool>(); }
+  // The table's values (rows, channels) z-scored with this model's scaler, float32.
+  torch::Tensor normalise(const TimeTable& table) const;
+
+  nlohmann::json config;
+  std::vector<std::string> channels;  // input columns; channels[target_channel] is the target
+  int64_t target_channel = 0;
+  torch::Tensor mean, std;  // (channels) float64, of the training rows
+  Forecaster model{nullptr};
+};
+
+struct ForecastSplits {
+  SplitRows rows;
+  Windows train, valid, test;
+  const Windows& named(const std::string& split) const;
+};
+// Windows of each split of `table` (which has the model's channels).
+ForecastSplits make_forecast_splits(const Forecasting& f, const TimeTable& table);
+
+struct ForecastEval {
+  double mse = 0.0, mae = 0.0, repeat_mse = 0.0, repeat_mae = 0.0;
+  int64_t windows = 0;
+  double seconds = 0.0;
+  nlohmann::json to_json() const;
+};
+// MSE and MAE over every window and horizon step of the target, normalised.
+ForecastEval evaluate_forecaster(Forecasting& f, const Windows& windows, int64_t batch_size = 256);
+
+// Forecasts (B,H) and attention (B,H,L) of windows `indices` (eval mode, no gradient).
+ForecastOutput forecast_windows(Forecasting& f, const Windows& windows, const std::vector<int64_t>& indices);
+
+std::unique_ptr<TrainTask> make_forecast_task(Forecasting& f, const ForecastSplits& data,
+                                              const nlohmann::json& train_config);
+
+// Trains (or, with resume, continues) in out_dir; returns the checkpoint path.
+std::string train_forecaster(const nlohmann::json& config, const std::string& out_dir, bool resume);
+
+}  // namespace attnzoo
