@@ -3,6 +3,7 @@
 //   forecast train --config configs/forecast/etth1.json --csv ../shared/data/ett/ETTh1.csv --out runs/etth1
 //   forecast eval --checkpoint runs/etth1/best.pt --json
 //   forecast predict --checkpoint runs/etth1/best.pt --at 14000 --png forecast.png > forecast.csv
+//   forecast export --checkpoint runs/etth1/best.pt --out etth1.pt [--freeze]
 //   forecast train --out runs/demo            (the embedded synthetic series)
 #include <CLI/CLI.hpp>
 
@@ -13,6 +14,7 @@
 #include "data/error.h"
 #include "eval/forecast_plot.h"
 #include "train/config.h"
+#include "train/export.h"
 #include "train/forecasting.h"
 #include "train/runtime.h"
 
@@ -156,6 +158,19 @@ int run_predict(const std::string& checkpoint, const std::string& csv, int64_t a
   return 0;
 }
 
+int run_export(const ExportFlags& flags) {
+  const Forecasting f(Checkpoint(flags.checkpoint, "forecast"));
+  const std::string args = f.timed() ? fmt::format("values: Tensor (B,{},{}), times: Tensor (B,{},4)", f.input_len(),
+                                                   f.channels.size(), f.input_len() + f.horizon())
+                                     : fmt::format("values: Tensor (B,{},{})", f.input_len(), f.channels.size());
+  write_export(export_forecaster(f), flags, "forecast", f.config,
+               {"channels", "target", "input_len", "horizon", "time_features"},
+               fmt::format("  forward({}) -> (forecast (B,{}) of {}, attention (B,{},{}))\n  channels: {}", args,
+                           f.horizon(), f.channels[static_cast<size_t>(f.target_channel)], f.horizon(),
+                           f.input_len(), fmt::join(f.channels, ", ")));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,10 +208,14 @@ int main(int argc, char** argv) {
   cmd_predict->add_option("--png", png, "Write the forecast and attention figure here");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")->capture_default_str();
 
+  ExportFlags export_flags;
+  auto* cmd_export = add_export_command(app, export_flags, "a forecaster (its scaler inside)");
+
   return run_app(app, argc, argv, "forecast", [&] {
     if (*cmd_train) return run_train(train, train_data, kind, decoder);
     if (*cmd_eval) return run_eval(eval_checkpoint, eval_csv, split, eval_threads, json);
     if (*cmd_predict) return run_predict(predict_checkpoint, predict_csv, at, png, predict_threads);
+    if (*cmd_export) return run_export(export_flags);
     return 0;
   });
 }

@@ -5,6 +5,7 @@
 //   zoo-run m30k.pt --text "Ein Hund rennt ."      translate (or lines on stdin)
 //   zoo-run scenes.pt --image scene.png            caption
 //   zoo-run ram.pt --image shoe.png                glimpse: class and probability
+//   zoo-run etth1.pt --csv ETTh1.csv --at 14000    forecast: H values from the L rows before ROW
 //   zoo-run model.pt --info                        what the file is
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -48,7 +50,7 @@ Loaded load(const std::string& path) {
   if (extra.at("attnzoo.json").empty())
     throw UsageError(path +
                      ": a TorchScript file, but not one an attnzoo app exported (no attnzoo.json inside; "
-                     "for a checkpoint, run `translate|caption|glimpse export --checkpoint " + path + " --out model.pt` first)");
+                     "for a checkpoint, run `translate|caption|glimpse|forecast export --checkpoint " + path + " --out model.pt` first)");
   out.record = nlohmann::json::parse(extra.at("attnzoo.json"));
   return out;
 }
@@ -130,6 +132,62 @@ void run_images(torch::jit::Module& m, const std::string& app, const std::vector
   }
 }
 
+// The model's input channels over rows [at - L, at) of a CSV with a header
+// naming them (any other columns, the time column included, are ignored).
+torch::Tensor read_window(const std::string& path, torch::jit::Module& m, int64_t at) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(path + ": no such CSV file");
+  const auto channels = m.attr("channels").toListRef();
+  const int64_t len = m.attr("input_len").toInt();
+  auto split = [](const std::string& line) {
+    std::vector<std::string> cells;
+    std::stringstream s(line);
+    for (std::string cell; std::getline(s, cell, ',');) cells.push_back(cell);
+    return cells;
+  };
+  std::string line;
+  if (!std::getline(in, line)) throw UsageError(path + ": empty file");
+  const auto header = split(line);
+  std::vector<size_t> cells;
+  for (const auto& c : channels) {
+    const auto it = std::find(header.begin(), header.end(), c.toStringRef());
+    if (it == header.end()) throw UsageError(path + ": no column \"" + c.toStringRef() + "\" (the model reads it)");
+    cells.push_back(static_cast<size_t>(it - header.begin()));
+  }
+  std::vector<std::vector<float>> rows;
+  for (int64_t n = 2; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    const auto row = split(line);
+    std::vector<float> values;
+    for (size_t c : cells) {
+      try {
+        values.push_back(std::stof(row.at(c)));
+      } catch (const std::exception&) {
+        throw UsageError(fmt::format("{}:{}: column \"{}\" is not a number", path, n, header[c]));
+      }
+    }
+    rows.push_back(values);
+  }
+  const int64_t total = static_cast<int64_t>(rows.size());
+  if (at < 0) at = total;
+  if (at < len || at > total)
+    throw UsageError(fmt::format("{}: --at {} needs {} rows before it, and the file has {}", path, at, len, total));
+  auto window = torch::empty({1, len, static_cast<int64_t>(cells.size())});
+  for (int64_t i = 0; i < len; ++i)
+    for (size_t c = 0; c < cells.size(); ++c) window[0][i][static_cast<int64_t>(c)] = rows[at - len + i][c];
+  return window;
+}
+
+void run_forecast(torch::jit::Module& m, const std::string& csv, int64_t at) {
+  if (csv.empty()) throw UsageError("a forecast model needs --csv FILE (and --at ROW; default: after the last row)");
+  if (m.attr("time_features").toBool())
+    throw UsageError("this forecaster needs calendar features: call forward(values, times) from code");
+  const auto out = m.forward({read_window(csv, m, at)}).toTuple()->elements()[0].toTensor();
+  const std::string target = m.attr("channels").toListRef()[static_cast<size_t>(m.attr("target").toInt())].toStringRef();
+  std::cout << "step," << target << "_forecast\n";
+  for (int64_t k = 0; k < out.size(1); ++k) std::cout << k + 1 << ',' << out[0][k].item<double>() << '\n';
+}
+
 void print_info(torch::jit::Module& m, const nlohmann::json& record) {
   std::cout << "app: " << record.value("app", "?") << "\nwritten by attnzoo " << record.value("version", "?")
             << (record.value("frozen", false) ? " (frozen)" : "") << "\nmethods:\n";
@@ -145,15 +203,18 @@ void print_info(torch::jit::Module& m, const nlohmann::json& record) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"zoo-run: run a model exported by translate/caption/glimpse export, with LibTorch only"};
+  CLI::App app{"zoo-run: run a model exported by translate/caption/glimpse/forecast export, with LibTorch only"};
   std::string model;
   std::vector<std::string> texts, images;
-  int64_t beam = 0, threads = 0;
+  std::string csv;
+  int64_t beam = 0, threads = 0, at = -1;
   bool info = false;
   app.add_option("model", model, "Exported TorchScript file (<app> export --out)")->required();
   app.add_option("--text", texts, "translate: sentence to translate (repeat; default: lines on stdin)");
   app.add_option("--image", images, "caption, glimpse: image file (repeat)");
   app.add_option("--beam", beam, "caption: beam size (default: the model's)");
+  app.add_option("--csv", csv, "forecast: CSV with the model's channels as columns");
+  app.add_option("--at", at, "forecast: first forecast row, 0-based (default: after the last row)");
   app.add_option("--threads", threads, "ATen threads (0: LibTorch's default)");
   app.add_flag("--info", info, "Print the app, version, methods and config of the file");
   CLI11_PARSE(app, argc, argv);
@@ -167,6 +228,8 @@ int main(int argc, char** argv) {
       print_info(m, loaded.record);
     } else if (kind == "translate") {
       run_translate(m, texts);
+    } else if (kind == "forecast") {
+      run_forecast(m, csv, at);
     } else if (kind == "caption" || kind == "glimpse") {
       run_images(m, kind, images, beam);
     } else {

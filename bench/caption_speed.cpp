@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
     nlohmann::json data_config = default_caption_config().at("data");
     // Enough scenes for steps + 1 batches (five captions each), drawn at image_size.
     const int64_t images = (static_cast<int64_t>(steps) + 2) * batch_size / 5 + 1;
-    for (const std::string o :
+    for (const std::string& o : std::vector<std::string>
          {"scenes.canvas=" + std::to_string(image_size), "scenes.min_size=" + std::to_string(image_size / 4),
           "scenes.max_size=" + std::to_string(image_size * 3 / 8), "scenes.train_size=" + std::to_string(images),
           std::string("scenes.valid_size=1"), std::string("scenes.test_size=1")})

@@ -8,6 +8,7 @@ set -euo pipefail
 forecast="$1"
 source_dir="$2"
 python="${3:-python3}"
+zoo_run="${4:-}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
 ett="$source_dir/../shared/data/ett/ETTh1.csv"
@@ -35,6 +36,26 @@ echo "$csv" | sed -n 2p | grep -qE "^5000,2020-07-27 08:00:00,-?[0-9.]+,-?[0-9.]
 "$python" -c "import sys; d=open(sys.argv[1],'rb').read(); assert d[:8]==b'\x89PNG\r\n\x1a\n'" "$run/f.png"
 # Past the end of the data: forecasts without truth.
 "$forecast" predict --checkpoint "$run/s/best.pt" --at 6000 | tail -1 | grep -qE "^6023,,-?[0-9.]+,$"
+
+# The exported linear model in zoo-run forecasts what predict forecasts, on another CSV.
+if [ -n "$zoo_run" ]; then
+  "$forecast" export --checkpoint "$run/lin/best.pt" --out "$run/lin.pt" --freeze
+  "$python" -c "
+import math
+print('date,value,other')
+for i in range(100):
+    print(f'2021-01-01 00:00:00,{math.sin(i / 5) + 0.01 * i:.6f},x')" > "$run/wave.csv"
+  want=$("$forecast" predict --checkpoint "$run/lin/best.pt" --csv "$run/wave.csv" --at 60 | tail -n +2 | cut -d, -f3)
+  got=$("$zoo_run" "$run/lin.pt" --csv "$run/wave.csv" --at 60 | tail -n +2 | cut -d, -f2)
+  "$python" - "$want" "$got" <<'PY'
+import sys
+want, got = ([float(v) for v in s.split()] for s in sys.argv[1:3])
+assert len(want) == len(got) == 12, (len(want), len(got))
+assert all(abs(a - b) <= 1e-4 * max(1.0, abs(a)) for a, b in zip(want, got)), (want, got)
+PY
+  if err=$("$zoo_run" "$run/lin.pt" 2>&1); then exit 1; fi
+  echo "$err" | grep -q "needs --csv FILE"
+fi
 
 # Resume: one more epoch on top of the two.
 "$forecast" train --out "$run/s" --resume --epochs 3 2>&1 | tail -2

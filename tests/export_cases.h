@@ -13,6 +13,7 @@
 #include "data/scenes.h"
 #include "train/captioning.h"
 #include "train/config.h"
+#include "train/forecasting.h"
 #include "train/translation.h"
 
 namespace attnzoo::testing {
@@ -34,6 +35,7 @@ inline std::vector<TranslatorCase> translator_cases() {
       {"gru-dot-unidirectional",
        {"model.attention=\"dot\"", "model.bidirectional=false", "model.encoder_hidden_size=12"}},
       {"none", {"model.attention=\"none\""}},
+      {"bpe-source", {"tokenizer.src.kind=\"bpe\"", "tokenizer.src.vocab_size=60", "tokenizer.src.lowercase=true"}},
       {"hard-word-lowercase",
        {"model.attention=\"hard\"", "tokenizer.src.kind=\"word\"", "tokenizer.src.lowercase=true",
         "tokenizer.tgt.kind=\"word\"", "decode.length_penalty=0.0"}},
@@ -125,6 +127,7 @@ inline nlohmann::json translator_expectation(Translator& translator) {
     out["beam"]["beam"] = options.beam;
   }
   out["texts"] = texts;
+  out["spm"] = !translator.src_tokenizer->model_bytes().empty() || !translator.tgt_tokenizer->model_bytes().empty();
   out["translations"] = nlohmann::json::array();
   out["alignments"] = nlohmann::json::array();
   for (const auto& t : translator.translate(texts, options, 2)) {
@@ -195,6 +198,86 @@ inline nlohmann::json caption_expectation(Captioner& captioner, const CaptionSpl
   out["captions"] = nlohmann::json::array();
   for (const auto& r : captioner.caption(items, options, 3)) out["captions"].push_back(r.text);
   return out;
+}
+
+struct ForecasterCase {
+  std::string name;
+  std::vector<std::string> overrides;  // over tiny_forecast_config()
+};
+
+// Every branch of the exported forecaster: direct and autoregressive decoders,
+// GRU and two-layer LSTM, calendar features, each instance normalisation, linear.
+inline std::vector<ForecasterCase> forecaster_cases() {
+  return {
+      {"direct", {}},
+      {"autoregressive-lstm-timed",
+       {"model.decoder=\"autoregressive\"", "model.rnn=\"lstm\"", "model.layers=2", "data.time_features=true",
+        "model.instance_norm=\"mean\""}},
+      {"direct-timed-general", {"data.time_features=true", "model.attention=\"general\"", "model.instance_norm=\"none\""}},
+      {"linear", {"model.kind=\"linear\""}},
+  };
+}
+
+inline nlohmann::json tiny_forecast_config() {
+  auto c = default_forecast_config();
+  c["data"]["synthetic"]["length"] = 300;
+  c["data"]["features"] = {"load"};
+  c["data"]["target"] = "value";
+  c["data"]["split"] = "ratio";
+  c["data"]["input_len"] = 16;
+  c["data"]["horizon"] = 5;
+  c["model"]["hidden_size"] = 10;
+  c["model"]["embedding_size"] = 6;
+  return c;
+}
+
+struct ForecastFixture {
+  std::unique_ptr<Forecasting> f;
+  TimeTable table;
+};
+
+inline ForecastFixture make_forecaster(const ForecasterCase& c) {
+  auto config = tiny_forecast_config();
+  for (const auto& o : c.overrides) apply_override(config, o);
+  ForecastFixture x;
+  x.table = load_forecast_table(config.at("data"));
+  torch::manual_seed(13);
+  x.f = std::make_unique<Forecasting>(config, x.table);
+  torch::NoGradGuard no_grad;
+  for (auto& p : x.f->model->parameters()) p.normal_(0.0, 0.4);
+  x.f->model->eval();
+  return x;
+}
+
+// Windows starting at rows 0, 40, 77 and 150 in the CSV's units, their
+// calendar features, and the C++ forecaster's forecasts (units) and attention.
+inline nlohmann::json forecast_expectation(ForecastFixture& x) {
+  auto& f = *x.f;
+  const int64_t l = f.input_len(), h = f.horizon();
+  std::vector<torch::Tensor> values, times;
+  const auto all_times = time_features(x.table.times);
+  for (int64_t start : {0, 40, 77, 150}) {
+    values.push_back(x.table.values.slice(0, start, start + l).to(torch::kFloat));
+    times.push_back(all_times.slice(0, start, start + l + h));
+  }
+  const auto v = torch::stack(values), t = torch::stack(times);
+  torch::NoGradGuard no_grad;
+  const auto normalised = ((v.to(torch::kDouble) - f.mean) / f.std).to(torch::kFloat);
+  const auto out = f.model->forward(normalised, f.timed() ? t : torch::Tensor());
+  const double mu = f.mean[f.target_channel].item<double>(), sigma = f.std[f.target_channel].item<double>();
+  const auto forecast = (out.forecast.to(torch::kDouble) * sigma + mu).contiguous();
+  const auto attention = out.attention.to(torch::kDouble).contiguous();
+  auto flat = [](const torch::Tensor& a) {
+    const auto c = a.to(torch::kDouble).contiguous();
+    return nlohmann::json{{"shape", c.sizes().vec()},
+                          {"data", std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel())}};
+  };
+  return {{"app", "forecast"}, {"timed", f.timed()}, {"values", flat(v)}, {"times", flat(t)},
+          {"forecast", flat(forecast)}, {"attention", flat(attention)}};
+}
+
+inline torch::Tensor unflatten(const nlohmann::json& j) {
+  return torch::tensor(j.at("data").get<std::vector<double>>(), torch::kDouble).view(j.at("shape").get<std::vector<int64_t>>());
 }
 
 }  // namespace attnzoo::testing

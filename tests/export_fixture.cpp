@@ -27,10 +27,11 @@ int main(int argc, char** argv) {
   for (const auto& c : translator_cases()) {
     auto translator = make_translator(c);
     auto expected = translator_expectation(translator);
-    const auto m = export_translator(translator);
-    save_export(m, dir + "/translate-" + c.name + ".pt", "translate", translator.config);
+    torch::jit::ExtraFilesMap files;
+    const auto m = export_translator(translator, &files);
+    save_export(m, dir + "/translate-" + c.name + ".pt", "translate", translator.config, false, files);
     save_export(freeze_export(m, {"beam_search", "translate", "attention"}), dir + "/translate-" + c.name + ".frozen.pt",
-                "translate", translator.config, /*frozen=*/true);
+                "translate", translator.config, /*frozen=*/true, files);
     expected["app"] = "translate";
     write_json(dir + "/translate-" + c.name + ".json", expected);
   }
@@ -46,7 +47,15 @@ int main(int argc, char** argv) {
   expected["images"] = {{"shape", flat.sizes().vec()},
                         {"data", std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel())}};
   write_json(dir + "/caption-scenes.json", expected);
-  std::cout << "wrote " << translator_cases().size() + 1 << " exported models and their expected outputs to " << dir
+  for (const auto& c : forecaster_cases()) {
+    auto x = make_forecaster(c);
+    const auto m = export_forecaster(*x.f);
+    save_export(m, dir + "/forecast-" + c.name + ".pt", "forecast", x.f->config);
+    save_export(freeze_export(m, {"channels", "target", "input_len", "horizon", "time_features"}),
+                dir + "/forecast-" + c.name + ".frozen.pt", "forecast", x.f->config, /*frozen=*/true);
+    write_json(dir + "/forecast-" + c.name + ".json", forecast_expectation(x));
+  }
+  std::cout << "wrote " << translator_cases().size() + 1 + forecaster_cases().size() << " exported models and their expected outputs to " << dir
             << '\n';
   return 0;
 }

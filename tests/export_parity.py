@@ -48,6 +48,17 @@ def check_translator(path, expected, frozen):
         s, n = src.index_select(0, index), lengths.index_select(0, index)
         check_same(pick(expected["greedy"], rows), model(s, n), path + " greedy")
         check_same(pick(expected["beam"], rows), model.beam_search(s, n, beam, 0), path + " beam")
+    if expected["spm"]:
+        # SentencePiece: ids in and out; the models travel as extra files.
+        extra = {"src.spm": "", "tgt.spm": ""}
+        torch.jit.load(path, _extra_files=extra)
+        assert len(extra["src.spm"]) > 0, path
+        for i, row in enumerate(expected["src"]):
+            ids = row[: expected["lengths"][i] - 1]
+            want = expected["beam"]["ids"][i]
+            want = want[: want.index(3)] if 3 in want else want
+            assert model.translate(ids) == want, (path, ids)
+        return
     for text, translation, alignment in zip(expected["texts"], expected["translations"], expected["alignments"]):
         assert model.translate(text) == translation, (path, text, model.translate(text), translation)
         source, target, weights = model.attention(text)
@@ -67,6 +78,23 @@ def check_captioner(path, expected, frozen):
         assert model.caption(images[i], beam) == caption, (path, i)
 
 
+def unflatten(j):
+    return torch.tensor(j["data"], dtype=torch.float64).view(j["shape"])
+
+
+def check_forecaster(path, expected, frozen):
+    model = torch.jit.load(path)
+    values, times = unflatten(expected["values"]).float(), unflatten(expected["times"]).float()
+    want, want_attention = unflatten(expected["forecast"]), unflatten(expected["attention"])
+    for rows in ([0, 1, 2, 3], [2], [3, 0]):
+        index = torch.tensor(rows)
+        args = [values.index_select(0, index)] + ([times.index_select(0, index)] if expected["timed"] else [])
+        forecast, attention = model(*args)
+        assert torch.allclose(forecast.double(), want.index_select(0, index), rtol=1e-4, atol=1e-4), path
+        assert torch.allclose(attention.double(), want_attention.index_select(0, index), atol=1e-5), path
+    assert model.horizon == want.shape[1] and model.input_len == values.shape[1], path
+
+
 def main(folder):
     checked = 0
     for expected_path in sorted(glob.glob(os.path.join(folder, "*.json"))):
@@ -79,6 +107,8 @@ def main(folder):
             assert record["app"] == expected["app"] and record["frozen"] == frozen, record
             if expected["app"] == "translate":
                 check_translator(path, expected, frozen)
+            elif expected["app"] == "forecast":
+                check_forecaster(path, expected, frozen)
             else:
                 check_captioner(path, expected, frozen)
             checked += 1

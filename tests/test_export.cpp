@@ -3,6 +3,8 @@
 // attention to 1e-5), for batch sizes not seen at export, and frozen.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "tests/export_cases.h"
 #include "tests/temp_dir.h"
 #include "train/export.h"
@@ -96,6 +98,19 @@ TEST_CASE("translate export: greedy, beam, translate() and attention() as the C+
       const int64_t beam = expected["beam"]["beam"];
       check_same(pick(expected["beam"], rows), m.get_method("beam_search")({src, lengths, beam, int64_t{0}}), "beam");
     }
+    if (expected["spm"].get<bool>()) {
+      // SentencePiece: translate() and attention() take and give ids.
+      for (size_t i = 0; i < expected["src"].size(); ++i) {
+        auto ids = expected["src"][i].get<std::vector<int64_t>>();
+        ids.resize(expected["lengths"][i].get<size_t>() - 1);  // without <eos>
+        auto want = expected["beam"]["ids"][i].get<std::vector<int64_t>>();
+        want.erase(std::find(want.begin(), want.end(), Vocab::kEos), want.end());
+        CHECK(m.get_method("translate")({c10::List<int64_t>(ids)}).toIntVector() == want);
+        const auto alignment = m.get_method("attention")({c10::List<int64_t>(ids)}).toTuple();
+        CHECK(alignment->elements()[0].toListRef().size() == ids.size() + 1);
+      }
+      continue;
+    }
     for (size_t i = 0; i < expected["texts"].size(); ++i) {
       const std::string text = expected["texts"][i];
       CHECK(m.get_method("translate")({text}).toStringRef() == expected["translations"][i].get<std::string>());
@@ -158,5 +173,33 @@ TEST_CASE("caption export: ResNet, greedy and beam captions as the C++ captioner
 
     auto frozen = freeze_export(m, {"beam_search", "caption", "preprocess"});
     check_same(expected["greedy"], frozen.forward({images}), "frozen greedy");
+  }
+}
+
+TEST_CASE("forecast export: the forecast in the CSV's units and the attention of the C++ forecaster", "[export]") {
+  for (const auto& c : forecaster_cases()) {
+    CAPTURE(c.name);
+    auto x = make_forecaster(c);
+    const auto expected = forecast_expectation(x);
+    auto m = save_and_load(export_forecaster(*x.f), "forecast-" + c.name + ".pt", "forecast", x.f->config);
+    const auto values = unflatten(expected["values"]).to(torch::kFloat);
+    const auto times = unflatten(expected["times"]).to(torch::kFloat);
+    const auto want = unflatten(expected["forecast"]);
+    const auto want_attention = unflatten(expected["attention"]);
+    for (const auto& rows : std::vector<std::vector<int64_t>>{{0, 1, 2, 3}, {2}, {3, 0}}) {
+      const auto index = torch::tensor(rows, torch::kLong);
+      std::vector<c10::IValue> inputs = {values.index_select(0, index)};
+      if (x.f->timed()) inputs.push_back(times.index_select(0, index));
+      const auto out = m.forward(inputs).toTuple();
+      const auto forecast = out->elements()[0].toTensor().to(torch::kDouble);
+      CHECK(torch::allclose(forecast, want.index_select(0, index), 1e-4, 1e-4));
+      CHECK(torch::allclose(out->elements()[1].toTensor().to(torch::kDouble), want_attention.index_select(0, index),
+                            1e-5, 1e-5));
+    }
+    std::vector<c10::IValue> inputs = {values};
+    if (x.f->timed()) inputs.push_back(times);
+    auto frozen = freeze_export(m, {"channels", "target", "input_len", "horizon", "time_features"});
+    CHECK(torch::allclose(frozen.forward(inputs).toTuple()->elements()[0].toTensor().to(torch::kDouble), want, 1e-4,
+                          1e-4));
   }
 }
