@@ -125,7 +125,7 @@ int run_predict(const std::string& checkpoint, const std::string& csv, int64_t a
   std::vector<int64_t> all(f.channels.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
   const Windows window(padded, times, all, f.target_channel, at - len, at + h, len, h);
-  const auto out = forecast_windows(f, window, {0});
+  const auto out = forecast_batch(f, window.batch({0}));
   const double mu = f.mean[f.target_channel].item<double>(), sigma = f.std[f.target_channel].item<double>();
   const auto forecast = (out.forecast[0].to(torch::kDouble) * sigma + mu).contiguous();
   const auto target = l.table.values.select(1, f.target_channel);

@@ -398,16 +398,11 @@ std::string forecaster_body(const ForecasterImpl& f) {
 torch::jit::Module export_forecaster(const Forecasting& forecasting) {
   const auto& model = *forecasting.model;
   const auto& o = model.options;
-  // The linear map's name "linear" would hide the linear() helper.
-  auto m = mirror(model, "attnzoo_forecaster");
+  // The linear model's map goes under "linear_map": "linear" would hide the linear() helper.
+  auto m = model.linear ? torch::jit::Module("attnzoo_forecaster") : mirror(model, "attnzoo_forecaster");
   if (model.linear) {
-    auto renamed = torch::jit::Module("attnzoo_forecaster_linear_map");
-    renamed.register_parameter("weight", model.linear->weight.detach().clone(), false);
-    renamed.register_parameter("bias", model.linear->bias.detach().clone(), false);
-    renamed.register_attribute("training", c10::BoolType::get(), false);
-    m = torch::jit::Module("attnzoo_forecaster");
     m.register_attribute("training", c10::BoolType::get(), false);
-    m.register_module("linear_map", renamed);
+    m.register_module("linear_map", mirror(*model.linear, "attnzoo_forecaster_linear_map"));
   }
   m.register_buffer("value_mean", forecasting.mean.to(torch::kFloat));
   m.register_buffer("value_std", forecasting.std.to(torch::kFloat));

@@ -160,11 +160,10 @@ nlohmann::json ForecastEval::to_json() const {
           {"windows_per_sec", seconds > 0 ? static_cast<double>(windows) / seconds : 0.0}};
 }
 
-ForecastOutput forecast_windows(Forecasting& f, const Windows& windows, const std::vector<int64_t>& indices) {
+ForecastOutput forecast_batch(Forecasting& f, const Windows::Batch& b) {
   torch::NoGradGuard no_grad;
   const bool was_training = f.model->is_training();
   f.model->eval();
-  const auto b = windows.batch(indices);
   auto out = f.model->forward(b.inputs, b.times);
   f.model->train(was_training);
   return out;
@@ -178,7 +177,7 @@ ForecastEval evaluate_forecaster(Forecasting& f, const Windows& windows, int64_t
     std::vector<int64_t> indices;
     for (int64_t i = first; i < std::min(windows.size(), first + batch_size); ++i) indices.push_back(i);
     const auto b = windows.batch(indices);
-    const auto out = forecast_windows(f, windows, indices);
+    const auto out = forecast_batch(f, b);
     const auto error = (out.forecast - b.targets).to(torch::kDouble);
     se += error.pow(2).sum().item<double>();
     ae += error.abs().sum().item<double>();

@@ -62,8 +62,8 @@ struct ForecastEval {
 // MSE and MAE over every window and horizon step of the target, normalised.
 ForecastEval evaluate_forecaster(Forecasting& f, const Windows& windows, int64_t batch_size = 256);
 
-// Forecasts (B,H) and attention (B,H,L) of windows `indices` (eval mode, no gradient).
-ForecastOutput forecast_windows(Forecasting& f, const Windows& windows, const std::vector<int64_t>& indices);
+// Forecasts (B,H) and attention (B,H,L) of a batch of windows (eval mode, no gradient).
+ForecastOutput forecast_batch(Forecasting& f, const Windows::Batch& batch);
 
 std::unique_ptr<TrainTask> make_forecast_task(Forecasting& f, const ForecastSplits& data,
                                               const nlohmann::json& train_config);
