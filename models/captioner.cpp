@@ -2,6 +2,8 @@
 
 #include <fmt/ranges.h>
 
+#include <cmath>
+
 #include "data/error.h"
 #include "data/vocab.h"
 
@@ -87,6 +89,19 @@ CaptionOutput CaptionDecoderImpl::forward(const torch::Tensor& features, const t
   if (!log_probs.empty()) o.log_probs = torch::stack(log_probs, 1);
   if (!entropies.empty()) o.entropies = torch::stack(entropies, 1);
   return o;
+}
+
+torch::Tensor grid_positions(int64_t h, int64_t w, int64_t frequencies) {
+  const auto centres = [](int64_t n) { return (torch::arange(n, torch::kFloat) + 0.5) / static_cast<double>(n) * 2 - 1; };
+  const auto y = centres(h).view({h, 1}).expand({h, w}).reshape({h * w});
+  const auto x = centres(w).view({1, w}).expand({h, w}).reshape({h * w});
+  std::vector<torch::Tensor> channels;
+  for (int64_t k = 0; k < frequencies; ++k) {
+    const double f = M_PI * static_cast<double>(int64_t{1} << k);
+    channels.insert(channels.end(), {torch::sin(f * x), torch::cos(f * x), torch::sin(f * y), torch::cos(f * y)});
+  }
+  if (channels.empty()) return torch::zeros({h * w, 0});
+  return torch::stack(channels, 1);
 }
 
 torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows, double lambda) {

@@ -84,6 +84,14 @@ class CaptionDecoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CaptionDecoder);
 
+// Where each location of an h x w feature map lies, as 4F fixed channels
+// (h*w, 4F): sin and cos of pi 2^k x and of pi 2^k y, k = 0..F-1, for the
+// location's centre (x, y) in [-1,1]. Appended to the annotation vectors
+// (encoder.positions), they let the attended context say where it was taken
+// from: a convolutional feature map alone says what is there, not where, so a
+// caption's "at the top right" is otherwise guessed from border effects.
+torch::Tensor grid_positions(int64_t h, int64_t w, int64_t frequencies);
+
 // lambda * sum_i (1 - sum_t alpha_ti)^2, averaged over the batch; the sum over
 // t runs over the true positions of `rows` (B,T) only.
 torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows, double lambda);

@@ -13,14 +13,25 @@ keep="${5:-}"  # where to leave the trained captioner (soft.pt) for tests that b
 zoo_run="${6:-}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
+# scripts/robustness reruns this test under other seeds (ATTNZOO_TEST_SEED) and reads its "metrics[...]" lines.
+seed=()
+if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 
+# The CI recipe: scenes on a 64x64 canvas with items at 24-28 pixels (Fashion-MNIST's own
+# size), so that the encoder costs a quarter of the full config's and 1,000 steps fit the
+# budget; position channels on the annotation vectors (encoder.positions), no doubly
+# stochastic penalty. On the 128x128 canvas, 500 steps described the scenes on one CPU
+# and captioned blind on another (BLEU-4 47 and 17 for the same seed); see
+# scripts/robustness and the README for this recipe's spread over seeds and numeric paths.
 small=(--set data.scenes.train_size=1500 --set data.scenes.valid_size=100 --set data.scenes.test_size=150
+       --set data.scenes.canvas=64 --set data.scenes.min_size=24 --set data.scenes.max_size=28
+       --set encoder.positions=4 --set train.doubly_stochastic=0 --epochs 20
        --set train.valid_max_images=100 --set train.eval_every=250 --set train.checkpoint_every=250)
-"$caption" train --config "$source_dir/configs/caption/scenes.json" --out "$run/s" "${small[@]}" --max-steps 250
-"$caption" train --out "$run/s" --resume "${small[@]}" --max-steps 500 2>&1 | tee "$run/resume.log"
-grep -q "resuming from .* at step 250" "$run/resume.log"
+"$caption" train --config "$source_dir/configs/caption/scenes.json" --out "$run/s" "${small[@]}" --max-steps 500 "${seed[@]}"
+"$caption" train --out "$run/s" --resume "${small[@]}" --max-steps 1000 2>&1 | tee "$run/resume.log"
+grep -q "resuming from .* at step 500" "$run/resume.log"
 result=$("$caption" eval --checkpoint "$run/s/best.pt" --json --heatmaps "$run/figs" --heatmap-count 2)
-echo "$result"
+echo "metrics[caption]: $result"
 "$python" - "$result" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
@@ -32,13 +43,18 @@ assert 0 <= r["pointing_accuracy"] <= 1 and r["pointed_words"] > 0
 # A caption that ignores the image names one class for every image: recall about 0.1-0.2.
 # A caption that ignores the image ("a coat at the bottom right" for all, what
 # the model says after 40 steps on the full set) scores BLEU-4 about 30 and
-# CIDEr-D about 0.7; this one must describe where things are.
-assert r["bleu4"] >= 40, f"BLEU-4 {r['bleu4']} < 40"
-assert r["cider"] >= 1.0, f"CIDEr-D {r['cider']} < 1.0"
+# CIDEr-D about 0.7; this one must describe what is where. Measured (seeds 1-3,
+# 1 or 2 threads, OpenBLAS Haswell or its default; 4 runs): BLEU-4 71.3-80.7, CIDEr-D
+# 3.2-3.9, item recall 0.53-0.66, pointing 0.42-0.72.
+assert r["bleu4"] >= 55, f"BLEU-4 {r['bleu4']} < 55"
+assert r["cider"] >= 2.0, f"CIDEr-D {r['cider']} < 2.0"
+assert r["item_recall"] >= 0.35, f"item recall {r['item_recall']} < 0.35"
+assert r["pointing_accuracy"] >= 0.3, f"pointing {r['pointing_accuracy']} < 0.3"
 assert 0 <= r["item_recall"] <= 1 and 0 <= r["item_precision"] <= 1
 PY
 [ "$(ls "$run/figs" | wc -l)" -eq 2 ]
-"$caption" scenes --config "$source_dir/configs/caption/scenes.json" --out "$run/png" --count 1 >/dev/null
+"$caption" scenes --config "$source_dir/configs/caption/scenes.json" --out "$run/png" --count 1 \
+  --set data.scenes.canvas=64 --set data.scenes.min_size=24 --set data.scenes.max_size=28 >/dev/null
 img=$(ls "$run/png"/*.png | head -1)
 out=$("$caption" predict --checkpoint "$run/s/best.pt" --image "$img" --heatmap "$run/h.png")
 echo "$out"

@@ -12,6 +12,9 @@ source_dir="$2"
 python="${3:-python3}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
+# scripts/robustness reruns this test under other seeds (ATTNZOO_TEST_SEED) and reads its "metrics[...]" lines.
+seed=()
+if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 
 "$caption" scenes --karpathy --out "$run/k" --set data.scenes.train_size=300 --set data.scenes.valid_size=20 \
   --set data.scenes.test_size=30
@@ -24,7 +27,7 @@ data=(--images "$run/k/images" --captions "$run/k/dataset_scenes.json" --set dat
 frozen=(--set encoder.weights="$run/r18.pt" --set encoder.width=64 --set encoder.last_stage=3
         --set encoder.trainable_stages=0 --set encoder.cache=true)
 "$caption" train --config "$source_dir/configs/caption/scenes.json" --out "$run/c" "${data[@]}" "${frozen[@]}" \
-  --max-steps 20 --set train.eval_every=20 --set train.checkpoint_every=10 2>&1 | tee "$run/train.log"
+  --max-steps 20 --set train.eval_every=20 --set train.checkpoint_every=10 "${seed[@]}" 2>&1 | tee "$run/train.log"
 grep -q "skipped .*train-1.png: not an image" "$run/train.log"
 grep -q "skipped .*train-2.png: no such image file" "$run/train.log"
 grep -q "train: 298 of 300 images kept" "$run/train.log"
@@ -39,7 +42,7 @@ grep -q "feature cache: $run/c/features.pt (298 images)" "$run/resume.log"
 if grep -q "encoding images" "$run/resume.log"; then echo "resume encoded the images again"; exit 1; fi
 
 result=$("$caption" eval --checkpoint "$run/c/best.pt" --json)
-echo "$result"
+echo "metrics[karpathy]: $result"
 "$python" - "$result" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])

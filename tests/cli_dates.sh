@@ -10,10 +10,13 @@ python="${3:-python3}"
 zoo_run="${4:-}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
+# scripts/robustness reruns this test under other seeds (ATTNZOO_TEST_SEED) and reads its "metrics[...]" lines.
+seed=()
+if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 
-"$translate" train --config "$source_dir/configs/translate/dates.json" --out "$run/dates"
+"$translate" train --config "$source_dir/configs/translate/dates.json" --out "$run/dates" "${seed[@]}"
 result=$("$translate" eval --checkpoint "$run/dates/best.pt" --json)
-echo "$result"
+echo "metrics[dates]: $result"
 "$python" - "$result" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])

@@ -11,11 +11,14 @@ python="${3:-python3}"
 zoo_run="${4:-}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
+# scripts/robustness reruns this test under other seeds (ATTNZOO_TEST_SEED) and reads its "metrics[...]" lines.
+seed=()
+if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 ett="$source_dir/../shared/data/ett/ETTh1.csv"
 
-"$forecast" train --config "$source_dir/configs/forecast/synthetic.json" --out "$run/s" --epochs 2
+"$forecast" train --config "$source_dir/configs/forecast/synthetic.json" --out "$run/s" --epochs 2 "${seed[@]}"
 result=$("$forecast" eval --checkpoint "$run/s/best.pt" --json)
-echo "$result"
+echo "metrics[forecast]: $result"
 "$python" - "$result" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])

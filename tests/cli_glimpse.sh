@@ -13,6 +13,9 @@ steps="${GLIMPSE_TEST_STEPS:-2000}"
 max_error="${GLIMPSE_TEST_MAX_ERROR:-0.5}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
+# scripts/robustness reruns this test under other seeds (ATTNZOO_TEST_SEED) and reads its "metrics[...]" lines.
+seed=()
+if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 config="$source_dir/configs/glimpse/translated.json"
 
 "$glimpse" --help | grep -q "Recurrent Attention Model"
@@ -24,11 +27,11 @@ label=$(head -1 "$run/samples.txt" | cut -f2)
 half=$((steps / 2))
 common=(--config "$config" --out "$run/ram" --set train.eval_every="$half" --set train.checkpoint_every="$half"
         --set data.limit.valid=1000)
-"$glimpse" train "${common[@]}" --max-steps "$half"
+"$glimpse" train "${common[@]}" --max-steps "$half" "${seed[@]}"
 "$glimpse" train --out "$run/ram" --resume --max-steps "$steps" 2>&1 | tee "$run/resume.log"
 grep -q "resuming from .* at step $half" "$run/resume.log"
 result=$("$glimpse" eval --checkpoint "$run/ram/best.pt" --limit 2000 --json)
-echo "$result"
+echo "metrics[ram]: $result"
 "$python" - "$result" "$max_error" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])

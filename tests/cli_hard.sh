@@ -14,10 +14,13 @@ python="${4:-python3}"
 soft="$5"  # a scenes captioner (soft attention) whose encoder the hard one reads
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
+# scripts/robustness reruns this test under other seeds (ATTNZOO_TEST_SEED) and reads its "metrics[...]" lines.
+seed=()
+if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 
-"$translate" train --config "$source_dir/configs/translate/dates.json" --out "$run/dates" --attention hard --epochs 3
+"$translate" train --config "$source_dir/configs/translate/dates.json" --out "$run/dates" --attention hard --epochs 3 "${seed[@]}"
 result=$("$translate" eval --checkpoint "$run/dates/best.pt" --json)
-echo "$result"
+echo "metrics[dates-hard]: $result"
 "$python" - "$result" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
@@ -28,26 +31,27 @@ PY
 # The paper's setting: hard attention over a trained, frozen encoder (here the
 # one of cli.caption_scenes_learns's captioner; its feature maps cached).
 small=(--set data.scenes.train_size=1500 --set data.scenes.valid_size=100 --set data.scenes.test_size=150
+       --set data.scenes.canvas=64 --set data.scenes.min_size=24 --set data.scenes.max_size=28
+       --set encoder.positions=4 --set train.doubly_stochastic=0 --epochs 20
        --set train.valid_max_images=100 --set train.eval_every=250 --set train.checkpoint_every=250
        --set encoder.weights="$soft" --set encoder.trainable_stages=0 --set encoder.cache=true)
-"$caption" train --config "$source_dir/configs/caption/scenes-hard.json" --out "$run/c" "${small[@]}" --max-steps 250
+"$caption" train --config "$source_dir/configs/caption/scenes-hard.json" --out "$run/c" "${small[@]}" --max-steps 250 "${seed[@]}"
 "$caption" train --out "$run/c" --resume "${small[@]}" --max-steps 500 2>&1 | tee "$run/resume.log"
 grep -q "resuming from .* at step 250" "$run/resume.log"
 grep -q "feature cache: .*features.pt (1500 images)" "$run/resume.log"
 result=$("$caption" eval --checkpoint "$run/c/best.pt" --json)
-echo "$result"
+echo "metrics[caption-hard]: $result"
 "$python" - "$result" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
 assert r["images"] == 150, r
-# A random location lies in the named item's box about 7% of the time (the
-# argmax of a model trained end to end in this budget: 0.00-0.04), and a
+# A random location lies in the named item's box about 7% of the time, and a
 # caption that ignores the image scores BLEU-4 about 30 and CIDEr-D about 0.7.
-# Measured: pointing 0.27, BLEU-4 44.5, CIDEr-D 1.23. (Over this short-trained
-# encoder the items' classes are not yet told apart at one location: item
-# recall stays near chance here, 0.19, and reaches 0.62 over a better one.)
-assert r["pointing_accuracy"] >= 0.18, f"pointing {r['pointing_accuracy']} < 0.18"
-assert r["bleu4"] >= 38, f"BLEU-4 {r['bleu4']} < 38"
-assert r["cider"] >= 1.0, f"CIDEr-D {r['cider']} < 1.0"
+# Measured over the CI's soft captioner (64x64 scenes, position channels):
+# pointing 0.79, BLEU-4 73.4, CIDEr-D 3.62, item recall 0.60 (on the earlier
+# 128x128 recipe: pointing 0.27, BLEU-4 44.5, recall 0.19).
+assert r["pointing_accuracy"] >= 0.4, f"pointing {r['pointing_accuracy']} < 0.4"
+assert r["bleu4"] >= 50, f"BLEU-4 {r['bleu4']} < 50"
+assert r["cider"] >= 2.0, f"CIDEr-D {r['cider']} < 2.0"
 PY
 echo "1 passed, 0 failed"

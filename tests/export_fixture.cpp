@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     expected["app"] = "translate";
     write_json(dir + "/translate-" + c.name + ".json", expected);
   }
-  auto fixture = make_captioner();
+  auto fixture = make_captioner({"encoder.positions=2"});  // with position channels
   torch::Tensor images;
   auto expected = caption_expectation(fixture.captioner, fixture.data, &images);
   const auto m = export_captioner(fixture.captioner);

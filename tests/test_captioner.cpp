@@ -2,6 +2,8 @@
 // teacher forcing against stepping, and search over it.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "data/vocab.h"
 #include "models/captioner.h"
 #include "data/fashion_mnist.h"
@@ -68,6 +70,38 @@ TEST_CASE("doubly stochastic penalty: lambda * sum_i (1 - sum_t alpha_ti)^2 over
   const auto out = d->forward(torch::randn({1, 6, 8}), captions, captions.ne(Vocab::kPad));
   doubly_stochastic_penalty(out.alphas, captions.ne(Vocab::kPad), 1.0).backward();
   CHECK(d->attention->query_proj->weight.grad().abs().sum().item<double>() > 0);
+}
+
+TEST_CASE("grid positions: sin and cos of each location's centre, appended by encoder.positions", "[captioner]") {
+  const auto p = grid_positions(2, 4, 2);  // 2 rows, 4 columns, 2 frequencies
+  REQUIRE(p.sizes() == torch::IntArrayRef({8, 8}));
+  CHECK(grid_positions(3, 3, 0).sizes() == torch::IntArrayRef({9, 0}));
+  // Location 1 is row 0, column 1: x = -0.25, y = -0.5; channels sin/cos(pi x), sin/cos(pi y), then 2 pi.
+  const double x = -0.25, y = -0.5;
+  const std::vector<double> want = {std::sin(M_PI * x),     std::cos(M_PI * x),     std::sin(M_PI * y),
+                                    std::cos(M_PI * y),     std::sin(2 * M_PI * x), std::cos(2 * M_PI * x),
+                                    std::sin(2 * M_PI * y), std::cos(2 * M_PI * y)};
+  for (size_t c = 0; c < want.size(); ++c) CHECK(p[1][static_cast<int64_t>(c)].item<double>() == Approx(want[c]).margin(1e-6));
+  // Every location gets its own code.
+  CHECK(torch::cdist(p, p).add(torch::eye(8) * 10).min().item<double>() > 0.1);
+
+  // The captioner's annotation vectors: the ResNet's D features, then the 4F channels.
+  auto config = default_caption_config();
+  config["encoder"]["positions"] = 3;
+  config["data"]["scenes"]["canvas"] = 64;
+  CaptionNet net(config, 10);
+  net->eval();
+  int64_t h = 0, w = 0;
+  torch::NoGradGuard no_grad;
+  const auto images = torch::randn({2, 3, 64, 64});
+  const auto values = net->encode(images, &h, &w);
+  const int64_t d = net->encoder->feature_size();
+  REQUIRE(values.sizes() == torch::IntArrayRef({2, h * w, d + 12}));
+  CHECK(net->decoder->options.feature_size() == d + 12);
+  CHECK(torch::equal(values.slice(2, 0, d), net->encoder->locations(images)));
+  CHECK(torch::allclose(values[1].slice(1, d), grid_positions(h, w, 3)));
+  config["encoder"]["positions"] = -1;
+  CHECK_THROWS_WITH(CaptionNet(config, 10), Catch::Contains("encoder.positions"));
 }
 
 TEST_CASE("teacher forcing equals stepping, and search runs over the stepper", "[captioner]") {

@@ -150,9 +150,11 @@ TEST_CASE("translate export: the file records the app, the version and the confi
 }
 
 TEST_CASE("caption export: ResNet, greedy and beam captions as the C++ captioner", "[export]") {
+  // The additive captioner reads position channels too (encoder.positions).
   for (const std::string attention : {"additive", "hard"}) {
     CAPTURE(attention);
-    auto fixture = make_captioner({"model.attention=\"" + attention + "\"", attention == "hard" ? "model.gate=false" : "model.gate=true"});
+    auto fixture = make_captioner({"model.attention=\"" + attention + "\"", attention == "hard" ? "model.gate=false" : "model.gate=true",
+                                   attention == "hard" ? "encoder.positions=0" : "encoder.positions=3"});
     torch::Tensor images;
     const auto expected = caption_expectation(fixture.captioner, fixture.data, &images);
     auto m = save_and_load(export_captioner(fixture.captioner), "caption-" + attention + ".pt", "caption",

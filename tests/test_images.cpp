@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "data/error.h"
 #include "data/images.h"
@@ -185,6 +186,46 @@ TEST_CASE("scenes written as a Karpathy set load back as the same images and cap
   CHECK(test_only.test.size() == 2);
   config["data"]["images"] = (dir / "nowhere").string();
   CHECK_THROWS_WITH(load_caption_data(config.at("data")), Catch::Contains("nowhere"));
+}
+
+TEST_CASE("train.all_captions: batches of images with every caption, each image encoded once", "[captioner]") {
+  auto config = small_scenes_config();
+  config["train"]["batch_size"] = 3;
+  config["train"]["all_captions"] = true;
+  config["train"]["doubly_stochastic"] = 0.0;  // the loss is then the mean NLL per token
+  auto data = load_caption_data(config.at("data"));
+  torch::manual_seed(1);
+  Captioner captioner(config, data.train);
+  auto by_image = make_caption_task(captioner, data, config.at("train"), "");
+  const auto batches = by_image->epoch_batches(5);
+  const size_t per_image = data.train[0].captions.size();
+  REQUIRE(batches.size() == (data.train.size() + 2) / 3);
+  std::set<size_t> seen;
+  for (const auto& b : batches) {
+    CHECK(b.size() % per_image == 0);
+    seen.insert(b.begin(), b.end());
+  }
+  CHECK(seen.size() == data.train.size() * per_image);  // every (image, caption) once per epoch
+  CHECK(batches[0].size() == 3 * per_image);
+  // The loss of a batch does not depend on how its rows are grouped by image:
+  // the same rows, one image's captions apart, give the same loss.
+  captioner.model->eval();  // no dropout, BatchNorm statistics fixed
+  config["train"]["all_captions"] = false;
+  auto by_caption = make_caption_task(captioner, data, config.at("train"), "");
+  torch::NoGradGuard no_grad;
+  const auto whole = by_image->train_step(batches[0]);
+  double weighted = 0;
+  int64_t tokens = 0;
+  for (size_t r = 0; r < batches[0].size(); r += per_image) {
+    const std::vector<size_t> rows(batches[0].begin() + static_cast<std::ptrdiff_t>(r),
+                                   batches[0].begin() + static_cast<std::ptrdiff_t>(r + per_image));
+    const auto part = by_caption->train_step(rows);
+    weighted += part.loss.item<double>() * static_cast<double>(part.tokens);
+    tokens += part.tokens;
+  }
+  REQUIRE(tokens == whole.tokens);
+  CHECK(whole.loss.item<double>() > 0);
+  CHECK(weighted / static_cast<double>(tokens) == Approx(whole.loss.item<double>()).epsilon(1e-5));
 }
 
 TEST_CASE("feature cache: training on cached features gives the losses of the live frozen encoder", "[captioner]") {

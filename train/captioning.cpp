@@ -36,12 +36,12 @@ nlohmann::json default_caption_config() {
     "tokenizer": {"kind": "word", "lowercase": true},
     "vocab": {"min_freq": 1, "max_size": 0},
     "encoder": {"depth": 18, "width": 32, "last_stage": 2, "grid": 0, "weights": "", "trainable_stages": 3,
-                "cache": false},
+                "cache": false, "positions": 0},
     "model": {"embedding_size": 128, "hidden_size": 256, "attention_size": 128, "attention": "additive",
               "gate": true, "dropout": 0.3, "hard_eval": "argmax"},
     "train": {
       "batch_size": 32, "epochs": 5, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
-      "clip": 5.0, "doubly_stochastic": 0.01,
+      "clip": 5.0, "doubly_stochastic": 0.01, "all_captions": false,
       "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0},
       "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
       "early_stopping": 0, "select_metric": "bleu4", "valid_max_images": 0,
@@ -191,9 +191,12 @@ CaptionNetImpl::CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size)
                                                   .width(e.at("width"))
                                                   .last_stage(e.at("last_stage"))
                                                   .grid(e.at("grid"))));
+  positions_ = e.at("positions");
+  if (positions_ < 0 || positions_ > 16)
+    throw UserError("config: encoder.positions must be 0 (none) to 16 frequencies, not {}", positions_);
   const auto& m = config.at("model");
   decoder = register_module(
-      "decoder", CaptionDecoder(CaptionDecoderOptions(vocab_size, encoder->feature_size())
+      "decoder", CaptionDecoder(CaptionDecoderOptions(vocab_size, encoder->feature_size() + 4 * positions_)
                                     .embedding_size(m.at("embedding_size"))
                                     .hidden_size(m.at("hidden_size"))
                                     .attention_size(m.at("attention_size"))
@@ -204,7 +207,13 @@ CaptionNetImpl::CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size)
 }
 
 torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_h, int64_t* grid_w) {
-  return encoder->locations(images, grid_h, grid_w);
+  int64_t h = 0, w = 0;
+  auto values = encoder->locations(images, &h, &w);
+  if (grid_h != nullptr) *grid_h = h;
+  if (grid_w != nullptr) *grid_w = w;
+  if (positions_ == 0) return values;
+  const auto where = grid_positions(h, w, positions_).to(values.device(), values.scalar_type());
+  return torch::cat({values, where.unsqueeze(0).expand({values.size(0), -1, -1})}, 2);
 }
 
 void check_encoder_weights(const nlohmann::json& config) {
@@ -553,6 +562,7 @@ class CaptionTask : public TrainTask {
         data_(data),
         batch_size_(tc.at("batch_size")),
         lambda_(tc.at("doubly_stochastic")),
+        all_captions_(tc.at("all_captions")),
         select_metric_(tc.at("select_metric")),
         search_(c.search_options()),
         decode_batch_(c.config.at("decode").at("batch_size")),
@@ -560,8 +570,13 @@ class CaptionTask : public TrainTask {
         hard_(c.model->decoder->attention, tc.at("hard")) {
     if (select_metric_ != "bleu4" && select_metric_ != "cider")
       throw UserError("config: train.select_metric \"{}\" is not one of bleu4, cider", select_metric_);
-    for (size_t i = 0; i < data.train.size(); ++i)
-      for (const auto& caption : data.train[i].captions) examples_.push_back({i, c.encode_caption(caption)});
+    for (size_t i = 0; i < data.train.size(); ++i) {
+      image_examples_.emplace_back();
+      for (const auto& caption : data.train[i].captions) {
+        image_examples_.back().push_back(examples_.size());
+        examples_.push_back({i, c.encode_caption(caption)});
+      }
+    }
     const int64_t valid_max = tc.at("valid_max_images");
     valid_.assign(data.valid.begin(),
                   valid_max > 0 && static_cast<size_t>(valid_max) < data.valid.size() ? data.valid.begin() + valid_max
@@ -577,17 +592,34 @@ class CaptionTask : public TrainTask {
 
   torch::nn::Module& model() override { return *c_.model; }
 
+  // train.all_captions: batch_size images, each with every one of its captions
+  // (the encoder, most of a step's arithmetic, runs once per image); else
+  // batch_size (image, caption) pairs.
   std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
-    return shuffled_batches(examples_.size(), batch_size_, seed);
+    if (!all_captions_) return shuffled_batches(examples_.size(), batch_size_, seed);
+    auto batches = shuffled_batches(image_examples_.size(), batch_size_, seed);
+    for (auto& batch : batches) {
+      std::vector<size_t> rows;
+      for (size_t image : batch) rows.insert(rows.end(), image_examples_[image].begin(), image_examples_[image].end());
+      batch = std::move(rows);
+    }
+    return batches;
   }
 
   StepResult train_step(const std::vector<size_t>& batch) override {
+    // Each image of the batch is encoded once, however many of its captions the batch holds.
     std::vector<const torch::Tensor*> pixels;
-    std::vector<int64_t> image_ids;
+    std::vector<int64_t> image_ids, image_of_row;
+    std::map<size_t, int64_t> slot;
     size_t longest = 0;
     for (size_t i : batch) {
-      pixels.push_back(&data_.train[examples_[i].image].pixels);
-      image_ids.push_back(static_cast<int64_t>(examples_[i].image));
+      const size_t image = examples_[i].image;
+      const auto [it, added] = slot.emplace(image, static_cast<int64_t>(image_ids.size()));
+      if (added) {
+        pixels.push_back(&data_.train[image].pixels);
+        image_ids.push_back(static_cast<int64_t>(image));
+      }
+      image_of_row.push_back(it->second);
       longest = std::max(longest, examples_[i].ids.size());
     }
     // captions_in = <bos> y_1 .. y_{n-1}; captions_out = y_1 .. <eos>; padded.
@@ -606,9 +638,10 @@ class CaptionTask : public TrainTask {
     const auto out = torch::tensor(out_ids, torch::kLong).view(shape);
     const auto rows = out.ne(Vocab::kPad);
     hard_.begin_batch();
-    const auto features = cache_.defined()
-                              ? cache_.index_select(0, torch::tensor(image_ids, torch::kLong)).to(torch::kFloat)
-                              : c_.model->encode(c_.prepare(pixels, augment_));
+    const auto images = cache_.defined()
+                            ? cache_.index_select(0, torch::tensor(image_ids, torch::kLong)).to(torch::kFloat)
+                            : c_.model->encode(c_.prepare(pixels, augment_));
+    const auto features = images.index_select(0, torch::tensor(image_of_row, torch::kLong));
     const auto result = c_.model->decoder->forward(features, in, rows);
     const auto token_nll = torch::nn::functional::cross_entropy(
         result.logits, out.masked_select(rows), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -645,9 +678,11 @@ class CaptionTask : public TrainTask {
   Captioner& c_;
   CaptionSplits& data_;
   std::vector<CaptionExample> examples_;
+  std::vector<std::vector<size_t>> image_examples_;  // the examples of each training image
   std::vector<CaptionImage> valid_;
   int64_t batch_size_;
   double lambda_;
+  bool all_captions_;
   std::string select_metric_;
   SearchOptions search_;
   int64_t decode_batch_;
@@ -701,7 +736,7 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
                data.train.size(), data.valid.size(), data.test.size(), static_cast<long long>(c.vocab.size()),
                static_cast<long long>(parameters), static_cast<long long>(trainable),
                static_cast<long long>(grid_h * grid_w),
-               static_cast<long long>(c.model->encoder->feature_size()));
+               static_cast<long long>(c.model->decoder->options.feature_size()));
   const bool cache = c.config.at("encoder").at("cache");
   const auto task = make_caption_task(c, data, tc, cache ? out_dir + "/features.pt" : "");
   run_training(*task, tc, out_dir, std::move(checkpoint));

@@ -54,10 +54,15 @@ ImageReadOptions caption_image_options(const nlohmann::json& data_config);
 class CaptionNetImpl : public torch::nn::Module {
  public:
   CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size);
-  // Normalised images (B,3,H,W) -> locations (B,L,D), and the grid (h,w).
+  // Normalised images (B,3,H,W) -> annotation vectors (B,L,D + 4 encoder.positions):
+  // the ResNet's features at each location, then grid_positions(), and the grid (h,w).
   torch::Tensor encode(const torch::Tensor& images, int64_t* grid_h = nullptr, int64_t* grid_w = nullptr);
+  int64_t position_frequencies() const { return positions_; }
   ResNet encoder{nullptr};
   CaptionDecoder decoder{nullptr};
+
+ private:
+  int64_t positions_ = 0;
 };
 TORCH_MODULE(CaptionNet);
 

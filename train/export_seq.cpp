@@ -266,6 +266,9 @@ std::string caption_step_source(const CaptionDecoderImpl& decoder) {
   return fmt::format(R"JIT(
 def encode(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
     values = self.resnet(images)
+    if self.positions.size(1) > 0:
+        assert values.size(1) == self.positions.size(0), "the image is not image_side x image_side"
+        values = torch.cat([values, self.positions.unsqueeze(0).expand([values.size(0), -1, -1])], 2)
     mask = torch.ones([values.size(0), values.size(1)], dtype=11, device=values.device)
     summary = values.mean(1)
     h = torch.tanh(self.linear(summary, self.decoder.init_h.weight, self.decoder.init_h.bias))
@@ -335,6 +338,19 @@ torch::jit::Module export_captioner(const Captioner& captioner) {
   m.register_attribute("image_crop", c10::BoolType::get(), read.centre_crop);
   m.register_buffer("pixel_mean", torch::tensor(imagenet_mean(), torch::kFloat).view({1, 3, 1, 1}));
   m.register_buffer("pixel_std", torch::tensor(imagenet_std(), torch::kFloat).view({1, 3, 1, 1}));
+  // encoder.positions: the position channels of the image_side grid, as the C++ encode() appends them.
+  torch::Tensor positions = torch::zeros({0, 0});
+  if (net.position_frequencies() > 0) {
+    torch::NoGradGuard no_grad;
+    int64_t h = 0, w = 0;
+    auto& encoder = const_cast<ResNetImpl&>(*net.encoder);
+    const bool was_training = encoder.is_training();
+    encoder.eval();
+    encoder.locations(torch::zeros({1, 3, read.side, read.side}), &h, &w);
+    encoder.train(was_training);
+    positions = grid_positions(h, w, net.position_frequencies());
+  }
+  m.register_buffer("positions", positions);
   register_text_attributes(m);
   register_vocab(m, captioner.vocab, "caption");
   m.define(kLinearSource);

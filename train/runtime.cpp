@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
 
@@ -43,6 +44,11 @@ std::string blas_threading() {
 }
 
 int default_threads() {
+  // OMP_NUM_THREADS, where set, is the user's choice (as in PyTorch).
+  if (const char* omp = std::getenv("OMP_NUM_THREADS")) {
+    const int n = std::atoi(omp);
+    if (n > 0) return n;
+  }
   if (blas_threading() != "openmp") return 1;
   return std::max(1u, std::thread::hardware_concurrency());
 }

@@ -11,7 +11,8 @@ namespace attnzoo {
 // "pthread", "sequential", or "other" (not OpenBLAS).
 std::string blas_threading();
 
-// The ATen thread count used when a config or flag says 0 (auto): every core
+// The ATen thread count used when a config or flag says 0 (auto): OMP_NUM_THREADS where it is
+// set to a positive number, else every core
 // when OpenBLAS is the OpenMP build (ATen and OpenBLAS then share libgomp's
 // pool), else 1, because OpenBLAS's own pthreads already use every core for
 // GEMM and more ATen threads oversubscribe them (bench/: 2 ATen threads beside
