@@ -17,17 +17,15 @@ trap 'rm -rf "$run"' EXIT
 seed=()
 if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 
-# The CI recipe: scenes on a 64x64 canvas with items at 24-28 pixels (Fashion-MNIST's own
-# size), so that the encoder costs a quarter of the full config's and 1,000 steps fit the
-# budget; position channels on the annotation vectors (encoder.positions), no doubly
-# stochastic penalty. On the 128x128 canvas, 500 steps described the scenes on one CPU
-# and captioned blind on another (BLEU-4 47 and 17 for the same seed); see
-# scripts/robustness and the README for this recipe's spread over seeds and numeric paths.
+# The CI recipe: configs/caption/scenes-small.json (scenes on a 64x64 canvas with items
+# at 24-28 pixels, Fashion-MNIST's own size, so that the encoder costs a quarter of the
+# 128x128 config's and 1,000 steps fit the budget; position channels on the annotation
+# vectors, no doubly stochastic penalty) on 1,500 training scenes. On the 128x128 canvas,
+# 500 steps described the scenes on one CPU and captioned blind on another (BLEU-4 47 and
+# 17 for the same seed); scripts/robustness gives this recipe's spread (README, Results).
 small=(--set data.scenes.train_size=1500 --set data.scenes.valid_size=100 --set data.scenes.test_size=150
-       --set data.scenes.canvas=64 --set data.scenes.min_size=24 --set data.scenes.max_size=28
-       --set encoder.positions=4 --set train.doubly_stochastic=0 --epochs 20
        --set train.valid_max_images=100 --set train.eval_every=250 --set train.checkpoint_every=250)
-"$caption" train --config "$source_dir/configs/caption/scenes.json" --out "$run/s" "${small[@]}" --max-steps 500 "${seed[@]}"
+"$caption" train --config "$source_dir/configs/caption/scenes-small.json" --out "$run/s" "${small[@]}" --max-steps 500 "${seed[@]}"
 "$caption" train --out "$run/s" --resume "${small[@]}" --max-steps 1000 2>&1 | tee "$run/resume.log"
 grep -q "resuming from .* at step 500" "$run/resume.log"
 result=$("$caption" eval --checkpoint "$run/s/best.pt" --json --heatmaps "$run/figs" --heatmap-count 2)
@@ -43,18 +41,19 @@ assert 0 <= r["pointing_accuracy"] <= 1 and r["pointed_words"] > 0
 # A caption that ignores the image names one class for every image: recall about 0.1-0.2.
 # A caption that ignores the image ("a coat at the bottom right" for all, what
 # the model says after 40 steps on the full set) scores BLEU-4 about 30 and
-# CIDEr-D about 0.7; this one must describe what is where. Measured (seeds 1-3,
-# 1 or 2 threads, OpenBLAS Haswell or its default; 4 runs): BLEU-4 71.3-80.7, CIDEr-D
-# 3.2-3.9, item recall 0.53-0.66, pointing 0.42-0.72.
+# CIDEr-D about 0.7; this one must describe what is where. Measured by
+# scripts/robustness (seeds 1-5, and seed 1 under OpenBLAS Haswell and Sandybridge,
+# oneDNN AVX2, ATen avx2 and one thread; 10 runs), min / median / max: BLEU-4
+# 66.3 / 78.9 / 81.1, CIDEr-D 3.04 / 3.71 / 3.90, item recall 0.57 / 0.64 / 0.66,
+# pointing 0.32 / 0.59 / 0.69 (chance about 0.07).
 assert r["bleu4"] >= 55, f"BLEU-4 {r['bleu4']} < 55"
 assert r["cider"] >= 2.0, f"CIDEr-D {r['cider']} < 2.0"
-assert r["item_recall"] >= 0.35, f"item recall {r['item_recall']} < 0.35"
-assert r["pointing_accuracy"] >= 0.3, f"pointing {r['pointing_accuracy']} < 0.3"
+assert r["item_recall"] >= 0.4, f"item recall {r['item_recall']} < 0.4"
+assert r["pointing_accuracy"] >= 0.2, f"pointing {r['pointing_accuracy']} < 0.2"
 assert 0 <= r["item_recall"] <= 1 and 0 <= r["item_precision"] <= 1
 PY
 [ "$(ls "$run/figs" | wc -l)" -eq 2 ]
-"$caption" scenes --config "$source_dir/configs/caption/scenes.json" --out "$run/png" --count 1 \
-  --set data.scenes.canvas=64 --set data.scenes.min_size=24 --set data.scenes.max_size=28 >/dev/null
+"$caption" scenes --config "$source_dir/configs/caption/scenes-small.json" --out "$run/png" --count 1 >/dev/null
 img=$(ls "$run/png"/*.png | head -1)
 out=$("$caption" predict --checkpoint "$run/s/best.pt" --image "$img" --heatmap "$run/h.png")
 echo "$out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Integration: hard attention (sampled locations, REINFORCE) from the command
 # line. The dates translator with `--attention hard` learns the task (at least
-# 95% exact match after 3 epochs, argmax attention at evaluation); a scenes
+# 98% exact match after 3 epochs, argmax attention at evaluation); a scenes
 # captioner with configs/caption/scenes-hard.json over a trained, frozen
 # encoder learns to look at what it names (pointing game and item recall well
 # above chance, argmax attention), and resumes (its REINFORCE baseline is in
@@ -25,7 +25,8 @@ echo "metrics[dates-hard]: $result"
 import json, sys
 r = json.loads(sys.argv[1])
 assert r["sentences"] == 1000, r
-assert r["exact_match"] >= 0.95, f"exact match {r['exact_match']} < 0.95"
+# Measured (10 runs of scripts/robustness): 0.993 / 0.996 / 1.000.
+assert r["exact_match"] >= 0.98, f"exact match {r['exact_match']} < 0.98"
 PY
 
 # The paper's setting: hard attention over a trained, frozen encoder (here the
@@ -47,11 +48,12 @@ r = json.loads(sys.argv[1])
 assert r["images"] == 150, r
 # A random location lies in the named item's box about 7% of the time, and a
 # caption that ignores the image scores BLEU-4 about 30 and CIDEr-D about 0.7.
-# Measured over the CI's soft captioner (64x64 scenes, position channels):
-# pointing 0.79, BLEU-4 73.4, CIDEr-D 3.62, item recall 0.60 (on the earlier
-# 128x128 recipe: pointing 0.27, BLEU-4 44.5, recall 0.19).
-assert r["pointing_accuracy"] >= 0.4, f"pointing {r['pointing_accuracy']} < 0.4"
-assert r["bleu4"] >= 50, f"BLEU-4 {r['bleu4']} < 50"
-assert r["cider"] >= 2.0, f"CIDEr-D {r['cider']} < 2.0"
+# Measured by scripts/robustness over the CI's soft captioner (64x64 scenes, position
+# channels; seeds 1-5 and seed 1 on five other numeric paths, 10 runs), min / median /
+# max: pointing 0.39 / 0.79 / 0.84, BLEU-4 72.6 / 73.9 / 76.7, CIDEr-D 3.62 / 3.75 /
+# 4.01 (on the earlier 128x128 recipe: pointing 0.27, BLEU-4 44.5, item recall 0.19).
+assert r["pointing_accuracy"] >= 0.25, f"pointing {r['pointing_accuracy']} < 0.25"
+assert r["bleu4"] >= 55, f"BLEU-4 {r['bleu4']} < 55"
+assert r["cider"] >= 2.5, f"CIDEr-D {r['cider']} < 2.5"
 PY
 echo "1 passed, 0 failed"
