@@ -24,7 +24,9 @@ import json, sys
 r = json.loads(sys.argv[1])
 assert r["model"] == "seq2seq" and r["horizon"] == 24 and r["input_len"] == 96 and r["target"] == "value", r
 assert r["windows"] == 6000 - 4800 - 24 + 1, r
-assert r["mse"] <= 0.5 * r["repeat_mse"], f"MSE {r['mse']} is not half of Repeat's {r['repeat_mse']}"
+# Measured by scripts/robustness (seeds 1-5, seed 1 on five numeric paths): MSE 0.152 / 0.155 / 0.182
+# (min / median / max) against Repeat's 1.442.
+assert r["mse"] <= 0.25 * r["repeat_mse"], f"MSE {r['mse']} is not a quarter of Repeat's {r['repeat_mse']}"
 assert r["mae"] < r["repeat_mae"], r
 PY
 

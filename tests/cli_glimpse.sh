@@ -10,7 +10,8 @@ source_dir="$2"
 python="${3:-python3}"
 zoo_run="${4:-}"
 steps="${GLIMPSE_TEST_STEPS:-2000}"
-max_error="${GLIMPSE_TEST_MAX_ERROR:-0.5}"
+# Measured by scripts/robustness (seeds 1-5, seed 1 on five numeric paths): 0.35 / 0.36 / 0.39.
+max_error="${GLIMPSE_TEST_MAX_ERROR:-0.45}"
 run=$(mktemp -d)
 trap 'rm -rf "$run"' EXIT
 # scripts/robustness reruns this test under other seeds (ATTNZOO_TEST_SEED) and reads its "metrics[...]" lines.
