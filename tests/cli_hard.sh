@@ -2,7 +2,7 @@
 # Integration: hard attention (sampled locations, REINFORCE) from the command
 # line. The dates translator with `--attention hard` learns the task (at least
 # 98% exact match after 3 epochs, argmax attention at evaluation); a scenes
-# captioner with configs/caption/scenes-hard.json over a trained, frozen
+# captioner with hard attention (train.hard as in configs/caption/scenes-hard.json) over a trained, frozen
 # encoder learns to look at what it names (pointing game and item recall well
 # above chance, argmax attention), and resumes (its REINFORCE baseline is in
 # the checkpoint).
@@ -30,13 +30,13 @@ assert r["exact_match"] >= 0.98, f"exact match {r['exact_match']} < 0.98"
 PY
 
 # The paper's setting: hard attention over a trained, frozen encoder (here the
-# one of cli.caption_scenes_learns's captioner; its feature maps cached).
+# one of cli.caption_scenes_learns's captioner, on its recipe, configs/caption/scenes-small.json;
+# its feature maps cached; train.hard as in configs/caption/scenes-hard.json, the defaults).
 small=(--set data.scenes.train_size=1500 --set data.scenes.valid_size=100 --set data.scenes.test_size=150
-       --set data.scenes.canvas=64 --set data.scenes.min_size=24 --set data.scenes.max_size=28
-       --set encoder.positions=4 --set train.doubly_stochastic=0 --epochs 20
        --set train.valid_max_images=100 --set train.eval_every=250 --set train.checkpoint_every=250
        --set encoder.weights="$soft" --set encoder.trainable_stages=0 --set encoder.cache=true)
-"$caption" train --config "$source_dir/configs/caption/scenes-hard.json" --out "$run/c" "${small[@]}" --max-steps 250 "${seed[@]}"
+"$caption" train --config "$source_dir/configs/caption/scenes-small.json" --attention hard --out "$run/c" "${small[@]}" \
+  --max-steps 250 "${seed[@]}"
 "$caption" train --out "$run/c" --resume "${small[@]}" --max-steps 500 2>&1 | tee "$run/resume.log"
 grep -q "resuming from .* at step 250" "$run/resume.log"
 grep -q "feature cache: .*features.pt (1500 images)" "$run/resume.log"

@@ -6,7 +6,7 @@
 // up to ~1e3 on random weights); a wrong layer differs by 1e-2 or more.
 // --scale NAME=F multiplies one loaded tensor by F, to show that the
 // tolerance catches a small error in one layer (the test expects a failure).
-//   resnet_parity --depth 18 --weights w.pt --sample sample.pt [--scale layer4.1.bn2.weight=1.01]
+//   resnet_parity --depth 18 --weights w.pt --sample sample.pt [--scale layer1.0.conv1.weight=1.0001]
 #include <CLI/CLI.hpp>
 #include <torch/serialize.h>
 
@@ -42,17 +42,14 @@ int main(int argc, char** argv) {
     if (!scale.empty()) {
       const auto eq = scale.find('=');
       const auto name = scale.substr(0, eq);
-      const auto named = net->named_parameters(true);
-      const auto buffers = net->named_buffers(true);
-      torch::NoGradGuard no_grad;
-      if (named.contains(name)) {
-        named[name].mul_(std::stod(scale.substr(eq + 1)));
-      } else if (buffers.contains(name)) {
-        buffers[name].mul_(std::stod(scale.substr(eq + 1)));
-      } else {
+      auto tensors = net->named_parameters(true);
+      for (const auto& b : net->named_buffers(true)) tensors.insert(b.key(), b.value());
+      if (!tensors.contains(name)) {
         std::cerr << "resnet_parity: error: --scale: no tensor named " << name << "\n";
         return 2;
       }
+      torch::NoGradGuard no_grad;
+      tensors[name].mul_(std::stod(scale.substr(eq + 1)));
     }
     std::ifstream in(sample, std::ios::binary);
     const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -338,23 +338,19 @@ torch::jit::Module export_captioner(const Captioner& captioner) {
   m.register_attribute("image_crop", c10::BoolType::get(), read.centre_crop);
   m.register_buffer("pixel_mean", torch::tensor(imagenet_mean(), torch::kFloat).view({1, 3, 1, 1}));
   m.register_buffer("pixel_std", torch::tensor(imagenet_std(), torch::kFloat).view({1, 3, 1, 1}));
-  // encoder.positions: the position channels of the image_side grid, as the C++ encode() appends them.
-  torch::Tensor positions = torch::zeros({0, 0});
-  if (net.position_frequencies() > 0) {
-    torch::NoGradGuard no_grad;
-    int64_t h = 0, w = 0;
-    auto& encoder = const_cast<ResNetImpl&>(*net.encoder);
-    const bool was_training = encoder.is_training();
-    encoder.eval();
-    encoder.locations(torch::zeros({1, 3, read.side, read.side}), &h, &w);
-    encoder.train(was_training);
-    positions = grid_positions(h, w, net.position_frequencies());
-  }
-  m.register_buffer("positions", positions);
   register_text_attributes(m);
   register_vocab(m, captioner.vocab, "caption");
   m.define(kLinearSource);
   m.define(resnet_source(*net.encoder, "self.encoder"));
+  // encoder.positions: the position channels of the image_side grid (its size
+  // read off the exported ResNet), as the C++ encode() appends them.
+  torch::Tensor positions = torch::zeros({0, 0});
+  if (net.position_frequencies() > 0) {
+    torch::NoGradGuard no_grad;
+    const auto map = m.run_method("resnet_map", torch::zeros({1, 3, read.side, read.side})).toTensor();
+    positions = grid_positions(map.size(2), map.size(3), net.position_frequencies());
+  }
+  m.register_buffer("positions", positions);
   m.define(attention_source(*net.decoder->attention, "self.decoder.attention"));
   m.define(caption_step_source(*net.decoder));
   m.define(kSearchSource);
