@@ -9,7 +9,6 @@
 #include "data/images.h"
 #include "data/karpathy.h"
 #include "data/text_io.h"
-#include "eval/heatmap.h"
 #include "train/captioning.h"
 #include "train/config.h"
 #include "train/runtime.h"
@@ -86,8 +85,7 @@ int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& spli
     for (int64_t i = 0; i < std::min<int64_t>(heatmap_count, ev.images); ++i) {
       const auto& r = ev.results[static_cast<size_t>(i)];
       const std::string path = heatmaps + "/" + images[static_cast<size_t>(i)].name + ".png";
-      write_attention_heatmaps(path, images[static_cast<size_t>(i)].pixels, r.words, r.attention, r.grid_h,
-                               r.grid_w);
+      write_caption_heatmaps(path, images[static_cast<size_t>(i)], r);
     }
     std::cerr << "wrote " << std::min<int64_t>(heatmap_count, ev.images) << " heatmap figures to " << heatmaps
               << std::endl;
@@ -119,8 +117,7 @@ int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths, cons
   for (size_t i = 0; i < results.size(); ++i)
     std::cout << (paths.size() > 1 ? paths[i] + "\t" : "") << results[i].text << std::endl;
   if (!heatmap.empty()) {
-    write_attention_heatmaps(heatmap, images[0].pixels, results[0].words, results[0].attention, results[0].grid_h,
-                             results[0].grid_w);
+    write_caption_heatmaps(heatmap, images[0], results[0]);
     std::cerr << "wrote " << heatmap << std::endl;
   }
   return 0;

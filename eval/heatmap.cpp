@@ -41,6 +41,11 @@ cv::Mat attention_heatmaps(const torch::Tensor& image, const std::vector<std::st
     const cv::Mat grid(static_cast<int>(grid_h), static_cast<int>(grid_w), CV_32FC1, attention[t].data_ptr());
     cv::Mat smooth;
     cv::resize(grid, smooth, cv::Size(o.panel, o.panel), 0, 0, cv::INTER_CUBIC);
+    if (o.shift_x != 0.0 || o.shift_y != 0.0) {
+      const cv::Matx23d move(1, 0, o.shift_x * o.panel / static_cast<double>(grid_w), 0, 1,
+                             o.shift_y * o.panel / static_cast<double>(grid_h));
+      cv::warpAffine(smooth, smooth, move, smooth.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0.0);  // no location looks past the last centre
+    }
     cv::GaussianBlur(smooth, smooth, cv::Size(0, 0), sigma);
     double lo = 0, hi = 0;
     cv::minMaxLoc(smooth, &lo, &hi);

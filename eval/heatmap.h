@@ -17,6 +17,9 @@ struct HeatmapOptions {
   int label_height = 24;  // strip under each panel for its word
   int columns = 5;
   double blend = 0.55;  // weight of the colour map over the image
+  // Where each location looks, from the centre of its cell, in cells (a
+  // CaptionResult's shift_x, shift_y): the maps are moved by as much.
+  double shift_x = 0.0, shift_y = 0.0;
 };
 
 // image: (H,W) or (H,W,3) uint8 (RGB). attention: (T, h*w), one row per word.

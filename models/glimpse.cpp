@@ -81,7 +81,7 @@ RamOutput RecurrentAttentionModelImpl::forward(const torch::Tensor& images, bool
   const auto retina = sensor();
   for (int64_t t = 0; t < options.glimpses(); ++t) {
     const auto state = h.detach();
-    const auto mean = torch::tanh(policy(state));
+    const auto mean = torch::tanh(policy(options.policy_reaches_core() ? h : state));
     baselines.push_back(baseline(state).squeeze(-1));
     auto where = mean.detach();
     if (sample) {

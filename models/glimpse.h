@@ -12,9 +12,12 @@
 // and after the last glimpse the class is softmax(W_y h_T). The locations are
 // not differentiable; their policy is trained with REINFORCE (reward 1 for a
 // right answer, 0 else; models/reinforce.h), the baseline with squared error,
-// the rest with cross-entropy: the hybrid loss of the paper. mu and b read
-// h through a stop-gradient, so only REINFORCE trains the policy and only the
-// squared error the baseline.
+// the rest with cross-entropy: the hybrid loss of the paper. b reads h
+// through a stop-gradient, so the squared error trains the baseline alone. mu
+// does too by default (`policy_reaches_core` false: REINFORCE trains only
+// W_l, as kevinzakka's PyTorch RAM does); with it true, REINFORCE's gradient
+// also flows through h_{t-1} into the core and glimpse networks, as in the
+// paper, where every parameter follows the sum of both gradients.
 #include <torch/torch.h>
 
 #include <string>
@@ -52,6 +55,7 @@ struct RamOptions {
   TORCH_ARG(int64_t, hidden) = 256;           // g_t and h_t
   TORCH_ARG(std::string, core) = "rnn";       // rnn (rectifier, as in the paper) | lstm
   TORCH_ARG(double, location_std) = 0.15;     // sigma, in the [-1,1] units of a location
+  TORCH_ARG(bool, policy_reaches_core) = false;  // REINFORCE trains the core and glimpse networks too
 };
 
 struct RamOutput {

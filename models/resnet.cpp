@@ -118,6 +118,11 @@ int64_t ResNetImpl::feature_size() const {
   return (options.width() << (options.last_stage() - 1)) * expansion;
 }
 
+double ResNetImpl::location_offset() const {
+  const double stride = static_cast<double>(int64_t{1} << (options.last_stage() + 1));
+  return 0.5 - stride / 2.0;
+}
+
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {
   if (x.dim() != 4 || x.size(1) != 3)
     throw UserError("resnet expects images (B,3,H,W), got {}", fmt::join(x.sizes(), "x"));

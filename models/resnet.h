@@ -30,6 +30,15 @@ class ResNetImpl : public torch::nn::Module {
   torch::Tensor locations(const torch::Tensor& images, int64_t* grid_h = nullptr, int64_t* grid_w = nullptr);
   // D: channels of the feature map.
   int64_t feature_size() const;
+  // Where a location's receptive field is centred, relative to the centre of
+  // the map cell it is drawn as, in input pixels along each axis (negative:
+  // up and to the left). Every stride-2 layer here (kernel 2p+1, padding p)
+  // maps output o to input 2o, so location o of the stride-S map is centred
+  // on input pixel S*o, at S*o + 0.5 in pixel-edge coordinates, while its cell
+  // [S*o, S*o + S) is centred at S*o + S/2: 0.5 - S/2, almost half a cell
+  // (-3.5 pixels of an 8-pixel cell). `grid` pooling keeps the offset where the
+  // map divides evenly into grid cells.
+  double location_offset() const;
 
   // Freezes every parameter, or all but those of the last `trainable_stages`
   // stages (fine-tuning the top blocks). Frozen BatchNorm layers stay in eval mode.

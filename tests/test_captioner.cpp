@@ -163,6 +163,24 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   pointing_game(r, image, &hits, &total);
   CHECK(hits == 2);
 
+  // Where a location looks is its receptive field's centre: a shift of a
+  // quarter cell up and left moves "boot"'s cell (3,3) from (56, 56) to (52, 52),
+  // still in its box, and the bag's cell (0,0) from (8, 8) to (4, 4).
+  r.shift_x = r.shift_y = -0.25;
+  hits = total = 0;
+  pointing_game(r, image, &hits, &total);
+  CHECK(hits == 2);
+  r.attention[4] = torch::zeros({16});
+  r.attention[4][10] = 1.0f;  // cell (2,2), centre (40, 40): at (36, 36) after the shift, outside the boot
+  hits = total = 0;
+  pointing_game(r, image, &hits, &total);
+  CHECK(hits == 1);
+  r.shift_x = r.shift_y = 0.6;  // cell (2,2) shifted down and right looks at (49.6, 49.6): the boot
+  hits = total = 0;
+  pointing_game(r, image, &hits, &total);
+  CHECK(hits == 1);  // the bag's cell (0,0) now looks at (17.6, 17.6), outside its box; the boot's hits
+  r.shift_x = r.shift_y = 0.0;
+
   ItemCounts counts;
   count_items(r, image, fashion_mnist_classes(), &counts);
   CHECK(counts.items == 2);
@@ -190,4 +208,42 @@ TEST_CASE("attention heatmaps: one panel per word, hottest where the model looke
   CHECK(redness(1, 12, 12) > redness(1, 87, 87) + 100);
   CHECK(redness(2, 87, 87) > redness(2, 12, 12) + 100);
   CHECK_THROWS(attention_heatmaps(image, {"one"}, attention, 4, 4, o));
+  // Shifted by a cell right and down, the top-left cell's heat sits on cell (1,1).
+  o.shift_x = o.shift_y = 1.0;
+  const cv::Mat moved = attention_heatmaps(image, {"bag", "boot"}, attention, 4, 4, o);
+  auto moved_redness = [&](int x, int y) {
+    const auto px = moved.at<cv::Vec3b>(4 + y, 4 + 104 + x);
+    return static_cast<int>(px[2]) - static_cast<int>(px[0]);
+  };
+  CHECK(moved_redness(37, 37) > moved_redness(12, 12) + 100);
+}
+
+TEST_CASE("a location of the ResNet map looks where location_offset says", "[captioner][resnet]") {
+  // The receptive field of one interior location, read off the gradient: its
+  // support's bounding box is centred on S*o + 0.5, not on the cell's centre.
+  torch::manual_seed(5);
+  const int64_t last_stage = GENERATE(2, 3);
+  ResNet net(ResNetOptions(18).width(8).last_stage(last_stage));
+  net->eval();
+  const int64_t side = 320;
+  auto images = torch::randn({1, 3, side, side}).requires_grad_();
+  const auto map = net->forward(images);
+  const int64_t stride = side / map.size(2);
+  REQUIRE(stride == (int64_t{1} << (last_stage + 1)));
+  const int64_t o = map.size(2) / 2;
+  map.select(2, o).select(2, o).sum().backward();
+  const auto support = images.grad().abs().sum(0).sum(0).gt(0);  // (side, side)
+  const auto rows = support.any(1).nonzero().flatten(), cols = support.any(0).nonzero().flatten();
+  REQUIRE(rows.size(0) > 0);
+  const int64_t top = rows[0].item<int64_t>(), bottom = rows[-1].item<int64_t>();
+  const int64_t left = cols[0].item<int64_t>(), right = cols[-1].item<int64_t>();
+  REQUIRE(top > 0);  // the field lies inside the image
+  REQUIRE(bottom < side - 1);
+  const double centre_y = 0.5 * static_cast<double>(top + bottom + 1);
+  const double centre_x = 0.5 * static_cast<double>(left + right + 1);
+  const double expected = (static_cast<double>(o) + 0.5) * static_cast<double>(stride) + net->location_offset();
+  CAPTURE(last_stage, stride, centre_x, centre_y, expected);
+  CHECK(std::abs(centre_y - expected) <= 1.5);
+  CHECK(std::abs(centre_x - expected) <= 1.5);
+  CHECK(std::abs(centre_x - (static_cast<double>(o) + 0.5) * static_cast<double>(stride)) > 2.5);  // not the cell's centre
 }

@@ -147,6 +147,22 @@ TEST_CASE("learning-rate schedules", "[training]") {
   CHECK(w.lr(50) == Approx(0.5));
   CHECK(w.lr(100) == Approx(1.0));
   CHECK(w.lr(400) == Approx(0.5));
+  LrScheduleOptions cosine;
+  cosine.kind = "cosine";
+  cosine.warmup_steps = 10;
+  cosine.total_steps = 110;
+  cosine.min_lr = 0.1;
+  LrSchedule c(1.0, cosine);
+  CHECK(c.lr(5) == Approx(0.5));    // warm-up
+  CHECK(c.lr(10) == Approx(1.0));
+  CHECK(c.lr(60) == Approx(0.55));  // half-way: the mean of 1 and the floor
+  CHECK(c.lr(110) == Approx(0.1));
+  CHECK(c.lr(500) == Approx(0.1));  // stays at the floor past the horizon
+  CHECK_FALSE(c.on_evaluation(1.0));
+  CHECK_FALSE(c.on_evaluation(0.5));  // evaluations do not steer it
+  CHECK(c.lr(60) == Approx(0.55));
+  CHECK_THROWS_WITH(LrSchedule(1.0, LrScheduleOptions::from_json(nlohmann::json{{"kind", "cosine"}})),
+                    Catch::Contains("total_steps"));
 }
 
 TEST_CASE("Multi30k reads from the shared data folder", "[data][multi30k]") {

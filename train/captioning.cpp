@@ -14,6 +14,7 @@
 #include "data/text_io.h"
 #include "eval/bleu.h"
 #include "eval/cider.h"
+#include "eval/heatmap.h"
 #include "train/config.h"
 #include "train/hard_attention.h"
 #include "train/loop.h"
@@ -42,7 +43,7 @@ nlohmann::json default_caption_config() {
     "train": {
       "batch_size": 32, "epochs": 5, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
       "clip": 5.0, "doubly_stochastic": 0.01, "all_captions": false,
-      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0},
+      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
       "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
       "early_stopping": 0, "select_metric": "bleu4", "valid_max_images": 0,
       "seed": 1, "threads": 0, "blas_threads": 0
@@ -342,7 +343,11 @@ std::vector<CaptionResult> Captioner::caption(const std::vector<const CaptionIma
     std::vector<const torch::Tensor*> pixels;
     for (size_t i = start; i < end; ++i) pixels.push_back(&images[i]->pixels);
     int64_t gh = 0, gw = 0;
-    const auto features = model->encode(prepare(pixels), &gh, &gw);
+    const auto input = prepare(pixels);
+    const auto features = model->encode(input, &gh, &gw);
+    const double offset = model->encoder->location_offset();  // input pixels
+    const double shift_x = offset * static_cast<double>(gw) / static_cast<double>(input.size(3));
+    const double shift_y = offset * static_cast<double>(gh) / static_cast<double>(input.size(2));
     CaptionStepper stepper(model->decoder, features);
     const auto limits = torch::zeros({features.size(0)}, torch::kLong);
     for (const auto& hyps : search(stepper, limits, options)) {
@@ -354,6 +359,8 @@ std::vector<CaptionResult> Captioner::caption(const std::vector<const CaptionIma
                                              : torch::Tensor();
       r.grid_h = gh;
       r.grid_w = gw;
+      r.shift_x = shift_x;
+      r.shift_y = shift_y;
       r.score = best.score;
       out.push_back(std::move(r));
     }
@@ -377,6 +384,13 @@ nlohmann::json CaptionEval::to_json() const {
   return j;
 }
 
+void write_caption_heatmaps(const std::string& png_path, const CaptionImage& image, const CaptionResult& r) {
+  HeatmapOptions options;
+  options.shift_x = r.shift_x;
+  options.shift_y = r.shift_y;
+  write_attention_heatmaps(png_path, image.pixels, r.words, r.attention, r.grid_h, r.grid_w, options);
+}
+
 void pointing_game(const CaptionResult& r, const CaptionImage& image, int64_t* hits, int64_t* total) {
   if (!r.attention.defined() || r.grid_h <= 0 || r.grid_w <= 0) return;
   const double height = static_cast<double>(image.pixels.size(0));
@@ -384,9 +398,9 @@ void pointing_game(const CaptionResult& r, const CaptionImage& image, int64_t* h
   for (size_t t = 0; t < r.words.size(); ++t) {
     bool named = false, hit = false;
     const int64_t where = r.attention[static_cast<int64_t>(t)].argmax().item<int64_t>();
-    // The centre of the argmax cell, in image pixels.
-    const double x = (static_cast<double>(where % r.grid_w) + 0.5) * width / static_cast<double>(r.grid_w);
-    const double y = (static_cast<double>(where / r.grid_w) + 0.5) * height / static_cast<double>(r.grid_h);
+    // Where the argmax location looks: its receptive field's centre, in image pixels.
+    const double x = (static_cast<double>(where % r.grid_w) + 0.5 + r.shift_x) * width / static_cast<double>(r.grid_w);
+    const double y = (static_cast<double>(where / r.grid_w) + 0.5 + r.shift_y) * height / static_cast<double>(r.grid_h);
     for (const auto& item : image.items) {
       if (item.name != r.words[t]) continue;
       named = true;

@@ -71,6 +71,10 @@ struct CaptionResult {
   std::vector<std::string> words;  // without <eos>
   torch::Tensor attention;         // (words, h*w)
   int64_t grid_h = 0, grid_w = 0;
+  // Where each location's receptive field is centred, from the centre of its
+  // cell, in cells (ResNetImpl::location_offset): location (r, c) looks at
+  // ((c + 0.5 + shift_x) W / grid_w, (r + 0.5 + shift_y) H / grid_h) of a W x H image.
+  double shift_x = 0.0, shift_y = 0.0;
   double score = 0.0;
 };
 
@@ -123,9 +127,14 @@ struct CaptionEval {
   nlohmann::json to_json() const;
 };
 
+// The figure of where `result` looked for each word over `image`
+// (eval/heatmap.h), with the maps placed where their locations look.
+void write_caption_heatmaps(const std::string& png_path, const CaptionImage& image, const CaptionResult& result);
+
 // The pointing game for one caption: each word naming an item of the image
-// counts; it hits when its attention's argmax location lies in a box of an
-// item of that name. Adds to *hits and *total.
+// counts; it hits when its attention's argmax location (the centre of its
+// receptive field: CaptionResult::shift_x, shift_y) lies in a box of an item
+// of that name. Adds to *hits and *total.
 void pointing_game(const CaptionResult& result, const CaptionImage& image, int64_t* hits, int64_t* total);
 
 // Counts for item_recall and item_precision over one caption: items named

@@ -22,13 +22,14 @@ nlohmann::json default_glimpse_config() {
       "kind": "ram",
       "glimpses": 6, "patch": 8, "scales": 1, "zoom": 2,
       "glimpse_hidden": 128, "location_hidden": 128, "hidden": 256, "core": "rnn", "location_std": 0.15,
+      "policy_reaches_core": false,
       "cnn": {"conv1": 16, "conv2": 32, "hidden": 64},
       "mlp": {"hidden": 256}
     },
     "train": {
       "batch_size": 64, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
       "clip": 5.0, "reinforce_scale": 1.0,
-      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 2, "min_lr": 1e-5, "warmup_steps": 0},
+      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 2, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
       "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 0,
       "seed": 1, "threads": 0, "blas_threads": 0
     },
@@ -100,7 +101,8 @@ GlimpseNetImpl::GlimpseNetImpl(const nlohmann::json& config) {
                                                              .location_hidden(m.at("location_hidden"))
                                                              .hidden(m.at("hidden"))
                                                              .core(m.at("core").get<std::string>())
-                                                             .location_std(m.at("location_std"))));
+                                                             .location_std(m.at("location_std"))
+                                                             .policy_reaches_core(m.at("policy_reaches_core"))));
   } else if (kind == "cnn") {
     const auto& c = m.at("cnn");
     cnn = register_module("cnn", ConvNet(ConvNetOptions()

@@ -4,7 +4,11 @@
 //   kind "constant"     decay = 1;
 //   kind "plateau"      decay is multiplied by `factor` when the validation
 //                       metric has not improved for `patience` evaluations;
-//   kind "inverse_sqrt" decay = sqrt(warmup_steps / step) after warm-up.
+//   kind "inverse_sqrt" decay = sqrt(warmup_steps / step) after warm-up;
+//   kind "cosine"       decay falls from 1 to min_lr / base along half a
+//                       cosine between warm-up's end and `total_steps`, then
+//                       stays there (a horizon fixed in the config, so that a
+//                       resumed run follows the same curve as an unbroken one).
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -17,6 +21,7 @@ struct LrScheduleOptions {
   int64_t patience = 1;
   double min_lr = 1e-5;
   int64_t warmup_steps = 0;
+  int64_t total_steps = 0;  // cosine only
   static LrScheduleOptions from_json(const nlohmann::json& j);
 };
 

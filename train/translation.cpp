@@ -41,7 +41,7 @@ nlohmann::json default_translate_config() {
     "train": {
       "batch_size": 128, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
       "clip": 1.0, "label_smoothing": 0.1, "teacher_forcing": 1.0,
-      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0},
+      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
       "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
       "early_stopping": 0, "select_metric": "bleu", "valid_max_sentences": 0,
       "seed": 1, "threads": 0, "blas_threads": 0, "precision": "fp32"
