@@ -62,8 +62,13 @@ grep -q "kept from" "$tmp/log2" || fail "kept rows are not reported"
 
 # The frozen-encoder rows need the soft captioner of the same seed, trained first.
 "$reproduce" caption-hard --seeds 1 --rows frozen --build "$tmp/build" --out "$tmp/out" >"$tmp/log3"
-grep -q "caption-scenes/soft-attention-s1" "$tmp/build/calls" || fail "the needed run was not trained"
+grep -q "caption-small/soft-attention-s1" "$tmp/build/calls" || fail "the needed run was not trained"
 [ -f "$tmp/out/caption-hard/frozen-trained-encoder-hard-s1/eval.json" ] || fail "no eval.json for a frozen row"
+# A row without training scores the run it needs (trained once, above).
+calls=$(grep -c '^train' "$tmp/build/calls")
+"$reproduce" caption-hard --seeds 1 --rows "end to end, soft" --build "$tmp/build" --out "$tmp/out" >/dev/null
+[ "$(grep -c '^train' "$tmp/build/calls")" = "$calls" ] || fail "a row without training trained"
+grep -q '"bleu4": 11' "$tmp/out/caption-hard/end-to-end-soft-s1/eval.json" || fail "not the needed run's figures"
 
 if "$reproduce" dates --seeds 9 --build "$tmp/build" --out "$tmp/out" 2>"$tmp/err" >/dev/null; then
   fail "a failed training should fail the script"
