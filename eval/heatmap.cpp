@@ -44,7 +44,8 @@ cv::Mat attention_heatmaps(const torch::Tensor& image, const std::vector<std::st
     if (o.shift_x != 0.0 || o.shift_y != 0.0) {
       const cv::Matx23d move(1, 0, o.shift_x * o.panel / static_cast<double>(grid_w), 0, 1,
                              o.shift_y * o.panel / static_cast<double>(grid_h));
-      cv::warpAffine(smooth, smooth, move, smooth.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0.0);  // no location looks past the last centre
+      // Past the last location's centre no location looks: zero there.
+      cv::warpAffine(smooth, smooth, move, smooth.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0.0);
     }
     cv::GaussianBlur(smooth, smooth, cv::Size(0, 0), sigma);
     double lo = 0, hi = 0;

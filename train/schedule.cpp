@@ -36,8 +36,8 @@ double LrSchedule::lr(int64_t step) const {
   if (options_.kind == "cosine" && step > warm) {
     const double pi = 3.14159265358979323846;
     const double done = std::min(1.0, static_cast<double>(step - warm) / static_cast<double>(options_.total_steps - warm));
-    const double floor = std::min(1.0, options_.min_lr / base_);
-    lr *= floor + (1.0 - floor) * 0.5 * (1.0 + std::cos(pi * done));
+    const double lowest = std::min(1.0, options_.min_lr / base_);
+    lr *= lowest + (1.0 - lowest) * 0.5 * (1.0 + std::cos(pi * done));
   }
   return lr;
 }
