@@ -51,7 +51,26 @@ std::vector<std::string> candidate_captions(const std::vector<SceneItem>& items,
   return out;
 }
 
+// A 28x28 Fashion-MNIST image at side `size` (bilinear), as scenes draw items.
+cv::Mat resized_item(const torch::Tensor& image, int64_t size) {
+  const auto pixels = image.contiguous();
+  const cv::Mat small(28, 28, CV_8UC1, const_cast<uint8_t*>(pixels.data_ptr<uint8_t>()));
+  cv::Mat item;
+  cv::resize(small, item, cv::Size(static_cast<int>(size), static_cast<int>(size)), 0, 0, cv::INTER_LINEAR);
+  return item;
+}
+
 }  // namespace
+
+torch::Tensor item_canvas(const torch::Tensor& image, int64_t side, int64_t size, int64_t x, int64_t y) {
+  if (size < 1 || x < 0 || y < 0 || x + size > side || y + size > side)
+    throw UserError("an item of side {} at ({}, {}) does not fit a canvas of side {}", size, x, y, side);
+  auto canvas = torch::zeros({side, side}, torch::kUInt8);
+  cv::Mat out(static_cast<int>(side), static_cast<int>(side), CV_8UC1, canvas.data_ptr<uint8_t>());
+  resized_item(image, size).copyTo(
+      out(cv::Rect(static_cast<int>(x), static_cast<int>(y), static_cast<int>(size), static_cast<int>(size))));
+  return canvas;
+}
 
 std::string place_phrase(double x, double y, int64_t canvas) {
   const double third = static_cast<double>(canvas) / 3.0;
@@ -102,10 +121,7 @@ Scene make_scene(const FashionMnist& source, uint64_t seed, int64_t index, const
     if (!placed) continue;  // a crowded canvas holds fewer items
     patches.push_back(patch);
 
-    const auto digit = source.images[which].contiguous();
-    const cv::Mat small(28, 28, CV_8UC1, const_cast<uint8_t*>(digit.data_ptr<uint8_t>()));
-    cv::Mat item;
-    cv::resize(small, item, cv::Size(static_cast<int>(size), static_cast<int>(size)), 0, 0, cv::INTER_LINEAR);
+    const cv::Mat item = resized_item(source.images[which], size);
     item.copyTo(canvas(cv::Rect(static_cast<int>(patch.x0), static_cast<int>(patch.y0), static_cast<int>(size),
                                 static_cast<int>(size))));
     // The box is the item's ink (pixels above a faint threshold) on the canvas.

@@ -48,6 +48,10 @@ Scene make_scene(const FashionMnist& source, uint64_t seed, int64_t index, const
 std::vector<Scene> make_scenes(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
                                const SceneOptions& options);
 
+// A black (side, side) uint8 canvas with one 28x28 item drawn at side `size`
+// (bilinear, as in scenes) with its top left corner at (x, y). UserError if it does not fit.
+torch::Tensor item_canvas(const torch::Tensor& image, int64_t side, int64_t size, int64_t x, int64_t y);
+
 // Where a point lies on a 3x3 grid, as words: "at the top left", "on the
 // right", "in the middle", ...
 std::string place_phrase(double x, double y, int64_t canvas);

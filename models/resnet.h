@@ -43,6 +43,7 @@ class ResNetImpl : public torch::nn::Module {
   // Freezes every parameter, or all but those of the last `trainable_stages`
   // stages (fine-tuning the top blocks). Frozen BatchNorm layers stay in eval mode.
   void freeze(int64_t trainable_stages = 0);
+  void unfreeze() { freeze(static_cast<int64_t>(stages_.size()) + 1); }
   void train(bool on = true) override;
 
   ResNetOptions options;

@@ -25,7 +25,8 @@ if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 # 17 for the same seed); scripts/robustness gives this recipe's spread (README, Results).
 small=(--set data.scenes.train_size=1500 --set data.scenes.valid_size=100 --set data.scenes.test_size=150
        --set train.valid_max_images=100 --set train.eval_every=250 --set train.checkpoint_every=250
-       --set train.schedule.total_steps=1000)  # the cosine schedule ends with the run
+       --set train.schedule.total_steps=1000  # the cosine schedule ends with the run
+       --set encoder.pretrain.steps=0)  # from a random encoder, as the thresholds below were measured
 "$caption" train --config "$source_dir/configs/caption/scenes-small.json" --out "$run/s" "${small[@]}" --max-steps 500 "${seed[@]}"
 "$caption" train --out "$run/s" --resume "${small[@]}" --max-steps 1000 2>&1 | tee "$run/resume.log"
 grep -q "resuming from .* at step 500" "$run/resume.log"

@@ -59,10 +59,15 @@ grep -qF "0.200 (0.100 - 0.700)" "$tmp/log1" || fail "the table is not printed"
 grep -q "kept from" "$tmp/log2" || fail "kept rows are not reported"
 "$reproduce" dates --seeds 1 --force --build "$tmp/build" --out "$tmp/out" >/dev/null
 [ "$(grep -c '^train' "$tmp/build/calls")" = 4 ] || fail "--force did not rerun"
+# A kept result whose commands differ from the row's (an older recipe) is run again.
+sed -i 's/--seed 1 /--seed 1 --epochs 9 /' "$tmp/out/dates/additive-attention-s1/eval.json"
+"$reproduce" dates --seeds 1,2 --build "$tmp/build" --out "$tmp/out" >"$tmp/log4"
+[ "$(grep -c '^train' "$tmp/build/calls")" = 5 ] || fail "a result of other commands was kept"
+grep -q "seed 1: its commands changed" "$tmp/log4" || fail "the rerun is not reported: $(cat "$tmp/log4")"
 
 # The frozen-encoder rows need the soft captioner of the same seed, trained first.
 "$reproduce" caption-hard --seeds 1 --rows frozen --build "$tmp/build" --out "$tmp/out" >"$tmp/log3"
-grep -q "caption-small/soft-attention-s1" "$tmp/build/calls" || fail "the needed run was not trained"
+grep -q "caption-small/random-encoder-s1" "$tmp/build/calls" || fail "the needed run was not trained"
 [ -f "$tmp/out/caption-hard/frozen-trained-encoder-hard-s1/eval.json" ] || fail "no eval.json for a frozen row"
 # A row without training scores the run it needs (trained once, above).
 calls=$(grep -c '^train' "$tmp/build/calls")

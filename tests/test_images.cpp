@@ -256,6 +256,24 @@ TEST_CASE("feature cache: training on cached features gives the losses of the li
   fewer.train.pop_back();
   const auto rebuilt = load_or_build_feature_cache(captioner, fewer.train, cache_path, 16);
   CHECK(rebuilt.size(0) == static_cast<int64_t>(fewer.train.size()));
+  // Same config and images, other encoder weights (as after encoder pretraining):
+  // rebuilt, holding the new weights' features.
+  const auto old_features = load_or_build_feature_cache(captioner, data.train, cache_path, 16);
+  const auto old_stamp = fs::last_write_time(cache_path);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : captioner.model->encoder->parameters()) p.mul_(0.5);
+  }
+  const auto new_features = load_or_build_feature_cache(captioner, data.train, cache_path, 16);
+  CHECK(fs::last_write_time(cache_path) != old_stamp);
+  {
+    captioner.model->eval();
+    torch::NoGradGuard no_grad;
+    const auto live_features = captioner.model->encode(captioner.prepare({&data.train[0].pixels})).squeeze(0);
+    const double scale = live_features.abs().max().item<double>();
+    CHECK((new_features[0].to(torch::kFloat) - live_features).abs().max().item<double>() <= 2e-3 * scale);
+    CHECK((old_features[0].to(torch::kFloat) - live_features).abs().max().item<double>() > 0.05 * scale);
+  }
 
   // The cache needs a frozen encoder, and cannot go with augmentation.
   auto trainable = config;

@@ -17,6 +17,7 @@
 #include "eval/heatmap.h"
 #include "train/config.h"
 #include "train/hard_attention.h"
+#include "train/item_pretrain.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -37,7 +38,7 @@ nlohmann::json default_caption_config() {
     "tokenizer": {"kind": "word", "lowercase": true},
     "vocab": {"min_freq": 1, "max_size": 0},
     "encoder": {"depth": 18, "width": 32, "last_stage": 2, "grid": 0, "weights": "", "trainable_stages": 3,
-                "cache": false, "positions": 0},
+                "cache": false, "positions": 0, "pretrain": {"steps": 0, "batch_size": 64, "lr": 0.002, "canvas": 0}},
     "model": {"embedding_size": 128, "hidden_size": 256, "attention_size": 128, "attention": "additive",
               "gate": true, "dropout": 0.3, "hard_eval": "argmax"},
     "train": {
@@ -504,10 +505,17 @@ namespace {
 std::string feature_cache_key(const Captioner& c, const std::vector<CaptionImage>& images) {
   nlohmann::json key = {{"encoder", c.config.at("encoder")}, {"data", c.config.at("data")}};
   key["encoder"].erase("cache");
-  const std::string weights = c.config.at("encoder").at("weights");
-  std::error_code ec;
-  if (!weights.empty() && std::filesystem::is_regular_file(weights, ec))
-    key["weights_bytes"] = std::filesystem::file_size(weights, ec);
+  // The encoder's values themselves, so that other weights (a file, a donor
+  // captioner, encoder pretraining) never reuse the features of old ones.
+  std::string values;
+  auto add = [&](const std::string& name, const torch::Tensor& t) {
+    const auto v = t.detach().to(torch::kCPU).contiguous();
+    values += name;
+    values.append(static_cast<const char*>(v.data_ptr()), v.nbytes());
+  };
+  for (const auto& p : c.model->encoder->named_parameters(true)) add(p.key(), p.value());
+  for (const auto& b : c.model->encoder->named_buffers(true)) add(b.key(), b.value());
+  key["weights"] = std::hash<std::string>{}(values);
   std::string names;
   for (const auto& image : images) names += image.name + "\n";
   key["images"] = images.size();
@@ -712,6 +720,40 @@ std::unique_ptr<TrainTask> make_caption_task(Captioner& captioner, CaptionSplits
   return std::make_unique<CaptionTask>(captioner, data, train_config, cache_path);
 }
 
+void pretrain_caption_encoder(Captioner& c, const std::string& report_path) {
+  const auto& p = c.config.at("encoder").at("pretrain");
+  ItemPretrainOptions o;
+  o.steps = p.at("steps");
+  if (o.steps == 0) return;
+  if (!c.config.at("encoder").at("weights").get<std::string>().empty()) {
+    std::fprintf(stderr, "encoder pretraining skipped: the encoder starts from encoder.weights\n");
+    return;
+  }
+  const auto& d = c.config.at("data");
+  if (d.at("source") != "scenes")
+    throw UserError(
+        "config: encoder.pretrain classifies Fashion-MNIST items, so it needs data.source scenes "
+        "(--set encoder.pretrain.steps=0 to caption other images)");
+  o.batch_size = p.at("batch_size");
+  o.lr = p.at("lr");
+  o.min_size = d.at("scenes").at("min_size");
+  o.max_size = d.at("scenes").at("max_size");
+  o.canvas = p.at("canvas");
+  if (o.canvas == 0) o.canvas = d.at("scenes").at("canvas");
+  o.seed = c.config.at("train").at("seed");
+  const std::string dir = d.at("fashion_mnist");
+  // The whole encoder learns the items; encoder.trainable_stages applies to captioning.
+  c.model->encoder->unfreeze();
+  const auto prepare = [&](const std::vector<const torch::Tensor*>& pixels) { return c.prepare(pixels); };
+  const auto report = pretrain_on_items(*c.model->encoder, load_fashion_mnist(dir, "train"),
+                                        load_fashion_mnist(dir, "test"), o, prepare);
+  write_json_file(report_path, {{"steps", report.steps},
+                                {"seconds", report.seconds},
+                                {"train_loss", report.train_loss},
+                                {"test_accuracy", report.test_accuracy}});
+  c.apply_freezing();
+}
+
 std::string train_captioner(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
   const auto& tc = config_in.at("train");
   auto checkpoint = begin_run(tc, out_dir, resume, "caption");
@@ -729,6 +771,7 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
     captioner = std::make_unique<Captioner>(config_in, data.train);
   }
   Captioner& c = *captioner;
+  if (!checkpoint) pretrain_caption_encoder(c, out_dir + "/pretrain.json");
   write_json_file(out_dir + "/config.json", c.config);
   c.vocab.save(out_dir + "/vocab.json");
   int64_t parameters = 0, trainable = 0;

@@ -109,8 +109,8 @@ class Captioner {
   Vocab vocab;
   CaptionNet model{nullptr};
 
- private:
-  // encoder.trainable_stages below the encoder's stages + 1 freezes the rest.
+  // encoder.trainable_stages below the encoder's stages + 1 freezes the rest
+  // (the constructors do it; encoder pretraining undoes it while it runs).
   void apply_freezing();
 };
 
@@ -151,6 +151,13 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
 
 // The encoder's feature maps of `images`, (N,L,D) in fp16 (eval mode, no grad).
 torch::Tensor encode_images(Captioner& captioner, const std::vector<CaptionImage>& images, int64_t batch_size);
+// encoder.pretrain.steps > 0: trains the whole encoder to classify single
+// Fashion-MNIST items (train/item_pretrain.h) before captioning, then applies
+// encoder.trainable_stages again, and writes what it measured to
+// `report_path` (JSON). Nothing when steps is 0 or when the encoder starts
+// from encoder.weights (it says so); UserError for a Karpathy source.
+void pretrain_caption_encoder(Captioner& captioner, const std::string& report_path);
+
 // Throws UserError unless encoder.cache can be used: a frozen encoder, no augmentation.
 void check_cache_config(const nlohmann::json& config);
 // encode_images, stored at `path` and read back while the encoder, its

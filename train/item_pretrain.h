@@ -1,0 +1,46 @@
+#pragma once
+// Pretraining an image encoder as a classifier of single Fashion-MNIST items,
+// before it learns to caption scenes of them: the scenes' counterpart of the
+// ImageNet-trained encoder of Show, Attend and Tell. Each step draws a batch of
+// training items, each at a random side in [min_size, max_size] and a random
+// place on a small black canvas, and trains the encoder, under a linear head
+// over its mean location, with cross-entropy (Adam, cosine decay to zero). The
+// head is thrown away afterwards; the encoder keeps what it learned.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "data/fashion_mnist.h"
+#include "models/resnet.h"
+
+namespace attnzoo {
+
+struct ItemPretrainOptions {
+  int64_t steps = 0;
+  int64_t batch_size = 64;
+  double lr = 2e-3;
+  int64_t min_size = 28;  // item side, pixels, as the scenes draw them
+  int64_t max_size = 28;
+  int64_t canvas = 64;        // side of the black canvas each item is drawn on
+  int64_t test_items = 1000;  // the first items of `test`, centred, for the accuracy
+  uint64_t seed = 1;
+};
+
+struct ItemPretrainReport {
+  int64_t steps = 0;
+  double seconds = 0.0;
+  double train_loss = 0.0;     // mean over the last tenth of the steps
+  double test_accuracy = 0.0;  // on options.test_items held-out items
+};
+
+// uint8 (side, side) images -> the normalised (B, 3, side, side) batch the encoder reads.
+using PreparePixels = std::function<torch::Tensor(const std::vector<const torch::Tensor*>&)>;
+
+// Trains the parameters of `encoder` that require a gradient. Throws UserError
+// on options that cannot work (no steps, sizes that do not fit).
+ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& train, const FashionMnist& test,
+                                     const ItemPretrainOptions& options, const PreparePixels& prepare);
+
+}  // namespace attnzoo
