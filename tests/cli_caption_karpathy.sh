@@ -33,7 +33,8 @@ grep -q "skipped .*train-2.png: no such image file" "$run/train.log"
 grep -q "train: 298 of 300 images kept" "$run/train.log"
 grep -q "encoder weights from $run/r18.pt (.* unused: .*fc" "$run/train.log"
 grep -q "feature cache: $run/c/features.pt (298 images, " "$run/train.log"
-grep -q "model: .* parameters (.* trained), 36 locations x 256 features" "$run/train.log"
+# layer3 of a ResNet-18 (256 channels) and scenes.json's 16 position channels
+grep -q "model: .* parameters (.* trained), 36 locations x 272 features" "$run/train.log"
 [ -s "$run/c/features.pt" ]
 # Resume reads the cache instead of encoding the images again.
 "$caption" train --out "$run/c" --resume --max-steps 30 2>&1 | tee "$run/resume.log"
