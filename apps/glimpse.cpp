@@ -46,6 +46,12 @@ int run_eval(const std::string& checkpoint_path, const std::string& split, int64
     std::printf("%s split, %lld images: error rate %.4f (%lld wrong), %.0f images/s\n", split.c_str(),
                 static_cast<long long>(ev.images), ev.error_rate, static_cast<long long>(ev.errors),
                 ev.seconds > 0 ? static_cast<double>(ev.images) / ev.seconds : 0.0);
+    if (!ev.on_item.empty()) {
+      std::string shares;
+      for (double v : ev.on_item) shares += fmt::format(" {:.3f}", v);
+      std::printf("glimpse centres on the item, per glimpse:%s (a glimpse at the canvas's centre: %.3f)\n",
+                  shares.c_str(), ev.centre_on_item);
+    }
   }
   return 0;
 }
@@ -139,7 +145,9 @@ int main(int argc, char** argv) {
   cmd_eval->add_option("--limit", limit, "Evaluate only the first N images");
   cmd_eval->add_option("--batch-size", batch_size, "Images classified together")->capture_default_str();
   cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see README)")->capture_default_str();
-  cmd_eval->add_flag("--json", json, "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec)");
+  cmd_eval->add_flag("--json", json,
+                     "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec; "
+                     "RAM: on_item, centre_on_item)");
 
   std::string predict_checkpoint, png;
   std::vector<std::string> image_paths;

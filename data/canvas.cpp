@@ -33,7 +33,9 @@ void paste_max(uint8_t* canvas, int64_t side, const uint8_t* block, int64_t bloc
     }
 }
 
-void draw(const FashionMnist& source, uint64_t seed, int64_t index, const CanvasOptions& o, uint8_t* out) {
+// Draws image `index` into out; stores the item's top-left corner in place[0..1] when given.
+void draw(const FashionMnist& source, uint64_t seed, int64_t index, const CanvasOptions& o, uint8_t* out,
+          int64_t* place = nullptr) {
   const auto* items = source.images.data_ptr<uint8_t>();
   const int64_t pool = source.images.size(0);
   // One generator per image, so image i does not depend on the images before it.
@@ -48,6 +50,10 @@ void draw(const FashionMnist& source, uint64_t seed, int64_t index, const Canvas
   }
   const int64_t x = uniform(rng, 0, o.canvas - 28), y = uniform(rng, 0, o.canvas - 28);
   paste_max(out, o.canvas, items + index * 784, 28, 28, 28, x, y);
+  if (place) {
+    place[0] = x;
+    place[1] = y;
+  }
 }
 
 }  // namespace
@@ -62,18 +68,21 @@ torch::Tensor place_on_canvas(const FashionMnist& source, uint64_t seed, int64_t
   return out;
 }
 
-FashionMnist make_canvas_set(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
-                             const CanvasOptions& o) {
+CanvasSet make_canvas_set(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
+                          const CanvasOptions& o) {
   check(source, o);
   if (first < 0 || count < 0 || first + count > source.images.size(0))
     throw UserError("canvas: items [{}, {}) are not all in [0, {})", first, first + count, source.images.size(0));
   const auto items = FashionMnist{source.images.contiguous(), source.labels};
-  FashionMnist set;
+  CanvasSet set;
   set.images = torch::empty({count, o.canvas, o.canvas}, torch::kUInt8);
   set.labels = source.labels.slice(0, first, first + count).clone();
+  set.places = torch::empty({count, 2}, torch::kLong);
   auto* out = set.images.data_ptr<uint8_t>();
+  auto* places = set.places.data_ptr<int64_t>();
   at::parallel_for(0, count, 256, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) draw(items, seed, first + i, o, out + i * o.canvas * o.canvas);
+    for (int64_t i = begin; i < end; ++i)
+      draw(items, seed, first + i, o, out + i * o.canvas * o.canvas, places + 2 * i);
   });
   return set;
 }

@@ -22,9 +22,13 @@ struct CanvasOptions {
 // under it (brighter pixel wins). Returns (canvas, canvas) uint8.
 torch::Tensor place_on_canvas(const FashionMnist& source, uint64_t seed, int64_t index, const CanvasOptions& options);
 
-// Items first .. first+count-1 of `source` placed on canvases (in parallel),
-// with their labels.
-FashionMnist make_canvas_set(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
-                             const CanvasOptions& options);
+// Canvases with their labels, and where each item lies.
+struct CanvasSet : FashionMnist {
+  torch::Tensor places;  // (N,2) int64: x, y of the item's top-left pixel (it covers 28x28 from there)
+};
+
+// Items first .. first+count-1 of `source` placed on canvases (in parallel).
+CanvasSet make_canvas_set(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
+                          const CanvasOptions& options);
 
 }  // namespace attnzoo

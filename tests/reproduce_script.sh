@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/build/bin"
 # A stand-in app: `train --out DIR --seed S ...` writes DIR/best.pt holding S
 # (and fails for seed 9); `eval --checkpoint FILE --json` prints figures from it.
-for app in translate caption; do
+for app in translate caption glimpse; do
   cat >"$tmp/build/bin/$app" <<'APP'
 #!/usr/bin/env bash
 cmd="$1"; shift
@@ -31,7 +31,8 @@ if [ "$cmd" = train ]; then
   mkdir -p "$out"; echo "$seed" >"$out/best.pt"
 else
   s=$(cat "$checkpoint")
-  echo "{\"exact_match\": 0.$s, \"bleu\": ${s}0, \"bleu4\": ${s}1, \"cider\": 1.$s, \"item_recall\": 0.5}"
+  echo "{\"exact_match\": 0.$s, \"bleu\": ${s}0, \"bleu4\": ${s}1, \"cider\": 1.$s, \"item_recall\": 0.5," \
+       "\"error_rate\": 0.$s, \"on_item\": [0.$s, 0.5]}"
 fi
 APP
   chmod +x "$tmp/build/bin/$app"
@@ -74,6 +75,16 @@ calls=$(grep -c '^train' "$tmp/build/calls")
 "$reproduce" caption-hard --seeds 1 --rows "end to end, soft" --build "$tmp/build" --out "$tmp/out" >/dev/null
 [ "$(grep -c '^train' "$tmp/build/calls")" = "$calls" ] || fail "a row without training trained"
 grep -q '"bleu4": 11' "$tmp/out/caption-hard/end-to-end-soft-s1/eval.json" || fail "not the needed run's figures"
+
+# A figure may be one item of a list (RAM's on_item[i]); a list too short leaves its cell empty.
+"$reproduce" ram --seeds 1,2 --rows "translated, ram" --build "$tmp/build" --out "$tmp/out" >/dev/null
+python3 - "$tmp/out/ram.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["rows"][0]["summary"]
+assert s["on_item[0]"]["min"] == 0.1 and s["on_item[0]"]["max"] == 0.2 and s["on_item[0]"]["n"] == 2, s
+assert s["on_item[1]"]["median"] == 0.5 and "on_item[5]" not in s, s
+PY
 
 if "$reproduce" dates --seeds 9 --build "$tmp/build" --out "$tmp/out" 2>"$tmp/err" >/dev/null; then
   fail "a failed training should fail the script"

@@ -59,6 +59,9 @@ TEST_CASE("translated canvases hold the whole item somewhere, the same for every
         if (torch::equal(canvas.slice(0, y, y + 28).slice(1, x, x + 28), item)) {
           found = true;
           places.insert({x, y});
+          // The set records where it put the item.
+          CHECK(set.places[i][0].item<int64_t>() == x);
+          CHECK(set.places[i][1].item<int64_t>() == y);
         }
     CHECK(found);
     // Image i of a seed does not depend on which others are made with it.
@@ -250,6 +253,22 @@ TEST_CASE("hybrid_loss adds REINFORCE and the baseline only for sampled glimpses
   CHECK(t["reward"] == Approx(0.5));
   CHECK(t["reinforce"] == Approx(0.0));
   CHECK(t["baseline"] == Approx((0.75 * 0.75 + 0.25 * 0.25) / 2));
+}
+
+TEST_CASE("on_item: a glimpse centre on the item's 28x28 square, in pixels of the canvas", "[glimpse][eval]") {
+  // On a 60-pixel canvas location x maps to pixel (x + 1) * 30; the item at (10, 20) covers [10, 38) x [20, 48).
+  auto at = [](double px, double py) { return torch::tensor({px / 30.0 - 1.0, py / 30.0 - 1.0}, torch::kFloat); };
+  const auto locations =
+      torch::stack({at(10.05, 20.05), at(37.95, 47.95), at(9.95, 30.0), at(20.0, 48.05), at(38.05, 30.0)})
+          .unsqueeze(0);  // (1,5,2)
+  const auto places = torch::tensor({{10, 20}}, torch::kLong);
+  const auto hits = on_item(locations, places, 60);
+  REQUIRE(hits.sizes() == torch::IntArrayRef({1, 5}));
+  CHECK(hits[0][0].item<bool>());
+  CHECK(hits[0][1].item<bool>());
+  CHECK_FALSE(hits[0][2].item<bool>());
+  CHECK_FALSE(hits[0][3].item<bool>());
+  CHECK_FALSE(hits[0][4].item<bool>());
 }
 
 TEST_CASE("the glimpse path figure marks every glimpse where it looked", "[glimpse][plot]") {

@@ -154,11 +154,25 @@ RamOutput GlimpseClassifier::predict(const torch::Tensor& pixels, int64_t batch_
 // Evaluation and loss
 
 nlohmann::json GlimpseEval::to_json() const {
-  return {{"error_rate", error_rate}, {"accuracy", 1.0 - error_rate}, {"images", images}, {"errors", errors},
-          {"images_per_sec", seconds > 0 ? static_cast<double>(images) / seconds : 0.0}};
+  const double speed = seconds > 0 ? static_cast<double>(images) / seconds : 0.0;
+  nlohmann::json j = {{"error_rate", error_rate}, {"accuracy", 1.0 - error_rate}, {"images", images},
+                      {"errors", errors}, {"images_per_sec", speed}};
+  if (!on_item.empty()) {
+    j["on_item"] = on_item;
+    j["centre_on_item"] = centre_on_item;
+  }
+  return j;
 }
 
-GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const FashionMnist& data, int64_t batch_size) {
+torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side) {
+  // Location -1 is the canvas's left (top) edge and +1 its right (bottom) edge:
+  // pixel p covers [p, p + 1) in these pixel units.
+  const auto pixel = (locations + 1.0) * (0.5 * static_cast<double>(side));
+  const auto corner = places.to(pixel.scalar_type()).unsqueeze(1);  // (B,1,2)
+  return ((pixel >= corner) & (pixel < corner + 28.0)).all(-1);
+}
+
+GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& data, int64_t batch_size) {
   const auto start = std::chrono::steady_clock::now();
   const auto out = classifier.predict(data.images, batch_size);
   GlimpseEval ev;
@@ -166,6 +180,13 @@ GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const FashionMnist& 
   ev.images = data.images.size(0);
   ev.errors = out.logits.argmax(1).ne(data.labels).sum().item<int64_t>();
   ev.error_rate = ev.images > 0 ? static_cast<double>(ev.errors) / static_cast<double>(ev.images) : 0.0;
+  if (out.locations.defined() && data.places.defined() && ev.images > 0) {
+    const int64_t side = data.images.size(1);
+    const auto hits = on_item(out.locations, data.places, side).to(torch::kDouble).mean(0);
+    for (int64_t t = 0; t < hits.size(0); ++t) ev.on_item.push_back(hits[t].item<double>());
+    const auto centre = torch::zeros({ev.images, 1, 2});
+    ev.centre_on_item = on_item(centre, data.places, side).to(torch::kDouble).mean().item<double>();
+  }
   return ev;
 }
 

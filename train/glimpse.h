@@ -26,7 +26,7 @@ nlohmann::json load_glimpse_config(const std::string& path);
 // 0 .. 60000-valid_size-1 of Fashion-MNIST's training set, validation the
 // rest of it, test its test set; each placed on data.canvas with data.clutter.
 struct GlimpseSplits {
-  FashionMnist train, valid, test;
+  CanvasSet train, valid, test;
 };
 GlimpseSplits load_glimpse_data(const nlohmann::json& data_config,
                                 const std::vector<std::string>& splits = {"train", "valid", "test"});
@@ -66,9 +66,19 @@ struct GlimpseEval {
   double error_rate = 0.0;  // 0-1
   int64_t images = 0, errors = 0;
   double seconds = 0.0;
+  // RAM only: per glimpse, the share of images where its centre fell on the
+  // item's 28x28 square; and the same for a glimpse at the canvas's centre
+  // (what a policy that never moves would score).
+  std::vector<double> on_item;
+  double centre_on_item = 0.0;
   nlohmann::json to_json() const;
 };
-GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const FashionMnist& images, int64_t batch_size = 256);
+GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& images, int64_t batch_size = 256);
+
+// Whether each location (B,G,2), in the sensor's [-1,1] units on a side x side
+// canvas, falls on the 28x28 square at places (B,2) (x, y of its top-left
+// pixel): (B,G) bool.
+torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side);
 
 // The hybrid loss of a batch: cross-entropy of the classifier, plus for RAM
 // REINFORCE on the locations (reward 1 for a right answer; the learned
