@@ -9,6 +9,7 @@
 #include "data/error.h"
 #include "data/scenes.h"
 #include "train/progress.h"
+#include "train/schedule.h"
 
 namespace attnzoo {
 
@@ -40,6 +41,12 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
   for (const auto& p : encoder.parameters())
     if (p.requires_grad()) parameters.push_back(p);
   torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(o.lr));
+  // Half a cosine from lr down to 0 over the steps (the shared schedule, read one step early: step 1 runs at lr).
+  LrScheduleOptions cosine;
+  cosine.kind = "cosine";
+  cosine.min_lr = 0.0;
+  cosine.total_steps = o.steps;
+  const LrSchedule schedule(o.lr, cosine);
   std::mt19937_64 rng(o.seed * 0x9E3779B97F4A7C15ULL + 17);
   const auto labels = train.labels.contiguous();
   const int64_t* label = labels.data_ptr<int64_t>();
@@ -64,7 +71,7 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
     }
     std::vector<const torch::Tensor*> pixels;
     for (const auto& c : canvases) pixels.push_back(&c);
-    const double lr = o.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step - 1) / o.steps));
+    const double lr = schedule.lr(step - 1);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
     const auto loss =
