@@ -52,6 +52,12 @@ int run_eval(const std::string& checkpoint_path, const std::string& split, int64
       std::printf("glimpse centres on the item, per glimpse:%s (a glimpse at the canvas's centre: %.3f)\n",
                   shares.c_str(), ev.centre_on_item);
     }
+    if (!ev.follows_item.empty()) {
+      std::string slopes;
+      for (double v : ev.follows_item) slopes += fmt::format(" {:.2f}", v);
+      std::printf("how far glimpse centres move with the item (1: track it, 0: ignore it), per glimpse:%s\n",
+                  slopes.c_str());
+    }
   }
   return 0;
 }
@@ -147,7 +153,7 @@ int main(int argc, char** argv) {
   cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see README)")->capture_default_str();
   cmd_eval->add_flag("--json", json,
                      "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec; "
-                     "RAM: on_item, centre_on_item)");
+                     "RAM: on_item, centre_on_item, follows_item)");
 
   std::string predict_checkpoint, png;
   std::vector<std::string> image_paths;

@@ -42,6 +42,7 @@ assert r["error_rate"] <= float(sys.argv[2]), f"RAM test error {r['error_rate']}
 # Where the glimpses fell: one share per glimpse, and the fixed centre's for comparison.
 assert len(r["on_item"]) == 6 and all(0 <= v <= 1 for v in r["on_item"]), r
 assert 0.6 < r["centre_on_item"] < 0.85, r  # 28 of 33 places per axis put the item under the centre
+assert len(r["follows_item"]) == 6 and abs(r["follows_item"][0]) < 1e-6, r  # the first glimpse is the same everywhere
 PY
 
 out=$("$glimpse" predict --checkpoint "$run/ram/best.pt" --image "$image" --png "$run/path.png")

@@ -32,7 +32,7 @@ if [ "$cmd" = train ]; then
 else
   s=$(cat "$checkpoint")
   echo "{\"exact_match\": 0.$s, \"bleu\": ${s}0, \"bleu4\": ${s}1, \"cider\": 1.$s, \"item_recall\": 0.5," \
-       "\"error_rate\": 0.$s, \"on_item\": [0.$s, 0.5]}"
+       "\"error_rate\": 0.$s, \"on_item\": [0.$s, 0.5], \"follows_item\": [0, 0.$s]}"
 fi
 APP
   chmod +x "$tmp/build/bin/$app"
@@ -82,9 +82,15 @@ python3 - "$tmp/out/ram.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["rows"][0]["summary"]
-assert s["on_item[0]"]["min"] == 0.1 and s["on_item[0]"]["max"] == 0.2 and s["on_item[0]"]["n"] == 2, s
-assert s["on_item[1]"]["median"] == 0.5 and "on_item[5]" not in s, s
+assert s["follows_item[1]"]["min"] == 0.1 and s["follows_item[1]"]["max"] == 0.2, s
+assert s["follows_item[1]"]["n"] == 2 and s["on_item[1]"]["median"] == 0.5 and "on_item[5]" not in s, s
 PY
+# --reevaluate keeps the trained runs and refreshes their figures from the eval command.
+calls=$(grep -c '^train' "$tmp/build/calls")
+sed -i 's/"error_rate": 0.1/"error_rate": 0.99/' "$tmp/out/ram/translated-ram-s1/eval.json"
+"$reproduce" ram --seeds 1 --rows "translated, ram" --reevaluate --build "$tmp/build" --out "$tmp/out" >/dev/null
+[ "$(grep -c '^train' "$tmp/build/calls")" = "$calls" ] || fail "--reevaluate trained"
+grep -q '"error_rate": 0.1,' "$tmp/out/ram/translated-ram-s1/eval.json" || fail "--reevaluate kept the old figures"
 
 if "$reproduce" dates --seeds 9 --build "$tmp/build" --out "$tmp/out" 2>"$tmp/err" >/dev/null; then
   fail "a failed training should fail the script"

@@ -229,6 +229,57 @@ TEST_CASE("hybrid loss: each part trains only its own parameters", "[glimpse][ra
   CHECK(baseline["core_h"] == 0);
 }
 
+TEST_CASE("train.policy_lr_scale and policy_decay: the location policy's own rate and decay", "[glimpse][ram][train]") {
+  auto config = default_glimpse_config();
+  config["model"]["glimpses"] = 2;
+  config["model"]["patch"] = 6;
+  config["model"]["hidden"] = 16;
+  config["model"]["glimpse_hidden"] = 8;
+  config["model"]["location_hidden"] = 8;
+  config["train"]["batch_size"] = 16;
+  config["train"]["max_steps"] = 5;
+  GlimpseSplits data;
+  data.train = make_canvas_set(items(), 1, 0, 80, CanvasOptions());
+  data.valid = make_canvas_set(items(), 2, 80, 16, CanvasOptions());
+  struct Moved {
+    double policy, rest, policy_norm;  // max |change| of W_l and of W_y; |W_l| after / before
+  };
+  // 5 Adam steps at lr 1e-3.
+  auto train = [&](double scale, double decay) {
+    config["train"]["policy_lr_scale"] = scale;
+    config["train"]["policy_decay"] = decay;
+    torch::manual_seed(5);
+    GlimpseClassifier classifier(config);
+    auto& ram = *classifier.model->ram;
+    const auto policy = ram.policy->weight.clone(), rest = ram.classifier->weight.clone();
+    const auto task = make_glimpse_task(classifier, data, config.at("train"));
+    const auto dir = attnzoo::testing::scratch_dir() / fmt::format("policy-{}-{}", scale, decay);
+    run_training(*task, config.at("train"), dir.string(), nullptr);
+    return Moved{(ram.policy->weight - policy).abs().max().item<double>(),
+                 (ram.classifier->weight - rest).abs().max().item<double>(),
+                 (ram.policy->weight.norm() / policy.norm()).item<double>()};
+  };
+  const auto plain = train(1.0, 0.0);
+  CHECK(plain.policy > 1e-3);  // Adam: about lr a step
+  CHECK(plain.rest > 1e-3);
+  CHECK(plain.policy_norm == Approx(1.0).margin(0.2));
+  const auto slow = train(1e-4, 0.0);
+  CHECK(slow.policy < 1e-6);
+  CHECK(slow.policy > 0);
+  CHECK(slow.rest == Approx(plain.rest).epsilon(0.2));  // the others still learn at the full rate
+  // Decay 100 at lr 1e-3 shrinks W_l by 10% a step: 0.9^5 = 0.59, give or take Adam's own steps.
+  const auto decayed = train(1.0, 100.0);
+  CHECK(decayed.policy_norm < 0.75);
+  CHECK(decayed.rest == Approx(plain.rest).epsilon(0.2));
+  for (const auto& [key, value] : {std::make_pair("policy_lr_scale", 0.0), std::make_pair("policy_decay", -1.0)}) {
+    CAPTURE(key);
+    auto bad = default_glimpse_config();
+    bad["train"][key] = value;
+    GlimpseClassifier classifier(bad);
+    CHECK_THROWS_AS(make_glimpse_task(classifier, data, bad.at("train")), UserError);
+  }
+}
+
 TEST_CASE("hybrid_loss adds REINFORCE and the baseline only for sampled glimpses", "[glimpse][ram]") {
   RamOutput cnn;
   cnn.logits = torch::randn({4, 10});
@@ -269,6 +320,23 @@ TEST_CASE("on_item: a glimpse centre on the item's 28x28 square, in pixels of th
   CHECK_FALSE(hits[0][2].item<bool>());
   CHECK_FALSE(hits[0][3].item<bool>());
   CHECK_FALSE(hits[0][4].item<bool>());
+}
+
+TEST_CASE("follows_item: the slope of where a glimpse looks on where the item is", "[glimpse][eval]") {
+  const auto places = torch::tensor({{0, 10}, {10, 30}, {20, 0}, {30, 20}}, torch::kLong);  // (x, y) of 4 items
+  const auto centres = places.to(torch::kFloat) + 14.0;  // their centres, pixels
+  auto to_location = [](const torch::Tensor& pixels) { return pixels / 30.0 - 1.0; };
+  const auto tracking = to_location(centres);                          // on each item's centre
+  const auto fixed = torch::zeros({4, 2});                             // the canvas's centre, always
+  const auto halfway = to_location(0.5 * centres + 0.5 * 30.0 + 3.0);  // half the way from a fixed point
+  const auto locations = torch::stack({tracking, fixed, halfway}, 1);  // (4,3,2)
+  const auto slopes = follows_item(locations, places, 60);
+  REQUIRE(slopes.sizes() == torch::IntArrayRef({3}));
+  CHECK(slopes[0].item<double>() == Approx(1.0).margin(1e-5));
+  CHECK(slopes[1].item<double>() == Approx(0.0).margin(1e-5));
+  CHECK(slopes[2].item<double>() == Approx(0.5).margin(1e-5));
+  // Items that never move (a 28-pixel canvas): undefined.
+  CHECK_FALSE(follows_item(locations, torch::zeros({4, 2}, torch::kLong), 28).defined());
 }
 
 TEST_CASE("the glimpse path figure marks every glimpse where it looked", "[glimpse][plot]") {

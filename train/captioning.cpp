@@ -507,15 +507,19 @@ std::string feature_cache_key(const Captioner& c, const std::vector<CaptionImage
   key["encoder"].erase("cache");
   // The encoder's values themselves, so that other weights (a file, a donor
   // captioner, encoder pretraining) never reuse the features of old ones.
-  std::string values;
+  // A 64-bit FNV-1a over names and bytes, tensor by tensor (no copy of the whole encoder).
+  uint64_t hash = 14695981039346656037ULL;
+  auto mix = [&](const char* bytes, size_t n) {
+    for (size_t i = 0; i < n; ++i) hash = (hash ^ static_cast<unsigned char>(bytes[i])) * 1099511628211ULL;
+  };
   auto add = [&](const std::string& name, const torch::Tensor& t) {
     const auto v = t.detach().to(torch::kCPU).contiguous();
-    values += name;
-    values.append(static_cast<const char*>(v.data_ptr()), v.nbytes());
+    mix(name.data(), name.size());
+    mix(static_cast<const char*>(v.data_ptr()), v.nbytes());
   };
   for (const auto& p : c.model->encoder->named_parameters(true)) add(p.key(), p.value());
   for (const auto& b : c.model->encoder->named_buffers(true)) add(b.key(), b.value());
-  key["weights"] = std::hash<std::string>{}(values);
+  key["weights"] = hash;
   std::string names;
   for (const auto& image : images) names += image.name + "\n";
   key["images"] = images.size();

@@ -28,7 +28,7 @@ nlohmann::json default_glimpse_config() {
     },
     "train": {
       "batch_size": 64, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
-      "clip": 5.0, "reinforce_scale": 1.0,
+      "clip": 5.0, "reinforce_scale": 1.0, "policy_lr_scale": 1.0, "policy_decay": 0.0,
       "schedule": {"kind": "plateau", "factor": 0.5, "patience": 2, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
       "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 0,
       "seed": 1, "threads": 0, "blas_threads": 0
@@ -161,6 +161,9 @@ nlohmann::json GlimpseEval::to_json() const {
     j["on_item"] = on_item;
     j["centre_on_item"] = centre_on_item;
   }
+  if (!follows_item.empty()) {
+    j["follows_item"] = follows_item;
+  }
   return j;
 }
 
@@ -170,6 +173,16 @@ torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& place
   const auto pixel = (locations + 1.0) * (0.5 * static_cast<double>(side));
   const auto corner = places.to(pixel.scalar_type()).unsqueeze(1);  // (B,1,2)
   return ((pixel >= corner) & (pixel < corner + 28.0)).all(-1);
+}
+
+torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side) {
+  const auto pixel = ((locations + 1.0) * (0.5 * static_cast<double>(side))).to(torch::kDouble);  // (B,G,2)
+  const auto item = places.to(torch::kDouble).unsqueeze(1);                                         // (B,1,2)
+  const auto item_offset = item - item.mean(0, true);
+  const auto variance = item_offset.pow(2).sum(0);  // (1,2)
+  if ((variance <= 0).any().item<bool>()) return {};
+  const auto covariance = ((pixel - pixel.mean(0, true)) * item_offset).sum(0);  // (G,2)
+  return (covariance / variance).mean(-1);
 }
 
 GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& data, int64_t batch_size) {
@@ -186,6 +199,9 @@ GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& dat
     for (int64_t t = 0; t < hits.size(0); ++t) ev.on_item.push_back(hits[t].item<double>());
     const auto centre = torch::zeros({ev.images, 1, 2});
     ev.centre_on_item = on_item(centre, data.places, side).to(torch::kDouble).mean().item<double>();
+    const auto slopes = follows_item(out.locations, data.places, side);
+    for (int64_t t = 0; slopes.defined() && t < slopes.size(0); ++t)
+      ev.follows_item.push_back(slopes[t].item<double>());
   }
   return ev;
 }
@@ -223,11 +239,30 @@ class GlimpseTask : public TrainTask {
         data_(data),
         batch_size_(tc.at("batch_size")),
         reinforce_scale_(tc.at("reinforce_scale")),
+        policy_lr_scale_(tc.at("policy_lr_scale")),
+        policy_decay_(tc.at("policy_decay")),
         eval_batch_(c.config.at("eval").at("batch_size")) {
     if (data.train.images.size(0) == 0) throw UserError("no training images");
+    if (!(policy_lr_scale_ > 0)) throw UserError("config: train.policy_lr_scale must be positive");
+    if (!(policy_decay_ >= 0)) throw UserError("config: train.policy_decay must not be negative");
   }
 
   torch::nn::Module& model() override { return *c_.model; }
+
+  // The location policy W_l learns from REINFORCE alone, whose gradient is
+  // mostly noise: under Adam every weight then random-walks by about lr a step.
+  // A smaller rate for W_l shrinks that walk while a consistent gradient still
+  // moves it steadily (train.policy_lr_scale; 1: one group, as other tasks).
+  std::vector<ParameterGroup> parameter_groups() override {
+    if (!c_.model->ram || (policy_lr_scale_ == 1.0 && policy_decay_ == 0.0)) return TrainTask::parameter_groups();
+    const auto policy = c_.model->ram->policy->parameters();
+    std::vector<torch::Tensor> rest;
+    for (const auto& p : c_.model->parameters()) {
+      const bool in_policy = std::any_of(policy.begin(), policy.end(), [&](const auto& q) { return q.is_same(p); });
+      if (!in_policy) rest.push_back(p);
+    }
+    return {{rest, 1.0, 0.0}, {policy, policy_lr_scale_, policy_decay_}};
+  }
   std::string unit() const override { return "img"; }
 
   std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
@@ -261,6 +296,8 @@ class GlimpseTask : public TrainTask {
   const GlimpseSplits& data_;
   int64_t batch_size_;
   double reinforce_scale_;
+  double policy_lr_scale_;
+  double policy_decay_;
   int64_t eval_batch_;
 };
 

@@ -71,6 +71,9 @@ struct GlimpseEval {
   // (what a policy that never moves would score).
   std::vector<double> on_item;
   double centre_on_item = 0.0;
+  // RAM on canvases where items move: per glimpse, how far its centre moves
+  // with the item (follows_item below); 1 tracks the item, 0 ignores it.
+  std::vector<double> follows_item;
   nlohmann::json to_json() const;
 };
 GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& images, int64_t batch_size = 256);
@@ -79,6 +82,12 @@ GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& ima
 // canvas, falls on the 28x28 square at places (B,2) (x, y of its top-left
 // pixel): (B,G) bool.
 torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side);
+
+// Per glimpse (G), the least-squares slope of the glimpse centre's pixel on the
+// item centre's pixel, the mean of the x and y slopes: 1 for a glimpse that
+// moves one pixel with every pixel the item moves, 0 for one that ignores
+// where the item is. Undefined (an empty tensor) when the items do not move.
+torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side);
 
 // The hybrid loss of a batch: cross-entropy of the classifier, plus for RAM
 // REINFORCE on the locations (reward 1 for a right answer; the learned

@@ -33,10 +33,20 @@ struct Evaluation {
   std::string summary;     // one line for the console, e.g. "valid bleu 31.2 ppl 6.1"
 };
 
+// Some of a model's parameters, trained at lr_scale times the schedule's rate.
+// decay: decoupled weight decay (AdamW's): after each step, w <- w - lr * decay * w.
+struct ParameterGroup {
+  std::vector<torch::Tensor> parameters;
+  double lr_scale = 1.0;
+  double decay = 0.0;
+};
+
 class TrainTask {
  public:
   virtual ~TrainTask() = default;
   virtual torch::nn::Module& model() = 0;
+  // How the optimizer splits the parameters (default: one group, all at the schedule's rate).
+  virtual std::vector<ParameterGroup> parameter_groups() { return {{model().parameters(), 1.0}}; }
   // One epoch's batches (lists of example indices), shuffled by `seed`.
   virtual std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) = 0;
   // The loss of one batch (forward only).
