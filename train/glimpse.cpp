@@ -167,16 +167,24 @@ nlohmann::json GlimpseEval::to_json() const {
   return j;
 }
 
+namespace {
+
+// Location -1 is the canvas's left (top) edge and +1 its right (bottom) edge:
+// pixel p covers [p, p + 1) in these pixel units.
+torch::Tensor location_pixels(const torch::Tensor& locations, int64_t side) {
+  return (locations + 1.0) * (0.5 * static_cast<double>(side));
+}
+
+}  // namespace
+
 torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side) {
-  // Location -1 is the canvas's left (top) edge and +1 its right (bottom) edge:
-  // pixel p covers [p, p + 1) in these pixel units.
-  const auto pixel = (locations + 1.0) * (0.5 * static_cast<double>(side));
+  const auto pixel = location_pixels(locations, side);
   const auto corner = places.to(pixel.scalar_type()).unsqueeze(1);  // (B,1,2)
   return ((pixel >= corner) & (pixel < corner + 28.0)).all(-1);
 }
 
 torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side) {
-  const auto pixel = ((locations + 1.0) * (0.5 * static_cast<double>(side))).to(torch::kDouble);  // (B,G,2)
+  const auto pixel = location_pixels(locations, side).to(torch::kDouble);  // (B,G,2)
   const auto item = places.to(torch::kDouble).unsqueeze(1);                                         // (B,1,2)
   const auto item_offset = item - item.mean(0, true);
   const auto variance = item_offset.pow(2).sum(0);  // (1,2)
@@ -252,7 +260,9 @@ class GlimpseTask : public TrainTask {
   // The location policy W_l learns from REINFORCE alone, whose gradient is
   // mostly noise: under Adam every weight then random-walks by about lr a step.
   // A smaller rate for W_l shrinks that walk while a consistent gradient still
-  // moves it steadily (train.policy_lr_scale; 1: one group, as other tasks).
+  // moves it steadily (train.policy_lr_scale); train.policy_decay shrinks W_l
+  // toward zero after each step, keeping glimpses near the centre unless the
+  // gradient pulls them away (both at their defaults: one group, as other tasks).
   std::vector<ParameterGroup> parameter_groups() override {
     if (!c_.model->ram || (policy_lr_scale_ == 1.0 && policy_decay_ == 0.0)) return TrainTask::parameter_groups();
     const auto policy = c_.model->ram->policy->parameters();

@@ -114,13 +114,11 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
   const double base_lr = tc.at("lr");
   const auto adam = torch::optim::AdamOptions(base_lr).weight_decay(tc.at("weight_decay").get<double>());
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  std::vector<double> lr_scales;
   const auto parameter_groups = task.parameter_groups();
   for (const auto& group : parameter_groups) {
     auto options = std::make_unique<torch::optim::AdamOptions>(adam);
     options->lr(base_lr * group.lr_scale);
     groups.emplace_back(group.parameters, std::move(options));
-    lr_scales.push_back(group.lr_scale);
   }
   torch::optim::Adam optimizer(std::move(groups), adam);
   LrSchedule schedule(base_lr, LrScheduleOptions::from_json(tc.at("schedule")));
@@ -210,9 +208,9 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
       }
       const auto step_start = Clock::now();
       ++progress.step;
-      for (size_t g = 0; g < lr_scales.size(); ++g)
+      for (size_t g = 0; g < parameter_groups.size(); ++g)
         static_cast<torch::optim::AdamOptions&>(optimizer.param_groups()[g].options())
-            .lr(schedule.lr(progress.step) * lr_scales[g]);
+            .lr(schedule.lr(progress.step) * parameter_groups[g].lr_scale);
       optimizer.zero_grad();
       task.set_progress(progress.step, planned);
       const StepResult result = task.train_step(batches[i]);
@@ -222,7 +220,7 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
       for (size_t g = 0; g < parameter_groups.size(); ++g) {
         if (parameter_groups[g].decay == 0.0) continue;
         torch::NoGradGuard no_grad;
-        const double shrink = 1.0 - schedule.lr(progress.step) * lr_scales[g] * parameter_groups[g].decay;
+        const double shrink = 1.0 - schedule.lr(progress.step) * parameter_groups[g].lr_scale * parameter_groups[g].decay;
         for (auto& p : parameter_groups[g].parameters) p.mul_(shrink);
       }
       const double seconds = seconds_since(step_start);
