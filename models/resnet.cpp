@@ -119,8 +119,7 @@ int64_t ResNetImpl::feature_size() const {
 }
 
 double ResNetImpl::location_offset() const {
-  const double stride = static_cast<double>(int64_t{1} << (options.last_stage() + 1));
-  return 0.5 - stride / 2.0;
+  return 0.5 - static_cast<double>(stride()) / 2.0;
 }
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {

@@ -39,6 +39,8 @@ class ResNetImpl : public torch::nn::Module {
   // (-3.5 pixels of an 8-pixel cell). `grid` pooling keeps the offset where the
   // map divides evenly into grid cells.
   double location_offset() const;
+  // S: input pixels per step between neighbouring locations of the unpooled map.
+  int64_t stride() const { return int64_t{1} << (options.last_stage() + 1); }
 
   // Freezes every parameter, or all but those of the last `trainable_stages`
   // stages (fine-tuning the top blocks). Frozen BatchNorm layers stay in eval mode.

@@ -75,6 +75,13 @@ calls=$(grep -c '^train' "$tmp/build/calls")
 "$reproduce" caption-hard --seeds 1 --rows "end to end, soft" --build "$tmp/build" --out "$tmp/out" >/dev/null
 [ "$(grep -c '^train' "$tmp/build/calls")" = "$calls" ] || fail "a row without training trained"
 grep -q '"bleu4": 11' "$tmp/out/caption-hard/end-to-end-soft-s1/eval.json" || fail "not the needed run's figures"
+# Rows left out by --rows stay in the table where they have finished runs (the frozen rows, above), and
+# rows never run stay out.
+python3 - "$tmp/out/caption-hard.json" <<'PY'
+import json, sys
+labels = [row["label"] for row in json.load(open(sys.argv[1]))["rows"]]
+assert labels == ["end to end, soft", "frozen trained encoder, soft", "frozen trained encoder, hard"], labels
+PY
 
 # A figure may be one item of a list (RAM's on_item[i]); a list too short leaves its cell empty.
 "$reproduce" ram --seeds 1,2 --rows "translated, ram" --build "$tmp/build" --out "$tmp/out" >/dev/null

@@ -38,7 +38,8 @@ nlohmann::json default_caption_config() {
     "tokenizer": {"kind": "word", "lowercase": true},
     "vocab": {"min_freq": 1, "max_size": 0},
     "encoder": {"depth": 18, "width": 32, "last_stage": 2, "grid": 0, "weights": "", "trainable_stages": 3,
-                "cache": false, "positions": 0, "pretrain": {"steps": 0, "batch_size": 64, "lr": 0.002, "canvas": 0}},
+                "cache": false, "positions": 0,
+                "pretrain": {"steps": 0, "batch_size": 64, "lr": 0.002, "canvas": 0, "target": "item"}},
     "model": {"embedding_size": 128, "hidden_size": 256, "attention_size": 128, "attention": "additive",
               "gate": true, "dropout": 0.3, "hard_eval": "argmax"},
     "train": {
@@ -743,6 +744,7 @@ void pretrain_caption_encoder(Captioner& c, const std::string& report_path) {
   o.min_size = d.at("scenes").at("min_size");
   o.max_size = d.at("scenes").at("max_size");
   o.canvas = p.at("canvas");
+  o.target = p.at("target");
   if (o.canvas == 0) o.canvas = d.at("scenes").at("canvas");
   o.seed = c.config.at("train").at("seed");
   const std::string dir = d.at("fashion_mnist");

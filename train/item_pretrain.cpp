@@ -19,12 +19,42 @@ int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {  // [lo, hi]
   return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
 }
 
-// The encoder's mean location -> class logits.
-torch::Tensor classify(ResNetImpl& encoder, torch::nn::Linear& head, const torch::Tensor& images) {
-  return head->forward(encoder.locations(images).mean(1));
+// Target "item": (B, C) logits from the mean location. Target "locations":
+// (B, L, C + 1) logits, class C being the background; `inside` gets the
+// locations inside each item's box.
+torch::Tensor classify(ResNetImpl& encoder, torch::nn::Linear& head, const torch::Tensor& images, bool dense,
+                       const std::vector<ItemBox>& boxes, int64_t side, torch::Tensor* inside) {
+  int64_t grid_h = 0, grid_w = 0;
+  const auto features = encoder.locations(images, &grid_h, &grid_w);
+  if (!dense) return head->forward(features.mean(1));
+  *inside = locations_inside(encoder, boxes, side, grid_h, grid_w);
+  return head->forward(features);
 }
 
 }  // namespace
+
+torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<ItemBox>& boxes, int64_t side,
+                               int64_t grid_h, int64_t grid_w) {
+  const bool pooled = encoder.options.grid() > 0;
+  const auto centre = [&](int64_t o, int64_t grid) {
+    if (!pooled) return static_cast<double>(encoder.stride() * o) + 0.5;
+    const double cell = static_cast<double>(side) / static_cast<double>(grid);
+    return (static_cast<double>(o) + 0.5) * cell + encoder.location_offset();
+  };
+  auto inside = torch::zeros({static_cast<int64_t>(boxes.size()), grid_h * grid_w}, torch::kBool);
+  auto a = inside.accessor<bool, 2>();
+  for (size_t b = 0; b < boxes.size(); ++b) {
+    const auto& box = boxes[b];
+    const auto within = [](double c, int64_t lo, int64_t size) {
+      return c >= static_cast<double>(lo) && c < static_cast<double>(lo + size);
+    };
+    for (int64_t i = 0; i < grid_h; ++i)
+      for (int64_t j = 0; j < grid_w; ++j)
+        a[static_cast<int64_t>(b)][i * grid_w + j] =
+            within(centre(j, grid_w), box.x, box.size) && within(centre(i, grid_h), box.y, box.size);
+  }
+  return inside;
+}
 
 ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& train, const FashionMnist& test,
                                      const ItemPretrainOptions& o, const PreparePixels& prepare) {
@@ -34,9 +64,12 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
   if (o.min_size < 8 || o.max_size < o.min_size || o.canvas < o.max_size)
     throw UserError("config: encoder.pretrain: items of sides {} to {} do not fit a canvas of {}", o.min_size,
                     o.max_size, o.canvas);
+  if (o.target != "item" && o.target != "locations")
+    throw UserError("config: encoder.pretrain.target is \"item\" or \"locations\", not \"{}\"", o.target);
+  const bool dense = o.target == "locations";
   const int64_t side = o.canvas;
   const int64_t classes = train.labels.max().item<int64_t>() + 1;
-  torch::nn::Linear head(encoder.feature_size(), classes);
+  torch::nn::Linear head(encoder.feature_size(), classes + (dense ? 1 : 0));
   std::vector<torch::Tensor> parameters = head->parameters();
   for (const auto& p : encoder.parameters())
     if (p.requires_grad()) parameters.push_back(p);
@@ -62,20 +95,26 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
   for (int64_t step = 1; step <= o.steps; ++step) {
     std::vector<torch::Tensor> canvases;
     std::vector<int64_t> targets;
+    std::vector<ItemBox> boxes;
     for (int64_t b = 0; b < o.batch_size; ++b) {
       const int64_t which = uniform(rng, 0, n - 1);
       const int64_t size = uniform(rng, o.min_size, o.max_size);
       const int64_t x = uniform(rng, 0, side - size), y = uniform(rng, 0, side - size);
       canvases.push_back(item_canvas(train.images[which], side, size, x, y));
       targets.push_back(label[which]);
+      boxes.push_back({x, y, size});
     }
     std::vector<const torch::Tensor*> pixels;
     for (const auto& c : canvases) pixels.push_back(&c);
     const double lr = schedule.lr(step - 1);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
-    const auto loss =
-        torch::nn::functional::cross_entropy(classify(encoder, head, prepare(pixels)), torch::tensor(targets));
+    torch::Tensor inside;
+    const auto logits = classify(encoder, head, prepare(pixels), dense, boxes, side, &inside);
+    auto truth = torch::tensor(targets);
+    if (dense)  // the item's class inside its box, the background class elsewhere
+      truth = torch::where(inside, truth.unsqueeze(1), torch::full_like(inside, classes, torch::kLong)).flatten();
+    const auto loss = torch::nn::functional::cross_entropy(dense ? logits.flatten(0, 1) : logits, truth);
     loss.backward();
     optimizer.step();
     if (step > o.steps - std::max<int64_t>(1, o.steps / 10)) {
@@ -94,11 +133,21 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
   int64_t correct = 0;
   for (int64_t first = 0; first < count; first += 256) {
     std::vector<torch::Tensor> canvases;
-    for (int64_t i = first; i < std::min(count, first + 256); ++i)
+    std::vector<ItemBox> boxes;
+    for (int64_t i = first; i < std::min(count, first + 256); ++i) {
       canvases.push_back(item_canvas(test.images[i], side, size, at, at));
+      boxes.push_back({at, at, size});
+    }
     std::vector<const torch::Tensor*> pixels;
     for (const auto& c : canvases) pixels.push_back(&c);
-    const auto predicted = classify(encoder, head, prepare(pixels)).argmax(1);
+    torch::Tensor inside;
+    auto logits = classify(encoder, head, prepare(pixels), dense, boxes, side, &inside);
+    if (dense) {  // the item classes' logits averaged over the locations inside the box (all, if none is)
+      auto weight = inside.to(torch::kFloat);
+      weight = torch::where(weight.sum(1, true).gt(0), weight, torch::ones_like(weight));
+      logits = (logits.slice(2, 0, classes) * weight.unsqueeze(2)).sum(1) / weight.sum(1, true);
+    }
+    const auto predicted = logits.argmax(1);
     const auto truth = test.labels.slice(0, first, first + static_cast<int64_t>(canvases.size()));
     correct += predicted.eq(truth).sum().item<int64_t>();
   }
