@@ -1,5 +1,7 @@
 #include "data/scenes.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -60,7 +62,25 @@ cv::Mat resized_item(const torch::Tensor& image, int64_t size) {
   return item;
 }
 
+// The bounding rectangle of an item's ink: pixels above a faint threshold.
+cv::Rect ink_rect(const cv::Mat& item) {
+  cv::Mat ink;
+  cv::threshold(item, ink, 24, 255, cv::THRESH_BINARY);
+  return cv::boundingRect(ink);
+}
+
 }  // namespace
+
+Box ink_box(const torch::Tensor& image) {
+  if (image.dim() != 2 || image.scalar_type() != torch::kUInt8)
+    throw UserError("ink_box expects a 2-D uint8 image, got {} of {}", fmt::join(image.sizes(), "x"),
+                    c10::toString(image.scalar_type()));
+  const auto contiguous = image.contiguous();
+  const cv::Mat mat(static_cast<int>(image.size(0)), static_cast<int>(image.size(1)), CV_8UC1,
+                    const_cast<uint8_t*>(contiguous.data_ptr<uint8_t>()));
+  const cv::Rect r = ink_rect(mat);
+  return {r.x, r.y, r.x + r.width, r.y + r.height};
+}
 
 torch::Tensor item_canvas(const torch::Tensor& image, int64_t side, int64_t size, int64_t x, int64_t y) {
   if (size < 1 || x < 0 || y < 0 || x + size > side || y + size > side)
@@ -124,10 +144,8 @@ Scene make_scene(const FashionMnist& source, uint64_t seed, int64_t index, const
     const cv::Mat item = resized_item(source.images[which], size);
     item.copyTo(canvas(cv::Rect(static_cast<int>(patch.x0), static_cast<int>(patch.y0), static_cast<int>(size),
                                 static_cast<int>(size))));
-    // The box is the item's ink (pixels above a faint threshold) on the canvas.
-    cv::Mat ink;
-    cv::threshold(item, ink, 24, 255, cv::THRESH_BINARY);
-    const cv::Rect r = cv::boundingRect(ink);
+    // The box is the item's ink on the canvas.
+    const cv::Rect r = ink_rect(item);
     SceneItem it;
     it.label = source.labels[which].item<int64_t>();
     it.name = fashion_mnist_classes().at(static_cast<size_t>(it.label));

@@ -52,6 +52,10 @@ std::vector<Scene> make_scenes(const FashionMnist& source, uint64_t seed, int64_
 // (bilinear, as in scenes) with its top left corner at (x, y). UserError if it does not fit.
 torch::Tensor item_canvas(const torch::Tensor& image, int64_t side, int64_t size, int64_t x, int64_t y);
 
+// The bounding box of an image's ink (pixels above a faint threshold), as the
+// scenes box their items; an empty box (x0 == x1) where there is none.
+Box ink_box(const torch::Tensor& image);
+
 // Where a point lies on a 3x3 grid, as words: "at the top left", "on the
 // right", "in the middle", ...
 std::string place_phrase(double x, double y, int64_t canvas);

@@ -92,7 +92,7 @@ TEST_CASE("locations_inside: the locations whose receptive fields are centred in
   }
   REQUIRE(grid_h == 5);  // 36 does not divide into cells of 8: centres at 0.5, 8.5, ..., 32.5
   REQUIRE(grid_w == 5);
-  const auto inside = locations_inside(*encoder, {{8, 16, 12}, {0, 0, 1}, {33, 0, 3}}, 36, grid_h, grid_w);
+  const auto inside = locations_inside(*encoder, {{8, 16, 20, 28}, {0, 0, 1, 1}, {33, 0, 36, 3}}, 36, grid_h, grid_w);
   REQUIRE(inside.sizes() == torch::IntArrayRef({3, 25}));
   // x in [8, 20): columns 1, 2; y in [16, 28): rows 2, 3.
   CHECK(inside[0].nonzero().flatten().equal(torch::tensor({11, 12, 16, 17}, torch::kLong)));
@@ -101,7 +101,7 @@ TEST_CASE("locations_inside: the locations whose receptive fields are centred in
 
   // A pooled 2 x 2 map of a 32-pixel canvas: cells of 16, centres 3.5 pixels up and left of theirs.
   ResNet pooled(ResNetOptions(18).width(8).last_stage(2).grid(2));
-  const auto cells = locations_inside(*pooled, {{16, 0, 16}, {0, 0, 4}}, 32, 2, 2);
+  const auto cells = locations_inside(*pooled, {{16, 0, 32, 16}, {0, 0, 4, 4}}, 32, 2, 2);
   CHECK(cells[0].nonzero().flatten().equal(torch::tensor({1}, torch::kLong)));  // 20.5 in [16, 32), 4.5 in [0, 16)
   CHECK(cells[1].sum().item<int64_t>() == 0);                                 // 4.5 is not in [0, 4)
 }
@@ -126,7 +126,7 @@ TEST_CASE("pretrain_on_items, target locations: each location learns what is at 
   };
   const auto a = run(1);
   // The accuracy averages the item classes' logits over the locations inside the box. Seeds 1-5 on the six
-  // numeric paths of scripts/robustness: 0.630-0.724.
+  // numeric paths of scripts/robustness: 0.638-0.698.
   CHECK(a.test_accuracy > 0.5);
   const auto b = run(1);
   CHECK(b.test_accuracy == a.test_accuracy);

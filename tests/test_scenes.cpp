@@ -68,6 +68,23 @@ TEST_CASE("place and relation phrases", "[scenes]") {
   CHECK(relation_phrase(low, left) == "below");
 }
 
+TEST_CASE("ink_box: the bounding box of pixels above the faint threshold", "[scenes]") {
+  auto image = torch::zeros({20, 30}, torch::kUInt8);
+  image.slice(0, 4, 9).slice(1, 10, 13).fill_(200);  // rows 4-8, columns 10-12
+  image[15][25] = 24;                                 // faint: not ink
+  const Box box = ink_box(image);
+  CHECK(box.x0 == 10);
+  CHECK(box.x1 == 13);
+  CHECK(box.y0 == 4);
+  CHECK(box.y1 == 9);
+  image[15][25] = 25;
+  CHECK(ink_box(image).y1 == 16);
+  CHECK(ink_box(image).x1 == 26);
+  const Box none = ink_box(torch::zeros({5, 5}, torch::kUInt8));
+  CHECK(none.x0 == none.x1);
+  CHECK_THROWS_AS(ink_box(torch::zeros({5, 5})), UserError);
+}
+
 TEST_CASE("scenes are reproducible, well formed, and their captions name every item", "[scenes]") {
   SceneOptions o;
   const auto scenes = make_scenes(test_split(), 7, 0, 200, o);

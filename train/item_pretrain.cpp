@@ -19,11 +19,18 @@ int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {  // [lo, hi]
   return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
 }
 
+// The box of the item's ink on its canvas, as the scenes box items; the
+// whole patch where there is no ink.
+Box ink_or_patch(const torch::Tensor& canvas, int64_t x, int64_t y, int64_t size) {
+  const Box ink = ink_box(canvas);
+  return ink.x1 > ink.x0 ? ink : Box{x, y, x + size, y + size};
+}
+
 // Target "item": (B, C) logits from the mean location. Target "locations":
 // (B, L, C + 1) logits, class C being the background; `inside` gets the
 // locations inside each item's box.
 torch::Tensor classify(ResNetImpl& encoder, torch::nn::Linear& head, const torch::Tensor& images, bool dense,
-                       const std::vector<ItemBox>& boxes, int64_t side, torch::Tensor* inside) {
+                       const std::vector<Box>& boxes, int64_t side, torch::Tensor* inside) {
   int64_t grid_h = 0, grid_w = 0;
   const auto features = encoder.locations(images, &grid_h, &grid_w);
   if (!dense) return head->forward(features.mean(1));
@@ -33,7 +40,7 @@ torch::Tensor classify(ResNetImpl& encoder, torch::nn::Linear& head, const torch
 
 }  // namespace
 
-torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<ItemBox>& boxes, int64_t side,
+torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Box>& boxes, int64_t side,
                                int64_t grid_h, int64_t grid_w) {
   const bool pooled = encoder.options.grid() > 0;
   const auto centre = [&](int64_t o, int64_t grid) {
@@ -45,13 +52,9 @@ torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Item
   auto a = inside.accessor<bool, 2>();
   for (size_t b = 0; b < boxes.size(); ++b) {
     const auto& box = boxes[b];
-    const auto within = [](double c, int64_t lo, int64_t size) {
-      return c >= static_cast<double>(lo) && c < static_cast<double>(lo + size);
-    };
     for (int64_t i = 0; i < grid_h; ++i)
       for (int64_t j = 0; j < grid_w; ++j)
-        a[static_cast<int64_t>(b)][i * grid_w + j] =
-            within(centre(j, grid_w), box.x, box.size) && within(centre(i, grid_h), box.y, box.size);
+        a[static_cast<int64_t>(b)][i * grid_w + j] = box.contains(centre(j, grid_w), centre(i, grid_h));
   }
   return inside;
 }
@@ -95,14 +98,14 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
   for (int64_t step = 1; step <= o.steps; ++step) {
     std::vector<torch::Tensor> canvases;
     std::vector<int64_t> targets;
-    std::vector<ItemBox> boxes;
+    std::vector<Box> boxes;
     for (int64_t b = 0; b < o.batch_size; ++b) {
       const int64_t which = uniform(rng, 0, n - 1);
       const int64_t size = uniform(rng, o.min_size, o.max_size);
       const int64_t x = uniform(rng, 0, side - size), y = uniform(rng, 0, side - size);
       canvases.push_back(item_canvas(train.images[which], side, size, x, y));
       targets.push_back(label[which]);
-      boxes.push_back({x, y, size});
+      boxes.push_back(ink_or_patch(canvases.back(), x, y, size));
     }
     std::vector<const torch::Tensor*> pixels;
     for (const auto& c : canvases) pixels.push_back(&c);
@@ -133,10 +136,10 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
   int64_t correct = 0;
   for (int64_t first = 0; first < count; first += 256) {
     std::vector<torch::Tensor> canvases;
-    std::vector<ItemBox> boxes;
+    std::vector<Box> boxes;
     for (int64_t i = first; i < std::min(count, first + 256); ++i) {
       canvases.push_back(item_canvas(test.images[i], side, size, at, at));
-      boxes.push_back({at, at, size});
+      boxes.push_back(ink_or_patch(canvases.back(), at, at, size));
     }
     std::vector<const torch::Tensor*> pixels;
     for (const auto& c : canvases) pixels.push_back(&c);

@@ -7,7 +7,7 @@
 // (Adam, cosine decay to zero) under a linear head, either over its mean
 // location (target "item": what is on the canvas) or at every location (target
 // "locations": the item's class where the location's receptive field is
-// centred inside the item's box, a background class elsewhere; features that
+// centred inside the box of the item's ink, as the scenes box their items, a background class elsewhere; features that
 // say what is here rather than what is near). The head is thrown away
 // afterwards; the encoder keeps what it learned.
 #include <torch/torch.h>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "data/fashion_mnist.h"
+#include "data/scenes.h"
 #include "models/resnet.h"
 
 namespace attnzoo {
@@ -42,17 +43,12 @@ struct ItemPretrainReport {
                                // the logits of the locations inside the item's box, averaged)
 };
 
-// An item's place on a canvas: its box's top-left corner and side, in pixels.
-struct ItemBox {
-  int64_t x, y, size;
-};
-
 // (B, L) bool, row-major over the encoder's (grid_h, grid_w) map of a side x
 // side canvas: whether each location's receptive field is centred inside its
-// image's box. Location o of an unpooled map is centred at S o + 0.5 in
+// image's box (in pixels, as the scenes' boxes). Location o of an unpooled map is centred at S o + 0.5 in
 // pixel-edge coordinates (ResNetImpl::location_offset), whether or not the
 // canvas divides into S-pixel cells; a pooled map's cells split it evenly.
-torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<ItemBox>& boxes, int64_t side,
+torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Box>& boxes, int64_t side,
                                int64_t grid_h, int64_t grid_w);
 
 // uint8 (side, side) images -> the normalised (B, 3, side, side) batch the encoder reads.
