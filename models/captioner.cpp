@@ -110,6 +110,12 @@ torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch
   return lambda * (1.0 - attention_per_location).pow(2).sum(1).mean();
 }
 
+torch::Tensor attention_entropy(const torch::Tensor& alphas, const torch::Tensor& rows) {
+  // alphas (B,T,L); rows (B,T) bool. xlogy gives 0 log 0 = 0.
+  const auto entropy = -torch::xlogy(alphas, alphas).sum(2);  // (B,T)
+  return entropy.masked_select(rows).mean();
+}
+
 CaptionStepper::CaptionStepper(CaptionDecoder decoder, const torch::Tensor& features)
     : decoder_(std::move(decoder)) {
   memory_ = decoder_->prepare(features);

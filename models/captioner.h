@@ -96,6 +96,12 @@ torch::Tensor grid_positions(int64_t h, int64_t w, int64_t frequencies);
 // t runs over the true positions of `rows` (B,T) only.
 torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows, double lambda);
 
+// The entropy -sum_i alpha_ti log alpha_ti of each attention map, averaged over
+// the true positions of `rows` (B,T): log L for a uniform map over L locations,
+// 0 for a map on one location. Scaled by train.attention_entropy it is a loss
+// term that asks each word to commit to where it looks.
+torch::Tensor attention_entropy(const torch::Tensor& alphas, const torch::Tensor& rows);
+
 // Drives a CaptionDecoder through greedy or beam search over a batch of
 // feature maps (B,L,D). The search's "source length" is unused by the model:
 // pass the caption length limit for every row.

@@ -72,6 +72,26 @@ TEST_CASE("doubly stochastic penalty: lambda * sum_i (1 - sum_t alpha_ti)^2 over
   CHECK(d->attention->query_proj->weight.grad().abs().sum().item<double>() > 0);
 }
 
+TEST_CASE("attention entropy: -sum_i alpha log alpha, averaged over real steps", "[captioner]") {
+  // Step 1 looks at one location (entropy 0), step 2 evenly at four (log 4).
+  const auto alphas = torch::tensor({{{1.0f, 0.0f, 0.0f, 0.0f}, {0.25f, 0.25f, 0.25f, 0.25f}}});
+  CHECK(attention_entropy(alphas, torch::tensor({{true, true}})).item<double>() == Approx(std::log(4.0) / 2));
+  CHECK(attention_entropy(alphas, torch::tensor({{true, false}})).item<double>() == Approx(0.0));
+  CHECK(attention_entropy(alphas, torch::tensor({{false, true}})).item<double>() == Approx(std::log(4.0)));
+  // Its gradient reaches the attention's parameters and lowers the entropy.
+  auto d = small_decoder();
+  const auto captions = ids({{Vocab::kBos, 5, 6}});
+  const auto features = torch::randn({1, 6, 8});
+  const auto rows = captions.ne(Vocab::kPad);
+  const auto before = attention_entropy(d->forward(features, captions, rows).alphas, rows);
+  before.backward();
+  CHECK(d->attention->query_proj->weight.grad().abs().sum().item<double>() > 0);
+  torch::optim::SGD sgd(d->parameters(), torch::optim::SGDOptions(0.5));
+  sgd.step();
+  const auto after = attention_entropy(d->forward(features, captions, rows).alphas, rows);
+  CHECK(after.item<double>() < before.item<double>());
+}
+
 TEST_CASE("grid positions: sin and cos of each location's centre, appended by encoder.positions", "[captioner]") {
   const auto p = grid_positions(2, 4, 2);  // 2 rows, 4 columns, 2 frequencies
   REQUIRE(p.sizes() == torch::IntArrayRef({8, 8}));
@@ -153,32 +173,48 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   r.attention[1][0] = 1.0f;  // "bag" looks at cell (0,0): inside the bag's box
   r.attention[4] = torch::zeros({16});
   r.attention[4][5] = 1.0f;  // "boot" looks at cell (1,1): not in the boot's box
-  int64_t hits = 0, total = 0;
-  pointing_game(r, image, &hits, &total);
-  CHECK(total == 2);  // "coat" names no item of this image
-  CHECK(hits == 1);
+  PointingCounts p;
+  pointing_game(r, image, &p);
+  CHECK(p.total == 2);  // "coat" names no item of this image
+  CHECK(p.hits == 1);
+  CHECK(p.near == 0);  // the boot's miss at (24, 24) is more than a cell from its box
+  CHECK(p.on_other_item == 0);
+  r.attention[4] = torch::zeros({16});
+  r.attention[4][0] = 1.0f;  // "boot" looks at the bag
+  p = {};
+  pointing_game(r, image, &p);
+  CHECK(p.hits == 1);
+  CHECK(p.on_other_item == 1);
+  CHECK(p.near == 0);
+  r.attention[4] = torch::zeros({16});
+  r.attention[4][10] = 1.0f;  // cell (2,2), centre (40, 40): within one cell of the boot's box
+  p = {};
+  pointing_game(r, image, &p);
+  CHECK(p.hits == 1);
+  CHECK(p.near == 1);
+  CHECK(p.on_other_item == 0);
   r.attention[4] = torch::zeros({16});
   r.attention[4][15] = 1.0f;  // cell (3,3): the boot
-  hits = total = 0;
-  pointing_game(r, image, &hits, &total);
-  CHECK(hits == 2);
+  p = {};
+  pointing_game(r, image, &p);
+  CHECK(p.hits == 2);
 
   // Where a location looks is its receptive field's centre: a shift of a
   // quarter cell up and left moves "boot"'s cell (3,3) from (56, 56) to (52, 52),
   // still in its box, and the bag's cell (0,0) from (8, 8) to (4, 4).
   r.shift_x = r.shift_y = -0.25;
-  hits = total = 0;
-  pointing_game(r, image, &hits, &total);
-  CHECK(hits == 2);
+  p = {};
+  pointing_game(r, image, &p);
+  CHECK(p.hits == 2);
   r.attention[4] = torch::zeros({16});
   r.attention[4][10] = 1.0f;  // cell (2,2), centre (40, 40): at (36, 36) after the shift, outside the boot
-  hits = total = 0;
-  pointing_game(r, image, &hits, &total);
-  CHECK(hits == 1);
+  p = {};
+  pointing_game(r, image, &p);
+  CHECK(p.hits == 1);
   r.shift_x = r.shift_y = 0.6;  // cell (2,2) shifted down and right looks at (49.6, 49.6): the boot
-  hits = total = 0;
-  pointing_game(r, image, &hits, &total);
-  CHECK(hits == 1);  // the bag's cell (0,0) now looks at (17.6, 17.6), outside its box; the boot's hits
+  p = {};
+  pointing_game(r, image, &p);
+  CHECK(p.hits == 1);  // the bag's cell (0,0) now looks at (17.6, 17.6), outside its box; the boot's hits
   r.shift_x = r.shift_y = 0.0;
 
   ItemCounts counts;

@@ -27,6 +27,20 @@ torch::Tensor normalise(const std::vector<const torch::Tensor*>& pixels) {
   return torch::stack(images);
 }
 
+
+// Pretraining on a 32-pixel canvas, batches of 32, items of sides min_size..max_size, 500 held-out items.
+ItemPretrainOptions small_pretraining(int64_t steps, int64_t min_size, int64_t max_size) {
+  ItemPretrainOptions o;
+  o.steps = steps;
+  o.batch_size = 32;
+  o.lr = 5e-3;
+  o.min_size = min_size;
+  o.max_size = max_size;
+  o.canvas = 32;
+  o.test_items = 500;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("item_canvas: the resized item at its place, black elsewhere; errors when it does not fit", "[pretrain]") {
@@ -43,14 +57,7 @@ TEST_CASE("pretrain_on_items: a small encoder learns the classes, deterministica
           "[pretrain]") {
   const auto train = load_fashion_mnist(kFashionMnistDir, "train");
   const auto test = load_fashion_mnist(kFashionMnistDir, "test");
-  ItemPretrainOptions o;
-  o.steps = 150;
-  o.batch_size = 32;
-  o.lr = 5e-3;
-  o.min_size = 24;
-  o.max_size = 28;
-  o.canvas = 32;
-  o.test_items = 500;
+  auto o = small_pretraining(150, 24, 28);
   auto run = [&](uint64_t seed, int64_t trainable) {
     torch::manual_seed(seed);
     ResNet encoder(ResNetOptions(18).width(16).last_stage(1));
@@ -109,14 +116,7 @@ TEST_CASE("locations_inside: the locations whose receptive fields are centred in
 TEST_CASE("pretrain_on_items, target locations: each location learns what is at its centre", "[pretrain]") {
   const auto train = load_fashion_mnist(kFashionMnistDir, "train");
   const auto test = load_fashion_mnist(kFashionMnistDir, "test");
-  ItemPretrainOptions o;
-  o.steps = 300;
-  o.batch_size = 32;
-  o.lr = 5e-3;
-  o.min_size = 16;
-  o.max_size = 20;
-  o.canvas = 32;
-  o.test_items = 500;
+  auto o = small_pretraining(300, 16, 20);
   o.target = "locations";
   auto run = [&](uint64_t seed) {
     torch::manual_seed(seed);

@@ -44,7 +44,7 @@ nlohmann::json default_caption_config() {
               "gate": true, "dropout": 0.3, "hard_eval": "argmax"},
     "train": {
       "batch_size": 32, "epochs": 5, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
-      "clip": 5.0, "doubly_stochastic": 0.01, "all_captions": false,
+      "clip": 5.0, "doubly_stochastic": 0.01, "attention_entropy": 0.0, "all_captions": false,
       "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
       "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
       "early_stopping": 0, "select_metric": "bleu4", "valid_max_images": 0,
@@ -380,6 +380,8 @@ nlohmann::json CaptionEval::to_json() const {
   if (pointing_accuracy >= 0) {
     j["pointing_accuracy"] = pointing_accuracy;
     j["pointed_words"] = pointed_words;
+    j["pointing_missed_near"] = missed_near;
+    j["pointing_missed_on_other_item"] = missed_on_other_item;
     j["item_recall"] = item_recall;
     j["item_precision"] = item_precision;
   }
@@ -393,24 +395,34 @@ void write_caption_heatmaps(const std::string& png_path, const CaptionImage& ima
   write_attention_heatmaps(png_path, image.pixels, r.words, r.attention, r.grid_h, r.grid_w, options);
 }
 
-void pointing_game(const CaptionResult& r, const CaptionImage& image, int64_t* hits, int64_t* total) {
+void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCounts* counts) {
   if (!r.attention.defined() || r.grid_h <= 0 || r.grid_w <= 0) return;
   const double height = static_cast<double>(image.pixels.size(0));
   const double width = static_cast<double>(image.pixels.size(1));
+  const double step_x = width / static_cast<double>(r.grid_w), step_y = height / static_cast<double>(r.grid_h);
   for (size_t t = 0; t < r.words.size(); ++t) {
-    bool named = false, hit = false;
+    bool named = false, hit = false, near = false, other = false;
     const int64_t where = r.attention[static_cast<int64_t>(t)].argmax().item<int64_t>();
     // Where the argmax location looks: its receptive field's centre, in image pixels.
-    const double x = (static_cast<double>(where % r.grid_w) + 0.5 + r.shift_x) * width / static_cast<double>(r.grid_w);
-    const double y = (static_cast<double>(where / r.grid_w) + 0.5 + r.shift_y) * height / static_cast<double>(r.grid_h);
+    const double x = (static_cast<double>(where % r.grid_w) + 0.5 + r.shift_x) * step_x;
+    const double y = (static_cast<double>(where / r.grid_w) + 0.5 + r.shift_y) * step_y;
     for (const auto& item : image.items) {
-      if (item.name != r.words[t]) continue;
+      if (item.name != r.words[t]) {
+        other = other || item.box.contains(x, y);
+        continue;
+      }
       named = true;
       hit = hit || item.box.contains(x, y);
+      near = near || (x >= item.box.x0 - step_x && x < item.box.x1 + step_x && y >= item.box.y0 - step_y &&
+                      y < item.box.y1 + step_y);
     }
-    if (named) {
-      ++*total;
-      if (hit) ++*hits;
+    if (!named) continue;
+    ++counts->total;
+    if (hit) {
+      ++counts->hits;
+    } else {
+      if (near) ++counts->near;
+      if (other) ++counts->on_other_item;
     }
   }
 }
@@ -449,7 +461,7 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
     for (const auto& w : captioner.tokenizer->tokenize(s)) line += (line.empty() ? "" : " ") + w;
     return line;
   };
-  int64_t hits = 0, total = 0;
+  PointingCounts pointing;
   bool any_boxes = false;
   ItemCounts items;
   for (size_t i = 0; i < images.size(); ++i) {
@@ -460,7 +472,7 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
       cider_refs[i].push_back(tokens_line(images[i].captions[r]));
     }
     any_boxes = any_boxes || !images[i].items.empty();
-    pointing_game(ev.results[i], images[i], &hits, &total);
+    pointing_game(ev.results[i], images[i], &pointing);
     count_items(ev.results[i], images[i], fashion_mnist_classes(), &items);
   }
   BleuOptions bleu_options;
@@ -469,8 +481,13 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
   for (int n = 1; n <= 4; ++n) ev.bleu[n - 1] = bleu_at_order(bleu, n);
   ev.cider = cider_d(cider_hyps, cider_refs).score;
   if (any_boxes) {
-    ev.pointing_accuracy = total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
-    ev.pointed_words = total;
+    const auto share = [](int64_t n, int64_t of) {
+      return of > 0 ? static_cast<double>(n) / static_cast<double>(of) : 0.0;
+    };
+    ev.pointing_accuracy = share(pointing.hits, pointing.total);
+    ev.pointed_words = pointing.total;
+    ev.missed_near = share(pointing.near, pointing.total - pointing.hits);
+    ev.missed_on_other_item = share(pointing.on_other_item, pointing.total - pointing.hits);
     ev.item_recall = items.items > 0 ? static_cast<double>(items.named) / static_cast<double>(items.items) : 0.0;
     ev.item_precision =
         items.name_words > 0 ? static_cast<double>(items.correct_words) / static_cast<double>(items.name_words) : 0.0;
@@ -581,7 +598,7 @@ struct CaptionExample {
 };
 
 // Captioning as a TrainTask: every (image, reference) pair is an example;
-// loss = cross-entropy + the doubly stochastic penalty.
+// loss = cross-entropy + the doubly stochastic penalty + the attention entropy.
 class CaptionTask : public TrainTask {
  public:
   CaptionTask(Captioner& c, CaptionSplits& data, const nlohmann::json& tc, const std::string& cache_path)
@@ -589,12 +606,15 @@ class CaptionTask : public TrainTask {
         data_(data),
         batch_size_(tc.at("batch_size")),
         lambda_(tc.at("doubly_stochastic")),
+        entropy_weight_(tc.at("attention_entropy")),
         all_captions_(tc.at("all_captions")),
         select_metric_(tc.at("select_metric")),
         search_(c.search_options()),
         decode_batch_(c.config.at("decode").at("batch_size")),
         augment_(c.augment_options().any()),
         hard_(c.model->decoder->attention, tc.at("hard")) {
+    if (lambda_ < 0 || entropy_weight_ < 0)
+      throw UserError("config: train.doubly_stochastic and train.attention_entropy must be >= 0");
     if (select_metric_ != "bleu4" && select_metric_ != "cider")
       throw UserError("config: train.select_metric \"{}\" is not one of bleu4, cider", select_metric_);
     for (size_t i = 0; i < data.train.size(); ++i) {
@@ -676,6 +696,11 @@ class CaptionTask : public TrainTask {
     StepResult step;
     step.terms.push_back({"nll", loss.detach()});
     if (lambda_ > 0) loss = loss + doubly_stochastic_penalty(result.alphas, rows, lambda_);
+    if (entropy_weight_ > 0) {
+      const auto entropy = attention_entropy(result.alphas, rows);
+      step.terms.push_back({"attn_entropy", entropy.detach()});
+      loss = loss + entropy_weight_ * entropy;
+    }
     if (hard_.active()) loss = loss + hard_.loss(result.log_probs, result.entropies, rows, token_nll, &step.terms);
     step.loss = loss;
     step.tokens = tokens;
@@ -708,7 +733,7 @@ class CaptionTask : public TrainTask {
   std::vector<std::vector<size_t>> image_examples_;  // the examples of each training image
   std::vector<CaptionImage> valid_;
   int64_t batch_size_;
-  double lambda_;
+  double lambda_, entropy_weight_;
   bool all_captions_;
   std::string select_metric_;
   SearchOptions search_;

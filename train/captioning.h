@@ -119,6 +119,9 @@ struct CaptionEval {
   double cider = 0.0;
   double pointing_accuracy = -1.0;  // 0-1; -1 where the images have no boxes
   int64_t pointed_words = 0;
+  // Of the pointed words that missed: the share whose argmax lay within one
+  // location's step of the named item's box, and the share on another item.
+  double missed_near = -1.0, missed_on_other_item = -1.0;
   // Scenes: the share of items whose name the caption has (recall), and of
   // item names in captions that name an item there (precision); -1 without items.
   double item_recall = -1.0, item_precision = -1.0;
@@ -134,8 +137,13 @@ void write_caption_heatmaps(const std::string& png_path, const CaptionImage& ima
 // The pointing game for one caption: each word naming an item of the image
 // counts; it hits when its attention's argmax location (the centre of its
 // receptive field: CaptionResult::shift_x, shift_y) lies in a box of an item
-// of that name. Adds to *hits and *total.
-void pointing_game(const CaptionResult& result, const CaptionImage& image, int64_t* hits, int64_t* total);
+// of that name. A miss is `near` when that point lies within one location's
+// step (the image's side over the grid's) of such a box, `on_other_item` when
+// it lies in the box of an item of another name. Adds to *counts.
+struct PointingCounts {
+  int64_t hits = 0, total = 0, near = 0, on_other_item = 0;
+};
+void pointing_game(const CaptionResult& result, const CaptionImage& image, PointingCounts* counts);
 
 // Counts for item_recall and item_precision over one caption: items named
 // (each item counts once, matched by name with multiplicity), items in the

@@ -28,7 +28,7 @@ Box ink_or_patch(const torch::Tensor& canvas, int64_t x, int64_t y, int64_t size
 
 // Target "item": (B, C) logits from the mean location. Target "locations":
 // (B, L, C + 1) logits, class C being the background; `inside` gets the
-// locations inside each item's box.
+// locations inside each item's box (boxes: one per image, read for target "locations" only).
 torch::Tensor classify(ResNetImpl& encoder, torch::nn::Linear& head, const torch::Tensor& images, bool dense,
                        const std::vector<Box>& boxes, int64_t side, torch::Tensor* inside) {
   int64_t grid_h = 0, grid_w = 0;
@@ -105,7 +105,7 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
       const int64_t x = uniform(rng, 0, side - size), y = uniform(rng, 0, side - size);
       canvases.push_back(item_canvas(train.images[which], side, size, x, y));
       targets.push_back(label[which]);
-      boxes.push_back(ink_or_patch(canvases.back(), x, y, size));
+      if (dense) boxes.push_back(ink_or_patch(canvases.back(), x, y, size));
     }
     std::vector<const torch::Tensor*> pixels;
     for (const auto& c : canvases) pixels.push_back(&c);
@@ -139,7 +139,7 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
     std::vector<Box> boxes;
     for (int64_t i = first; i < std::min(count, first + 256); ++i) {
       canvases.push_back(item_canvas(test.images[i], side, size, at, at));
-      boxes.push_back(ink_or_patch(canvases.back(), at, at, size));
+      if (dense) boxes.push_back(ink_or_patch(canvases.back(), at, at, size));
     }
     std::vector<const torch::Tensor*> pixels;
     for (const auto& c : canvases) pixels.push_back(&c);
