@@ -19,6 +19,10 @@ void CaptionDecoderImpl::reset() {
   const auto& o = options;
   if (o.attention() == "none")
     throw UserError("captioning needs attention over the image (additive, dot, general or hard), not \"none\"");
+  if (o.output() != "context" && o.output() != "mixture")
+    throw UserError("config: model.output \"{}\" is not one of context, mixture", o.output());
+  if (o.output() == "mixture" && o.attention() == "hard")
+    throw UserError("config: model.output mixture sums over every location; hard attention samples one (use context)");
   const int64_t e = o.embedding_size(), h = o.hidden_size(), d = o.feature_size();
   embedding = register_module(
       "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), e).padding_idx(Vocab::kPad)));
@@ -47,14 +51,24 @@ CaptionState CaptionDecoderImpl::initial_state(const Memory& memory) {
   return {torch::tanh(init_h(memory.summary)), torch::tanh(init_c(memory.summary))};
 }
 
+torch::Tensor CaptionDecoderImpl::location_outputs(const Memory& memory) {
+  if (!mixture()) return {};
+  return torch::nn::functional::linear(dropout(out_z(memory.values)), out->weight);
+}
+
 CaptionStep CaptionDecoderImpl::embed_step(const torch::Tensor& embedded, const CaptionState& state,
-                                           const Memory& memory) {
+                                           const Memory& memory, const torch::Tensor& located) {
   CaptionStep s;
   const auto attended = attention->forward(state.h, memory);
   s.gate = gate ? torch::sigmoid(gate(state.h)) : torch::ones({state.h.size(0), 1}, state.h.options());
   const auto z = s.gate * attended.context;
   auto [h, c] = cell(torch::cat({embedded, z}, 1), std::make_tuple(state.h, state.c));
-  s.features = embedded + out_h(h) + out_z(z);
+  if (mixture()) {  // E y + L_h h, and each location's beta W_o L_z a_i
+    s.features = embedded + out_h(h);
+    s.located = s.gate.unsqueeze(1) * (located.defined() ? located : location_outputs(memory));
+  } else {
+    s.features = embedded + out_h(h) + out_z(z);
+  }
   s.weights = attended.weights;
   s.log_prob = attended.log_prob;
   s.entropy = attended.entropy;
@@ -62,30 +76,42 @@ CaptionStep CaptionDecoderImpl::embed_step(const torch::Tensor& embedded, const 
   return s;
 }
 
-CaptionStep CaptionDecoderImpl::step(const torch::Tensor& tokens, const CaptionState& state, const Memory& memory) {
-  return embed_step(embedding(tokens), state, memory);
+CaptionStep CaptionDecoderImpl::step(const torch::Tensor& tokens, const CaptionState& state, const Memory& memory,
+                                     const torch::Tensor& located) {
+  return embed_step(embedding(tokens), state, memory, located);
 }
 
-torch::Tensor CaptionDecoderImpl::project(const torch::Tensor& features) { return out(dropout(features)); }
+torch::Tensor CaptionDecoderImpl::project(const torch::Tensor& features, const torch::Tensor& located,
+                                          const torch::Tensor& weights) {
+  const auto logits = out(dropout(features));
+  if (!mixture()) return logits;
+  // log sum_i alpha_i p(y | i); a weight that underflowed to 0 contributes nothing (and no NaN gradient).
+  const auto log_weights = weights.clamp_min(1e-30).log().unsqueeze(-1);
+  return torch::logsumexp(torch::log_softmax(logits.unsqueeze(-2) + located, -1) + log_weights, -2);
+}
 
 CaptionOutput CaptionDecoderImpl::forward(const torch::Tensor& features, const torch::Tensor& captions_in,
                                           const torch::Tensor& rows) {
   const Memory memory = prepare(features);
+  const auto located = location_outputs(memory);
   CaptionState state = initial_state(memory);
   const auto embedded = embedding(captions_in).unbind(1);  // T x (B,E)
-  std::vector<torch::Tensor> outs, alphas, gates, log_probs, entropies;
+  std::vector<torch::Tensor> outs, locateds, alphas, gates, log_probs, entropies;
   for (const auto& e : embedded) {
-    auto s = embed_step(e, state, memory);
+    auto s = embed_step(e, state, memory, located);
     outs.push_back(s.features);
+    if (s.located.defined()) locateds.push_back(s.located);
     alphas.push_back(s.weights);
     gates.push_back(s.gate.squeeze(1));
     if (s.log_prob.defined()) log_probs.push_back(s.log_prob);
     if (s.entropy.defined()) entropies.push_back(s.entropy);
     state = std::move(s.state);
   }
-  auto all = torch::stack(outs, 1);  // (B,T,E)
-  if (rows.defined()) all = all.index({rows});
-  CaptionOutput o{project(all), torch::stack(alphas, 1), torch::stack(gates, 1), {}, {}};
+  const auto weights = torch::stack(alphas, 1);  // (B,T,L)
+  const auto at_rows = [&](const torch::Tensor& x) { return rows.defined() ? x.index({rows}) : x; };
+  const auto all = at_rows(torch::stack(outs, 1));  // (B,T,E) or (N,E)
+  const auto shares = locateds.empty() ? torch::Tensor() : at_rows(torch::stack(locateds, 1));  // (B,T,L,V)
+  CaptionOutput o{project(all, shares, at_rows(weights)), weights, torch::stack(gates, 1), {}, {}};
   if (!log_probs.empty()) o.log_probs = torch::stack(log_probs, 1);
   if (!entropies.empty()) o.entropies = torch::stack(entropies, 1);
   return o;
@@ -119,18 +145,20 @@ torch::Tensor attention_entropy(const torch::Tensor& alphas, const torch::Tensor
 CaptionStepper::CaptionStepper(CaptionDecoder decoder, const torch::Tensor& features)
     : decoder_(std::move(decoder)) {
   memory_ = decoder_->prepare(features);
+  located_ = decoder_->location_outputs(memory_);
   state_ = decoder_->initial_state(memory_);
 }
 
 torch::Tensor CaptionStepper::step(const torch::Tensor& tokens, torch::Tensor* weights) {
-  auto s = decoder_->step(tokens, state_, memory_);
+  auto s = decoder_->step(tokens, state_, memory_, located_);
   state_ = std::move(s.state);
   if (weights != nullptr) *weights = s.weights;
-  return torch::log_softmax(decoder_->project(s.features), -1);
+  return torch::log_softmax(decoder_->project(s.features, s.located, s.weights), -1);
 }
 
 void CaptionStepper::select(const torch::Tensor& rows) {
   memory_ = memory_.index_select(rows);
+  if (located_.defined()) located_ = located_.index_select(0, rows);
   state_ = state_.index_select(rows);
 }
 

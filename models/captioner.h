@@ -10,6 +10,16 @@
 //   z_t     = beta_t * sum_i alpha_ti a_i                    (B,D)
 //   h_t, c_t = LSTM([E y_{t-1}; z_t], (h_{t-1}, c_{t-1}))
 //   logits_t = L_o dropout(E y_{t-1} + L_h h_t + L_z z_t)   the deep output (eq. 7)
+// With output "mixture" the word instead comes from every location on its own,
+// weighted by where the decoder looks (the exact marginal over a categorical
+// alignment, as in Deng et al. 2018's latent alignment models):
+//   p(y_t) = sum_i alpha_ti softmax(L_o (E y_{t-1} + L_h h_t + L_z beta_t a_i))
+// (computed as L_o(E y + L_h h) + beta_t W_o L_z a_i, the second term once per
+// image; dropout applies to the two parts apart, to L_z a_i once per image)
+// so naming an item and looking at it are one choice: where a word could name
+// one of several items (captions list a scene's items in any order), soft
+// attention's mixed context lets the map and the word pick different items;
+// the mixture names the item its map weighs most.
 // Training adds the doubly stochastic penalty lambda * sum_i (1 - sum_t alpha_ti)^2,
 // which pushes the model to look at every location over the caption.
 #include <nlohmann/json.hpp>
@@ -32,6 +42,7 @@ struct CaptionDecoderOptions {
   TORCH_ARG(std::string, attention) = "additive";  // additive, dot, general or hard
   TORCH_ARG(std::string, hard_eval) = "argmax";    // hard attention at evaluation: argmax | expectation
   TORCH_ARG(bool, gate) = true;  // beta
+  TORCH_ARG(std::string, output) = "context";  // context (eq. 7) | mixture (see above)
   TORCH_ARG(double, dropout) = 0.5;
 };
 
@@ -41,7 +52,8 @@ struct CaptionState {
 };
 
 struct CaptionStep {
-  torch::Tensor features;  // (B,E): E y + L_h h + L_z z, before the output layer
+  torch::Tensor features;  // (B,E): E y + L_h h + L_z z, before the output layer (mixture: E y + L_h h)
+  torch::Tensor located;   // mixture: (B,L,V) beta W_o L_z a_i, each location's share of the logits
   torch::Tensor weights;   // (B,L): alpha
   torch::Tensor gate;      // (B,1): beta (ones without the gate)
   torch::Tensor log_prob, entropy;  // (B): hard attention while training (see AttentionResult)
@@ -49,7 +61,7 @@ struct CaptionStep {
 };
 
 struct CaptionOutput {
-  torch::Tensor logits;  // (N,V) for the N true positions of `rows`, or (B,T,V)
+  torch::Tensor logits;  // (N,V) for the N true positions of `rows`, or (B,T,V); log-probabilities for mixture
   torch::Tensor alphas;  // (B,T,L)
   torch::Tensor gates;   // (B,T)
   // Hard attention while training: log alpha of each step's sampled location
@@ -65,8 +77,16 @@ class CaptionDecoderImpl : public torch::nn::Module {
   // The memory the attention reads: keys projected once per image.
   Memory prepare(const torch::Tensor& features);
   CaptionState initial_state(const Memory& memory);
-  CaptionStep step(const torch::Tensor& tokens, const CaptionState& state, const Memory& memory);
-  torch::Tensor project(const torch::Tensor& features);
+  // located: location_outputs(memory) where the output is a mixture (computed here if undefined).
+  CaptionStep step(const torch::Tensor& tokens, const CaptionState& state, const Memory& memory,
+                   const torch::Tensor& located = {});
+  // W_o dropout(L_z a_i) for every location (B,L,V) for output "mixture"; undefined for "context".
+  torch::Tensor location_outputs(const Memory& memory);
+  // Logits (B..,V) from features (B..,E); for mixture, log p(y) from them, each
+  // location's share `located` (B..,L,V) and the weights (B..,L) that mix them.
+  torch::Tensor project(const torch::Tensor& features, const torch::Tensor& located = {},
+                        const torch::Tensor& weights = {});
+  bool mixture() const { return options.output() == "mixture"; }
   // Teacher forcing over captions_in (B,T) (starting with <bos>).
   CaptionOutput forward(const torch::Tensor& features, const torch::Tensor& captions_in,
                         const torch::Tensor& rows = {});
@@ -80,7 +100,8 @@ class CaptionDecoderImpl : public torch::nn::Module {
   torch::nn::Dropout dropout{nullptr};
 
  private:
-  CaptionStep embed_step(const torch::Tensor& embedded, const CaptionState& state, const Memory& memory);
+  CaptionStep embed_step(const torch::Tensor& embedded, const CaptionState& state, const Memory& memory,
+                         const torch::Tensor& located);
 };
 TORCH_MODULE(CaptionDecoder);
 
@@ -114,6 +135,7 @@ class CaptionStepper : public StepModel {
  private:
   CaptionDecoder decoder_;
   Memory memory_;
+  torch::Tensor located_;  // location_outputs(memory_)
   CaptionState state_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "data/error.h"
 #include "data/vocab.h"
 #include "models/captioner.h"
 #include "data/fashion_mnist.h"
@@ -14,13 +15,14 @@ using namespace attnzoo;
 
 namespace {
 
-CaptionDecoder small_decoder(bool gate = true) {
+CaptionDecoder small_decoder(bool gate = true, const std::string& output = "context") {
   torch::manual_seed(3);
   CaptionDecoder d(CaptionDecoderOptions(/*vocab*/ 12, /*D*/ 8)
                        .embedding_size(6)
                        .hidden_size(10)
                        .attention_size(7)
                        .gate(gate)
+                       .output(output)
                        .dropout(0.0));
   d->eval();
   return d;
@@ -124,38 +126,68 @@ TEST_CASE("grid positions: sin and cos of each location's centre, appended by en
   CHECK_THROWS_WITH(CaptionNet(config, 10), Catch::Contains("encoder.positions"));
 }
 
-TEST_CASE("teacher forcing equals stepping, and search runs over the stepper", "[captioner]") {
-  auto d = small_decoder();
+TEST_CASE("output mixture: p(y) = sum_i alpha_i p(y | location i), one location is the context output",
+          "[captioner]") {
   torch::NoGradGuard no_grad;
-  const auto features = torch::randn({3, 5, 8});
-  const auto captions = ids({{Vocab::kBos, 4, 9}, {Vocab::kBos, 7, 7}, {Vocab::kBos, 11, 5}});
-  const auto out = d->forward(features, captions);  // (B,T,V)
-  CaptionStepper stepper(d, features);
-  for (int64_t t = 0; t < captions.size(1); ++t) {
-    torch::Tensor weights;
-    const auto log_probs = stepper.step(captions.select(1, t), &weights);
-    CHECK(torch::allclose(log_probs, torch::log_softmax(out.logits.select(1, t), -1), 1e-5, 1e-6));
-    CHECK(torch::allclose(weights, out.alphas.select(1, t), 1e-5, 1e-6));
+  auto d = small_decoder(true, "mixture");
+  const auto features = torch::randn({2, 5, 8});
+  const auto captions = ids({{Vocab::kBos, 4, 9}, {Vocab::kBos, 7, Vocab::kPad}});
+  const auto out = d->forward(features, captions);  // (B,T,V) log-probabilities
+  CHECK(torch::allclose(out.logits.exp().sum(-1), torch::ones({2, 3}), 1e-5, 1e-6));
+  // The first step by hand: each location's deep output on its own, mixed by alpha.
+  const auto memory = d->prepare(features);
+  const auto state = d->initial_state(memory);
+  const auto attended = d->attention->forward(state.h, memory);
+  const auto gate = torch::sigmoid(d->gate(state.h));
+  const auto e = d->embedding(captions.select(1, 0));
+  const auto [h, c] = d->cell(torch::cat({e, gate * attended.context}, 1), std::make_tuple(state.h, state.c));
+  const auto each = (e + d->out_h(h)).unsqueeze(1) + gate.unsqueeze(1) * d->out_z(features);  // (B,L,E)
+  const auto p = (torch::softmax(d->out(each), -1) * attended.weights.unsqueeze(2)).sum(1);
+  CHECK(torch::allclose(out.logits.select(1, 0).exp(), p, 1e-5, 1e-6));
+  // With one location alpha = 1 and the context is that location: the mixture is eq. 7's softmax.
+  const auto one = torch::randn({2, 1, 8});
+  auto context = small_decoder(true, "context");
+  CHECK(torch::allclose(d->forward(one, captions).logits, torch::log_softmax(context->forward(one, captions).logits, -1),
+                        1e-5, 1e-6));
+  CHECK_THROWS_AS(CaptionDecoder(CaptionDecoderOptions(12, 8).attention("hard").output("mixture")), UserError);
+  CHECK_THROWS_AS(CaptionDecoder(CaptionDecoderOptions(12, 8).output("sum")), UserError);
+}
+
+TEST_CASE("teacher forcing equals stepping, and search runs over the stepper", "[captioner]") {
+  for (const std::string output : {"context", "mixture"}) {
+    CAPTURE(output);
+    auto d = small_decoder(true, output);
+    torch::NoGradGuard no_grad;
+    const auto features = torch::randn({3, 5, 8});
+    const auto captions = ids({{Vocab::kBos, 4, 9}, {Vocab::kBos, 7, 7}, {Vocab::kBos, 11, 5}});
+    const auto out = d->forward(features, captions);  // (B,T,V)
+    CaptionStepper stepper(d, features);
+    for (int64_t t = 0; t < captions.size(1); ++t) {
+      torch::Tensor weights;
+      const auto log_probs = stepper.step(captions.select(1, t), &weights);
+      CHECK(torch::allclose(log_probs, torch::log_softmax(out.logits.select(1, t), -1), 1e-5, 1e-6));
+      CHECK(torch::allclose(weights, out.alphas.select(1, t), 1e-5, 1e-6));
+    }
+    SearchOptions o;
+    o.max_len_ratio = 0.0;
+    o.max_len_offset = 6;
+    const auto limits = torch::full({3}, 6, torch::kLong);
+    CaptionStepper greedy_stepper(d, features), beam1_stepper(d, features), beam_stepper(d, features);
+    const auto greedy = greedy_search(greedy_stepper, limits, o);
+    const auto beam1 = beam_search(beam1_stepper, limits, o);
+    o.beam = 4;
+    o.n_best = 2;
+    const auto beam = beam_search(beam_stepper, limits, o);
+    REQUIRE(greedy.size() == 3);
+    REQUIRE(beam.size() == 3);
+    for (size_t b = 0; b < 3; ++b) {
+      CHECK(greedy[b][0].tokens.size() <= 6);
+      CHECK(greedy[b][0].attention.size(1) == 5);
+      CHECK(beam1[b][0].tokens == greedy[b][0].tokens);  // a beam of one is greedy search
+      REQUIRE(beam[b].size() == 2);
+      CHECK(beam[b][0].score >= beam[b][1].score);
+      CHECK(beam[b][0].tokens.size() <= 6);
   }
-  SearchOptions o;
-  o.max_len_ratio = 0.0;
-  o.max_len_offset = 6;
-  const auto limits = torch::full({3}, 6, torch::kLong);
-  CaptionStepper greedy_stepper(d, features), beam1_stepper(d, features), beam_stepper(d, features);
-  const auto greedy = greedy_search(greedy_stepper, limits, o);
-  const auto beam1 = beam_search(beam1_stepper, limits, o);
-  o.beam = 4;
-  o.n_best = 2;
-  const auto beam = beam_search(beam_stepper, limits, o);
-  REQUIRE(greedy.size() == 3);
-  REQUIRE(beam.size() == 3);
-  for (size_t b = 0; b < 3; ++b) {
-    CHECK(greedy[b][0].tokens.size() <= 6);
-    CHECK(greedy[b][0].attention.size(1) == 5);
-    CHECK(beam1[b][0].tokens == greedy[b][0].tokens);  // a beam of one is greedy search
-    REQUIRE(beam[b].size() == 2);
-    CHECK(beam[b][0].score >= beam[b][1].score);
-    CHECK(beam[b][0].tokens.size() <= 6);
   }
 }
 
@@ -179,6 +211,8 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   CHECK(p.hits == 1);
   CHECK(p.near == 0);  // the boot's miss at (24, 24) is more than a cell from its box
   CHECK(p.on_other_item == 0);
+  CHECK(p.total_by_order == std::vector<int64_t>{1, 1});  // "bag" is the first item named, "boot" the second
+  CHECK(p.hits_by_order == std::vector<int64_t>{1, 0});
   r.attention[4] = torch::zeros({16});
   r.attention[4][0] = 1.0f;  // "boot" looks at the bag
   p = {};

@@ -151,13 +151,17 @@ TEST_CASE("translate export: the file records the app, the version and the confi
 
 TEST_CASE("caption export: ResNet, greedy and beam captions as the C++ captioner", "[export]") {
   // The additive captioner reads position channels too (encoder.positions).
-  for (const std::string attention : {"additive", "hard"}) {
-    CAPTURE(attention);
-    auto fixture = make_captioner({"model.attention=\"" + attention + "\"", attention == "hard" ? "model.gate=false" : "model.gate=true",
-                                   attention == "hard" ? "encoder.positions=0" : "encoder.positions=3"});
+  // Output "mixture" mixes every location's own word distribution.
+  for (const std::string kind : {"additive", "hard", "mixture"}) {
+    CAPTURE(kind);
+    const bool hard = kind == "hard";
+    auto fixture = make_captioner({hard ? "model.attention=\"hard\"" : "model.attention=\"additive\"",
+                                   hard ? "model.gate=false" : "model.gate=true",
+                                   hard ? "encoder.positions=0" : "encoder.positions=3",
+                                   kind == "mixture" ? "model.output=\"mixture\"" : "model.output=\"context\""});
     torch::Tensor images;
     const auto expected = caption_expectation(fixture.captioner, fixture.data, &images);
-    auto m = save_and_load(export_captioner(fixture.captioner), "caption-" + attention + ".pt", "caption",
+    auto m = save_and_load(export_captioner(fixture.captioner), "caption-" + kind + ".pt", "caption",
                            fixture.captioner.config);
     for (const auto& rows : std::vector<std::vector<int64_t>>{{0, 1, 2, 3}, {3}, {2, 0}}) {
       const auto batch = images.index_select(0, torch::tensor(rows, torch::kLong));

@@ -41,7 +41,7 @@ nlohmann::json default_caption_config() {
                 "cache": false, "positions": 0,
                 "pretrain": {"steps": 0, "batch_size": 64, "lr": 0.002, "canvas": 0, "target": "item"}},
     "model": {"embedding_size": 128, "hidden_size": 256, "attention_size": 128, "attention": "additive",
-              "gate": true, "dropout": 0.3, "hard_eval": "argmax"},
+              "gate": true, "dropout": 0.3, "hard_eval": "argmax", "output": "context"},
     "train": {
       "batch_size": 32, "epochs": 5, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
       "clip": 5.0, "doubly_stochastic": 0.01, "attention_entropy": 0.0, "all_captions": false,
@@ -205,6 +205,7 @@ CaptionNetImpl::CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size)
                                     .attention_size(m.at("attention_size"))
                                     .attention(m.at("attention").get<std::string>())
                                     .gate(m.at("gate"))
+                                    .output(m.at("output").get<std::string>())
                                     .dropout(m.at("dropout"))
                                     .hard_eval(m.at("hard_eval").get<std::string>())));
 }
@@ -382,6 +383,7 @@ nlohmann::json CaptionEval::to_json() const {
     j["pointed_words"] = pointed_words;
     j["pointing_missed_near"] = missed_near;
     j["pointing_missed_on_other_item"] = missed_on_other_item;
+    j["pointing_by_order"] = pointing_by_order;
     j["item_recall"] = item_recall;
     j["item_precision"] = item_precision;
   }
@@ -400,6 +402,7 @@ void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCo
   const double height = static_cast<double>(image.pixels.size(0));
   const double width = static_cast<double>(image.pixels.size(1));
   const double step_x = width / static_cast<double>(r.grid_w), step_y = height / static_cast<double>(r.grid_h);
+  const int64_t total_before = counts->total;
   for (size_t t = 0; t < r.words.size(); ++t) {
     bool named = false, hit = false, near = false, other = false;
     const int64_t where = r.attention[static_cast<int64_t>(t)].argmax().item<int64_t>();
@@ -417,6 +420,13 @@ void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCo
                       y < item.box.y1 + step_y);
     }
     if (!named) continue;
+    const size_t order = static_cast<size_t>(counts->total - total_before);
+    if (counts->total_by_order.size() <= order) {
+      counts->total_by_order.resize(order + 1, 0);
+      counts->hits_by_order.resize(order + 1, 0);
+    }
+    ++counts->total_by_order[order];
+    if (hit) ++counts->hits_by_order[order];
     ++counts->total;
     if (hit) {
       ++counts->hits;
@@ -488,6 +498,8 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
     ev.pointed_words = pointing.total;
     ev.missed_near = share(pointing.near, pointing.total - pointing.hits);
     ev.missed_on_other_item = share(pointing.on_other_item, pointing.total - pointing.hits);
+    for (size_t k = 0; k < pointing.total_by_order.size(); ++k)
+      ev.pointing_by_order.push_back(share(pointing.hits_by_order[k], pointing.total_by_order[k]));
     ev.item_recall = items.items > 0 ? static_cast<double>(items.named) / static_cast<double>(items.items) : 0.0;
     ev.item_precision =
         items.name_words > 0 ? static_cast<double>(items.correct_words) / static_cast<double>(items.name_words) : 0.0;

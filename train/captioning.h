@@ -122,6 +122,8 @@ struct CaptionEval {
   // Of the pointed words that missed: the share whose argmax lay within one
   // location's step of the named item's box, and the share on another item.
   double missed_near = -1.0, missed_on_other_item = -1.0;
+  // Pointing of the first, second, ... word of a caption that names an item of the image.
+  std::vector<double> pointing_by_order;
   // Scenes: the share of items whose name the caption has (recall), and of
   // item names in captions that name an item there (precision); -1 without items.
   double item_recall = -1.0, item_precision = -1.0;
@@ -139,9 +141,11 @@ void write_caption_heatmaps(const std::string& png_path, const CaptionImage& ima
 // receptive field: CaptionResult::shift_x, shift_y) lies in a box of an item
 // of that name. A miss is `near` when that point lies within one location's
 // step (the image's side over the grid's) of such a box, `on_other_item` when
-// it lies in the box of an item of another name. Adds to *counts.
+// it lies in the box of an item of another name. Adds to *counts, and to
+// hits_by_order[k] / total_by_order[k] for the caption's k-th such word.
 struct PointingCounts {
   int64_t hits = 0, total = 0, near = 0, on_other_item = 0;
+  std::vector<int64_t> hits_by_order, total_by_order;
 };
 void pointing_game(const CaptionResult& result, const CaptionImage& image, PointingCounts* counts);
 

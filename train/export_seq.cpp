@@ -259,6 +259,20 @@ torch::jit::Module export_translator(const Translator& translator, torch::jit::E
 
 namespace {
 
+// The word's log-probabilities from the context (eq. 7), or mixed over every
+// location's own output (CaptionDecoderOptions::output "mixture").
+const char* const kContextOutput = R"JIT(
+    features = e + self.linear(h, self.decoder.out_h.weight, self.decoder.out_h.bias) + self.linear(z, self.decoder.out_z.weight, None)
+    logits = self.linear(features, self.decoder.out.weight, self.decoder.out.bias)
+    return torch.log_softmax(logits, -1), weights, [h, c])JIT";
+
+const char* const kMixtureOutput = R"JIT(
+    features = e + self.linear(h, self.decoder.out_h.weight, self.decoder.out_h.bias)
+    located = self.linear(self.linear(memory[0], self.decoder.out_z.weight, None), self.decoder.out.weight, None)
+    logits = self.linear(features, self.decoder.out.weight, self.decoder.out.bias).unsqueeze(1) + gate.unsqueeze(1) * located
+    log_p = torch.log_softmax(logits, -1) + weights.clamp_min(1e-30).log().unsqueeze(2)
+    return torch.logsumexp(log_p, 1), weights, [h, c])JIT";
+
 std::string caption_step_source(const CaptionDecoderImpl& decoder) {
   const std::string gate =
       decoder.gate ? "torch.sigmoid(self.linear(state[0], self.decoder.gate.weight, self.decoder.gate.bias))"
@@ -278,14 +292,13 @@ def encode(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
 def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
     e = torch.embedding(self.decoder.embedding.weight, tokens, 0)
     context, weights = self.attend(state[0], memory[0], memory[1], memory[2], memory[3])
-    z = {0} * context
+    gate = {0}
+    z = gate * context
     cell = self.decoder.cell
     h, c = torch.lstm_cell(torch.cat([e, z], 1), [state[0], state[1]], cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
-    features = e + self.linear(h, self.decoder.out_h.weight, self.decoder.out_h.bias) + self.linear(z, self.decoder.out_z.weight, None)
-    logits = self.linear(features, self.decoder.out.weight, self.decoder.out.bias)
-    return torch.log_softmax(logits, -1), weights, [h, c]
+{1}
 )JIT",
-                     gate);
+                     gate, decoder.mixture() ? kMixtureOutput : kContextOutput);
 }
 
 const char* const kCaptionSource = R"JIT(
