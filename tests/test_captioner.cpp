@@ -213,17 +213,19 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   CHECK(p.on_other_item == 0);
   CHECK(p.total_by_order == std::vector<int64_t>{1, 1});  // "bag" is the first item named, "boot" the second
   CHECK(p.hits_by_order == std::vector<int64_t>{1, 0});
-  r.attention[4] = torch::zeros({16});
-  r.attention[4][0] = 1.0f;  // "boot" looks at the bag
-  p = {};
-  pointing_game(r, image, &p);
+  // "boot" looking at one cell: the counts of the whole caption.
+  const auto boot_at = [&](int64_t cell) {
+    r.attention[4] = torch::zeros({16});
+    r.attention[4][cell] = 1.0f;
+    PointingCounts counts;
+    pointing_game(r, image, &counts);
+    return counts;
+  };
+  p = boot_at(0);  // "boot" looks at the bag
   CHECK(p.hits == 1);
   CHECK(p.on_other_item == 1);
   CHECK(p.near == 0);
-  r.attention[4] = torch::zeros({16});
-  r.attention[4][10] = 1.0f;  // cell (2,2), centre (40, 40): within one cell of the boot's box
-  p = {};
-  pointing_game(r, image, &p);
+  p = boot_at(10);  // cell (2,2), centre (40, 40): within one cell of the boot's box
   CHECK(p.hits == 1);
   CHECK(p.near == 1);
   CHECK(p.on_other_item == 0);
