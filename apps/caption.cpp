@@ -1,10 +1,11 @@
 // caption: Show, Attend and Tell image captioning (train, eval, predict, scenes, export).
-#include <CLI/CLI.hpp>
 #include <attnzoo/version.h>
+#include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <iostream>
 
+#include "apps/train_flags.h"
 #include "data/error.h"
 #include "data/images.h"
 #include "data/karpathy.h"
@@ -12,7 +13,6 @@
 #include "train/captioning.h"
 #include "train/config.h"
 #include "train/runtime.h"
-#include "apps/train_flags.h"
 
 using namespace attnzoo;
 
@@ -25,11 +25,13 @@ struct KarpathyArgs {
 
 void add_karpathy_options(CLI::App* cmd, KarpathyArgs& k) {
   cmd->add_option("--images", k.images, "Image folder (data.images; sets data.source karpathy)");
-  cmd->add_option("--captions", k.captions, "Karpathy split JSON, e.g. dataset_flickr8k.json (data.captions)");
+  cmd->add_option("--captions", k.captions,
+                  "Karpathy split JSON, e.g. dataset_flickr8k.json (data.captions)");
 }
 
 void apply_karpathy_args(nlohmann::json& config, const KarpathyArgs& k) {
-  if (k.images.empty() != k.captions.empty()) throw UserError("--images and --captions go together");
+  if (k.images.empty() != k.captions.empty())
+    throw UserError("--images and --captions go together");
   if (k.images.empty()) return;
   config["data"]["source"] = "karpathy";
   config["data"]["images"] = k.images;
@@ -42,10 +44,13 @@ struct DecodeArgs {
 };
 
 void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
-  cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")->required();
-  cmd->add_option("--beam", a.beam, "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
+  cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")
+      ->required();
+  cmd->add_option("--beam", a.beam,
+                  "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
   cmd->add_option("--batch-size", a.batch_size, "Images decoded together")->capture_default_str();
-  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")->capture_default_str();
+  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
+      ->capture_default_str();
 }
 
 SearchOptions resolve_search(const Captioner& c, const DecodeArgs& a) {
@@ -67,12 +72,13 @@ int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& spli
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "caption");
   Captioner captioner(checkpoint);
-  if (split != "test" && split != "valid") throw UserError("eval: --split \"{}\" is not one of test, valid", split);
+  if (split != "test" && split != "valid")
+    throw UserError("eval: --split \"{}\" is not one of test, valid", split);
   auto data_config = captioner.config.at("data");
   if (!k.images.empty() || !k.captions.empty()) {
     if (data_config.at("source") != "karpathy")
-      throw UserError("{}: this captioner was trained on {}, not a Karpathy split file", d.checkpoint,
-                      data_config.at("source").get<std::string>());
+      throw UserError("{}: this captioner was trained on {}, not a Karpathy split file",
+                      d.checkpoint, data_config.at("source").get<std::string>());
     if (!k.images.empty()) data_config["images"] = k.images;
     if (!k.captions.empty()) data_config["captions"] = k.captions;
   }
@@ -87,27 +93,32 @@ int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& spli
       const std::string path = heatmaps + "/" + images[static_cast<size_t>(i)].name + ".png";
       write_caption_heatmaps(path, images[static_cast<size_t>(i)], r);
     }
-    std::cerr << "wrote " << std::min<int64_t>(heatmap_count, ev.images) << " heatmap figures to " << heatmaps
-              << std::endl;
+    std::cerr << "wrote " << std::min<int64_t>(heatmap_count, ev.images) << " heatmap figures to "
+              << heatmaps << std::endl;
   }
   if (json) {
     std::cout << ev.to_json().dump() << std::endl;
   } else {
-    std::printf("%s split, %lld images: BLEU-1 %.2f BLEU-2 %.2f BLEU-3 %.2f BLEU-4 %.2f CIDEr-D %.3f", split.c_str(),
-                static_cast<long long>(ev.images), ev.bleu[0], ev.bleu[1], ev.bleu[2], ev.bleu[3], ev.cider);
+    std::printf(
+        "%s split, %lld images: BLEU-1 %.2f BLEU-2 %.2f BLEU-3 %.2f BLEU-4 %.2f CIDEr-D %.3f",
+        split.c_str(), static_cast<long long>(ev.images), ev.bleu[0], ev.bleu[1], ev.bleu[2],
+        ev.bleu[3], ev.cider);
     if (ev.pointing_accuracy >= 0)
-      std::printf(" pointing %.3f (%lld words) item recall %.3f precision %.3f", ev.pointing_accuracy,
-                  static_cast<long long>(ev.pointed_words), ev.item_recall, ev.item_precision);
+      std::printf(" pointing %.3f (%lld words) item recall %.3f precision %.3f",
+                  ev.pointing_accuracy, static_cast<long long>(ev.pointed_words), ev.item_recall,
+                  ev.item_precision);
     std::printf("\n");
   }
   return 0;
 }
 
-int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths, const std::string& heatmap) {
+int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths,
+                const std::string& heatmap) {
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "caption");
   Captioner captioner(checkpoint);
-  if (!heatmap.empty() && paths.size() != 1) throw UserError("predict: --heatmap takes one --image");
+  if (!heatmap.empty() && paths.size() != 1)
+    throw UserError("predict: --heatmap takes one --image");
   const auto options = caption_image_options(captioner.config.at("data"));
   std::vector<CaptionImage> images;
   for (const auto& p : paths) images.push_back({p, read_image(p, options), {}, {}});
@@ -126,11 +137,12 @@ int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths, cons
 // Writes scenes as PNG files: the first `count` test scenes with a reference
 // caption each (to try predict on), or, with `karpathy`, every split with a
 // Karpathy split file (dataset_scenes.json), the format of Flickr8k and COCO.
-int run_scenes(const std::string& config_path, const std::vector<std::string>& overrides, const std::string& out,
-               int64_t count, bool karpathy) {
+int run_scenes(const std::string& config_path, const std::vector<std::string>& overrides,
+               const std::string& out, int64_t count, bool karpathy) {
   auto config = config_path.empty() ? default_caption_config() : load_caption_config(config_path);
   for (const auto& o : overrides) apply_override(config, o);
-  if (config.at("data").at("source") != "scenes") throw UserError("scenes: the config's data.source is not scenes");
+  if (config.at("data").at("source") != "scenes")
+    throw UserError("scenes: the config's data.source is not scenes");
   auto data = load_caption_data(config.at("data"));
   if (!karpathy) {
     std::filesystem::create_directories(out);
@@ -151,8 +163,8 @@ int run_scenes(const std::string& config_path, const std::vector<std::string>& o
     }
   }
   write_karpathy(out + "/dataset_scenes.json", "scenes", entries);
-  std::cout << "wrote " << entries.size() << " images to " << out << "/images and their captions to " << out
-            << "/dataset_scenes.json" << std::endl;
+  std::cout << "wrote " << entries.size() << " images to " << out
+            << "/images and their captions to " << out << "/dataset_scenes.json" << std::endl;
   return 0;
 }
 
@@ -160,7 +172,8 @@ int run_export(const ExportFlags& f) {
   const Checkpoint checkpoint(f.checkpoint, "caption");
   const Captioner captioner(checkpoint);
   write_export(export_captioner(captioner), f, "caption", captioner.config,
-               {"beam_search", "caption", "preprocess", "image_side", "image_grey", "image_crop", "default_beam"},
+               {"beam_search", "caption", "preprocess", "image_side", "image_grey", "image_crop",
+                "default_beam"},
                "  forward(images: Tensor (B,3,H,W) normalised) -> (ids (B,T), attention (B,T,L))\n"
                "  beam_search(images, beam: int) -> (ids, scores (B), attention)\n"
                "  caption(image: Tensor (3,H,W), beam: int) -> str\n"
@@ -176,7 +189,8 @@ int main(int argc, char** argv) {
 
   TrainFlags train;
   auto* cmd_train = app.add_subcommand("train", "Train a captioner; stop and --resume at any time");
-  add_train_flags(cmd_train, train, "JSON config (configs/caption/*.json; default: the scenes defaults)", "Captions",
+  add_train_flags(cmd_train, train,
+                  "JSON config (configs/caption/*.json; default: the scenes defaults)", "Captions",
                   "additive | dot | general | hard");
   KarpathyArgs train_data;
   add_karpathy_options(cmd_train, train_data);
@@ -185,45 +199,56 @@ int main(int argc, char** argv) {
   std::string split = "test", heatmaps;
   int64_t limit = 0, heatmap_count = 8;
   bool json = false;
-  auto* cmd_eval = app.add_subcommand("eval", "Caption a split and score it: BLEU-1..4, CIDEr-D, pointing game");
+  auto* cmd_eval =
+      app.add_subcommand("eval", "Caption a split and score it: BLEU-1..4, CIDEr-D, pointing game");
   add_decode_options(cmd_eval, eval_args);
   KarpathyArgs eval_data;
   add_karpathy_options(cmd_eval, eval_data);
   cmd_eval->add_option("--split", split, "test | valid")->capture_default_str();
   cmd_eval->add_option("--limit", limit, "Evaluate only the first N images");
-  cmd_eval->add_option("--heatmaps", heatmaps, "Write attention heatmap figures of the first images to this folder");
-  cmd_eval->add_option("--heatmap-count", heatmap_count, "How many figures --heatmaps writes")->capture_default_str();
+  cmd_eval->add_option("--heatmaps", heatmaps,
+                       "Write attention heatmap figures of the first images to this folder");
+  cmd_eval->add_option("--heatmap-count", heatmap_count, "How many figures --heatmaps writes")
+      ->capture_default_str();
   cmd_eval->add_flag("--json", json, "Print one JSON object");
 
   DecodeArgs predict_args;
   std::vector<std::string> image_paths;
   std::string heatmap;
-  auto* cmd_predict = app.add_subcommand("predict", "Caption image files; optionally draw where the model looked");
+  auto* cmd_predict =
+      app.add_subcommand("predict", "Caption image files; optionally draw where the model looked");
   add_decode_options(cmd_predict, predict_args);
   cmd_predict->add_option("--image", image_paths, "Image file (repeat for several)")->required();
-  cmd_predict->add_option("--heatmap", heatmap, "Write the attention heatmap figure of the (one) image here");
+  cmd_predict->add_option("--heatmap", heatmap,
+                          "Write the attention heatmap figure of the (one) image here");
 
   std::string scenes_config, scenes_out;
   std::vector<std::string> scenes_overrides;
   int64_t scenes_count = 8;
   bool scenes_karpathy = false;
-  auto* cmd_scenes = app.add_subcommand(
-      "scenes", "Write test scenes as PNG files (with a reference caption), or all of them as a Karpathy data set");
+  auto* cmd_scenes = app.add_subcommand("scenes",
+                                        "Write test scenes as PNG files (with a reference "
+                                        "caption), or all of them as a Karpathy data set");
   cmd_scenes->add_option("--config", scenes_config, "Caption config whose data section to use");
   cmd_scenes->add_option("--out", scenes_out, "Folder for the PNG files")->required();
-  cmd_scenes->add_option("--set", scenes_overrides, "Any config value, e.g. --set data.scenes.train_size=500");
+  cmd_scenes->add_option("--set", scenes_overrides,
+                         "Any config value, e.g. --set data.scenes.train_size=500");
   cmd_scenes->add_option("--count", scenes_count, "How many test scenes")->capture_default_str();
-  cmd_scenes->add_flag("--karpathy", scenes_karpathy,
-                       "Write every split: <out>/images/*.png and <out>/dataset_scenes.json (Karpathy format)");
+  cmd_scenes->add_flag(
+      "--karpathy", scenes_karpathy,
+      "Write every split: <out>/images/*.png and <out>/dataset_scenes.json (Karpathy format)");
 
   ExportFlags export_flags;
-  auto* cmd_export = add_export_command(app, export_flags, "a captioner (ResNet, decoder, vocabulary, beam search)");
+  auto* cmd_export = add_export_command(app, export_flags,
+                                        "a captioner (ResNet, decoder, vocabulary, beam search)");
 
   return run_app(app, argc, argv, "caption", [&] {
     if (*cmd_train) return run_train(train, train_data);
-    if (*cmd_eval) return run_eval(eval_args, eval_data, split, limit, heatmaps, heatmap_count, json);
+    if (*cmd_eval)
+      return run_eval(eval_args, eval_data, split, limit, heatmaps, heatmap_count, json);
     if (*cmd_predict) return run_predict(predict_args, image_paths, heatmap);
-    if (*cmd_scenes) return run_scenes(scenes_config, scenes_overrides, scenes_out, scenes_count, scenes_karpathy);
+    if (*cmd_scenes)
+      return run_scenes(scenes_config, scenes_overrides, scenes_out, scenes_count, scenes_karpathy);
     if (*cmd_export) return run_export(export_flags);
     return 0;
   });

@@ -1,10 +1,10 @@
 // forecast: seq2seq with attention for multi-step time-series forecasting.
 //
-//   forecast train --config configs/forecast/etth1.json --csv ../shared/data/ett/ETTh1.csv --out runs/etth1
-//   forecast eval --checkpoint runs/etth1/best.pt --json
-//   forecast predict --checkpoint runs/etth1/best.pt --at 14000 --png forecast.png > forecast.csv
-//   forecast export --checkpoint runs/etth1/best.pt --out etth1.pt [--freeze]
-//   forecast train --out runs/demo            (the embedded synthetic series)
+//   forecast train --config configs/forecast/etth1.json --csv ../shared/data/ett/ETTh1.csv --out
+//   runs/etth1 forecast eval --checkpoint runs/etth1/best.pt --json forecast predict --checkpoint
+//   runs/etth1/best.pt --at 14000 --png forecast.png > forecast.csv forecast export --checkpoint
+//   runs/etth1/best.pt --out etth1.pt [--freeze] forecast train --out runs/demo            (the
+//   embedded synthetic series)
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -29,10 +29,12 @@ struct DataFlags {
 };
 
 void add_data_flags(CLI::App* cmd, DataFlags& d, bool shape) {
-  cmd->add_option("--csv", d.csv, "CSV file with a time column (data.time_column) and numeric columns");
+  cmd->add_option("--csv", d.csv,
+                  "CSV file with a time column (data.time_column) and numeric columns");
   if (!shape) return;
   cmd->add_option("--target", d.target, "Column to forecast (default: the last column)");
-  cmd->add_option("--features", d.features, "Comma-separated input columns besides the target (default: none)");
+  cmd->add_option("--features", d.features,
+                  "Comma-separated input columns besides the target (default: none)");
   cmd->add_option("--input-len", d.input_len, "L: input steps (overrides data.input_len)");
   cmd->add_option("--horizon", d.horizon, "H: steps to forecast (overrides data.horizon)");
 }
@@ -53,7 +55,8 @@ void apply_data_flags(nlohmann::json& config, const DataFlags& d) {
   if (d.horizon >= 0) data["horizon"] = d.horizon;
 }
 
-int run_train(const TrainFlags& a, const DataFlags& d, const std::string& kind, const std::string& decoder) {
+int run_train(const TrainFlags& a, const DataFlags& d, const std::string& kind,
+              const std::string& decoder) {
   auto config = base_train_config(a, default_forecast_config());
   apply_data_flags(config, d);
   if (!kind.empty()) config["model"]["kind"] = kind;
@@ -79,11 +82,12 @@ Loaded load(const std::string& checkpoint_path, const std::string& csv, int64_t 
   return l;
 }
 
-int run_eval(const std::string& checkpoint, const std::string& csv, const std::string& split, int64_t threads,
-             bool json) {
+int run_eval(const std::string& checkpoint, const std::string& csv, const std::string& split,
+             int64_t threads, bool json) {
   auto l = load(checkpoint, csv, threads);
   const auto data = make_forecast_splits(*l.f, l.table);
-  const auto ev = evaluate_forecaster(*l.f, data.named(split), l.f->config.at("eval").at("batch_size"));
+  const auto ev =
+      evaluate_forecaster(*l.f, data.named(split), l.f->config.at("eval").at("batch_size"));
   auto j = ev.to_json();
   j["split"] = split;
   j["model"] = l.f->model->options.kind();
@@ -93,24 +97,27 @@ int run_eval(const std::string& checkpoint, const std::string& csv, const std::s
   if (json) {
     std::cout << j.dump() << std::endl;
   } else {
-    std::printf("%s split, %lld windows, L %lld, H %lld: MSE %.4f MAE %.4f | Repeat: MSE %.4f MAE %.4f (normalised)\n",
-                split.c_str(), static_cast<long long>(ev.windows), static_cast<long long>(l.f->input_len()),
-                static_cast<long long>(l.f->horizon()), ev.mse, ev.mae, ev.repeat_mse, ev.repeat_mae);
+    std::printf(
+        "%s split, %lld windows, L %lld, H %lld: MSE %.4f MAE %.4f | Repeat: MSE %.4f MAE %.4f "
+        "(normalised)\n",
+        split.c_str(), static_cast<long long>(ev.windows), static_cast<long long>(l.f->input_len()),
+        static_cast<long long>(l.f->horizon()), ev.mse, ev.mae, ev.repeat_mse, ev.repeat_mae);
   }
   return 0;
 }
 
 // Forecasts rows [at, at+H) from rows [at-L, at): the CSV on stdout (original
 // units), and the figure with the attention matrix.
-int run_predict(const std::string& checkpoint, const std::string& csv, int64_t at, const std::string& png,
-                int64_t threads) {
+int run_predict(const std::string& checkpoint, const std::string& csv, int64_t at,
+                const std::string& png, int64_t threads) {
   auto l = load(checkpoint, csv, threads);
   auto& f = *l.f;
   const int64_t rows = l.table.rows(), len = f.input_len(), h = f.horizon();
   if (at < 0) at = rows - h;  // the last H rows, which have a truth
   if (at < len || at > rows)
-    throw UserError("predict: --at {} needs {} input rows before it and at most {} (the rows in {})", at, len, rows,
-                    l.table.source);
+    throw UserError(
+        "predict: --at {} needs {} input rows before it and at most {} (the rows in {})", at, len,
+        rows, l.table.source);
   // A window series padded past the data's end, so the last rows can be forecast.
   const auto series = f.normalise(l.table);
   const int64_t end = std::min(rows, at + h);
@@ -119,14 +126,16 @@ int run_predict(const std::string& checkpoint, const std::string& csv, int64_t a
   torch::Tensor times;
   if (f.timed()) {
     std::vector<std::string> stamps(l.table.times.begin(), l.table.times.begin() + end);
-    stamps.resize(static_cast<size_t>(at + h), stamps.back());  // unknown future times: the last one repeated
+    stamps.resize(static_cast<size_t>(at + h),
+                  stamps.back());  // unknown future times: the last one repeated
     times = time_features(stamps);
   }
   std::vector<int64_t> all(f.channels.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
   const Windows window(padded, times, all, f.target_channel, at - len, at + h, len, h);
   const auto out = forecast_batch(f, window.batch({0}));
-  const double mu = f.mean[f.target_channel].item<double>(), sigma = f.std[f.target_channel].item<double>();
+  const double mu = f.mean[f.target_channel].item<double>(),
+               sigma = f.std[f.target_channel].item<double>();
   const auto forecast = (out.forecast[0].to(torch::kDouble) * sigma + mu).contiguous();
   const auto target = l.table.values.select(1, f.target_channel);
   const std::string name = f.channels[static_cast<size_t>(f.target_channel)];
@@ -137,7 +146,8 @@ int run_predict(const std::string& checkpoint, const std::string& csv, int64_t a
     const int64_t row = at + k;
     const double y = forecast[k].item<double>();
     figure.forecast.push_back(y);
-    std::cout << row << ',' << (row < rows ? l.table.times[static_cast<size_t>(row)] : "") << ',' << y << ',';
+    std::cout << row << ',' << (row < rows ? l.table.times[static_cast<size_t>(row)] : "") << ','
+              << y << ',';
     if (row < rows) {
       figure.truth.push_back(target[row].item<double>());
       std::cout << figure.truth.back();
@@ -150,8 +160,9 @@ int run_predict(const std::string& checkpoint, const std::string& csv, int64_t a
       for (int64_t k = 0; k < h; ++k)
         figure.attention.emplace_back(a[k].data_ptr<double>(), a[k].data_ptr<double>() + len);
     }
-    figure.title = fmt::format("{}: {} steps from row {} ({}), from the {} before", name, h, at,
-                               at < rows ? l.table.times[static_cast<size_t>(at)] : "past the end", len);
+    figure.title =
+        fmt::format("{}: {} steps from row {} ({}), from the {} before", name, h, at,
+                    at < rows ? l.table.times[static_cast<size_t>(at)] : "past the end", len);
     write_forecast_figure(png, figure);
     std::cerr << "wrote " << png << std::endl;
   }
@@ -160,29 +171,34 @@ int run_predict(const std::string& checkpoint, const std::string& csv, int64_t a
 
 int run_export(const ExportFlags& flags) {
   const Forecasting f(Checkpoint(flags.checkpoint, "forecast"));
-  const std::string args = f.timed() ? fmt::format("values: Tensor (B,{},{}), times: Tensor (B,{},4)", f.input_len(),
-                                                   f.channels.size(), f.input_len() + f.horizon())
-                                     : fmt::format("values: Tensor (B,{},{})", f.input_len(), f.channels.size());
-  write_export(export_forecaster(f), flags, "forecast", f.config,
-               {"channels", "target", "input_len", "horizon", "time_features"},
-               fmt::format("  forward({}) -> (forecast (B,{}) of {}, attention (B,{},{}))\n  channels: {}", args,
-                           f.horizon(), f.channels[static_cast<size_t>(f.target_channel)], f.horizon(),
-                           f.input_len(), fmt::join(f.channels, ", ")));
+  const std::string args =
+      f.timed() ? fmt::format("values: Tensor (B,{},{}), times: Tensor (B,{},4)", f.input_len(),
+                              f.channels.size(), f.input_len() + f.horizon())
+                : fmt::format("values: Tensor (B,{},{})", f.input_len(), f.channels.size());
+  write_export(
+      export_forecaster(f), flags, "forecast", f.config,
+      {"channels", "target", "input_len", "horizon", "time_features"},
+      fmt::format("  forward({}) -> (forecast (B,{}) of {}, attention (B,{},{}))\n  channels: {}",
+                  args, f.horizon(), f.channels[static_cast<size_t>(f.target_channel)], f.horizon(),
+                  f.input_len(), fmt::join(f.channels, ", ")));
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"forecast: seq2seq with attention for multi-step time-series forecasting (attnzoo " ATTNZOO_VERSION
-               ")"};
+  CLI::App app{
+      "forecast: seq2seq with attention for multi-step time-series forecasting "
+      "(attnzoo " ATTNZOO_VERSION ")"};
   app.require_subcommand(1);
 
   TrainFlags train;
   DataFlags train_data;
   std::string kind, decoder;
-  auto* cmd_train = app.add_subcommand("train", "Train a forecaster; stop and --resume at any time");
-  add_train_flags(cmd_train, train, "JSON config (configs/forecast/*.json; default: the synthetic series)", "Windows",
+  auto* cmd_train =
+      app.add_subcommand("train", "Train a forecaster; stop and --resume at any time");
+  add_train_flags(cmd_train, train,
+                  "JSON config (configs/forecast/*.json; default: the synthetic series)", "Windows",
                   "additive | dot | general | none");
   add_data_flags(cmd_train, train_data, true);
   cmd_train->add_option("--model", kind, "seq2seq | linear (the NLinear-style baseline)");
@@ -191,7 +207,8 @@ int main(int argc, char** argv) {
   std::string eval_checkpoint, eval_csv, split = "test";
   int64_t eval_threads = 0;
   bool json = false;
-  auto* cmd_eval = app.add_subcommand("eval", "MSE and MAE (normalised) of a split, next to the Repeat baseline");
+  auto* cmd_eval = app.add_subcommand(
+      "eval", "MSE and MAE (normalised) of a split, next to the Repeat baseline");
   cmd_eval->add_option("--checkpoint", eval_checkpoint, "Checkpoint file")->required();
   cmd_eval->add_option("--csv", eval_csv, "CSV to evaluate on (default: the checkpoint's data)");
   cmd_eval->add_option("--split", split, "test | valid | train")->capture_default_str();
@@ -200,13 +217,15 @@ int main(int argc, char** argv) {
 
   std::string predict_checkpoint, predict_csv, png;
   int64_t at = -1, predict_threads = 0;
-  auto* cmd_predict =
-      app.add_subcommand("predict", "Forecast H steps from one row: CSV on stdout, and a figure with the attention");
+  auto* cmd_predict = app.add_subcommand(
+      "predict", "Forecast H steps from one row: CSV on stdout, and a figure with the attention");
   cmd_predict->add_option("--checkpoint", predict_checkpoint, "Checkpoint file")->required();
   cmd_predict->add_option("--csv", predict_csv, "CSV to read (default: the checkpoint's data)");
-  cmd_predict->add_option("--at", at, "First forecast row, 0-based over the data rows (default: the last H rows)");
+  cmd_predict->add_option(
+      "--at", at, "First forecast row, 0-based over the data rows (default: the last H rows)");
   cmd_predict->add_option("--png", png, "Write the forecast and attention figure here");
-  cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")->capture_default_str();
+  cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")
+      ->capture_default_str();
 
   ExportFlags export_flags;
   auto* cmd_export = add_export_command(app, export_flags, "a forecaster (its scaler inside)");

@@ -1,7 +1,7 @@
 // glimpse: the Recurrent Attention Model on Fashion-MNIST (train, eval,
 // predict, samples), and the whole-image CNN and fully connected baselines.
-#include <CLI/CLI.hpp>
 #include <attnzoo/version.h>
+#include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <iostream>
@@ -27,49 +27,56 @@ int run_train(const TrainFlags& a, const std::string& kind) {
   return 0;
 }
 
-int run_eval(const std::string& checkpoint_path, const std::string& split, int64_t limit, int64_t batch_size,
-             int64_t threads, bool json) {
+int run_eval(const std::string& checkpoint_path, const std::string& split, int64_t limit,
+             int64_t batch_size, int64_t threads, bool json) {
   set_threads(static_cast<int>(threads), 0);
-  if (split != "test" && split != "valid") throw UserError("eval: --split \"{}\" is not one of test, valid", split);
+  if (split != "test" && split != "valid")
+    throw UserError("eval: --split \"{}\" is not one of test, valid", split);
   const Checkpoint checkpoint(checkpoint_path, "glimpse");
   GlimpseClassifier classifier(checkpoint);
   auto data_config = classifier.config.at("data");
   data_config["limit"][split] = limit;
   const auto data = load_glimpse_data(data_config, {split});
-  const auto ev = evaluate_glimpse(classifier, split == "test" ? data.test : data.valid, batch_size);
+  const auto ev =
+      evaluate_glimpse(classifier, split == "test" ? data.test : data.valid, batch_size);
   if (json) {
     auto j = ev.to_json();
     j["split"] = split;
     j["model"] = classifier.model->kind;
     std::cout << j.dump() << std::endl;
   } else {
-    std::printf("%s split, %lld images: error rate %.4f (%lld wrong), %.0f images/s\n", split.c_str(),
-                static_cast<long long>(ev.images), ev.error_rate, static_cast<long long>(ev.errors),
+    std::printf("%s split, %lld images: error rate %.4f (%lld wrong), %.0f images/s\n",
+                split.c_str(), static_cast<long long>(ev.images), ev.error_rate,
+                static_cast<long long>(ev.errors),
                 ev.seconds > 0 ? static_cast<double>(ev.images) / ev.seconds : 0.0);
     if (!ev.on_item.empty()) {
       std::string shares;
       for (double v : ev.on_item) shares += fmt::format(" {:.3f}", v);
-      std::printf("glimpse centres on the item, per glimpse:%s (a glimpse at the canvas's centre: %.3f)\n",
-                  shares.c_str(), ev.centre_on_item);
+      std::printf(
+          "glimpse centres on the item, per glimpse:%s (a glimpse at the canvas's centre: %.3f)\n",
+          shares.c_str(), ev.centre_on_item);
     }
     if (!ev.follows_item.empty()) {
       std::string slopes;
       for (double v : ev.follows_item) slopes += fmt::format(" {:.2f}", v);
-      std::printf("how far glimpse centres move with the item (1: track it, 0: ignore it), per glimpse:%s\n",
-                  slopes.c_str());
+      std::printf(
+          "how far glimpse centres move with the item (1: track it, 0: ignore it), per "
+          "glimpse:%s\n",
+          slopes.c_str());
     }
   }
   return 0;
 }
 
-int run_predict(const std::string& checkpoint_path, const std::vector<std::string>& paths, const std::string& png,
-                int64_t threads) {
+int run_predict(const std::string& checkpoint_path, const std::vector<std::string>& paths,
+                const std::string& png, int64_t threads) {
   set_threads(static_cast<int>(threads), 0);
   const Checkpoint checkpoint(checkpoint_path, "glimpse");
   GlimpseClassifier classifier(checkpoint);
   if (!png.empty() && paths.size() != 1) throw UserError("predict: --png takes one --image");
   if (!png.empty() && classifier.model->kind != "ram")
-    throw UserError("predict: --png draws glimpses, and this {} model takes none", classifier.model->kind);
+    throw UserError("predict: --png draws glimpses, and this {} model takes none",
+                    classifier.model->kind);
   ImageReadOptions options;
   options.side = classifier.image_size();
   options.grey = true;
@@ -82,8 +89,9 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
   const auto& classes = fashion_mnist_classes();
   for (size_t i = 0; i < paths.size(); ++i) {
     const int64_t label = probs[static_cast<int64_t>(i)].argmax().item<int64_t>();
-    std::cout << (paths.size() > 1 ? paths[i] + "\t" : "") << classes[static_cast<size_t>(label)] << "\t"
-              << fmt::format("{:.3f}", probs[static_cast<int64_t>(i)][label].item<double>()) << std::endl;
+    std::cout << (paths.size() > 1 ? paths[i] + "\t" : "") << classes[static_cast<size_t>(label)]
+              << "\t" << fmt::format("{:.3f}", probs[static_cast<int64_t>(i)][label].item<double>())
+              << std::endl;
   }
   if (!png.empty()) {
     const auto sensor = classifier.model->ram->sensor();
@@ -102,17 +110,19 @@ int run_export(const ExportFlags& f) {
   const Checkpoint checkpoint(f.checkpoint, "glimpse");
   const GlimpseClassifier classifier(checkpoint);
   const int64_t side = classifier.image_size();
-  write_export(export_glimpse(classifier), f, "glimpse", classifier.config,
-               {"preprocess", "image_side", "image_grey", "image_crop", "classes"},
-               fmt::format("  forward(images: Tensor (B,1,{0},{0}) in [0,1]) -> (logits (B,10), locations (B,G,2))",
-                           side));
+  write_export(
+      export_glimpse(classifier), f, "glimpse", classifier.config,
+      {"preprocess", "image_side", "image_grey", "image_crop", "classes"},
+      fmt::format(
+          "  forward(images: Tensor (B,1,{0},{0}) in [0,1]) -> (logits (B,10), locations (B,G,2))",
+          side));
   return 0;
 }
 
 // Writes the first `count` images of a split as PNG files named by their
 // class, to try predict on.
-int run_samples(const std::string& config_path, const std::vector<std::string>& overrides, const std::string& out,
-                const std::string& split, int64_t count) {
+int run_samples(const std::string& config_path, const std::vector<std::string>& overrides,
+                const std::string& out, const std::string& split, int64_t count) {
   auto config = config_path.empty() ? default_glimpse_config() : load_glimpse_config(config_path);
   for (const auto& o : overrides) apply_override(config, o);
   if (split != "test" && split != "valid" && split != "train")
@@ -133,24 +143,31 @@ int run_samples(const std::string& config_path, const std::vector<std::string>& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"glimpse: the Recurrent Attention Model on Fashion-MNIST (attnzoo " ATTNZOO_VERSION ")"};
+  CLI::App app{"glimpse: the Recurrent Attention Model on Fashion-MNIST (attnzoo " ATTNZOO_VERSION
+               ")"};
   app.require_subcommand(1);
 
   TrainFlags train;
   std::string kind;
-  auto* cmd_train = app.add_subcommand("train", "Train a classifier; stop and --resume at any time");
-  add_train_flags(cmd_train, train, "JSON config (configs/glimpse/*.json; default: RAM on 28x28 images)", "Images", "");
+  auto* cmd_train =
+      app.add_subcommand("train", "Train a classifier; stop and --resume at any time");
+  add_train_flags(cmd_train, train,
+                  "JSON config (configs/glimpse/*.json; default: RAM on 28x28 images)", "Images",
+                  "");
   cmd_train->add_option("--model", kind, "ram | cnn | mlp (overrides model.kind)");
 
   std::string checkpoint, split = "test";
   int64_t limit = 0, batch_size = 256, threads = 0;
   bool json = false;
   auto* cmd_eval = app.add_subcommand("eval", "Classify a split and print its error rate");
-  cmd_eval->add_option("--checkpoint", checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")->required();
+  cmd_eval->add_option("--checkpoint", checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")
+      ->required();
   cmd_eval->add_option("--split", split, "test | valid")->capture_default_str();
   cmd_eval->add_option("--limit", limit, "Evaluate only the first N images");
-  cmd_eval->add_option("--batch-size", batch_size, "Images classified together")->capture_default_str();
-  cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see README)")->capture_default_str();
+  cmd_eval->add_option("--batch-size", batch_size, "Images classified together")
+      ->capture_default_str();
+  cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see README)")
+      ->capture_default_str();
   cmd_eval->add_flag("--json", json,
                      "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec; "
                      "RAM: on_item, centre_on_item, follows_item)");
@@ -158,12 +175,17 @@ int main(int argc, char** argv) {
   std::string predict_checkpoint, png;
   std::vector<std::string> image_paths;
   int64_t predict_threads = 0;
-  auto* cmd_predict = app.add_subcommand("predict", "Classify image files; optionally draw the glimpse path");
+  auto* cmd_predict =
+      app.add_subcommand("predict", "Classify image files; optionally draw the glimpse path");
   cmd_predict->add_option("--checkpoint", predict_checkpoint, "Checkpoint file")->required();
-  cmd_predict->add_option("--image", image_paths, "Image file, light item on dark ground (repeat for several)")
+  cmd_predict
+      ->add_option("--image", image_paths,
+                   "Image file, light item on dark ground (repeat for several)")
       ->required();
-  cmd_predict->add_option("--png", png, "Draw where the model looked on the (one) image, in this PNG file");
-  cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")->capture_default_str();
+  cmd_predict->add_option("--png", png,
+                          "Draw where the model looked on the (one) image, in this PNG file");
+  cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")
+      ->capture_default_str();
 
   ExportFlags export_flags;
   auto* cmd_export = add_export_command(app, export_flags, "a classifier");
@@ -171,9 +193,11 @@ int main(int argc, char** argv) {
   std::string samples_config, samples_out, samples_split = "test";
   std::vector<std::string> samples_overrides;
   int64_t samples_count = 8;
-  auto* cmd_samples = app.add_subcommand("samples", "Write images of a split as PNG files, named by class");
+  auto* cmd_samples =
+      app.add_subcommand("samples", "Write images of a split as PNG files, named by class");
   cmd_samples->add_option("--config", samples_config, "Glimpse config whose data section to use");
-  cmd_samples->add_option("--set", samples_overrides, "Any config value, e.g. --set data.clutter=4");
+  cmd_samples->add_option("--set", samples_overrides,
+                          "Any config value, e.g. --set data.clutter=4");
   cmd_samples->add_option("--out", samples_out, "Folder for the PNG files")->required();
   cmd_samples->add_option("--split", samples_split, "train | valid | test")->capture_default_str();
   cmd_samples->add_option("--count", samples_count, "How many images")->capture_default_str();
@@ -183,7 +207,9 @@ int main(int argc, char** argv) {
     if (*cmd_eval) return run_eval(checkpoint, split, limit, batch_size, threads, json);
     if (*cmd_predict) return run_predict(predict_checkpoint, image_paths, png, predict_threads);
     if (*cmd_export) return run_export(export_flags);
-    if (*cmd_samples) return run_samples(samples_config, samples_overrides, samples_out, samples_split, samples_count);
+    if (*cmd_samples)
+      return run_samples(samples_config, samples_overrides, samples_out, samples_split,
+                         samples_count);
     return 0;
   });
 }

@@ -2,8 +2,8 @@
 // What every app's main shares: the `train` flags (ARCHITECTURE.md: --config --out
 // --max-steps --epochs --seed --threads --resume ...), and how they override
 // the config.
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -28,12 +28,15 @@ struct TrainFlags {
 inline void add_train_flags(CLI::App* cmd, TrainFlags& f, const std::string& config_help,
                             const std::string& batch_unit, const std::string& attention_kinds) {
   cmd->add_option("--config", f.config, config_help);
-  cmd->add_option("--out", f.out, "Run directory: checkpoints, metrics.jsonl, config.json")->required();
+  cmd->add_option("--out", f.out, "Run directory: checkpoints, metrics.jsonl, config.json")
+      ->required();
   if (!attention_kinds.empty())  // an app without attention kinds has no --attention
     cmd->add_option("--attention", f.attention, attention_kinds + " (overrides model.attention)");
   cmd->add_option("--epochs", f.epochs, "Epochs (overrides train.epochs)");
-  cmd->add_option("--max-steps", f.max_steps, "Stop after this many steps in all, counting those before a resume");
-  cmd->add_option("--max-minutes", f.max_minutes, "Stop after this much wall-clock time (this invocation)");
+  cmd->add_option("--max-steps", f.max_steps,
+                  "Stop after this many steps in all, counting those before a resume");
+  cmd->add_option("--max-minutes", f.max_minutes,
+                  "Stop after this much wall-clock time (this invocation)");
   cmd->add_option("--seed", f.seed, "Random seed");
   cmd->add_option("--threads", f.threads, "ATen intra-op threads (0: auto, see README)");
   cmd->add_option("--batch-size", f.batch_size, batch_unit + " per batch");
@@ -74,12 +77,21 @@ int run_app(CLI::App& app, int argc, char** argv, const std::string& name, Dispa
   } catch (const c10::Error& e) {
     std::cerr << name << ": internal error: " << e.what_without_backtrace() << std::endl;
     return 2;
+  } catch (const nlohmann::json::exception& e) {
+    // A config value of the wrong type or a missing key that merge_config did not catch.
+    std::cerr << name << ": error in a config or checkpoint: " << e.what() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << name << ": error: " << e.what() << std::endl;
+    return 2;
   }
 }
 
 // The flags laid over `config`, --set last.
 inline void apply_train_flags(nlohmann::json& config, const TrainFlags& f) {
-  auto set = [&](const std::string& key, const nlohmann::json& v) { apply_override(config, key + "=" + v.dump()); };
+  auto set = [&](const std::string& key, const nlohmann::json& v) {
+    apply_override(config, key + "=" + v.dump());
+  };
   if (!f.attention.empty()) set("model.attention", f.attention);
   if (f.epochs >= 0) set("train.epochs", f.epochs);
   if (f.max_steps >= 0) set("train.max_steps", f.max_steps);
@@ -98,19 +110,22 @@ struct ExportFlags {
 };
 
 inline CLI::App* add_export_command(CLI::App& app, ExportFlags& f, const std::string& what) {
-  auto* cmd = app.add_subcommand("export", "Write " + what + " as one self-contained TorchScript file");
+  auto* cmd =
+      app.add_subcommand("export", "Write " + what + " as one self-contained TorchScript file");
   cmd->add_option("--checkpoint", f.checkpoint, "Checkpoint file")->required();
   cmd->add_option("--out", f.out, "TorchScript file to write, e.g. model.pt")->required();
   cmd->add_flag("--freeze", f.freeze,
-                "torch.jit.freeze the module (weights as constants, BatchNorm folded) and optimize_for_inference "
+                "torch.jit.freeze the module (weights as constants, BatchNorm folded) and "
+                "optimize_for_inference "
                 "where the result can be saved");
   return cmd;
 }
 
 // Freezes `module` when asked (keeping the methods and attributes in `keep`),
 // saves it and says what was written; `usage` lists its methods.
-inline void write_export(const torch::jit::Module& module, const ExportFlags& f, const std::string& app,
-                         const nlohmann::json& config, const std::vector<std::string>& keep, const std::string& usage,
+inline void write_export(const torch::jit::Module& module, const ExportFlags& f,
+                         const std::string& app, const nlohmann::json& config,
+                         const std::vector<std::string>& keep, const std::string& usage,
                          const torch::jit::ExtraFilesMap& files = {}) {
   bool optimized = false;
   const auto out = f.freeze ? freeze_export(module, keep, &optimized) : module;

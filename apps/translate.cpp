@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apps/train_flags.h"
 #include "attnzoo/version.h"
 #include "data/error.h"
 #include "data/text_io.h"
@@ -20,12 +21,10 @@
 #include "train/config.h"
 #include "train/runtime.h"
 #include "train/translation.h"
-#include "apps/train_flags.h"
 
 using namespace attnzoo;
 
 namespace {
-
 
 struct DecodeArgs {
   std::string checkpoint;
@@ -34,11 +33,15 @@ struct DecodeArgs {
 };
 
 void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
-  cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")->required();
-  cmd->add_option("--beam", a.beam, "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
-  cmd->add_option("--length-penalty", a.length_penalty, "GNMT length penalty alpha (default: the checkpoint's)");
+  cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")
+      ->required();
+  cmd->add_option("--beam", a.beam,
+                  "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
+  cmd->add_option("--length-penalty", a.length_penalty,
+                  "GNMT length penalty alpha (default: the checkpoint's)");
   cmd->add_option("--batch-size", a.batch_size, "Sentences decoded together");
-  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")->capture_default_str();
+  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
+      ->capture_default_str();
 }
 
 SearchOptions resolve_search(const Translator& t, const DecodeArgs& a) {
@@ -53,14 +56,14 @@ int64_t decode_batch(const Translator& t, const DecodeArgs& a) {
 }
 
 int run_train(const TrainFlags& a, const std::string& data_dir) {
-  auto config = base_train_config(a, default_translate_config(),
-                                  "train: --config is required (or --resume with an existing --out)");
+  auto config =
+      base_train_config(a, default_translate_config(),
+                        "train: --config is required (or --resume with an existing --out)");
   if (!data_dir.empty()) apply_override(config, "data.dir=" + nlohmann::json(data_dir).dump());
   apply_train_flags(config, a);
   train_translator(config, a.out, a.resume);
   return 0;
 }
-
 
 struct EvalArgs {
   std::string src, split = "test", output, by_length, label;
@@ -85,12 +88,14 @@ int run_eval(const DecodeArgs& d, const EvalArgs& e) {
     for (const auto& r : refs) references.push_back(read_lines(r));
     for (size_t i = 0; i < refs.size(); ++i)
       if (references[i].size() != sources.size())
-        throw UserError("{} has {} lines but {} has {}", refs[i], references[i].size(), src, sources.size());
+        throw UserError("{} has {} lines but {} has {}", refs[i], references[i].size(), src,
+                        sources.size());
   } else {
     // The split named in the checkpoint's own data config.
     const auto data = load_translation_data(translator.config.at("data"));
     const auto& pairs = split == "valid" ? data.valid : data.test;
-    if (pairs.empty()) throw UserError("eval: the checkpoint's data has no {} split; pass --src and --ref", split);
+    if (pairs.empty())
+      throw UserError("eval: the checkpoint's data has no {} split; pass --src and --ref", split);
     references.emplace_back();
     for (const auto& p : pairs) {
       sources.push_back(p.src);
@@ -104,13 +109,15 @@ int run_eval(const DecodeArgs& d, const EvalArgs& e) {
   BleuOptions bleu;
   bleu.lowercase = e.lowercase;
   const auto search = resolve_search(translator, d);
-  const auto ev = evaluate_translator(translator, sources, references, search, decode_batch(translator, d), bleu,
+  const auto ev = evaluate_translator(translator, sources, references, search,
+                                      decode_batch(translator, d), bleu,
                                       /*show_progress=*/!e.json);
   if (!e.output.empty()) write_lines(e.output, ev.hypotheses);
   if (!e.by_length.empty()) {
     nlohmann::json buckets = nlohmann::json::array();
     for (const auto& b : bleu_by_source_length(sources, ev.hypotheses, references, 5, 25, bleu))
-      buckets.push_back({{"from", b.from}, {"to", b.to}, {"sentences", b.sentences}, {"bleu", b.bleu}});
+      buckets.push_back(
+          {{"from", b.from}, {"to", b.to}, {"sentences", b.sentences}, {"bleu", b.bleu}});
     write_json_file(e.by_length, {{"label", e.label.empty() ? d.checkpoint : e.label},
                                   {"attention", translator.config.at("model").at("attention")},
                                   {"bleu", ev.bleu.score},
@@ -122,15 +129,18 @@ int run_eval(const DecodeArgs& d, const EvalArgs& e) {
   j["perplexity"] = nullptr;
   {
     std::vector<Example> examples;
-    for (size_t i = 0; i < sources.size(); ++i) examples.push_back(translator.encode({sources[i], references[0][i]}));
+    for (size_t i = 0; i < sources.size(); ++i)
+      examples.push_back(translator.encode({sources[i], references[0][i]}));
     j["perplexity"] = std::exp(translator.mean_nll(examples, decode_batch(translator, d)));
   }
   if (e.json) {
     std::cout << j.dump() << std::endl;
   } else {
-    std::cout << fmt::format("BLEU {:.2f}  exact match {:.4f}  perplexity {:.2f}  {} sentences, {:.1f} sentences/s (beam {})\n",
-                             ev.bleu.score, ev.exact_match, j["perplexity"].get<double>(), ev.sentences,
-                             ev.sentences_per_sec, search.beam);
+    std::cout << fmt::format(
+        "BLEU {:.2f}  exact match {:.4f}  perplexity {:.2f}  {} sentences, {:.1f} sentences/s "
+        "(beam {})\n",
+        ev.bleu.score, ev.exact_match, j["perplexity"].get<double>(), ev.sentences,
+        ev.sentences_per_sec, search.beam);
   }
   return 0;
 }
@@ -163,7 +173,8 @@ int run_bleu(const std::string& hyp, const std::vector<std::string>& refs, bool 
   for (const auto& r : refs) {
     references.push_back(read_lines(r));
     if (references.back().size() != hypotheses.size())
-      throw UserError("{} has {} lines but {} has {}", r, references.back().size(), hyp, hypotheses.size());
+      throw UserError("{} has {} lines but {} has {}", r, references.back().size(), hyp,
+                      hypotheses.size());
   }
   BleuOptions o;
   o.lowercase = lowercase;
@@ -172,9 +183,11 @@ int run_bleu(const std::string& hyp, const std::vector<std::string>& refs, bool 
   if (json) {
     std::cout << b.to_json().dump() << std::endl;
   } else {
-    std::cout << fmt::format("BLEU = {:.2f} {:.1f}/{:.1f}/{:.1f}/{:.1f} (BP = {:.3f} ratio = {:.3f} hyp_len = {} ref_len = {})\n",
-                             b.score, b.precisions[0], b.precisions[1], b.precisions[2], b.precisions[3], b.bp,
-                             b.ref_len > 0 ? static_cast<double>(b.sys_len) / b.ref_len : 0.0, b.sys_len, b.ref_len);
+    std::cout << fmt::format(
+        "BLEU = {:.2f} {:.1f}/{:.1f}/{:.1f}/{:.1f} (BP = {:.3f} ratio = {:.3f} hyp_len = {} "
+        "ref_len = {})\n",
+        b.score, b.precisions[0], b.precisions[1], b.precisions[2], b.precisions[3], b.bp,
+        b.ref_len > 0 ? static_cast<double>(b.sys_len) / b.ref_len : 0.0, b.sys_len, b.ref_len);
   }
   return 0;
 }
@@ -195,7 +208,9 @@ int run_plot_lengths(const std::vector<std::string>& inputs, const std::string& 
       s.y.push_back(b.at("bleu"));
     }
     if (labels.empty()) labels = these;
-    if (these != labels) throw UserError("{}: its length buckets differ from {}'s (another test set?)", path, inputs[0]);
+    if (these != labels)
+      throw UserError("{}: its length buckets differ from {}'s (another test set?)", path,
+                      inputs[0]);
     series.push_back(std::move(s));
   }
   plot_lines(labels, series, "BLEU by source sentence length", "source words", "BLEU", png);
@@ -208,9 +223,11 @@ int run_attention(const DecodeArgs& d, const std::string& text, const std::strin
   const Checkpoint checkpoint(d.checkpoint, "translate");
   Translator translator(checkpoint);
   if (translator.config.at("model").at("attention") == "none")
-    throw UserError("{}: this model has no attention (attention: none); there is nothing to plot", d.checkpoint);
+    throw UserError("{}: this model has no attention (attention: none); there is nothing to plot",
+                    d.checkpoint);
   const auto out = translator.translate({text}, resolve_search(translator, d), 1).front();
-  plot_alignment(out.attention, out.source_tokens, out.output_tokens, png, text + "  ->  " + out.text);
+  plot_alignment(out.attention, out.source_tokens, out.output_tokens, png,
+                 text + "  ->  " + out.text);
   std::cout << out.text << '\n';
   std::cerr << "alignment plot written to " << png << '\n';
   return 0;
@@ -225,14 +242,21 @@ int run_export(const ExportFlags& f) {
   const std::string input = text ? "text: str" : "ids: List[int]";
   const std::string output = text ? "str" : "List[int]";
   std::string usage =
-      "  forward(src: Tensor (B,S) ids ending in <eos>, src_lengths: Tensor (B)) -> (ids (B,T), attention (B,T,S))\n"
+      "  forward(src: Tensor (B,S) ids ending in <eos>, src_lengths: Tensor (B)) -> (ids (B,T), "
+      "attention (B,T,S))\n"
       "  beam_search(src, src_lengths, beam: int, max_len: int) -> (ids, scores (B), attention)\n"
-      "  translate(" + input + ") -> " + output + "\n"
-      "  attention(" + input + ") -> (source tokens, output tokens, attention (T,S))";
-  if (!text) usage += "\n  SentencePiece models: extra files src.spm and tgt.spm; vocabularies: src_ids, tgt_tokens";
+      "  translate(" +
+      input + ") -> " + output +
+      "\n"
+      "  attention(" +
+      input + ") -> (source tokens, output tokens, attention (T,S))";
+  if (!text)
+    usage +=
+        "\n  SentencePiece models: extra files src.spm and tgt.spm; vocabularies: src_ids, "
+        "tgt_tokens";
   write_export(module, f, "translate", translator.config,
-               {"beam_search", "translate", "attention", "src_ids", "src_tokens", "tgt_ids", "tgt_tokens",
-                "default_beam"},
+               {"beam_search", "translate", "attention", "src_ids", "src_tokens", "tgt_ids",
+                "tgt_tokens", "default_beam"},
                usage, files);
   return 0;
 }
@@ -240,25 +264,33 @@ int run_export(const ExportFlags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"translate: attention-based sequence-to-sequence translation (attnzoo " ATTNZOO_VERSION ")"};
+  CLI::App app{
+      "translate: attention-based sequence-to-sequence translation (attnzoo " ATTNZOO_VERSION ")"};
   app.require_subcommand(1);
 
   TrainFlags train;
   std::string data_dir;
-  auto* cmd_train = app.add_subcommand("train", "Train a translator; stop and --resume at any time");
+  auto* cmd_train =
+      app.add_subcommand("train", "Train a translator; stop and --resume at any time");
   add_train_flags(cmd_train, train, "JSON config (configs/translate/*.json)", "Sentences",
                   "additive | dot | general | none | hard");
-  cmd_train->add_option("--data-dir", data_dir, "Folder with <split>.<lang>[.gz] files (overrides data.dir)");
+  cmd_train->add_option("--data-dir", data_dir,
+                        "Folder with <split>.<lang>[.gz] files (overrides data.dir)");
 
   DecodeArgs eval_args;
   EvalArgs eval;
-  auto* cmd_eval = app.add_subcommand("eval", "Translate a test set and score it (BLEU as sacreBLEU, exact match)");
+  auto* cmd_eval = app.add_subcommand(
+      "eval", "Translate a test set and score it (BLEU as sacreBLEU, exact match)");
   add_decode_options(cmd_eval, eval_args);
-  cmd_eval->add_option("--src", eval.src, "Source sentences, one per line (default: the checkpoint's test split)");
-  cmd_eval->add_option("--ref", eval.refs, "Reference translations (repeat for several references)");
-  cmd_eval->add_option("--split", eval.split, "test | valid, when --src is not given")->capture_default_str();
+  cmd_eval->add_option("--src", eval.src,
+                       "Source sentences, one per line (default: the checkpoint's test split)");
+  cmd_eval->add_option("--ref", eval.refs,
+                       "Reference translations (repeat for several references)");
+  cmd_eval->add_option("--split", eval.split, "test | valid, when --src is not given")
+      ->capture_default_str();
   cmd_eval->add_option("--output", eval.output, "Write the translations to this file");
-  cmd_eval->add_option("--by-length", eval.by_length, "Write BLEU by source length (5-word buckets) to this JSON file");
+  cmd_eval->add_option("--by-length", eval.by_length,
+                       "Write BLEU by source length (5-word buckets) to this JSON file");
   cmd_eval->add_option("--label", eval.label, "Name of this model in --by-length output");
   cmd_eval->add_option("--limit", eval.limit, "Evaluate only the first N sentences");
   cmd_eval->add_flag("--lowercase", eval.lowercase, "Case-insensitive BLEU");
@@ -266,7 +298,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> plot_inputs;
   std::string plot_png;
-  auto* cmd_plot = app.add_subcommand("plot-lengths", "Plot BLEU by source length for several 'eval --by-length' files");
+  auto* cmd_plot = app.add_subcommand(
+      "plot-lengths", "Plot BLEU by source length for several 'eval --by-length' files");
   cmd_plot->add_option("--json", plot_inputs, "Files from eval --by-length (repeat)")->required();
   cmd_plot->add_option("--png", plot_png, "Output image")->required();
 
@@ -279,7 +312,8 @@ int main(int argc, char** argv) {
   std::string bleu_hyp, bleu_tokenize = "13a";
   std::vector<std::string> bleu_refs;
   bool bleu_lowercase = false, bleu_json = false;
-  auto* cmd_bleu = app.add_subcommand("bleu", "Corpus BLEU of a hypothesis file, identical to sacreBLEU");
+  auto* cmd_bleu =
+      app.add_subcommand("bleu", "Corpus BLEU of a hypothesis file, identical to sacreBLEU");
   cmd_bleu->add_option("--hyp", bleu_hyp, "Hypotheses, one per line")->required();
   cmd_bleu->add_option("--ref", bleu_refs, "References (repeat for several)")->required();
   cmd_bleu->add_option("--tokenize", bleu_tokenize, "13a | none")->capture_default_str();
@@ -288,13 +322,15 @@ int main(int argc, char** argv) {
 
   DecodeArgs attention_args;
   std::string text, png;
-  auto* cmd_attention = app.add_subcommand("attention", "Translate one sentence and plot its alignment");
+  auto* cmd_attention =
+      app.add_subcommand("attention", "Translate one sentence and plot its alignment");
   add_decode_options(cmd_attention, attention_args);
   cmd_attention->add_option("--text", text, "Sentence to translate")->required();
   cmd_attention->add_option("--png", png, "Output image")->required();
 
   ExportFlags export_flags;
-  auto* cmd_export = add_export_command(app, export_flags, "a translator (weights, vocabularies, decoding)");
+  auto* cmd_export =
+      add_export_command(app, export_flags, "a translator (weights, vocabularies, decoding)");
 
   return run_app(app, argc, argv, "translate", [&] {
     if (*cmd_train) return run_train(train, data_dir);

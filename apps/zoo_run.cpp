@@ -7,13 +7,13 @@
 //   zoo-run ram.pt --image shoe.png                glimpse: class and probability
 //   zoo-run etth1.pt --csv ETTh1.csv --at 14000    forecast: H values from the L rows before ROW
 //   zoo-run model.pt --info                        what the file is
-#include <CLI/CLI.hpp>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
+#include <torch/script.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <ATen/Parallel.h>
-#include <torch/script.h>
 
 #include <algorithm>
 #include <cmath>
@@ -48,9 +48,11 @@ Loaded load(const std::string& path) {
     throw UsageError(path + ": not a TorchScript file (" + e.what_without_backtrace() + ")");
   }
   if (extra.at("attnzoo.json").empty())
-    throw UsageError(path +
-                     ": a TorchScript file, but not one an attnzoo app exported (no attnzoo.json inside; "
-                     "for a checkpoint, run `translate|caption|glimpse|forecast export --checkpoint " + path + " --out model.pt` first)");
+    throw UsageError(
+        path +
+        ": a TorchScript file, but not one an attnzoo app exported (no attnzoo.json inside; "
+        "for a checkpoint, run `translate|caption|glimpse|forecast export --checkpoint " +
+        path + " --out model.pt` first)");
   out.record = nlohmann::json::parse(extra.at("attnzoo.json"));
   return out;
 }
@@ -100,7 +102,8 @@ void run_translate(torch::jit::Module& m, const std::vector<std::string>& texts)
       try {
         ids.push_back(std::stoll(word));
       } catch (const std::exception&) {
-        throw UsageError("this SentencePiece model takes ids (space-separated integers), not \"" + word + "\"");
+        throw UsageError("this SentencePiece model takes ids (space-separated integers), not \"" +
+                         word + "\"");
       }
     }
     const auto out = m.get_method("translate")({c10::List<int64_t>(ids)}).toIntVector();
@@ -114,7 +117,8 @@ void run_translate(torch::jit::Module& m, const std::vector<std::string>& texts)
   for (std::string line; std::getline(std::cin, line);) one(line);
 }
 
-void run_images(torch::jit::Module& m, const std::string& app, const std::vector<std::string>& images, int64_t beam) {
+void run_images(torch::jit::Module& m, const std::string& app,
+                const std::vector<std::string>& images, int64_t beam) {
   if (images.empty()) throw UsageError("a " + app + " model needs --image FILE");
   for (const auto& path : images) {
     const auto input = m.get_method("preprocess")({read_image(path, m)}).toTensor();
@@ -151,7 +155,8 @@ torch::Tensor read_window(const std::string& path, torch::jit::Module& m, int64_
   std::vector<size_t> cells;
   for (const auto& c : channels) {
     const auto it = std::find(header.begin(), header.end(), c.toStringRef());
-    if (it == header.end()) throw UsageError(path + ": no column \"" + c.toStringRef() + "\" (the model reads it)");
+    if (it == header.end())
+      throw UsageError(path + ": no column \"" + c.toStringRef() + "\" (the model reads it)");
     cells.push_back(static_cast<size_t>(it - header.begin()));
   }
   std::vector<std::vector<float>> rows;
@@ -171,26 +176,34 @@ torch::Tensor read_window(const std::string& path, torch::jit::Module& m, int64_
   const int64_t total = static_cast<int64_t>(rows.size());
   if (at < 0) at = total;
   if (at < len || at > total)
-    throw UsageError(fmt::format("{}: --at {} needs {} rows before it, and the file has {}", path, at, len, total));
+    throw UsageError(fmt::format("{}: --at {} needs {} rows before it, and the file has {}", path,
+                                 at, len, total));
   auto window = torch::empty({1, len, static_cast<int64_t>(cells.size())});
   for (int64_t i = 0; i < len; ++i)
-    for (size_t c = 0; c < cells.size(); ++c) window[0][i][static_cast<int64_t>(c)] = rows[at - len + i][c];
+    for (size_t c = 0; c < cells.size(); ++c)
+      window[0][i][static_cast<int64_t>(c)] = rows[at - len + i][c];
   return window;
 }
 
 void run_forecast(torch::jit::Module& m, const std::string& csv, int64_t at) {
-  if (csv.empty()) throw UsageError("a forecast model needs --csv FILE (and --at ROW; default: after the last row)");
+  if (csv.empty())
+    throw UsageError(
+        "a forecast model needs --csv FILE (and --at ROW; default: after the last row)");
   if (m.attr("time_features").toBool())
-    throw UsageError("this forecaster needs calendar features: call forward(values, times) from code");
+    throw UsageError(
+        "this forecaster needs calendar features: call forward(values, times) from code");
   const auto out = m.forward({read_window(csv, m, at)}).toTuple()->elements()[0].toTensor();
-  const std::string target = m.attr("channels").toListRef()[static_cast<size_t>(m.attr("target").toInt())].toStringRef();
+  const std::string target =
+      m.attr("channels").toListRef()[static_cast<size_t>(m.attr("target").toInt())].toStringRef();
   std::cout << "step," << target << "_forecast\n";
-  for (int64_t k = 0; k < out.size(1); ++k) std::cout << k + 1 << ',' << out[0][k].item<double>() << '\n';
+  for (int64_t k = 0; k < out.size(1); ++k)
+    std::cout << k + 1 << ',' << out[0][k].item<double>() << '\n';
 }
 
 void print_info(torch::jit::Module& m, const nlohmann::json& record) {
-  std::cout << "app: " << record.value("app", "?") << "\nwritten by attnzoo " << record.value("version", "?")
-            << (record.value("frozen", false) ? " (frozen)" : "") << "\nmethods:\n";
+  std::cout << "app: " << record.value("app", "?") << "\nwritten by attnzoo "
+            << record.value("version", "?") << (record.value("frozen", false) ? " (frozen)" : "")
+            << "\nmethods:\n";
   for (const auto& method : m.get_methods()) {
     const auto& name = method.name();
     if (name == "forward" || name == "beam_search" || name == "translate" || name == "attention" ||
@@ -203,14 +216,17 @@ void print_info(torch::jit::Module& m, const nlohmann::json& record) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"zoo-run: run a model exported by translate/caption/glimpse/forecast export, with LibTorch only"};
+  CLI::App app{
+      "zoo-run: run a model exported by translate/caption/glimpse/forecast export, with LibTorch "
+      "only"};
   std::string model;
   std::vector<std::string> texts, images;
   std::string csv;
   int64_t beam = 0, threads = 0, at = -1;
   bool info = false;
   app.add_option("model", model, "Exported TorchScript file (<app> export --out)")->required();
-  app.add_option("--text", texts, "translate: sentence to translate (repeat; default: lines on stdin)");
+  app.add_option("--text", texts,
+                 "translate: sentence to translate (repeat; default: lines on stdin)");
   app.add_option("--image", images, "caption, glimpse: image file (repeat)");
   app.add_option("--beam", beam, "caption: beam size (default: the model's)");
   app.add_option("--csv", csv, "forecast: CSV with the model's channels as columns");

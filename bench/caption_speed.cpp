@@ -27,7 +27,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 struct ModeResult {
   std::vector<double> images_per_sec;
@@ -36,19 +38,23 @@ struct ModeResult {
 };
 
 // Times `repeats` x `steps` training steps (forward, backward, Adam) of one mode.
-ModeResult run_mode(const std::string& mode, nlohmann::json config, CaptionSplits data, int steps, int repeats) {
+ModeResult run_mode(const std::string& mode, nlohmann::json config, CaptionSplits data, int steps,
+                    int repeats) {
   config["encoder"]["trainable_stages"] = mode == "finetune" ? 1 : 0;
   config["encoder"]["cache"] = mode == "cache";
   torch::manual_seed(1);
   Captioner c(config, data.train);
   ModeResult r;
   const std::string cache_path =
-      mode == "cache" ? (std::filesystem::temp_directory_path() / "attnzoo_bench_features.pt").string() : "";
+      mode == "cache"
+          ? (std::filesystem::temp_directory_path() / "attnzoo_bench_features.pt").string()
+          : "";
   std::error_code ec;
   std::filesystem::remove(cache_path, ec);
   const auto start = Clock::now();
   auto task = make_caption_task(c, data, config.at("train"), cache_path);
-  if (mode == "cache") r.encode_images_per_sec = static_cast<double>(data.train.size()) / seconds_since(start);
+  if (mode == "cache")
+    r.encode_images_per_sec = static_cast<double>(data.train.size()) / seconds_since(start);
   std::filesystem::remove(cache_path, ec);
   std::vector<torch::Tensor> params;
   for (const auto& p : c.model->parameters())
@@ -72,7 +78,8 @@ ModeResult run_mode(const std::string& mode, nlohmann::json config, CaptionSplit
     const auto t0 = Clock::now();
     for (int s = 0; s < steps; ++s) images += step(batches[static_cast<size_t>(s)]);
     r.images_per_sec.push_back(images / seconds_since(t0));
-    std::cerr << mode << " repeat " << rep + 1 << ": " << r.images_per_sec.back() << " images/s" << std::endl;
+    std::cerr << mode << " repeat " << rep + 1 << ": " << r.images_per_sec.back() << " images/s"
+              << std::endl;
   }
   return r;
 }
@@ -80,16 +87,20 @@ ModeResult run_mode(const std::string& mode, nlohmann::json config, CaptionSplit
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"bench_caption: captioning training speed, live frozen encoder vs cached feature maps vs fine-tuning"};
+  CLI::App app{
+      "bench_caption: captioning training speed, live frozen encoder vs cached feature maps vs "
+      "fine-tuning"};
   std::string config_path = "configs/caption/flickr8k.json";
   std::vector<std::string> modes = {"live", "cache", "finetune"};
   int threads = 0, repeats = 3, steps = 3, image_size = 224, batch_size = 0;
-  app.add_option("--config", config_path, "Caption config whose model to time")->capture_default_str();
+  app.add_option("--config", config_path, "Caption config whose model to time")
+      ->capture_default_str();
   app.add_option("--modes", modes, "Any of live, cache, finetune")->capture_default_str();
   app.add_option("--image-size", image_size, "Image side in pixels")->capture_default_str();
   app.add_option("--batch-size", batch_size, "Captions per batch (0: the config's)");
   app.add_option("--threads", threads, "ATen intra-op threads (0: auto)")->capture_default_str();
-  app.add_option("--repeats", repeats, "Timed repeats (the median is reported)")->capture_default_str();
+  app.add_option("--repeats", repeats, "Timed repeats (the median is reported)")
+      ->capture_default_str();
   app.add_option("--steps", steps, "Training steps per repeat")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
@@ -101,15 +112,18 @@ int main(int argc, char** argv) {
     nlohmann::json data_config = default_caption_config().at("data");
     // Enough scenes for steps + 1 batches (five captions each), drawn at image_size.
     const int64_t images = (static_cast<int64_t>(steps) + 2) * batch_size / 5 + 1;
-    for (const std::string& o : std::vector<std::string>
-         {"scenes.canvas=" + std::to_string(image_size), "scenes.min_size=" + std::to_string(image_size / 4),
-          "scenes.max_size=" + std::to_string(image_size * 3 / 8), "scenes.train_size=" + std::to_string(images),
-          std::string("scenes.valid_size=1"), std::string("scenes.test_size=1")})
+    for (const std::string& o : std::vector<std::string>{
+             "scenes.canvas=" + std::to_string(image_size),
+             "scenes.min_size=" + std::to_string(image_size / 4),
+             "scenes.max_size=" + std::to_string(image_size * 3 / 8),
+             "scenes.train_size=" + std::to_string(images), std::string("scenes.valid_size=1"),
+             std::string("scenes.test_size=1")})
       apply_override(data_config, o);
     config["data"] = data_config;
     const auto data = load_caption_data(data_config);
-    nlohmann::json result = {{"config", config_path}, {"image_size", image_size}, {"batch_size", batch_size},
-                             {"steps", steps},        {"repeats", repeats},       {"threads", at::get_num_threads()}};
+    nlohmann::json result = {{"config", config_path},    {"image_size", image_size},
+                             {"batch_size", batch_size}, {"steps", steps},
+                             {"repeats", repeats},       {"threads", at::get_num_threads()}};
     for (const auto& mode : modes) {
       if (mode != "live" && mode != "cache" && mode != "finetune")
         throw UserError("bench: --modes {} is not one of live, cache, finetune", mode);

@@ -29,13 +29,17 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // Greedy ids of a batch, each row as a list ending in <eos> (or cut at the limit).
-std::vector<std::vector<int64_t>> module_ids(Translator& t, const Batch& batch, const SearchOptions& greedy) {
+std::vector<std::vector<int64_t>> module_ids(Translator& t, const Batch& batch,
+                                             const SearchOptions& greedy) {
   Seq2SeqStepper stepper(t.model, batch.src, batch.src_lengths);
   std::vector<std::vector<int64_t>> out;
-  for (const auto& list : greedy_search(stepper, batch.src_lengths, greedy)) out.push_back(list.front().tokens);
+  for (const auto& list : greedy_search(stepper, t.max_lengths(batch.src_lengths), greedy))
+    out.push_back(list.front().tokens);
   return out;
 }
 
@@ -43,9 +47,11 @@ std::vector<std::vector<int64_t>> module_ids(Translator& t, const Batch& batch, 
 torch::Tensor padded(const std::vector<std::vector<int64_t>>& rows) {
   size_t longest = 0;
   for (const auto& r : rows) longest = std::max(longest, r.size());
-  auto out = torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(longest)}, torch::kLong);
+  auto out = torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(longest)},
+                          torch::kLong);
   for (size_t b = 0; b < rows.size(); ++b)
-    for (size_t t = 0; t < rows[b].size(); ++t) out[static_cast<int64_t>(b)][static_cast<int64_t>(t)] = rows[b][t];
+    for (size_t t = 0; t < rows[b].size(); ++t)
+      out[static_cast<int64_t>(b)][static_cast<int64_t>(t)] = rows[b][t];
   return out;
 }
 
@@ -57,15 +63,23 @@ torch::Tensor exported_ids(torch::jit::Module& m, const Batch& batch) {
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_export: greedy decoding speed of the exported translator vs the C++ module"};
-  std::string checkpoint, work = "runs/bench/export", config_path = "configs/translate/multi30k.json";
+  std::string checkpoint, work = "runs/bench/export",
+                          config_path = "configs/translate/multi30k.json";
   int threads = 0, blas_threads = 0, repeats = 5, sentences = 1000, batch_size = 100;
-  app.add_option("--checkpoint", checkpoint, "Translate checkpoint (default: untrained, the config's size)");
-  app.add_option("--config", config_path, "Config of the untrained model and its data")->capture_default_str();
-  app.add_option("--work", work, "Folder for the exported files and batches.json")->capture_default_str();
-  app.add_option("--threads", threads, "ATen threads (0: auto, as the apps)")->capture_default_str();
-  app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (0: its default)")->capture_default_str();
-  app.add_option("--repeats", repeats, "Timed repeats (the median is reported)")->capture_default_str();
-  app.add_option("--sentences", sentences, "Test sentences decoded per repeat")->capture_default_str();
+  app.add_option("--checkpoint", checkpoint,
+                 "Translate checkpoint (default: untrained, the config's size)");
+  app.add_option("--config", config_path, "Config of the untrained model and its data")
+      ->capture_default_str();
+  app.add_option("--work", work, "Folder for the exported files and batches.json")
+      ->capture_default_str();
+  app.add_option("--threads", threads, "ATen threads (0: auto, as the apps)")
+      ->capture_default_str();
+  app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (0: its default)")
+      ->capture_default_str();
+  app.add_option("--repeats", repeats, "Timed repeats (the median is reported)")
+      ->capture_default_str();
+  app.add_option("--sentences", sentences, "Test sentences decoded per repeat")
+      ->capture_default_str();
   app.add_option("--batch-size", batch_size, "Sentences per batch")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
@@ -98,8 +112,8 @@ int main(int argc, char** argv) {
     const auto exported = export_translator(*t);
     save_export(exported, plain_path, "translate", t->config);
     bool optimized = false;
-    save_export(freeze_export(exported, {"beam_search", "translate", "attention"}, &optimized), frozen_path,
-                "translate", t->config, true);
+    save_export(freeze_export(exported, {"beam_search", "translate", "attention"}, &optimized),
+                frozen_path, "translate", t->config, true);
     nlohmann::json batch_json = nlohmann::json::array();
     for (const auto& b : batches) {
       const auto src = b.src.contiguous();
@@ -109,7 +123,8 @@ int main(int argc, char** argv) {
       const auto lengths = b.src_lengths.contiguous();
       batch_json.push_back(
           {{"src", rows},
-           {"lengths", std::vector<int64_t>(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + lengths.numel())}});
+           {"lengths", std::vector<int64_t>(lengths.data_ptr<int64_t>(),
+                                            lengths.data_ptr<int64_t>() + lengths.numel())}});
     }
     std::ofstream(work + "/batches.json") << batch_json.dump();
 
@@ -143,8 +158,8 @@ int main(int argc, char** argv) {
       for (const auto& b : batches) frozen.forward({b.src, b.src_lengths});
       rates["cpp_frozen"].push_back(n / seconds_since(start));
       std::cerr << "repeat " << r + 1 << ": module " << rates["cpp_module"].back() << ", exported "
-                << rates["cpp_exported"].back() << ", frozen " << rates["cpp_frozen"].back() << " sentences/s"
-                << std::endl;
+                << rates["cpp_exported"].back() << ", frozen " << rates["cpp_frozen"].back()
+                << " sentences/s" << std::endl;
     }
     nlohmann::json result = {{"sentences", examples.size()},
                              {"output_tokens", tokens},

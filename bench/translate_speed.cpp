@@ -5,8 +5,8 @@
 //   build/bin/bench_translate --data-dir ../shared/data/multi30k --repeats 5
 //
 // Prints one JSON object: medians over repeats, and every sample.
-#include <CLI/CLI.hpp>
 #include <torch/csrc/autograd/profiler_legacy.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -25,25 +25,30 @@ using bench::median;
 int main(int argc, char** argv) {
   CLI::App app{"bench_translate: training and decoding speed of the bentrevett-size translator"};
   std::string data_dir = "../shared/data/multi30k", attention = "additive";
-  int threads = 0, blas_threads = 0, repeats = 5, steps = 20, batch_size = 128, decode_sentences = 500,
-      decode_steps = 30;
+  int threads = 0, blas_threads = 0, repeats = 5, steps = 20, batch_size = 128,
+      decode_sentences = 500, decode_steps = 30;
   std::string precision = "fp32";
   app.add_option("--data-dir", data_dir, "Multi30k folder")->capture_default_str();
   app.add_option("--threads", threads, "ATen intra-op threads (0: auto)")->capture_default_str();
-  app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (0: its default)")->capture_default_str();
-  app.add_option("--repeats", repeats, "Timed repeats (the median is reported)")->capture_default_str();
+  app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (0: its default)")
+      ->capture_default_str();
+  app.add_option("--repeats", repeats, "Timed repeats (the median is reported)")
+      ->capture_default_str();
   app.add_option("--steps", steps, "Training steps per repeat")->capture_default_str();
   app.add_option("--batch-size", batch_size, "Sentences per batch")->capture_default_str();
-  app.add_option("--decode-sentences", decode_sentences, "Test sentences decoded per repeat")->capture_default_str();
+  app.add_option("--decode-sentences", decode_sentences, "Test sentences decoded per repeat")
+      ->capture_default_str();
   app.add_option("--decode-steps", decode_steps,
                  "Greedy steps per sentence, <eos> or not, so that any weights do the same work")
       ->capture_default_str();
   app.add_option("--attention", attention, "Attention kind")->capture_default_str();
-  app.add_option("--precision", precision, "Training precision: fp32 or bf16 (vocabulary projection)")
+  app.add_option("--precision", precision,
+                 "Training precision: fp32 or bf16 (vocabulary projection)")
       ->capture_default_str();
   std::string profile;
   app.add_option("--profile", profile,
-                 "Write a Chrome trace of --steps training steps to this file and stop (see bench/profile_summary.py)");
+                 "Write a Chrome trace of --steps training steps to this file and stop (see "
+                 "bench/profile_summary.py)");
   CLI11_PARSE(app, argc, argv);
   try {
     set_threads(threads, blas_threads);
@@ -67,7 +72,8 @@ int main(int argc, char** argv) {
         optimizer.zero_grad();
         const auto rows = b.tgt_out.ne(Vocab::kPad);
         const auto out = t.model->forward(b.src, b.src_lengths, b.tgt_in, 1.0, rows);
-        const auto loss = torch::nn::functional::cross_entropy(out.logits, b.tgt_out.masked_select(rows), loss_options);
+        const auto loss = torch::nn::functional::cross_entropy(
+            out.logits, b.tgt_out.masked_select(rows), loss_options);
         loss.backward();
         torch::nn::utils::clip_grad_norm_(t.model->parameters(), 1.0);
         optimizer.step();
@@ -98,15 +104,18 @@ int main(int argc, char** argv) {
       sources.push_back(p.src);
     }
     t.model->decoder->set_projection_dtype(torch::kFloat32);
-    SearchOptions greedy;  // exactly decode_steps tokens per sentence
-    greedy.eos = -1;
-    greedy.max_len_ratio = 0.0;
-    greedy.max_len_offset = decode_steps;
+    SearchOptions greedy = search_options(t.config.at("decode"));
+    greedy.beam = 1;
+    greedy.eos = -1;  // exactly decode_steps tokens per sentence
+    t.config["decode"]["max_len_ratio"] = 0.0;
+    t.config["decode"]["max_len_offset"] = decode_steps;
     for (int r = 0; r < repeats; ++r) {
       const auto start = Clock::now();
       t.translate(sources, greedy, 100);
-      decode_rates.push_back(sources.size() / std::chrono::duration<double>(Clock::now() - start).count());
-      std::cerr << "repeat " << r + 1 << ": greedy " << decode_rates.back() << " sentences/s" << std::endl;
+      decode_rates.push_back(sources.size() /
+                             std::chrono::duration<double>(Clock::now() - start).count());
+      std::cerr << "repeat " << r + 1 << ": greedy " << decode_rates.back() << " sentences/s"
+                << std::endl;
     }
     nlohmann::json result = {{"model_parameters", t.model->num_parameters()},
                              {"threads", torch::get_num_threads()},

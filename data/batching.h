@@ -13,11 +13,11 @@ struct Example {
 };
 
 struct Batch {
-  torch::Tensor src;          // (B, S) int64, padded with <pad>
-  torch::Tensor src_lengths;  // (B) int64
-  torch::Tensor src_mask;     // (B, S) bool, true on real tokens
-  torch::Tensor tgt_in;       // (B, T) int64: <bos> y1 .. yn, padded
-  torch::Tensor tgt_out;      // (B, T) int64: y1 .. yn <eos>, padded
+  torch::Tensor src;            // (B, S) int64, padded with <pad>
+  torch::Tensor src_lengths;    // (B) int64
+  torch::Tensor src_mask;       // (B, S) bool, true on real tokens
+  torch::Tensor tgt_in;         // (B, T) int64: <bos> y1 .. yn, padded
+  torch::Tensor tgt_out;        // (B, T) int64: y1 .. yn <eos>, padded
   std::vector<size_t> indices;  // where each row came from in the data set
   int64_t target_tokens = 0;    // real tokens in tgt_out (the loss's denominator)
   int64_t size() const { return src.size(0); }

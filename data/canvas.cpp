@@ -16,7 +16,8 @@ int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {  // inclusive
 }
 
 void check(const FashionMnist& source, const CanvasOptions& o) {
-  if (o.canvas < 28) throw UserError("canvas: the canvas side {} is below 28 (an item's side)", o.canvas);
+  if (o.canvas < 28)
+    throw UserError("canvas: the canvas side {} is below 28 (an item's side)", o.canvas);
   if (o.clutter < 0) throw UserError("canvas: clutter {} is negative", o.clutter);
   if (o.clutter > 0 && (o.clutter_size < 1 || o.clutter_size > 28))
     throw UserError("canvas: clutter_size {} is not in [1, 28]", o.clutter_size);
@@ -24,8 +25,8 @@ void check(const FashionMnist& source, const CanvasOptions& o) {
 }
 
 // Pastes a (h,w) block onto `canvas` at (x,y), keeping the brighter pixel.
-void paste_max(uint8_t* canvas, int64_t side, const uint8_t* block, int64_t block_stride, int64_t h, int64_t w,
-               int64_t x, int64_t y) {
+void paste_max(uint8_t* canvas, int64_t side, const uint8_t* block, int64_t block_stride, int64_t h,
+               int64_t w, int64_t x, int64_t y) {
   for (int64_t r = 0; r < h; ++r)
     for (int64_t c = 0; c < w; ++c) {
       uint8_t& dst = canvas[(y + r) * side + x + c];
@@ -34,8 +35,8 @@ void paste_max(uint8_t* canvas, int64_t side, const uint8_t* block, int64_t bloc
 }
 
 // Draws image `index` into out; stores the item's top-left corner in place[0..1] when given.
-void draw(const FashionMnist& source, uint64_t seed, int64_t index, const CanvasOptions& o, uint8_t* out,
-          int64_t* place = nullptr) {
+void draw(const FashionMnist& source, uint64_t seed, int64_t index, const CanvasOptions& o,
+          uint8_t* out, int64_t* place = nullptr) {
   const auto* items = source.images.data_ptr<uint8_t>();
   const int64_t pool = source.images.size(0);
   // One generator per image, so image i does not depend on the images before it.
@@ -44,9 +45,12 @@ void draw(const FashionMnist& source, uint64_t seed, int64_t index, const Canvas
   std::fill(out, out + o.canvas * o.canvas, uint8_t{0});
   for (int64_t k = 0; k < o.clutter; ++k) {
     const int64_t other = uniform(rng, 0, pool - 1);
-    const int64_t sx = uniform(rng, 0, 28 - o.clutter_size), sy = uniform(rng, 0, 28 - o.clutter_size);
-    const int64_t x = uniform(rng, 0, o.canvas - o.clutter_size), y = uniform(rng, 0, o.canvas - o.clutter_size);
-    paste_max(out, o.canvas, items + other * 784 + sy * 28 + sx, 28, o.clutter_size, o.clutter_size, x, y);
+    const int64_t sx = uniform(rng, 0, 28 - o.clutter_size),
+                  sy = uniform(rng, 0, 28 - o.clutter_size);
+    const int64_t x = uniform(rng, 0, o.canvas - o.clutter_size),
+                  y = uniform(rng, 0, o.canvas - o.clutter_size);
+    paste_max(out, o.canvas, items + other * 784 + sy * 28 + sx, 28, o.clutter_size, o.clutter_size,
+              x, y);
   }
   const int64_t x = uniform(rng, 0, o.canvas - 28), y = uniform(rng, 0, o.canvas - 28);
   paste_max(out, o.canvas, items + index * 784, 28, 28, 28, x, y);
@@ -58,7 +62,8 @@ void draw(const FashionMnist& source, uint64_t seed, int64_t index, const Canvas
 
 }  // namespace
 
-torch::Tensor place_on_canvas(const FashionMnist& source, uint64_t seed, int64_t index, const CanvasOptions& o) {
+torch::Tensor place_on_canvas(const FashionMnist& source, uint64_t seed, int64_t index,
+                              const CanvasOptions& o) {
   check(source, o);
   if (index < 0 || index >= source.images.size(0))
     throw UserError("canvas: item {} is not in [0, {})", index, source.images.size(0));
@@ -72,7 +77,8 @@ CanvasSet make_canvas_set(const FashionMnist& source, uint64_t seed, int64_t fir
                           const CanvasOptions& o) {
   check(source, o);
   if (first < 0 || count < 0 || first + count > source.images.size(0))
-    throw UserError("canvas: items [{}, {}) are not all in [0, {})", first, first + count, source.images.size(0));
+    throw UserError("canvas: items [{}, {}) are not all in [0, {})", first, first + count,
+                    source.images.size(0));
   const auto items = FashionMnist{source.images.contiguous(), source.labels};
   CanvasSet set;
   set.images = torch::empty({count, o.canvas, o.canvas}, torch::kUInt8);

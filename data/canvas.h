@@ -13,18 +13,21 @@
 namespace attnzoo {
 
 struct CanvasOptions {
-  int64_t canvas = 60;       // side of the square canvas, >= 28 (28 and no clutter: the items as they are)
+  int64_t canvas =
+      60;  // side of the square canvas, >= 28 (28 and no clutter: the items as they are)
   int64_t clutter = 0;       // pieces of clutter per image
   int64_t clutter_size = 8;  // side of each piece, pixels (cut at random from a random other item)
 };
 
 // Item `index` of `source` at a random place on the canvas, the clutter drawn
 // under it (brighter pixel wins). Returns (canvas, canvas) uint8.
-torch::Tensor place_on_canvas(const FashionMnist& source, uint64_t seed, int64_t index, const CanvasOptions& options);
+torch::Tensor place_on_canvas(const FashionMnist& source, uint64_t seed, int64_t index,
+                              const CanvasOptions& options);
 
 // Canvases with their labels, and where each item lies.
 struct CanvasSet : FashionMnist {
-  torch::Tensor places;  // (N,2) int64: x, y of the item's top-left pixel (it covers 28x28 from there)
+  torch::Tensor
+      places;  // (N,2) int64: x, y of the item's top-left pixel (it covers 28x28 from there)
 };
 
 // Items first .. first+count-1 of `source` placed on canvases (in parallel).

@@ -5,8 +5,9 @@
 namespace attnzoo {
 namespace {
 
-const char* const kMonths[12] = {"january", "february", "march",     "april",   "may",      "june",
-                                 "july",    "august",   "september", "october", "november", "december"};
+const char* const kMonths[12] = {"january",   "february", "march",    "april",
+                                 "may",       "june",     "july",     "august",
+                                 "september", "october",  "november", "december"};
 const char* const kWeekdays[7] = {"monday", "tuesday",  "wednesday", "thursday",
                                   "friday", "saturday", "sunday"};
 
@@ -74,18 +75,30 @@ std::string format_date(Date d, int format) {
   const std::string month = kMonths[d.month - 1];
   const std::string wday = kWeekdays[weekday(d)];
   switch (format) {
-    case 0: return fmt::format("{} {} {} {}", abbrev(wday.c_str()), d.day, abbrev(month.c_str()), d.year);
-    case 1: return fmt::format("{:02}/{:02}/{:02}", d.day, d.month, d.year % 100);
-    case 2: return fmt::format("{} {}, {}", month, d.day, d.year);
-    case 3: return fmt::format("{} {} {}", d.day, month, d.year);
-    case 4: return fmt::format("{}, {} {} {}", wday, d.day, month, d.year);
-    case 5: return fmt::format("{:02}.{:02}.{}", d.day, d.month, d.year);
-    case 6: return fmt::format("{} {}, {}", abbrev(month.c_str()), d.day, d.year);
-    case 7: return fmt::format("{} {} {}", d.day, abbrev(month.c_str()), d.year);
-    case 8: return fmt::format("{}/{}/{}", d.day, d.month, d.year);
-    case 9: return fmt::format("{}, {} {}, {}", wday, month, d.day, d.year);
-    case 10: return fmt::format("{:02}-{}-{}", d.day, abbrev(month.c_str()), d.year);
-    default: return fmt::format("{} {} '{:02}", d.day, abbrev(month.c_str()), d.year % 100);
+    case 0:
+      return fmt::format("{} {} {} {}", abbrev(wday.c_str()), d.day, abbrev(month.c_str()), d.year);
+    case 1:
+      return fmt::format("{:02}/{:02}/{:02}", d.day, d.month, d.year % 100);
+    case 2:
+      return fmt::format("{} {}, {}", month, d.day, d.year);
+    case 3:
+      return fmt::format("{} {} {}", d.day, month, d.year);
+    case 4:
+      return fmt::format("{}, {} {} {}", wday, d.day, month, d.year);
+    case 5:
+      return fmt::format("{:02}.{:02}.{}", d.day, d.month, d.year);
+    case 6:
+      return fmt::format("{} {}, {}", abbrev(month.c_str()), d.day, d.year);
+    case 7:
+      return fmt::format("{} {} {}", d.day, abbrev(month.c_str()), d.year);
+    case 8:
+      return fmt::format("{}/{}/{}", d.day, d.month, d.year);
+    case 9:
+      return fmt::format("{}, {} {}, {}", wday, month, d.day, d.year);
+    case 10:
+      return fmt::format("{:02}-{}-{}", d.day, abbrev(month.c_str()), d.year);
+    default:
+      return fmt::format("{} {} '{:02}", d.day, abbrev(month.c_str()), d.year % 100);
   }
 }
 

@@ -35,7 +35,8 @@ torch::Tensor read_idx(const std::string& path) {
   }
   const size_t header = 4 + 4 * rank;
   if (bytes.size() != header + count)
-    throw UserError("{}: IDX data holds {} bytes, its header says {}", path, bytes.size() - header, count);
+    throw UserError("{}: IDX data holds {} bytes, its header says {}", path, bytes.size() - header,
+                    count);
   auto t = torch::empty(sizes, torch::kUInt8);
   std::memcpy(t.data_ptr<uint8_t>(), bytes.data() + header, count);
   return t;
@@ -48,22 +49,26 @@ FashionMnist load_fashion_mnist(const std::string& dir, const std::string& split
   const std::string images_path = prefix + "-images-idx3-ubyte.gz";
   const std::string labels_path = prefix + "-labels-idx1-ubyte.gz";
   if (!file_exists(images_path))
-    throw UserError("{}: no such file (Fashion-MNIST comes from Debian's dataset-fashion-mnist: run scripts/setup)",
-                    images_path);
+    throw UserError(
+        "{}: no such file (Fashion-MNIST comes from Debian's dataset-fashion-mnist: run "
+        "scripts/setup)",
+        images_path);
   FashionMnist data;
   data.images = read_idx(images_path);
   data.labels = read_idx(labels_path).to(torch::kLong);
   if (data.images.dim() != 3 || data.images.size(1) != 28 || data.images.size(2) != 28)
-    throw UserError("{}: expected N x 28 x 28 images, got {}", images_path, fmt::join(data.images.sizes(), "x"));
+    throw UserError("{}: expected N x 28 x 28 images, got {}", images_path,
+                    fmt::join(data.images.sizes(), "x"));
   if (data.labels.dim() != 1 || data.labels.size(0) != data.images.size(0))
-    throw UserError("{}: {} labels for {} images", labels_path, data.labels.numel(), data.images.size(0));
+    throw UserError("{}: {} labels for {} images", labels_path, data.labels.numel(),
+                    data.images.size(0));
   if (data.labels.max().item<int64_t>() > 9) throw UserError("{}: a label above 9", labels_path);
   return data;
 }
 
 const std::vector<std::string>& fashion_mnist_classes() {
   static const std::vector<std::string> names = {"tshirt", "trouser", "pullover", "dress", "coat",
-                                                 "sandal", "shirt",    "sneaker",  "bag",   "boot"};
+                                                 "sandal", "shirt",   "sneaker",  "bag",   "boot"};
   return names;
 }
 

@@ -39,8 +39,8 @@ void write_image(const std::string& path, const torch::Tensor& pixels) {
   const auto px = pixels.to(torch::kUInt8).contiguous();
   const bool colour = px.dim() == 3;
   // A view of the caller's pixels: converted into a new Mat, never in place.
-  const cv::Mat view(static_cast<int>(px.size(0)), static_cast<int>(px.size(1)), colour ? CV_8UC3 : CV_8UC1,
-                     px.data_ptr());
+  const cv::Mat view(static_cast<int>(px.size(0)), static_cast<int>(px.size(1)),
+                     colour ? CV_8UC3 : CV_8UC1, px.data_ptr());
   cv::Mat m;
   if (colour) {
     cv::cvtColor(view, m, cv::COLOR_RGB2BGR);
@@ -74,7 +74,8 @@ torch::Tensor augment(const torch::Tensor& images, const AugmentOptions& o) {
     std::vector<torch::Tensor> windows;
     windows.reserve(static_cast<size_t>(b));
     for (int64_t i = 0; i < b; ++i)
-      windows.push_back(padded[i].slice(1, off[i][0], off[i][0] + h).slice(2, off[i][1], off[i][1] + w));
+      windows.push_back(
+          padded[i].slice(1, off[i][0], off[i][0] + h).slice(2, off[i][1], off[i][1] + w));
     x = torch::stack(windows);
   }
   if (o.contrast > 0) {

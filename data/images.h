@@ -8,8 +8,8 @@
 namespace attnzoo {
 
 struct ImageReadOptions {
-  int64_t side = 224;   // output is side x side
-  bool grey = false;    // (H,W) instead of (H,W,3)
+  int64_t side = 224;  // output is side x side
+  bool grey = false;   // (H,W) instead of (H,W,3)
   // true: scale the shorter side to `side` and cut the centre square (photos);
   // false: stretch the whole image to side x side (the scenes canvas).
   bool centre_crop = true;
@@ -25,7 +25,8 @@ void write_image(const std::string& path, const torch::Tensor& pixels);
 // Random changes applied to a training batch, each image drawn separately
 // from torch's default generator (so a resumed run draws the same ones).
 struct AugmentOptions {
-  bool flip = false;        // mirror left-right with probability 1/2 (not for captions that say "left of")
+  bool flip =
+      false;  // mirror left-right with probability 1/2 (not for captions that say "left of")
   int64_t shift = 0;        // translate by up to this many pixels each way (edges replicated)
   double brightness = 0.0;  // scale intensities by a factor in [1-b, 1+b]
   double contrast = 0.0;    // scale the difference from the image mean by [1-c, 1+c]

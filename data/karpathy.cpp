@@ -38,13 +38,17 @@ std::vector<KarpathyImage> read_karpathy(const std::string& path) {
     const std::string where = path + ": images[" + std::to_string(i) + "]";
     if (!entry.is_object() || !entry.contains("filename") || !entry.at("filename").is_string())
       throw UserError("{}: no \"filename\"", where);
-    if (!entry.contains("split") || !entry.at("split").is_string()) throw UserError("{}: no \"split\"", where);
+    if (!entry.contains("split") || !entry.at("split").is_string())
+      throw UserError("{}: no \"split\"", where);
     KarpathyImage image;
-    const std::string dir = entry.contains("filepath") && entry.at("filepath").is_string() ? entry.at("filepath") : "";
-    image.file = dir.empty() ? entry.at("filename").get<std::string>() : dir + "/" + entry.at("filename").get<std::string>();
+    const std::string dir =
+        entry.contains("filepath") && entry.at("filepath").is_string() ? entry.at("filepath") : "";
+    image.file = dir.empty() ? entry.at("filename").get<std::string>()
+                             : dir + "/" + entry.at("filename").get<std::string>();
     image.split = split_name(entry.at("split"), where);
     if (entry.contains("sentences")) {
-      if (!entry.at("sentences").is_array()) throw UserError("{}: \"sentences\" is not a list", where);
+      if (!entry.at("sentences").is_array())
+        throw UserError("{}: \"sentences\" is not a list", where);
       for (const auto& sentence : entry.at("sentences")) {
         std::string caption;
         if (sentence.contains("tokens") && sentence.at("tokens").is_array()) {
@@ -66,7 +70,8 @@ std::vector<KarpathyImage> read_karpathy(const std::string& path) {
   return out;
 }
 
-void write_karpathy(const std::string& path, const std::string& dataset, const std::vector<KarpathyImage>& images) {
+void write_karpathy(const std::string& path, const std::string& dataset,
+                    const std::vector<KarpathyImage>& images) {
   nlohmann::json list = nlohmann::json::array();
   int64_t sentence_id = 0;
   for (size_t i = 0; i < images.size(); ++i) {
@@ -76,7 +81,8 @@ void write_karpathy(const std::string& path, const std::string& dataset, const s
       std::vector<std::string> tokens;
       std::istringstream in(caption);
       for (std::string t; in >> t;) tokens.push_back(t);
-      sentences.push_back({{"tokens", tokens}, {"raw", caption}, {"imgid", i}, {"sentid", sentence_id}});
+      sentences.push_back(
+          {{"tokens", tokens}, {"raw", caption}, {"imgid", i}, {"sentid", sentence_id}});
       ids.push_back(sentence_id++);
     }
     list.push_back({{"filename", image.file},

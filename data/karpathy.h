@@ -23,6 +23,7 @@ std::vector<KarpathyImage> read_karpathy(const std::string& path);
 
 // Writes images (split "valid" written as "val") as a Karpathy file; each
 // caption becomes raw text and whitespace-split tokens.
-void write_karpathy(const std::string& path, const std::string& dataset, const std::vector<KarpathyImage>& images);
+void write_karpathy(const std::string& path, const std::string& dataset,
+                    const std::vector<KarpathyImage>& images);
 
 }  // namespace attnzoo

@@ -17,8 +17,8 @@ std::vector<SentencePair> read_parallel(const std::string& src_path, const std::
   for (size_t i = 0; i < src.size(); ++i) {
     std::string s = trim(src[i]), t = trim(tgt[i]);
     if (s.empty() != t.empty())
-      throw UserError("{}:{}: line is empty on one side only ({} vs {})", src_path, i + 1,
-                      src_path, tgt_path);
+      throw UserError("{}:{}: line is empty on one side only ({} vs {})", src_path, i + 1, src_path,
+                      tgt_path);
     if (!s.empty()) pairs.push_back({std::move(s), std::move(t)});
   }
   if (pairs.empty()) throw UserError("{}: empty corpus (only blank lines)", src_path);
@@ -35,8 +35,10 @@ std::vector<SentencePair> read_tsv_pairs(const std::string& path, bool swap) {
       throw UserError("{}:{}: expected two tab-separated columns (source<TAB>target)", path, i + 1);
     const auto tab2 = lines[i].find('\t', tab + 1);
     std::string a = trim(lines[i].substr(0, tab));
-    std::string b = trim(lines[i].substr(tab + 1, tab2 == std::string::npos ? tab2 : tab2 - tab - 1));
-    if (a.empty() || b.empty()) throw UserError("{}:{}: empty source or target column", path, i + 1);
+    std::string b =
+        trim(lines[i].substr(tab + 1, tab2 == std::string::npos ? tab2 : tab2 - tab - 1));
+    if (a.empty() || b.empty())
+      throw UserError("{}:{}: empty source or target column", path, i + 1);
     pairs.push_back(swap ? SentencePair{std::move(b), std::move(a)}
                          : SentencePair{std::move(a), std::move(b)});
   }

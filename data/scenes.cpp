@@ -26,13 +26,16 @@ int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {  // inclusive
 
 // Every caption the scene supports; the caller picks some at random.
 std::vector<std::string> candidate_captions(const std::vector<SceneItem>& items, int64_t canvas) {
-  auto place = [&](const SceneItem& it) { return place_phrase(centre_x(it.box), centre_y(it.box), canvas); };
+  auto place = [&](const SceneItem& it) {
+    return place_phrase(centre_x(it.box), centre_y(it.box), canvas);
+  };
   auto a_ = [](const SceneItem& it) { return "a " + it.name; };
   std::vector<std::string> out;
   if (items.size() == 1) {
     const auto& a = items[0];
-    out = {a_(a) + " " + place(a), "there is a " + a.name + " " + place(a), "one " + a.name + " " + place(a),
-           place(a) + " there is a " + a.name, "a single " + a.name + " " + place(a)};
+    out = {a_(a) + " " + place(a), "there is a " + a.name + " " + place(a),
+           "one " + a.name + " " + place(a), place(a) + " there is a " + a.name,
+           "a single " + a.name + " " + place(a)};
   } else if (items.size() == 2) {
     const auto& a = items[0];
     const auto& b = items[1];
@@ -46,8 +49,10 @@ std::vector<std::string> candidate_captions(const std::vector<SceneItem>& items,
       const auto& a = items[i];
       const auto& b = items[(i + 1) % items.size()];
       const auto& c = items[(i + 2) % items.size()];
-      out.push_back(a_(a) + " " + place(a) + " , " + a_(b) + " " + place(b) + " and " + a_(c) + " " + place(c));
-      out.push_back(a_(a) + " " + relation_phrase(a.box, b.box) + " " + a_(b) + " and " + a_(c) + " " + place(c));
+      out.push_back(a_(a) + " " + place(a) + " , " + a_(b) + " " + place(b) + " and " + a_(c) +
+                    " " + place(c));
+      out.push_back(a_(a) + " " + relation_phrase(a.box, b.box) + " " + a_(b) + " and " + a_(c) +
+                    " " + place(c));
     }
   }
   return out;
@@ -58,7 +63,8 @@ cv::Mat resized_item(const torch::Tensor& image, int64_t size) {
   const auto pixels = image.contiguous();
   const cv::Mat small(28, 28, CV_8UC1, const_cast<uint8_t*>(pixels.data_ptr<uint8_t>()));
   cv::Mat item;
-  cv::resize(small, item, cv::Size(static_cast<int>(size), static_cast<int>(size)), 0, 0, cv::INTER_LINEAR);
+  cv::resize(small, item, cv::Size(static_cast<int>(size), static_cast<int>(size)), 0, 0,
+             cv::INTER_LINEAR);
   return item;
 }
 
@@ -73,8 +79,8 @@ cv::Rect ink_rect(const cv::Mat& item) {
 
 Box ink_box(const torch::Tensor& image) {
   if (image.dim() != 2 || image.scalar_type() != torch::kUInt8)
-    throw UserError("ink_box expects a 2-D uint8 image, got {} of {}", fmt::join(image.sizes(), "x"),
-                    c10::toString(image.scalar_type()));
+    throw UserError("ink_box expects a 2-D uint8 image, got {} of {}",
+                    fmt::join(image.sizes(), "x"), c10::toString(image.scalar_type()));
   const auto contiguous = image.contiguous();
   const cv::Mat mat(static_cast<int>(image.size(0)), static_cast<int>(image.size(1)), CV_8UC1,
                     const_cast<uint8_t*>(contiguous.data_ptr<uint8_t>()));
@@ -82,13 +88,16 @@ Box ink_box(const torch::Tensor& image) {
   return {r.x, r.y, r.x + r.width, r.y + r.height};
 }
 
-torch::Tensor item_canvas(const torch::Tensor& image, int64_t side, int64_t size, int64_t x, int64_t y) {
+torch::Tensor item_canvas(const torch::Tensor& image, int64_t side, int64_t size, int64_t x,
+                          int64_t y) {
   if (size < 1 || x < 0 || y < 0 || x + size > side || y + size > side)
-    throw UserError("an item of side {} at ({}, {}) does not fit a canvas of side {}", size, x, y, side);
+    throw UserError("an item of side {} at ({}, {}) does not fit a canvas of side {}", size, x, y,
+                    side);
   auto canvas = torch::zeros({side, side}, torch::kUInt8);
   cv::Mat out(static_cast<int>(side), static_cast<int>(side), CV_8UC1, canvas.data_ptr<uint8_t>());
-  resized_item(image, size).copyTo(
-      out(cv::Rect(static_cast<int>(x), static_cast<int>(y), static_cast<int>(size), static_cast<int>(size))));
+  resized_item(image, size)
+      .copyTo(out(cv::Rect(static_cast<int>(x), static_cast<int>(y), static_cast<int>(size),
+                           static_cast<int>(size))));
   return canvas;
 }
 
@@ -112,10 +121,11 @@ std::string relation_phrase(const Box& a, const Box& b) {
 
 Scene make_scene(const FashionMnist& source, uint64_t seed, int64_t index, const SceneOptions& o) {
   if (o.min_items < 1 || o.max_items < o.min_items)
-    throw UserError("scenes: need 1 <= min_items <= max_items (got {}, {})", o.min_items, o.max_items);
+    throw UserError("scenes: need 1 <= min_items <= max_items (got {}, {})", o.min_items,
+                    o.max_items);
   if (o.min_size < 8 || o.max_size < o.min_size || o.max_size > o.canvas)
-    throw UserError("scenes: need 8 <= min_size <= max_size <= canvas (got {}, {}, {})", o.min_size, o.max_size,
-                    o.canvas);
+    throw UserError("scenes: need 8 <= min_size <= max_size <= canvas (got {}, {}, {})", o.min_size,
+                    o.max_size, o.canvas);
   const int64_t pool = source.images.size(0);
   if (pool == 0) throw UserError("scenes: no source images");
   // One generator per scene, so scene i does not depend on the scenes before it.
@@ -136,20 +146,22 @@ Scene make_scene(const FashionMnist& source, uint64_t seed, int64_t index, const
       patch.y0 = uniform(rng, 0, o.canvas - size);
       patch.x1 = patch.x0 + size;
       patch.y1 = patch.y0 + size;
-      placed = std::none_of(patches.begin(), patches.end(), [&](const Box& p) { return overlaps(p, patch, 2); });
+      placed = std::none_of(patches.begin(), patches.end(),
+                            [&](const Box& p) { return overlaps(p, patch, 2); });
     }
     if (!placed) continue;  // a crowded canvas holds fewer items
     patches.push_back(patch);
 
     const cv::Mat item = resized_item(source.images[which], size);
-    item.copyTo(canvas(cv::Rect(static_cast<int>(patch.x0), static_cast<int>(patch.y0), static_cast<int>(size),
-                                static_cast<int>(size))));
+    item.copyTo(canvas(cv::Rect(static_cast<int>(patch.x0), static_cast<int>(patch.y0),
+                                static_cast<int>(size), static_cast<int>(size))));
     // The box is the item's ink on the canvas.
     const cv::Rect r = ink_rect(item);
     SceneItem it;
     it.label = source.labels[which].item<int64_t>();
     it.name = fashion_mnist_classes().at(static_cast<size_t>(it.label));
-    it.box = r.area() > 0 ? Box{patch.x0 + r.x, patch.y0 + r.y, patch.x0 + r.x + r.width, patch.y0 + r.y + r.height}
+    it.box = r.area() > 0 ? Box{patch.x0 + r.x, patch.y0 + r.y, patch.x0 + r.x + r.width,
+                                patch.y0 + r.y + r.height}
                           : patch;
     scene.items.push_back(std::move(it));
   }
@@ -165,11 +177,12 @@ Scene make_scene(const FashionMnist& source, uint64_t seed, int64_t index, const
   return scene;
 }
 
-std::vector<Scene> make_scenes(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
-                               const SceneOptions& options) {
+std::vector<Scene> make_scenes(const FashionMnist& source, uint64_t seed, int64_t first,
+                               int64_t count, const SceneOptions& options) {
   std::vector<Scene> scenes;
   scenes.reserve(static_cast<size_t>(std::max<int64_t>(0, count)));
-  for (int64_t i = first; i < first + count; ++i) scenes.push_back(make_scene(source, seed, i, options));
+  for (int64_t i = first; i < first + count; ++i)
+    scenes.push_back(make_scene(source, seed, i, options));
   return scenes;
 }
 

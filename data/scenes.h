@@ -16,10 +16,10 @@
 namespace attnzoo {
 
 struct SceneOptions {
-  int64_t canvas = 128;          // square canvas side, pixels
+  int64_t canvas = 128;  // square canvas side, pixels
   int64_t min_items = 1;
   int64_t max_items = 3;
-  int64_t min_size = 32;         // an item is drawn at a random side in [min_size, max_size]
+  int64_t min_size = 32;  // an item is drawn at a random side in [min_size, max_size]
   int64_t max_size = 48;
   int64_t captions_per_image = 5;
 };
@@ -42,15 +42,17 @@ struct Scene {
 };
 
 // Scene `index` of the stream `seed`, drawn from the images of `source`.
-Scene make_scene(const FashionMnist& source, uint64_t seed, int64_t index, const SceneOptions& options);
+Scene make_scene(const FashionMnist& source, uint64_t seed, int64_t index,
+                 const SceneOptions& options);
 
 // Scenes first .. first+count-1 of the stream `seed`.
-std::vector<Scene> make_scenes(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
-                               const SceneOptions& options);
+std::vector<Scene> make_scenes(const FashionMnist& source, uint64_t seed, int64_t first,
+                               int64_t count, const SceneOptions& options);
 
 // A black (side, side) uint8 canvas with one 28x28 item drawn at side `size`
 // (bilinear, as in scenes) with its top left corner at (x, y). UserError if it does not fit.
-torch::Tensor item_canvas(const torch::Tensor& image, int64_t side, int64_t size, int64_t x, int64_t y);
+torch::Tensor item_canvas(const torch::Tensor& image, int64_t side, int64_t size, int64_t x,
+                          int64_t y);
 
 // The bounding box of an image's ink (pixels above a faint threshold), as the
 // scenes box their items; an empty box (x0 == x1) where there is none.

@@ -79,7 +79,9 @@ void* attnzoo_spm_load(const char* bytes, size_t length) {
   return p;
 }
 
-void attnzoo_spm_free(void* processor) { delete static_cast<sentencepiece::SentencePieceProcessor*>(processor); }
+void attnzoo_spm_free(void* processor) {
+  delete static_cast<sentencepiece::SentencePieceProcessor*>(processor);
+}
 
 // Pieces of `text`, separated by '\n'.
 char* attnzoo_spm_encode(void* processor, const char* text) {
@@ -106,7 +108,9 @@ char* attnzoo_spm_decode(void* processor, const char* pieces_text) {
     }
   }
   if (!current.empty()) pieces.push_back(current);
-  return copy_out(static_cast<sentencepiece::SentencePieceProcessor*>(processor)->DecodePieces(pieces), nullptr);
+  return copy_out(
+      static_cast<sentencepiece::SentencePieceProcessor*>(processor)->DecodePieces(pieces),
+      nullptr);
 }
 
 }  // extern "C"

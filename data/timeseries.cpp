@@ -26,7 +26,8 @@ std::vector<std::string> split_commas(const std::string& line) {
   size_t start = 0;
   while (true) {
     const size_t comma = line.find(',', start);
-    cells.push_back(trim(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    cells.push_back(
+        trim(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -56,7 +57,8 @@ TimeTable read_csv_series(const std::string& path, const std::string& time_colum
       auto find = [&](const std::string& name) -> size_t {
         for (size_t i = 0; i < header.size(); ++i)
           if (header[i] == name) return i;
-        throw UserError("{}: no column \"{}\" in the header (it has {})", path, name, fmt::join(header, ", "));
+        throw UserError("{}: no column \"{}\" in the header (it has {})", path, name,
+                        fmt::join(header, ", "));
       };
       time_cell = find(time_column);
       if (wanted.empty()) {
@@ -71,24 +73,28 @@ TimeTable read_csv_series(const std::string& path, const std::string& time_colum
           t.columns.push_back(name);
         }
       }
-      if (t.columns.empty()) throw UserError("{}: no numeric columns beside the time column \"{}\"", path, time_column);
+      if (t.columns.empty())
+        throw UserError("{}: no numeric columns beside the time column \"{}\"", path, time_column);
       continue;
     }
     if (cells.size() != header.size())
-      throw UserError("{}:{}: {} cells, the header has {}", path, line_no, cells.size(), header.size());
+      throw UserError("{}:{}: {} cells, the header has {}", path, line_no, cells.size(),
+                      header.size());
     t.times.push_back(cells[time_cell]);
     for (size_t c = 0; c < source_of.size(); ++c) {
       const std::string& cell = cells[source_of[c]];
       char* end = nullptr;
       const double v = cell.empty() ? NAN : std::strtod(cell.c_str(), &end);
       if (cell.empty() || end != cell.c_str() + cell.size() || !std::isfinite(v))
-        throw UserError("{}:{}: column \"{}\": \"{}\" is not a number", path, line_no, t.columns[c], cell);
+        throw UserError("{}:{}: column \"{}\": \"{}\" is not a number", path, line_no, t.columns[c],
+                        cell);
       values.push_back(v);
     }
   }
   if (header.empty()) throw UserError("{}: empty file (no header line)", path);
   if (t.times.empty()) throw UserError("{}: a header but no rows", path);
-  t.values = torch::tensor(values, torch::kDouble).view({t.rows(), static_cast<int64_t>(t.columns.size())});
+  t.values = torch::tensor(values, torch::kDouble)
+                 .view({t.rows(), static_cast<int64_t>(t.columns.size())});
   return t;
 }
 
@@ -143,14 +149,16 @@ TimeTable synthetic_series(const SyntheticSeriesOptions& o) {
   return t;
 }
 
-SplitRows split_rows(const std::string& protocol_in, const std::string& source, int64_t rows, int64_t input_len,
-                     int64_t horizon) {
+SplitRows split_rows(const std::string& protocol_in, const std::string& source, int64_t rows,
+                     int64_t input_len, int64_t horizon) {
   if (input_len < 1 || horizon < 1)
     throw UserError("input length ({}) and horizon ({}) must be at least 1", input_len, horizon);
   std::string protocol = protocol_in;
   if (protocol == "auto") {
     const std::string name = std::filesystem::path(source).filename().string();
-    protocol = name.rfind("ETTh", 0) == 0 ? "ett_hourly" : name.rfind("ETTm", 0) == 0 ? "ett_minute" : "ratio";
+    protocol = name.rfind("ETTh", 0) == 0   ? "ett_hourly"
+               : name.rfind("ETTm", 0) == 0 ? "ett_minute"
+                                            : "ratio";
   }
   SplitRows s;
   if (protocol == "ett_hourly" || protocol == "ett_minute") {
@@ -166,15 +174,17 @@ SplitRows split_rows(const std::string& protocol_in, const std::string& source, 
     s.valid_end = rows - test;
     s.test_end = rows;
   } else {
-    throw UserError("data.split \"{}\" is not one of auto, ett_hourly, ett_minute, ratio", protocol_in);
+    throw UserError("data.split \"{}\" is not one of auto, ett_hourly, ett_minute, ratio",
+                    protocol_in);
   }
   s.valid_begin = s.train_end - input_len;
   s.test_begin = s.valid_end - input_len;
   const int64_t window = input_len + horizon;
-  if (s.valid_begin < 0 || s.train_end - s.train_begin < window || s.valid_end - s.valid_begin < window ||
-      s.test_end - s.test_begin < window)
-    throw UserError("{}: {} rows are too few for windows of {} + {} steps in every split ({} split)", source, rows,
-                    input_len, horizon, protocol);
+  if (s.valid_begin < 0 || s.train_end - s.train_begin < window ||
+      s.valid_end - s.valid_begin < window || s.test_end - s.test_begin < window)
+    throw UserError(
+        "{}: {} rows are too few for windows of {} + {} steps in every split ({} split)", source,
+        rows, input_len, horizon, protocol);
   return s;
 }
 
@@ -183,7 +193,8 @@ torch::Tensor time_features(const std::vector<std::string>& times) {
   auto a = out.accessor<float, 2>();
   for (size_t r = 0; r < times.size(); ++r) {
     int y = 0, m = 0, d = 0, hh = 0, mm = 0, ss = 0;
-    const int n = std::sscanf(times[r].c_str(), "%d-%d-%d%*[ T]%d:%d:%d", &y, &m, &d, &hh, &mm, &ss);
+    const int n =
+        std::sscanf(times[r].c_str(), "%d-%d-%d%*[ T]%d:%d:%d", &y, &m, &d, &hh, &mm, &ss);
     if (n < 3 || m < 1 || m > 12 || d < 1 || d > 31 || hh < 0 || hh > 23)
       throw UserError("row {}: time \"{}\" is not YYYY-MM-DD[ HH:MM[:SS]]", r + 1, times[r]);
     const int64_t days = days_from_civil(y, m, d);
@@ -198,7 +209,8 @@ torch::Tensor time_features(const std::vector<std::string>& times) {
 }
 
 Windows::Windows(torch::Tensor series, torch::Tensor times, std::vector<int64_t> input_columns,
-                 int64_t target_column, int64_t begin, int64_t end, int64_t input_len, int64_t horizon)
+                 int64_t target_column, int64_t begin, int64_t end, int64_t input_len,
+                 int64_t horizon)
     : begin_(begin), input_len_(input_len), horizon_(horizon) {
   const auto rows = series.slice(0, begin, end);
   inputs_ = rows.index_select(1, torch::tensor(input_columns, torch::kLong)).contiguous();
@@ -208,11 +220,13 @@ Windows::Windows(torch::Tensor series, torch::Tensor times, std::vector<int64_t>
 }
 
 Windows::Batch Windows::batch(const std::vector<int64_t>& indices) const {
-  const auto starts = torch::tensor(indices, torch::kLong).unsqueeze(1);  // (B,1)
-  const auto in_rows = starts + torch::arange(input_len_, torch::kLong).unsqueeze(0);               // (B,L)
-  const auto out_rows = starts + input_len_ + torch::arange(horizon_, torch::kLong).unsqueeze(0);  // (B,H)
+  const auto starts = torch::tensor(indices, torch::kLong).unsqueeze(1);               // (B,1)
+  const auto in_rows = starts + torch::arange(input_len_, torch::kLong).unsqueeze(0);  // (B,L)
+  const auto out_rows =
+      starts + input_len_ + torch::arange(horizon_, torch::kLong).unsqueeze(0);  // (B,H)
   Batch b;
-  b.inputs = inputs_.index_select(0, in_rows.flatten()).view({in_rows.size(0), input_len_, inputs_.size(1)});
+  b.inputs = inputs_.index_select(0, in_rows.flatten())
+                 .view({in_rows.size(0), input_len_, inputs_.size(1)});
   b.targets = target_.index_select(0, out_rows.flatten()).view({out_rows.size(0), horizon_});
   if (times_.defined()) {
     const auto all = torch::cat({in_rows, out_rows}, 1);

@@ -42,15 +42,16 @@ TimeTable synthetic_series(const SyntheticSeriesOptions& options);
 // Row ranges [begin, end) of each split. The validation and test ranges start
 // input_len rows early, so their first windows forecast the split's first row.
 struct SplitRows {
-  int64_t train_begin = 0, train_end = 0, valid_begin = 0, valid_end = 0, test_begin = 0, test_end = 0;
+  int64_t train_begin = 0, train_end = 0, valid_begin = 0, valid_end = 0, test_begin = 0,
+          test_end = 0;
 };
 // protocol: "ett_hourly" (train/valid/test = the first 8640 / next 2880 /
 // next 2880 rows: 12, 4 and 4 months), "ett_minute" (the same months at 15
 // minutes: 4x), "ratio" (70% / 10% / 20%, Informer's split for other data),
 // or "auto": ett_hourly for a file named ETTh*, ett_minute for ETTm*, else ratio.
 // UserError when the table is too short for the protocol and the windows.
-SplitRows split_rows(const std::string& protocol, const std::string& source, int64_t rows, int64_t input_len,
-                     int64_t horizon);
+SplitRows split_rows(const std::string& protocol, const std::string& source, int64_t rows,
+                     int64_t input_len, int64_t horizon);
 
 // Calendar features of "YYYY-MM-DD[ HH:MM[:SS]]" times, each in [-0.5, 0.5]:
 // hour of day, day of week, day of month, day of year. (rows, 4) float32.
@@ -64,8 +65,8 @@ class Windows {
   Windows() = default;
   // series (rows, C) float32; inputs read `input_columns`, targets `target_column`;
   // times (rows, kTimeFeatures) or undefined.
-  Windows(torch::Tensor series, torch::Tensor times, std::vector<int64_t> input_columns, int64_t target_column,
-          int64_t begin, int64_t end, int64_t input_len, int64_t horizon);
+  Windows(torch::Tensor series, torch::Tensor times, std::vector<int64_t> input_columns,
+          int64_t target_column, int64_t begin, int64_t end, int64_t input_len, int64_t horizon);
   int64_t size() const { return count_; }
   // Window i starts at row begin + i: inputs (B,L,F), targets (B,H), and the
   // calendar features of the L + H rows (B,L+H,4) when the series has them.

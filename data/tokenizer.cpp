@@ -142,7 +142,8 @@ struct SpmLibrary {
       if (handle != nullptr) break;
       errors += std::string(dlerror()) + "; ";
     }
-    if (handle == nullptr) return "cannot load libattnzoo_spm.so (" + errors + "set ATTNZOO_SPM_LIB)";
+    if (handle == nullptr)
+      return "cannot load libattnzoo_spm.so (" + errors + "set ATTNZOO_SPM_LIB)";
     auto sym = [&](const char* name) { return dlsym(handle, name); };
     last_error = reinterpret_cast<decltype(last_error)>(sym("attnzoo_spm_last_error"));
     free_string = reinterpret_cast<decltype(free_string)>(sym("attnzoo_spm_free_string"));
@@ -175,7 +176,8 @@ class SentencePieceTokenizer : public Tokenizer {
         throw UserError("{} tokenizer: no model and no text to train one", options_.kind);
       std::vector<std::string> lines;
       lines.reserve(training_text->size());
-      for (const auto& line : *training_text) lines.push_back(options_.lowercase ? to_lower(line) : line);
+      for (const auto& line : *training_text)
+        lines.push_back(options_.lowercase ? to_lower(line) : line);
       std::vector<const char*> pointers;
       for (const auto& line : lines) pointers.push_back(line.c_str());
       // hard_vocab_limit=false lets a small corpus yield a smaller vocabulary.
@@ -189,7 +191,8 @@ class SentencePieceTokenizer : public Tokenizer {
       bytes_ = take(lib_, model, length);
     }
     processor_ = lib_.load(bytes_.data(), bytes_.size());
-    if (processor_ == nullptr) throw UserError("SentencePiece model is invalid: {}", lib_.last_error());
+    if (processor_ == nullptr)
+      throw UserError("SentencePiece model is invalid: {}", lib_.last_error());
   }
   ~SentencePieceTokenizer() override { lib_.free(processor_); }
   SentencePieceTokenizer(const SentencePieceTokenizer&) = delete;

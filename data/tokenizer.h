@@ -35,7 +35,7 @@ class Tokenizer {
   TokenizerOptions options_;
 };
 
-inline const std::string kJoiner = "\xEF\xBF\xAD";        // U+FFED
+inline const std::string kJoiner = "\xEF\xBF\xAD";       // U+FFED
 inline const std::string kSpaceSymbol = "\xE2\x96\x81";  // U+2581
 
 // A tokenizer for `options`. SentencePiece kinds need either `model_bytes` (a

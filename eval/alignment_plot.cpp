@@ -5,9 +5,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/error.h"
+#include "data/text_io.h"
 #include "eval/png.h"
 #include "eval/text_painter.h"
-#include "data/text_io.h"
 
 namespace attnzoo {
 
@@ -18,7 +18,8 @@ void plot_alignment(const torch::Tensor& weights_in, const std::vector<std::stri
   if (weights.dim() != 2 || weights.size(0) != static_cast<int64_t>(output_tokens.size()) ||
       weights.size(1) != static_cast<int64_t>(source_tokens.size()))
     throw UserError("alignment plot: weights are {} but there are {} output and {} source tokens",
-                    fmt::format("{}", fmt::join(weights.sizes(), "x")), output_tokens.size(), source_tokens.size());
+                    fmt::format("{}", fmt::join(weights.sizes(), "x")), output_tokens.size(),
+                    source_tokens.size());
   constexpr int kCell = 30, kFont = 16, kPad = 12;
   const TextPainter painter(kFont);
   int left = 0, top = 0;
@@ -28,8 +29,10 @@ void plot_alignment(const torch::Tensor& weights_in, const std::vector<std::stri
   top += 2 * kPad;
   const int title_height = title.empty() ? 0 : kFont + 2 * kPad;
   top += title_height;
-  const int rows = static_cast<int>(output_tokens.size()), cols = static_cast<int>(source_tokens.size());
-  const int width = std::max(left + cols * kCell + kPad, title_height ? painter.size(title).width + 2 * kPad : 0);
+  const int rows = static_cast<int>(output_tokens.size()),
+            cols = static_cast<int>(source_tokens.size());
+  const int width =
+      std::max(left + cols * kCell + kPad, title_height ? painter.size(title).width + 2 * kPad : 0);
   const int height = top + rows * kCell + kPad;
   cv::Mat canvas(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
 
@@ -37,7 +40,8 @@ void plot_alignment(const torch::Tensor& weights_in, const std::vector<std::stri
   cv::Mat cells(rows, cols, CV_8UC1);
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c)
-      cells.at<uint8_t>(r, c) = static_cast<uint8_t>(std::clamp(weights[r][c].item<float>(), 0.0f, 1.0f) * 255);
+      cells.at<uint8_t>(r, c) =
+          static_cast<uint8_t>(std::clamp(weights[r][c].item<float>(), 0.0f, 1.0f) * 255);
   cv::Mat coloured, large;
   cv::applyColorMap(cells, coloured, cv::COLORMAP_VIRIDIS);
   cv::resize(coloured, large, cv::Size(cols * kCell, rows * kCell), 0, 0, cv::INTER_NEAREST);
@@ -47,7 +51,8 @@ void plot_alignment(const torch::Tensor& weights_in, const std::vector<std::stri
   // Output tokens, right-aligned against the matrix.
   for (int r = 0; r < rows; ++r) {
     const auto size = painter.size(output_tokens[r]);
-    painter.put(canvas, output_tokens[r], {left - kPad / 2 - size.width, top + r * kCell + (kCell + kFont) / 2 - 2},
+    painter.put(canvas, output_tokens[r],
+                {left - kPad / 2 - size.width, top + r * kCell + (kCell + kFont) / 2 - 2},
                 cv::Scalar(0, 0, 0));
   }
   // Source tokens, written vertically above their columns: draw on a strip, rotate it.

@@ -105,15 +105,21 @@ std::string tokenize_13a(const std::string& input) {
   // Period and comma unless preceded by a digit.
   s = apply_pair_rule(
       spaced, [&](char32_t a, char32_t b) { return !is_digit(a) && is_period_comma(b); },
-      [](std::u32string& out, char32_t a, char32_t b) { out += {a, ' ', b, ' '}; });
+      [](std::u32string& out, char32_t a, char32_t b) {
+        out += {a, ' ', b, ' '};
+      });
   // Period and comma unless followed by a digit.
   s = apply_pair_rule(
       s, [&](char32_t a, char32_t b) { return is_period_comma(a) && !is_digit(b); },
-      [](std::u32string& out, char32_t a, char32_t b) { out += {' ', a, ' ', b}; });
+      [](std::u32string& out, char32_t a, char32_t b) {
+        out += {' ', a, ' ', b};
+      });
   // Dash when preceded by a digit.
   s = apply_pair_rule(
       s, [](char32_t a, char32_t b) { return is_digit(a) && b == '-'; },
-      [](std::u32string& out, char32_t a, char32_t b) { out += {a, ' ', b, ' '}; });
+      [](std::u32string& out, char32_t a, char32_t b) {
+        out += {a, ' ', b, ' '};
+      });
   std::string result;
   for (const auto& token : split_whitespace(u32_to_utf8(s))) {
     if (!result.empty()) result.push_back(' ');
@@ -122,16 +128,19 @@ std::string tokenize_13a(const std::string& input) {
   return result;
 }
 
-BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct, const std::array<int64_t, 4>& total,
-                               int64_t sys_len, int64_t ref_len, int max_order) {
-  if (max_order < 1 || max_order > kOrder) throw UserError("BLEU order {} is not in 1..{}", max_order, kOrder);
+BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct,
+                               const std::array<int64_t, 4>& total, int64_t sys_len,
+                               int64_t ref_len, int max_order) {
+  if (max_order < 1 || max_order > kOrder)
+    throw UserError("BLEU order {} is not in 1..{}", max_order, kOrder);
   BleuScore b;
   b.correct = correct;
   b.total = total;
   b.sys_len = sys_len;
   b.ref_len = ref_len;
-  b.bp = sys_len < ref_len ? (sys_len > 0 ? std::exp(1.0 - static_cast<double>(ref_len) / sys_len) : 0.0)
-                           : 1.0;
+  b.bp = sys_len < ref_len
+             ? (sys_len > 0 ? std::exp(1.0 - static_cast<double>(ref_len) / sys_len) : 0.0)
+             : 1.0;
   bool any_correct = false;
   for (int n = 0; n < max_order; ++n) any_correct = any_correct || correct[n] > 0;
   if (!any_correct) return b;  // no overlap at all: BLEU is 0
@@ -146,7 +155,8 @@ BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct, const std:
     }
   }
   double log_sum = 0.0;
-  for (int n = 0; n < max_order; ++n) log_sum += b.precisions[n] == 0.0 ? -9999999999.0 : std::log(b.precisions[n]);
+  for (int n = 0; n < max_order; ++n)
+    log_sum += b.precisions[n] == 0.0 ? -9999999999.0 : std::log(b.precisions[n]);
   b.score = b.bp * std::exp(log_sum / max_order);
   return b;
 }
@@ -156,7 +166,8 @@ double bleu_at_order(const BleuScore& s, int order) {
 }
 
 BleuScore corpus_bleu(const std::vector<std::string>& hypotheses,
-                      const std::vector<std::vector<std::string>>& references, const BleuOptions& options) {
+                      const std::vector<std::vector<std::string>>& references,
+                      const BleuOptions& options) {
   if (references.empty()) throw UserError("BLEU needs at least one reference set");
   for (size_t r = 0; r < references.size(); ++r)
     if (references[r].size() != hypotheses.size())
@@ -194,17 +205,18 @@ BleuScore corpus_bleu(const std::vector<std::string>& hypotheses,
   return bleu_from_statistics(correct, total, sys_len, ref_len);
 }
 
-std::vector<LengthBucket> bleu_by_source_length(const std::vector<std::string>& sources,
-                                                const std::vector<std::string>& hypotheses,
-                                                const std::vector<std::vector<std::string>>& references,
-                                                int64_t width, int64_t min_sentences, const BleuOptions& options) {
+std::vector<LengthBucket> bleu_by_source_length(
+    const std::vector<std::string>& sources, const std::vector<std::string>& hypotheses,
+    const std::vector<std::vector<std::string>>& references, int64_t width, int64_t min_sentences,
+    const BleuOptions& options) {
   std::map<int64_t, std::vector<size_t>> by_bucket;  // bucket index -> sentences
   for (size_t i = 0; i < sources.size(); ++i) {
     const auto words = static_cast<int64_t>(split_whitespace(sources[i]).size());
     by_bucket[std::max<int64_t>(0, words - 1) / width].push_back(i);
   }
   // Merge small tail buckets backwards.
-  while (by_bucket.size() > 1 && static_cast<int64_t>(by_bucket.rbegin()->second.size()) < min_sentences) {
+  while (by_bucket.size() > 1 &&
+         static_cast<int64_t>(by_bucket.rbegin()->second.size()) < min_sentences) {
     auto last = std::prev(by_bucket.end());
     auto& before = std::prev(last)->second;
     before.insert(before.end(), last->second.begin(), last->second.end());
@@ -230,9 +242,8 @@ std::vector<LengthBucket> bleu_by_source_length(const std::vector<std::string>& 
 }
 
 nlohmann::json BleuScore::to_json() const {
-  return {{"bleu", score},     {"precisions", precisions}, {"bp", bp},
-          {"sys_len", sys_len}, {"ref_len", ref_len},       {"counts", correct},
-          {"totals", total}};
+  return {{"bleu", score},      {"precisions", precisions}, {"bp", bp},       {"sys_len", sys_len},
+          {"ref_len", ref_len}, {"counts", correct},        {"totals", total}};
 }
 
 }  // namespace attnzoo

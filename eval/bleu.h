@@ -43,16 +43,16 @@ struct LengthBucket {
 
 // Buckets of `width` source words (1-5, 6-10, ...); a tail bucket with fewer
 // than `min_sentences` sentences is merged into the one before it.
-std::vector<LengthBucket> bleu_by_source_length(const std::vector<std::string>& sources,
-                                                const std::vector<std::string>& hypotheses,
-                                                const std::vector<std::vector<std::string>>& references,
-                                                int64_t width = 5, int64_t min_sentences = 25,
-                                                const BleuOptions& options = {});
+std::vector<LengthBucket> bleu_by_source_length(
+    const std::vector<std::string>& sources, const std::vector<std::string>& hypotheses,
+    const std::vector<std::vector<std::string>>& references, int64_t width = 5,
+    int64_t min_sentences = 25, const BleuOptions& options = {});
 
 // BLEU from sufficient statistics (sacreBLEU's compute_bleu with 'exp'
 // smoothing), over n-grams up to `max_order` (sacreBLEU's max_ngram_order).
-BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct, const std::array<int64_t, 4>& total,
-                               int64_t sys_len, int64_t ref_len, int max_order = 4);
+BleuScore bleu_from_statistics(const std::array<int64_t, 4>& correct,
+                               const std::array<int64_t, 4>& total, int64_t sys_len,
+                               int64_t ref_len, int max_order = 4);
 
 // BLEU-n (1..4) of a corpus score, from its statistics: captioning's BLEU-1..4.
 double bleu_at_order(const BleuScore& score, int order);

@@ -78,14 +78,16 @@ std::array<double, kOrders> similarity(const Vec& c, const Vec& r, double sigma)
 CiderScore cider_d(const std::vector<std::string>& candidates,
                    const std::vector<std::vector<std::string>>& references, double sigma) {
   if (candidates.size() != references.size())
-    throw UserError("CIDEr-D: {} candidates for {} reference sets", candidates.size(), references.size());
+    throw UserError("CIDEr-D: {} candidates for {} reference sets", candidates.size(),
+                    references.size());
   CiderScore result;
   if (candidates.empty()) return result;
   // Document frequency: in how many images' reference sets each n-gram occurs.
   std::vector<std::vector<Doc>> ref_docs(references.size());
   std::map<std::string, double> df;
   for (size_t i = 0; i < references.size(); ++i) {
-    if (references[i].empty()) throw UserError("CIDEr-D: image {} has no reference captions", i + 1);
+    if (references[i].empty())
+      throw UserError("CIDEr-D: image {} has no reference captions", i + 1);
     std::set<std::string> seen;
     for (const auto& ref : references[i]) {
       ref_docs[i].push_back(count_ngrams(ref));

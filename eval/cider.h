@@ -10,7 +10,7 @@
 namespace attnzoo {
 
 struct CiderScore {
-  double score = 0.0;                // corpus CIDEr-D: the mean of per_image
+  double score = 0.0;  // corpus CIDEr-D: the mean of per_image
   std::vector<double> per_image;
 };
 

@@ -39,7 +39,9 @@ cv::Mat forecast_figure(const ForecastFigure& f) {
   const double pad = 0.05 * (hi - lo);
   lo -= pad;
   hi += pad;
-  auto y_of = [&](double v) { return top + static_cast<int>(std::lround((hi - v) / (hi - lo) * plot_h)); };
+  auto y_of = [&](double v) {
+    return top + static_cast<int>(std::lround((hi - v) / (hi - lo) * plot_h));
+  };
   auto x_of = [&](int step) { return left + step * px + px / 2; };
   cv::rectangle(img, {left, top}, {left + steps * px, top + plot_h}, {200, 200, 200});
   for (int k = 0; k <= 4; ++k) {
@@ -50,10 +52,12 @@ cv::Mat forecast_figure(const ForecastFigure& f) {
   }
   const int split_x = left + l * px;
   cv::line(img, {split_x, top}, {split_x, top + plot_h}, {160, 160, 160}, 1, cv::LINE_AA);
-  auto polyline = [&](const std::vector<double>& v, int first_step, cv::Scalar colour, int thickness) {
+  auto polyline = [&](const std::vector<double>& v, int first_step, cv::Scalar colour,
+                      int thickness) {
     for (size_t i = 1; i < v.size(); ++i)
       cv::line(img, {x_of(first_step + static_cast<int>(i) - 1), y_of(v[i - 1])},
-               {x_of(first_step + static_cast<int>(i)), y_of(v[i])}, colour, thickness, cv::LINE_AA);
+               {x_of(first_step + static_cast<int>(i)), y_of(v[i])}, colour, thickness,
+               cv::LINE_AA);
   };
   // Joined to the last input value, so the curves continue the history.
   std::vector<double> truth = {f.history.back()}, forecast = {f.history.back()};
@@ -75,14 +79,17 @@ cv::Mat forecast_figure(const ForecastFigure& f) {
     for (int r = 0; r < h; ++r) {
       const auto& row = f.attention[static_cast<size_t>(r)];
       const double m = std::max(1e-12, *std::max_element(row.begin(), row.end()));
-      for (int c = 0; c < l; ++c) grey.at<uint8_t>(r, c) = static_cast<uint8_t>(std::lround(255.0 * row[c] / m));
+      for (int c = 0; c < l; ++c)
+        grey.at<uint8_t>(r, c) = static_cast<uint8_t>(std::lround(255.0 * row[c] / m));
     }
     cv::Mat coloured, big;
     cv::applyColorMap(grey, coloured, cv::COLORMAP_VIRIDIS);
     cv::resize(coloured, big, cv::Size(l * px, h * cell_h), 0, 0, cv::INTER_NEAREST);
     big.copyTo(img(cv::Rect(left, y0, l * px, h * cell_h)));
-    small.put(img, "attention: output step (down) over input step (across), each row scaled to its maximum",
-              {left, y0 + h * cell_h + 20}, {0, 0, 0});
+    small.put(
+        img,
+        "attention: output step (down) over input step (across), each row scaled to its maximum",
+        {left, y0 + h * cell_h + 20}, {0, 0, 0});
     small.put(img, "h=1", {left - 40, y0 + 12}, {90, 90, 90});
     small.put(img, fmt::format("h={}", h), {left - 50, y0 + h * cell_h}, {90, 90, 90});
   }

@@ -16,10 +16,12 @@ double location_to_pixel(double location, double pixels) { return (location + 1.
 
 cv::Mat glimpse_path_figure(const torch::Tensor& image, const torch::Tensor& locations_in,
                             const std::vector<int64_t>& sides, const std::string& title, int side) {
-  if (image.dim() != 2) throw UserError("glimpse plot: the image must be (S,S), got {}", fmt::join(image.sizes(), "x"));
+  if (image.dim() != 2)
+    throw UserError("glimpse plot: the image must be (S,S), got {}", fmt::join(image.sizes(), "x"));
   const auto locations = locations_in.detach().to(torch::kCPU, torch::kDouble).contiguous();
   if (locations.dim() != 2 || locations.size(1) != 2)
-    throw UserError("glimpse plot: locations must be (G,2), got {}", fmt::join(locations.sizes(), "x"));
+    throw UserError("glimpse plot: locations must be (G,2), got {}",
+                    fmt::join(locations.sizes(), "x"));
   const double pixels = static_cast<double>(image.size(1));
   const double f = static_cast<double>(side) / pixels;  // figure pixels per image pixel
   const int header = 30;
@@ -32,7 +34,8 @@ cv::Mat glimpse_path_figure(const torch::Tensor& image, const torch::Tensor& loc
 
   const int64_t glimpses = locations.size(0);
   auto colour = [&](int64_t t) {  // blue (first) to red (last), BGR
-    const double a = glimpses > 1 ? static_cast<double>(t) / static_cast<double>(glimpses - 1) : 1.0;
+    const double a =
+        glimpses > 1 ? static_cast<double>(t) / static_cast<double>(glimpses - 1) : 1.0;
     return cv::Scalar(255.0 * (1.0 - a), 80.0, 255.0 * a);
   };
   auto centre = [&](int64_t t) {
@@ -43,8 +46,11 @@ cv::Mat glimpse_path_figure(const torch::Tensor& image, const torch::Tensor& loc
     const cv::Point2d c = centre(t);
     for (size_t k = 0; k < sides.size(); ++k) {
       const double half = 0.5 * static_cast<double>(sides[k]) * f;
-      cv::rectangle(canvas, cv::Point(static_cast<int>(std::lround(c.x - half)), static_cast<int>(std::lround(c.y - half))),
-                    cv::Point(static_cast<int>(std::lround(c.x + half)), static_cast<int>(std::lround(c.y + half))),
+      cv::rectangle(canvas,
+                    cv::Point(static_cast<int>(std::lround(c.x - half)),
+                              static_cast<int>(std::lround(c.y - half))),
+                    cv::Point(static_cast<int>(std::lround(c.x + half)),
+                              static_cast<int>(std::lround(c.y + half))),
                     colour(t), k == 0 ? 2 : 1, cv::LINE_AA);
     }
     if (t > 0) cv::line(canvas, centre(t - 1), c, colour(t), 2, cv::LINE_AA);
@@ -53,16 +59,19 @@ cv::Mat glimpse_path_figure(const torch::Tensor& image, const torch::Tensor& loc
     const cv::Point2d c = centre(t);
     const std::string number = std::to_string(t + 1);
     const cv::Size size = number_painter.size(number);
-    const cv::Point origin(static_cast<int>(c.x) - size.width / 2, static_cast<int>(c.y) + size.height / 2);
-    cv::rectangle(canvas, cv::Rect(origin.x - 2, origin.y - size.height - 2, size.width + 4, size.height + 4),
-                  cv::Scalar(255, 255, 255), cv::FILLED);
+    const cv::Point origin(static_cast<int>(c.x) - size.width / 2,
+                           static_cast<int>(c.y) + size.height / 2);
+    cv::rectangle(
+        canvas, cv::Rect(origin.x - 2, origin.y - size.height - 2, size.width + 4, size.height + 4),
+        cv::Scalar(255, 255, 255), cv::FILLED);
     number_painter.put(canvas, number, origin, colour(t));
   }
   return figure;
 }
 
-void write_glimpse_path(const std::string& png_path, const torch::Tensor& image, const torch::Tensor& locations,
-                        const std::vector<int64_t>& sides, const std::string& title, int side) {
+void write_glimpse_path(const std::string& png_path, const torch::Tensor& image,
+                        const torch::Tensor& locations, const std::vector<int64_t>& sides,
+                        const std::string& title, int side) {
   write_png(png_path, glimpse_path_figure(image, locations, sides, title, side));
 }
 

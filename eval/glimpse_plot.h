@@ -14,9 +14,11 @@ namespace attnzoo {
 // image: (S,S) uint8. locations: (G,2), (x,y) in [-1,1] as the sensor takes
 // them. sides: the pixel side of each scale of the sensor (glimpse_side()).
 cv::Mat glimpse_path_figure(const torch::Tensor& image, const torch::Tensor& locations,
-                            const std::vector<int64_t>& sides, const std::string& title, int side = 384);
-void write_glimpse_path(const std::string& png_path, const torch::Tensor& image, const torch::Tensor& locations,
-                        const std::vector<int64_t>& sides, const std::string& title, int side = 384);
+                            const std::vector<int64_t>& sides, const std::string& title,
+                            int side = 384);
+void write_glimpse_path(const std::string& png_path, const torch::Tensor& image,
+                        const torch::Tensor& locations, const std::vector<int64_t>& sides,
+                        const std::string& title, int side = 384);
 
 // A location (x or y in [-1,1]) as a pixel coordinate on an image of `pixels`.
 double location_to_pixel(double location, double pixels);

@@ -26,32 +26,38 @@ cv::Mat attention_heatmaps(const torch::Tensor& image, const std::vector<std::st
   const int rows = (panels + columns - 1) / columns;
   const int gap = 4;
   const int cell_h = o.panel + o.label_height + gap;
-  cv::Mat figure(rows * cell_h + gap, columns * (o.panel + gap) + gap, CV_8UC3, cv::Scalar(255, 255, 255));
+  cv::Mat figure(rows * cell_h + gap, columns * (o.panel + gap) + gap, CV_8UC3,
+                 cv::Scalar(255, 255, 255));
   auto place = [&](int index, const cv::Mat& panel, const std::string& text) {
     const int r = index / columns, c = index % columns;
     const int x = gap + c * (o.panel + gap), y = gap + r * cell_h;
     panel.copyTo(figure(cv::Rect(x, y, o.panel, o.panel)));
     const cv::Size size = painter.size(text);
-    painter.put(figure, text, cv::Point(x + std::max(0, (o.panel - size.width) / 2), y + o.panel + o.label_height - 6),
-                cv::Scalar(0, 0, 0));
+    painter.put(
+        figure, text,
+        cv::Point(x + std::max(0, (o.panel - size.width) / 2), y + o.panel + o.label_height - 6),
+        cv::Scalar(0, 0, 0));
   };
   place(0, base, "");
   const double sigma = 0.5 * o.panel / static_cast<double>(std::max(grid_h, grid_w));
   for (int t = 0; t + 1 < panels; ++t) {
-    const cv::Mat grid(static_cast<int>(grid_h), static_cast<int>(grid_w), CV_32FC1, attention[t].data_ptr());
+    const cv::Mat grid(static_cast<int>(grid_h), static_cast<int>(grid_w), CV_32FC1,
+                       attention[t].data_ptr());
     cv::Mat smooth;
     cv::resize(grid, smooth, cv::Size(o.panel, o.panel), 0, 0, cv::INTER_CUBIC);
     if (o.shift_x != 0.0 || o.shift_y != 0.0) {
       const cv::Matx23d move(1, 0, o.shift_x * o.panel / static_cast<double>(grid_w), 0, 1,
                              o.shift_y * o.panel / static_cast<double>(grid_h));
       // Past the last location's centre no location looks: zero there.
-      cv::warpAffine(smooth, smooth, move, smooth.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0.0);
+      cv::warpAffine(smooth, smooth, move, smooth.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                     0.0);
     }
     cv::GaussianBlur(smooth, smooth, cv::Size(0, 0), sigma);
     double lo = 0, hi = 0;
     cv::minMaxLoc(smooth, &lo, &hi);
     cv::Mat scaled, colours, panel;
-    smooth.convertTo(scaled, CV_8UC1, hi > lo ? 255.0 / (hi - lo) : 0.0, hi > lo ? -255.0 * lo / (hi - lo) : 0.0);
+    smooth.convertTo(scaled, CV_8UC1, hi > lo ? 255.0 / (hi - lo) : 0.0,
+                     hi > lo ? -255.0 * lo / (hi - lo) : 0.0);
     cv::applyColorMap(scaled, colours, cv::COLORMAP_JET);
     cv::addWeighted(colours, o.blend, base, 1.0 - o.blend, 0.0, panel);
     place(t + 1, panel, words[static_cast<size_t>(t)]);

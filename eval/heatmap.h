@@ -13,7 +13,7 @@
 namespace attnzoo {
 
 struct HeatmapOptions {
-  int panel = 160;    // side of each panel, pixels
+  int panel = 160;        // side of each panel, pixels
   int label_height = 24;  // strip under each panel for its word
   int columns = 5;
   double blend = 0.55;  // weight of the colour map over the image

@@ -1,9 +1,9 @@
 #pragma once
 // Figures out: a tensor image as an OpenCV one, and PNG files (UserError
 // naming the path on failure).
+#include <torch/torch.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-#include <torch/torch.h>
 
 #include <string>
 

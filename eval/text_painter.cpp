@@ -44,11 +44,13 @@ cv::Size TextPainter::size(const std::string& text) const {
   return cv::getTextSize(ascii(text), cv::FONT_HERSHEY_SIMPLEX, height_ / 30.0, 1, &baseline);
 }
 
-void TextPainter::put(cv::Mat& img, const std::string& text, cv::Point origin, cv::Scalar color) const {
+void TextPainter::put(cv::Mat& img, const std::string& text, cv::Point origin,
+                      cv::Scalar color) const {
   if (ft_) {
     ft_->putText(img, text, origin, height_, color, -1, cv::LINE_AA, true);
   } else {
-    cv::putText(img, ascii(text), origin, cv::FONT_HERSHEY_SIMPLEX, height_ / 30.0, color, 1, cv::LINE_AA);
+    cv::putText(img, ascii(text), origin, cv::FONT_HERSHEY_SIMPLEX, height_ / 30.0, color, 1,
+                cv::LINE_AA);
   }
 }
 

@@ -5,7 +5,8 @@
 namespace attnzoo {
 
 bool is_attention_kind(const std::string& kind) {
-  return kind == "additive" || kind == "dot" || kind == "general" || kind == "none" || kind == "hard";
+  return kind == "additive" || kind == "dot" || kind == "general" || kind == "none" ||
+         kind == "hard";
 }
 
 Memory Memory::index_select(const torch::Tensor& rows) const {
@@ -26,29 +27,33 @@ void AttentionImpl::reset() {
   if (o.kind() == "additive" || o.kind() == "hard") {
     const int64_t a = o.hidden_size() > 0 ? o.hidden_size() : o.query_size();
     query_proj = register_module("query_proj", torch::nn::Linear(o.query_size(), a));
-    key_proj = register_module("key_proj",
-                               torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), a).bias(false)));
-    energy = register_module("energy",
-                             torch::nn::Linear(torch::nn::LinearOptions(a, 1).bias(false)));
+    key_proj = register_module(
+        "key_proj", torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), a).bias(false)));
+    energy =
+        register_module("energy", torch::nn::Linear(torch::nn::LinearOptions(a, 1).bias(false)));
     if (o.kind() == "hard") {
       if (o.hard_eval() != "argmax" && o.hard_eval() != "expectation")
-        throw UserError("hard attention: evaluation \"{}\" is not one of argmax, expectation", o.hard_eval());
+        throw UserError("hard attention: evaluation \"{}\" is not one of argmax, expectation",
+                        o.hard_eval());
       baseline = register_module("baseline", MovingAverageBaseline(o.baseline_decay()));
     }
   } else if (o.kind() == "general") {
     key_proj = register_module(
-        "key_proj", torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), o.query_size()).bias(false)));
+        "key_proj",
+        torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), o.query_size()).bias(false)));
   } else if (o.kind() == "dot" && o.query_size() != o.value_size()) {
     throw UserError(
-        "attention \"dot\" needs the decoder hidden size ({}) to equal the encoder output size ({}); "
+        "attention \"dot\" needs the decoder hidden size ({}) to equal the encoder output size "
+        "({}); "
         "use \"general\" or change the sizes",
         o.query_size(), o.value_size());
   }
 }
 
-torch::Tensor AttentionImpl::masked_softmax(const torch::Tensor& scores, const torch::Tensor& mask) {
-  return torch::softmax(scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity()),
-                        -1);
+torch::Tensor AttentionImpl::masked_softmax(const torch::Tensor& scores,
+                                            const torch::Tensor& mask) {
+  return torch::softmax(
+      scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity()), -1);
 }
 
 Memory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& mask,
@@ -88,7 +93,8 @@ AttentionResult AttentionImpl::hard(const torch::Tensor& weights, const Memory& 
     return r;
   }
   // One location per row: sampled while training, the most likely one otherwise.
-  const auto where = is_training() ? torch::multinomial(weights.detach(), 1) : weights.argmax(1, /*keepdim=*/true);
+  const auto where =
+      is_training() ? torch::multinomial(weights.detach(), 1) : weights.argmax(1, /*keepdim=*/true);
   const int64_t d = memory.values.size(2);
   r.context = memory.values.gather(1, where.unsqueeze(2).expand({-1, 1, d})).squeeze(1);
   if (is_training()) r.log_prob = weights.gather(1, where).squeeze(1).log();

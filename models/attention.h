@@ -33,18 +33,18 @@ struct AttentionOptions {
   AttentionOptions(std::string kind, int64_t query_size, int64_t value_size)
       : kind_(std::move(kind)), query_size_(query_size), value_size_(value_size) {}
   TORCH_ARG(std::string, kind);
-  TORCH_ARG(int64_t, query_size);  // H
-  TORCH_ARG(int64_t, value_size);  // D
-  TORCH_ARG(int64_t, hidden_size) = 0;  // additive and hard; 0 means H
+  TORCH_ARG(int64_t, query_size);                // H
+  TORCH_ARG(int64_t, value_size);                // D
+  TORCH_ARG(int64_t, hidden_size) = 0;           // additive and hard; 0 means H
   TORCH_ARG(std::string, hard_eval) = "argmax";  // hard: argmax | expectation
   TORCH_ARG(double, baseline_decay) = 0.9;       // hard: the REINFORCE baseline's moving average
 };
 
 // What the decoder attends over, prepared once per batch of sequences.
 struct Memory {
-  torch::Tensor values;  // (B, S, D)
-  torch::Tensor keys;    // (B, S, K): the projection each kind scores against
-  torch::Tensor mask;    // (B, S) bool, true on real positions
+  torch::Tensor values;   // (B, S, D)
+  torch::Tensor keys;     // (B, S, K): the projection each kind scores against
+  torch::Tensor mask;     // (B, S) bool, true on real positions
   torch::Tensor summary;  // (B, D) fixed context vector for `none`
   // The same memory with rows reordered/repeated (beam search).
   Memory index_select(const torch::Tensor& rows) const;
@@ -73,9 +73,9 @@ class AttentionImpl : public torch::nn::Module {
   bool sampling() const { return sampling_; }
 
   AttentionOptions options;
-  torch::nn::Linear query_proj{nullptr};  // additive: H -> A
-  torch::nn::Linear key_proj{nullptr};    // additive: D -> A; general: D -> H
-  torch::nn::Linear energy{nullptr};      // additive: A -> 1 (the vector v)
+  torch::nn::Linear query_proj{nullptr};    // additive: H -> A
+  torch::nn::Linear key_proj{nullptr};      // additive: D -> A; general: D -> H
+  torch::nn::Linear energy{nullptr};        // additive: A -> 1 (the vector v)
   MovingAverageBaseline baseline{nullptr};  // hard: the REINFORCE baseline, kept in checkpoints
 
  private:

@@ -13,21 +13,29 @@ CaptionState CaptionState::index_select(const torch::Tensor& rows) const {
   return {h.index_select(0, rows), c.index_select(0, rows)};
 }
 
-CaptionDecoderImpl::CaptionDecoderImpl(CaptionDecoderOptions options_) : options(std::move(options_)) { reset(); }
+CaptionDecoderImpl::CaptionDecoderImpl(CaptionDecoderOptions options_)
+    : options(std::move(options_)) {
+  reset();
+}
 
 void CaptionDecoderImpl::reset() {
   const auto& o = options;
   if (o.attention() == "none")
-    throw UserError("captioning needs attention over the image (additive, dot, general or hard), not \"none\"");
+    throw UserError(
+        "captioning needs attention over the image (additive, dot, general or hard), not \"none\"");
   if (o.output() != "context" && o.output() != "mixture")
     throw UserError("config: model.output \"{}\" is not one of context, mixture", o.output());
   if (o.output() == "mixture" && o.attention() == "hard")
-    throw UserError("config: model.output mixture sums over every location; hard attention samples one (use context)");
+    throw UserError(
+        "config: model.output mixture sums over every location; hard attention samples one (use "
+        "context)");
   const int64_t e = o.embedding_size(), h = o.hidden_size(), d = o.feature_size();
   embedding = register_module(
-      "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), e).padding_idx(Vocab::kPad)));
-  attention = register_module("attention",
-                              Attention(AttentionOptions(o.attention(), h, d).hidden_size(o.attention_size()).hard_eval(o.hard_eval())));
+      "embedding", torch::nn::Embedding(
+                       torch::nn::EmbeddingOptions(o.vocab_size(), e).padding_idx(Vocab::kPad)));
+  attention = register_module("attention", Attention(AttentionOptions(o.attention(), h, d)
+                                                         .hidden_size(o.attention_size())
+                                                         .hard_eval(o.hard_eval())));
   init_h = register_module("init_h", torch::nn::Linear(d, h));
   init_c = register_module("init_c", torch::nn::Linear(d, h));
   if (o.gate()) gate = register_module("gate", torch::nn::Linear(h, 1));
@@ -42,8 +50,9 @@ Memory CaptionDecoderImpl::prepare(const torch::Tensor& features) {
   if (features.dim() != 3 || features.size(2) != options.feature_size())
     throw UserError("caption decoder expects features (B,L,{}), got {}", options.feature_size(),
                     fmt::join(features.sizes(), "x"));
-  const auto mask = torch::ones({features.size(0), features.size(1)},
-                                torch::TensorOptions().dtype(torch::kBool).device(features.device()));
+  const auto mask =
+      torch::ones({features.size(0), features.size(1)},
+                  torch::TensorOptions().dtype(torch::kBool).device(features.device()));
   return attention->prepare(features, mask, features.mean(1));
 }
 
@@ -60,7 +69,8 @@ CaptionStep CaptionDecoderImpl::embed_step(const torch::Tensor& embedded, const 
                                            const Memory& memory, const torch::Tensor& located) {
   CaptionStep s;
   const auto attended = attention->forward(state.h, memory);
-  s.gate = gate ? torch::sigmoid(gate(state.h)) : torch::ones({state.h.size(0), 1}, state.h.options());
+  s.gate =
+      gate ? torch::sigmoid(gate(state.h)) : torch::ones({state.h.size(0), 1}, state.h.options());
   const auto z = s.gate * attended.context;
   auto [h, c] = cell(torch::cat({embedded, z}, 1), std::make_tuple(state.h, state.c));
   if (mixture()) {  // E y + L_h h, and each location's beta W_o L_z a_i
@@ -76,21 +86,24 @@ CaptionStep CaptionDecoderImpl::embed_step(const torch::Tensor& embedded, const 
   return s;
 }
 
-CaptionStep CaptionDecoderImpl::step(const torch::Tensor& tokens, const CaptionState& state, const Memory& memory,
-                                     const torch::Tensor& located) {
+CaptionStep CaptionDecoderImpl::step(const torch::Tensor& tokens, const CaptionState& state,
+                                     const Memory& memory, const torch::Tensor& located) {
   return embed_step(embedding(tokens), state, memory, located);
 }
 
-torch::Tensor CaptionDecoderImpl::project(const torch::Tensor& features, const torch::Tensor& located,
+torch::Tensor CaptionDecoderImpl::project(const torch::Tensor& features,
+                                          const torch::Tensor& located,
                                           const torch::Tensor& weights) {
   const auto logits = out(dropout(features));
   if (!mixture()) return logits;
-  // log sum_i alpha_i p(y | i); a weight that underflowed to 0 contributes nothing (and no NaN gradient).
+  // log sum_i alpha_i p(y | i); a weight that underflowed to 0 contributes nothing (and no NaN
+  // gradient).
   const auto log_weights = weights.clamp_min(1e-30).log().unsqueeze(-1);
   return torch::logsumexp(torch::log_softmax(logits.unsqueeze(-2) + located, -1) + log_weights, -2);
 }
 
-CaptionOutput CaptionDecoderImpl::forward(const torch::Tensor& features, const torch::Tensor& captions_in,
+CaptionOutput CaptionDecoderImpl::forward(const torch::Tensor& features,
+                                          const torch::Tensor& captions_in,
                                           const torch::Tensor& rows) {
   const Memory memory = prepare(features);
   const auto located = location_outputs(memory);
@@ -110,7 +123,8 @@ CaptionOutput CaptionDecoderImpl::forward(const torch::Tensor& features, const t
   const auto weights = torch::stack(alphas, 1);  // (B,T,L)
   const auto at_rows = [&](const torch::Tensor& x) { return rows.defined() ? x.index({rows}) : x; };
   const auto all = at_rows(torch::stack(outs, 1));  // (B,T,E) or (N,E)
-  const auto shares = locateds.empty() ? torch::Tensor() : at_rows(torch::stack(locateds, 1));  // (B,T,L,V)
+  const auto shares =
+      locateds.empty() ? torch::Tensor() : at_rows(torch::stack(locateds, 1));  // (B,T,L,V)
   CaptionOutput o{project(all, shares, at_rows(weights)), weights, torch::stack(gates, 1), {}, {}};
   if (!log_probs.empty()) o.log_probs = torch::stack(log_probs, 1);
   if (!entropies.empty()) o.entropies = torch::stack(entropies, 1);
@@ -118,21 +132,26 @@ CaptionOutput CaptionDecoderImpl::forward(const torch::Tensor& features, const t
 }
 
 torch::Tensor grid_positions(int64_t h, int64_t w, int64_t frequencies) {
-  const auto centres = [](int64_t n) { return (torch::arange(n, torch::kFloat) + 0.5) / static_cast<double>(n) * 2 - 1; };
+  const auto centres = [](int64_t n) {
+    return (torch::arange(n, torch::kFloat) + 0.5) / static_cast<double>(n) * 2 - 1;
+  };
   const auto y = centres(h).view({h, 1}).expand({h, w}).reshape({h * w});
   const auto x = centres(w).view({1, w}).expand({h, w}).reshape({h * w});
   std::vector<torch::Tensor> channels;
   for (int64_t k = 0; k < frequencies; ++k) {
     const double f = M_PI * static_cast<double>(int64_t{1} << k);
-    channels.insert(channels.end(), {torch::sin(f * x), torch::cos(f * x), torch::sin(f * y), torch::cos(f * y)});
+    channels.insert(channels.end(),
+                    {torch::sin(f * x), torch::cos(f * x), torch::sin(f * y), torch::cos(f * y)});
   }
   if (channels.empty()) return torch::zeros({h * w, 0});
   return torch::stack(channels, 1);
 }
 
-torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows, double lambda) {
+torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows,
+                                        double lambda) {
   // alphas (B,T,L); rows (B,T) bool
-  const auto attention_per_location = (alphas * rows.unsqueeze(2).to(alphas.dtype())).sum(1);  // (B,L)
+  const auto attention_per_location =
+      (alphas * rows.unsqueeze(2).to(alphas.dtype())).sum(1);  // (B,L)
   return lambda * (1.0 - attention_per_location).pow(2).sum(1).mean();
 }
 

@@ -22,8 +22,8 @@
 // the mixture names the item its map weighs most.
 // Training adds the doubly stochastic penalty lambda * sum_i (1 - sum_t alpha_ti)^2,
 // which pushes the model to look at every location over the caption.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "models/attention.h"
 #include "models/resnet.h"
@@ -40,8 +40,9 @@ struct CaptionDecoderOptions {
   TORCH_ARG(int64_t, hidden_size) = 512;
   TORCH_ARG(int64_t, attention_size) = 512;
   TORCH_ARG(std::string, attention) = "additive";  // additive, dot, general or hard
-  TORCH_ARG(std::string, hard_eval) = "argmax";    // hard attention at evaluation: argmax | expectation
-  TORCH_ARG(bool, gate) = true;  // beta
+  TORCH_ARG(std::string,
+            hard_eval) = "argmax";             // hard attention at evaluation: argmax | expectation
+  TORCH_ARG(bool, gate) = true;                // beta
   TORCH_ARG(std::string, output) = "context";  // context (eq. 7) | mixture (see above)
   TORCH_ARG(double, dropout) = 0.5;
 };
@@ -52,16 +53,18 @@ struct CaptionState {
 };
 
 struct CaptionStep {
-  torch::Tensor features;  // (B,E): E y + L_h h + L_z z, before the output layer (mixture: E y + L_h h)
-  torch::Tensor located;   // mixture: (B,L,V) beta W_o L_z a_i, each location's share of the logits
-  torch::Tensor weights;   // (B,L): alpha
-  torch::Tensor gate;      // (B,1): beta (ones without the gate)
+  torch::Tensor
+      features;  // (B,E): E y + L_h h + L_z z, before the output layer (mixture: E y + L_h h)
+  torch::Tensor located;  // mixture: (B,L,V) beta W_o L_z a_i, each location's share of the logits
+  torch::Tensor weights;  // (B,L): alpha
+  torch::Tensor gate;     // (B,1): beta (ones without the gate)
   torch::Tensor log_prob, entropy;  // (B): hard attention while training (see AttentionResult)
   CaptionState state;
 };
 
 struct CaptionOutput {
-  torch::Tensor logits;  // (N,V) for the N true positions of `rows`, or (B,T,V); log-probabilities for mixture
+  torch::Tensor logits;  // (N,V) for the N true positions of `rows`, or (B,T,V); log-probabilities
+                         // for mixture
   torch::Tensor alphas;  // (B,T,L)
   torch::Tensor gates;   // (B,T)
   // Hard attention while training: log alpha of each step's sampled location
@@ -100,8 +103,8 @@ class CaptionDecoderImpl : public torch::nn::Module {
   torch::nn::Dropout dropout{nullptr};
 
  private:
-  CaptionStep embed_step(const torch::Tensor& embedded, const CaptionState& state, const Memory& memory,
-                         const torch::Tensor& located);
+  CaptionStep embed_step(const torch::Tensor& embedded, const CaptionState& state,
+                         const Memory& memory, const torch::Tensor& located);
 };
 TORCH_MODULE(CaptionDecoder);
 
@@ -115,7 +118,8 @@ torch::Tensor grid_positions(int64_t h, int64_t w, int64_t frequencies);
 
 // lambda * sum_i (1 - sum_t alpha_ti)^2, averaged over the batch; the sum over
 // t runs over the true positions of `rows` (B,T) only.
-torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows, double lambda);
+torch::Tensor doubly_stochastic_penalty(const torch::Tensor& alphas, const torch::Tensor& rows,
+                                        double lambda);
 
 // The entropy -sum_i alpha_ti log alpha_ti of each attention map, averaged over
 // the true positions of `rows` (B,T): log L for a uniform map over L locations,
@@ -131,6 +135,7 @@ class CaptionStepper : public StepModel {
   CaptionStepper(CaptionDecoder decoder, const torch::Tensor& features);
   torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) override;
   void select(const torch::Tensor& rows) override;
+  torch::Device device() const override { return memory_.values.device(); }
 
  private:
   CaptionDecoder decoder_;

@@ -16,17 +16,20 @@ DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_))
 
 void DecoderImpl::reset() {
   const auto& o = options;
-  if (o.rnn() != "gru" && o.rnn() != "lstm") throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
+  if (o.rnn() != "gru" && o.rnn() != "lstm")
+    throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
   if (o.token_input())
     embedding = register_module(
         "embedding",
-        torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size()).padding_idx(Vocab::kPad)));
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size())
+                                 .padding_idx(Vocab::kPad)));
   dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
   attention = register_module(
       "attention", Attention(AttentionOptions(o.attention(), o.hidden_size(), o.context_size())
                                  .hidden_size(o.attention_size())
                                  .hard_eval(o.hard_eval())));
-  bridge = register_module("bridge", torch::nn::Linear(o.context_size(), o.num_layers() * o.hidden_size()));
+  bridge = register_module("bridge",
+                           torch::nn::Linear(o.context_size(), o.num_layers() * o.hidden_size()));
   cells = register_module("cells", torch::nn::ModuleList());
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
     const int64_t in = layer == 0 ? o.embedding_size() + o.context_size() : o.hidden_size();
@@ -83,7 +86,8 @@ torch::Tensor DecoderImpl::embed_step(const torch::Tensor& embedded, const Decod
   return result->features;
 }
 
-DecoderStep DecoderImpl::step(const torch::Tensor& tokens, const DecoderState& state, const Memory& memory) {
+DecoderStep DecoderImpl::step(const torch::Tensor& tokens, const DecoderState& state,
+                              const Memory& memory) {
   DecoderStep result;
   embed_step(dropout->forward(embedding->forward(tokens)), state, memory, &result);
   return result;
@@ -97,7 +101,8 @@ DecoderStep DecoderImpl::step_embedded(const torch::Tensor& embedded, const Deco
 }
 
 torch::Tensor DecoderImpl::linear(const torch::nn::Linear& layer, const torch::Tensor& x) const {
-  if (projection_dtype_ == torch::kFloat32) return torch::nn::functional::linear(x, layer->weight, layer->bias);
+  if (projection_dtype_ == torch::kFloat32)
+    return torch::nn::functional::linear(x, layer->weight, layer->bias);
   const auto dtype = projection_dtype_;
   return torch::nn::functional::linear(x.to(dtype), layer->weight.to(dtype), layer->bias.to(dtype))
       .to(torch::kFloat32);
@@ -116,8 +121,9 @@ torch::Tensor DecoderImpl::project(const torch::Tensor& features) {
   return linear(out, x);
 }
 
-DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& memory, DecoderState state,
-                                   double teacher_forcing, const torch::Tensor& rows) {
+DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& memory,
+                                   DecoderState state, double teacher_forcing,
+                                   const torch::Tensor& rows) {
   const int64_t steps = tgt_in.size(1);
   // One lookup for all steps; unbind (not select) so the backward is one stack.
   const auto embedded = dropout->forward(embedding->forward(tgt_in)).unbind(1);  // T x (B,E)

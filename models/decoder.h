@@ -32,8 +32,9 @@ struct DecoderOptions {
   TORCH_ARG(std::string, rnn) = "gru";
   TORCH_ARG(std::string, attention) = "additive";
   TORCH_ARG(int64_t, attention_size) = 0;  // additive and hard; 0 means hidden_size
-  TORCH_ARG(std::string, hard_eval) = "argmax";  // hard attention at evaluation: argmax | expectation
-  TORCH_ARG(int64_t, readout_size) = 0;    // maxout deep output size; 0: project features directly
+  TORCH_ARG(std::string,
+            hard_eval) = "argmax";       // hard attention at evaluation: argmax | expectation
+  TORCH_ARG(int64_t, readout_size) = 0;  // maxout deep output size; 0: project features directly
   // false: no token embedding; the caller embeds each step's input and calls
   // step_embedded, and vocab_size is the number of values out (regression).
   TORCH_ARG(bool, token_input) = true;
@@ -47,8 +48,8 @@ struct DecoderState {
 };
 
 struct DecoderStep {
-  torch::Tensor features;  // (B, H+D+E)
-  torch::Tensor weights;   // (B, S)
+  torch::Tensor features;           // (B, H+D+E)
+  torch::Tensor weights;            // (B, S)
   torch::Tensor log_prob, entropy;  // (B): hard attention while training (see AttentionResult)
   DecoderState state;
 };
@@ -71,7 +72,8 @@ class DecoderImpl : public torch::nn::Module {
   // One step from `tokens` (B) int64.
   DecoderStep step(const torch::Tensor& tokens, const DecoderState& state, const Memory& memory);
   // One step from an input the caller embedded, (B,E).
-  DecoderStep step_embedded(const torch::Tensor& embedded, const DecoderState& state, const Memory& memory);
+  DecoderStep step_embedded(const torch::Tensor& embedded, const DecoderState& state,
+                            const Memory& memory);
   // Logits (..., V) from features (..., F).
   torch::Tensor project(const torch::Tensor& features);
   // Mixed precision for the vocabulary projection (about two-thirds of a

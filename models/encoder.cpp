@@ -9,11 +9,13 @@ EncoderImpl::EncoderImpl(EncoderOptions options_) : options(std::move(options_))
 
 void EncoderImpl::reset() {
   const auto& o = options;
-  if (o.rnn() != "gru" && o.rnn() != "lstm") throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
+  if (o.rnn() != "gru" && o.rnn() != "lstm")
+    throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
   if (o.vocab_size() > 0)
     embedding = register_module(
         "embedding",
-        torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size()).padding_idx(Vocab::kPad)));
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size())
+                                 .padding_idx(Vocab::kPad)));
   dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
   const int64_t directions = o.bidirectional() ? 2 : 1;
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
@@ -21,18 +23,20 @@ void EncoderImpl::reset() {
     for (int64_t d = 0; d < directions; ++d) {
       const std::string name = "rnn_l" + std::to_string(layer) + (d == 1 ? "_reverse" : "");
       if (o.rnn() == "gru") {
-        grus.push_back(register_module(name, torch::nn::GRU(torch::nn::GRUOptions(in, o.hidden_size()).batch_first(true))));
+        grus.push_back(register_module(
+            name, torch::nn::GRU(torch::nn::GRUOptions(in, o.hidden_size()).batch_first(true))));
       } else {
-        lstms.push_back(
-            register_module(name, torch::nn::LSTM(torch::nn::LSTMOptions(in, o.hidden_size()).batch_first(true))));
+        lstms.push_back(register_module(
+            name, torch::nn::LSTM(torch::nn::LSTMOptions(in, o.hidden_size()).batch_first(true))));
       }
     }
   }
 }
 
 torch::Tensor reverse_within_lengths(const torch::Tensor& lengths, int64_t max_len) {
-  const auto positions = torch::arange(max_len, lengths.options().dtype(torch::kLong)).unsqueeze(0);  // (1,S)
-  const auto len = lengths.to(torch::kLong).unsqueeze(1);                                             // (B,1)
+  const auto positions =
+      torch::arange(max_len, lengths.options().dtype(torch::kLong)).unsqueeze(0);  // (1,S)
+  const auto len = lengths.to(torch::kLong).unsqueeze(1);                          // (B,1)
   return torch::where(positions < len, len - 1 - positions, positions);
 }
 
@@ -48,7 +52,8 @@ EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor
 EncoderOutput EncoderImpl::forward_embedded(torch::Tensor x, const torch::Tensor& lengths_in) {
   const int64_t batch = x.size(0), steps = x.size(1);
   const auto lengths = lengths_in.to(x.device(), torch::kLong);
-  const auto mask = (torch::arange(steps, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2);
+  const auto mask =
+      (torch::arange(steps, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2);
   const bool bidirectional = options.bidirectional();
   torch::Tensor reverse_index;  // (B,S,1) expanded per use
   if (bidirectional) reverse_index = reverse_within_lengths(lengths, steps).unsqueeze(2);

@@ -6,11 +6,12 @@
 
 namespace attnzoo {
 
-ForecasterOptions ForecasterOptions::from_json(const nlohmann::json& j, int64_t input_size, int64_t input_len,
-                                               int64_t horizon, int64_t target_channel, int64_t time_size) {
-  static const std::set<std::string> kKeys = {"kind",   "embedding_size", "hidden_size", "layers",
-                                              "rnn",    "attention",      "decoder",     "instance_norm",
-                                              "dropout"};
+ForecasterOptions ForecasterOptions::from_json(const nlohmann::json& j, int64_t input_size,
+                                               int64_t input_len, int64_t horizon,
+                                               int64_t target_channel, int64_t time_size) {
+  static const std::set<std::string> kKeys = {
+      "kind",      "embedding_size", "hidden_size",   "layers", "rnn",
+      "attention", "decoder",        "instance_norm", "dropout"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) throw UserError("config: unknown key model.{}", key);
   ForecasterOptions o(input_size, input_len, horizon);
@@ -31,7 +32,9 @@ ForecasterOptions ForecasterOptions::from_json(const nlohmann::json& j, int64_t 
   return o;
 }
 
-ForecasterImpl::ForecasterImpl(ForecasterOptions options_) : options(std::move(options_)) { reset(); }
+ForecasterImpl::ForecasterImpl(ForecasterOptions options_) : options(std::move(options_)) {
+  reset();
+}
 
 void ForecasterImpl::reset() {
   const auto& o = options;
@@ -39,9 +42,11 @@ void ForecasterImpl::reset() {
     throw UserError("model.kind \"{}\" is not one of seq2seq, linear", o.kind());
   if (o.instance_norm() != "last" && o.instance_norm() != "mean" && o.instance_norm() != "none")
     throw UserError("model.instance_norm \"{}\" is not one of last, mean, none", o.instance_norm());
-  if (o.input_len() < 1 || o.horizon() < 1) throw UserError("input length and horizon must be at least 1");
+  if (o.input_len() < 1 || o.horizon() < 1)
+    throw UserError("input length and horizon must be at least 1");
   if (o.target_channel() < 0 || o.target_channel() >= o.input_size())
-    throw UserError("the target channel {} is not one of the {} inputs", o.target_channel(), o.input_size());
+    throw UserError("the target channel {} is not one of the {} inputs", o.target_channel(),
+                    o.input_size());
   if (o.kind() == "linear") {
     linear = register_module("linear", torch::nn::Linear(o.input_len(), o.horizon()));
     return;
@@ -49,7 +54,9 @@ void ForecasterImpl::reset() {
   if (o.decoder() != "direct" && o.decoder() != "autoregressive")
     throw UserError("model.decoder \"{}\" is not one of direct, autoregressive", o.decoder());
   if (o.attention() == "hard")
-    throw UserError("model.attention \"hard\" is not trained for forecasting; use additive, dot, general or none");
+    throw UserError(
+        "model.attention \"hard\" is not trained for forecasting; use additive, dot, general or "
+        "none");
   for (int64_t v : {o.embedding_size(), o.hidden_size(), o.layers()})
     if (v < 1) throw UserError("config: model sizes and layer counts must be positive");
   const int64_t e = o.embedding_size();
@@ -59,16 +66,17 @@ void ForecasterImpl::reset() {
                                                    .bidirectional(true)
                                                    .dropout(o.dropout())
                                                    .rnn(o.rnn())));
-  decoder = register_module(
-      "decoder", Decoder(DecoderOptions(1, e, o.hidden_size(), encoder->output_size())
-                             .num_layers(o.layers())
-                             .dropout(o.dropout())
-                             .rnn(o.rnn())
-                             .attention(o.attention())
-                             .token_input(false)));
+  decoder = register_module("decoder",
+                            Decoder(DecoderOptions(1, e, o.hidden_size(), encoder->output_size())
+                                        .num_layers(o.layers())
+                                        .dropout(o.dropout())
+                                        .rnn(o.rnn())
+                                        .attention(o.attention())
+                                        .token_input(false)));
   if (o.decoder() == "direct") {
     horizon_embedding = register_module("horizon_embedding", torch::nn::Embedding(o.horizon(), e));
-    if (o.time_size() > 0) step_proj = register_module("step_proj", torch::nn::Linear(o.time_size(), e));
+    if (o.time_size() > 0)
+      step_proj = register_module("step_proj", torch::nn::Linear(o.time_size(), e));
   } else {
     step_proj = register_module("step_proj", torch::nn::Linear(1 + o.time_size(), e));
   }
@@ -96,13 +104,16 @@ ForecastOutput ForecasterImpl::forward(const torch::Tensor& inputs, const torch:
     return {y + target_offset, torch::zeros({batch, horizon, steps}, inputs.options())};
   }
   const bool timed = o.time_size() > 0;
-  if (timed && (!times.defined() || times.size(1) != steps + horizon || times.size(2) != o.time_size()))
-    throw UserError("this forecaster needs calendar features (B,{},{})", steps + horizon, o.time_size());
+  if (timed &&
+      (!times.defined() || times.size(1) != steps + horizon || times.size(2) != o.time_size()))
+    throw UserError("this forecaster needs calendar features (B,{},{})", steps + horizon,
+                    o.time_size());
   auto step_inputs = timed ? torch::cat({x, times.slice(1, 0, steps)}, 2) : x;
   const auto embedded = decoder->dropout->forward(input_proj->forward(step_inputs));
-  const auto encoded =
-      encoder->forward_embedded(embedded, torch::full({batch}, steps, torch::TensorOptions().dtype(torch::kLong)));
-  const auto mask = torch::ones({batch, steps}, torch::TensorOptions().dtype(torch::kBool).device(inputs.device()));
+  const auto encoded = encoder->forward_embedded(
+      embedded, torch::full({batch}, steps, torch::TensorOptions().dtype(torch::kLong)));
+  const auto mask = torch::ones({batch, steps},
+                                torch::TensorOptions().dtype(torch::kBool).device(inputs.device()));
   const Memory memory = decoder->attention->prepare(encoded.outputs, mask, encoded.summary);
   DecoderState state = decoder->initial_state(encoded.summary);
 
@@ -141,8 +152,12 @@ ForecastOutput ForecasterImpl::forward(const torch::Tensor& inputs, const torch:
   return {forecast + target_offset, torch::stack(weights, 1)};
 }
 
-torch::Tensor repeat_forecast(const torch::Tensor& inputs, int64_t target_channel, int64_t horizon) {
-  return inputs.select(2, target_channel).select(1, inputs.size(1) - 1).unsqueeze(1).expand({-1, horizon});
+torch::Tensor repeat_forecast(const torch::Tensor& inputs, int64_t target_channel,
+                              int64_t horizon) {
+  return inputs.select(2, target_channel)
+      .select(1, inputs.size(1) - 1)
+      .unsqueeze(1)
+      .expand({-1, horizon});
 }
 
 }  // namespace attnzoo

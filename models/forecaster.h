@@ -5,9 +5,11 @@
 //   x_t   = W_in [values_t; time_t]                      each input step embedded (B,L,E)
 //   memory = Encoder(x)                                   the foundation's GRU/LSTM encoder
 //   at output step h, with decoder state s_{h-1}:
-//     input  direct:          u_h = P_h (+ W_time time_{L+h})   a learned embedding per horizon step
+//     input  direct:          u_h = P_h (+ W_time time_{L+h})   a learned embedding per horizon
+//     step
 //            autoregressive:  u_h = W_y [y_{h-1}; time_{L+h}]   the previous value (truth under
-//                                                                teacher forcing, else its own forecast)
+//                                                                teacher forcing, else its own
+//                                                                forecast)
 //     c_h, a_h = attention(s_{h-1}, memory)              the foundation's attention family
 //     s_h = rnn([u_h; c_h], s_{h-1});  y_h = w' [s_h; c_h; u_h] + b
 //
@@ -17,8 +19,8 @@
 //
 // kind "linear" is the NLinear-style baseline: y = W (x_target - last) + b + last,
 // one linear map from the L inputs of the target to the H outputs.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "models/decoder.h"
 #include "models/encoder.h"
@@ -28,24 +30,25 @@ namespace attnzoo {
 struct ForecasterOptions {
   ForecasterOptions(int64_t input_size, int64_t input_len, int64_t horizon)
       : input_size_(input_size), input_len_(input_len), horizon_(horizon) {}
-  TORCH_ARG(int64_t, input_size);  // F: channels per input step
-  TORCH_ARG(int64_t, input_len);   // L
-  TORCH_ARG(int64_t, horizon);     // H
-  TORCH_ARG(int64_t, target_channel) = 0;  // which input channel is the target
-  TORCH_ARG(int64_t, time_size) = 0;       // calendar features per step (0: none)
+  TORCH_ARG(int64_t, input_size);            // F: channels per input step
+  TORCH_ARG(int64_t, input_len);             // L
+  TORCH_ARG(int64_t, horizon);               // H
+  TORCH_ARG(int64_t, target_channel) = 0;    // which input channel is the target
+  TORCH_ARG(int64_t, time_size) = 0;         // calendar features per step (0: none)
   TORCH_ARG(std::string, kind) = "seq2seq";  // seq2seq | linear
   TORCH_ARG(int64_t, embedding_size) = 32;
   TORCH_ARG(int64_t, hidden_size) = 64;
   TORCH_ARG(int64_t, layers) = 1;
   TORCH_ARG(std::string, rnn) = "gru";
   TORCH_ARG(std::string, attention) = "additive";
-  TORCH_ARG(std::string, decoder) = "direct";  // direct | autoregressive
+  TORCH_ARG(std::string, decoder) = "direct";      // direct | autoregressive
   TORCH_ARG(std::string, instance_norm) = "last";  // last | mean | none
   TORCH_ARG(double, dropout) = 0.1;
 
  public:
-  static ForecasterOptions from_json(const nlohmann::json& model, int64_t input_size, int64_t input_len,
-                                     int64_t horizon, int64_t target_channel, int64_t time_size);
+  static ForecasterOptions from_json(const nlohmann::json& model, int64_t input_size,
+                                     int64_t input_len, int64_t horizon, int64_t target_channel,
+                                     int64_t time_size);
 };
 
 struct ForecastOutput {
@@ -64,12 +67,12 @@ class ForecasterImpl : public torch::nn::Module {
                          const torch::Tensor& targets = {}, double teacher_forcing = 0.0);
 
   ForecasterOptions options;
-  torch::nn::Linear input_proj{nullptr};     // [values; time] -> E
+  torch::nn::Linear input_proj{nullptr};  // [values; time] -> E
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
   torch::nn::Embedding horizon_embedding{nullptr};  // direct: one vector per output step
-  torch::nn::Linear step_proj{nullptr};     // autoregressive: [y; time] -> E; direct: time -> E
-  torch::nn::Linear linear{nullptr};        // kind linear: L -> H
+  torch::nn::Linear step_proj{nullptr};  // autoregressive: [y; time] -> E; direct: time -> E
+  torch::nn::Linear linear{nullptr};     // kind linear: L -> H
 };
 TORCH_MODULE(Forecaster);
 

@@ -20,7 +20,8 @@ torch::Tensor glimpse_sensor(const torch::Tensor& images, const torch::Tensor& l
   TORCH_CHECK(locations.dim() == 2 && locations.size(1) == 2 && locations.size(0) == images.size(0),
               "glimpse_sensor: locations must be (B,2)");
   const int64_t batch = images.size(0), channels = images.size(1);
-  const double height = static_cast<double>(images.size(2)), width = static_cast<double>(images.size(3));
+  const double height = static_cast<double>(images.size(2)),
+               width = static_cast<double>(images.size(3));
   std::vector<torch::Tensor> patches;
   for (int64_t k = 0; k < o.scales; ++k) {
     const int64_t side = glimpse_side(o, k);
@@ -33,7 +34,9 @@ torch::Tensor glimpse_sensor(const torch::Tensor& images, const torch::Tensor& l
     theta.select(2, 2).copy_(locations.to(images.scalar_type()));
     const auto grid = F::affine_grid(theta, {batch, channels, side, side}, /*align_corners=*/false);
     auto patch = F::grid_sample(images, grid,
-                                F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros)
+                                F::GridSampleFuncOptions()
+                                    .mode(torch::kBilinear)
+                                    .padding_mode(torch::kZeros)
                                     .align_corners(false));
     if (side > o.patch) patch = F::avg_pool2d(patch, F::AvgPool2dFuncOptions(side / o.patch));
     patches.push_back(patch);
@@ -47,7 +50,8 @@ torch::Tensor gaussian_log_prob(const torch::Tensor& x, const torch::Tensor& mea
 }
 
 RecurrentAttentionModelImpl::RecurrentAttentionModelImpl(RamOptions o) : options(std::move(o)) {
-  if (options.glimpses() < 1) throw UserError("config: model.glimpses {} must be at least 1", options.glimpses());
+  if (options.glimpses() < 1)
+    throw UserError("config: model.glimpses {} must be at least 1", options.glimpses());
   if (options.patch() < 1 || options.scales() < 1 || options.zoom() < 1)
     throw UserError("config: model.patch, model.scales and model.zoom must be at least 1");
   if (options.location_std() <= 0) throw UserError("config: model.location_std must be positive");
@@ -56,17 +60,21 @@ RecurrentAttentionModelImpl::RecurrentAttentionModelImpl(RamOptions o) : options
   const int64_t retina = options.scales() * options.channels() * options.patch() * options.patch();
   patch_in = register_module("patch_in", torch::nn::Linear(retina, options.glimpse_hidden()));
   location_in = register_module("location_in", torch::nn::Linear(2, options.location_hidden()));
-  glimpse_out = register_module("glimpse_out", torch::nn::Linear(options.glimpse_hidden(), options.hidden()));
-  location_out = register_module("location_out", torch::nn::Linear(options.location_hidden(), options.hidden()));
+  glimpse_out =
+      register_module("glimpse_out", torch::nn::Linear(options.glimpse_hidden(), options.hidden()));
+  location_out = register_module("location_out",
+                                 torch::nn::Linear(options.location_hidden(), options.hidden()));
   if (options.core() == "rnn") {
     core_h = register_module("core_h", torch::nn::Linear(options.hidden(), options.hidden()));
     core_g = register_module("core_g", torch::nn::Linear(options.hidden(), options.hidden()));
   } else {
-    core_lstm = register_module("core_lstm", torch::nn::LSTMCell(options.hidden(), options.hidden()));
+    core_lstm =
+        register_module("core_lstm", torch::nn::LSTMCell(options.hidden(), options.hidden()));
   }
   policy = register_module("policy", torch::nn::Linear(options.hidden(), 2));
   baseline = register_module("baseline", torch::nn::Linear(options.hidden(), 1));
-  classifier = register_module("classifier", torch::nn::Linear(options.hidden(), options.classes()));
+  classifier =
+      register_module("classifier", torch::nn::Linear(options.hidden(), options.classes()));
 }
 
 GlimpseSensorOptions RecurrentAttentionModelImpl::sensor() const {
@@ -93,7 +101,8 @@ RamOutput RecurrentAttentionModelImpl::forward(const torch::Tensor& images, bool
     where = where.clamp(-1.0, 1.0);
     locations.push_back(where);
     const auto rho = glimpse_sensor(images, where, retina).flatten(1);
-    const auto g = torch::relu(glimpse_out(torch::relu(patch_in(rho))) + location_out(torch::relu(location_in(where))));
+    const auto g = torch::relu(glimpse_out(torch::relu(patch_in(rho))) +
+                               location_out(torch::relu(location_in(where))));
     if (options.core() == "rnn") {
       h = torch::relu(core_h(h) + core_g(g));
     } else {
@@ -109,10 +118,13 @@ RamOutput RecurrentAttentionModelImpl::forward(const torch::Tensor& images, bool
 }
 
 ConvNetImpl::ConvNetImpl(ConvNetOptions o) : options(std::move(o)) {
-  if (options.image_size() % 4 != 0) throw UserError("config: a cnn needs an image side divisible by 4");
+  if (options.image_size() % 4 != 0)
+    throw UserError("config: a cnn needs an image side divisible by 4");
   namespace nn = torch::nn;
-  conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(options.channels(), options.conv1(), 5).padding(2)));
-  conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(options.conv1(), options.conv2(), 5).padding(2)));
+  conv1 = register_module(
+      "conv1", nn::Conv2d(nn::Conv2dOptions(options.channels(), options.conv1(), 5).padding(2)));
+  conv2 = register_module(
+      "conv2", nn::Conv2d(nn::Conv2dOptions(options.conv1(), options.conv2(), 5).padding(2)));
   const int64_t side = options.image_size() / 4;
   hidden = register_module("hidden", nn::Linear(options.conv2() * side * side, options.hidden()));
   out = register_module("out", nn::Linear(options.hidden(), options.classes()));

@@ -6,7 +6,8 @@
 //   l_t  ~ N(mu_t, sigma^2 I)               sigma fixed; at evaluation l_t = mu_t
 //   b_t   = W_b h_{t-1}                     the learned baseline (expected reward)
 //   rho_t = sensor(x, l_t)                  `scales` patches of patch x patch pixels
-//                                           around l_t, each `zoom` times wider, pooled to patch x patch
+//                                           around l_t, each `zoom` times wider, pooled to patch x
+//                                           patch
 //   g_t   = relu(W_g relu(W_p rho_t) + W_gl relu(W_pl l_t))   the glimpse network
 //   h_t   = core(g_t, h_{t-1})              relu(W_h h + W_c g), or an LSTM cell
 // and after the last glimpse the class is softmax(W_y h_T). The locations are
@@ -55,13 +56,15 @@ struct RamOptions {
   TORCH_ARG(int64_t, hidden) = 256;           // g_t and h_t
   TORCH_ARG(std::string, core) = "rnn";       // rnn (rectifier, as in the paper) | lstm
   TORCH_ARG(double, location_std) = 0.15;     // sigma, in the [-1,1] units of a location
-  TORCH_ARG(bool, policy_reaches_core) = false;  // REINFORCE trains the core and glimpse networks too
+  TORCH_ARG(bool,
+            policy_reaches_core) = false;  // REINFORCE trains the core and glimpse networks too
 };
 
 struct RamOutput {
   torch::Tensor logits;     // (B, classes)
   torch::Tensor locations;  // (B, G, 2): where each glimpse looked (after clamping to [-1,1])
-  torch::Tensor log_probs;  // (B, G): log pi(l_t) of the sampled locations; undefined without sampling
+  torch::Tensor
+      log_probs;  // (B, G): log pi(l_t) of the sampled locations; undefined without sampling
   torch::Tensor baselines;  // (B, G): b_t
 };
 

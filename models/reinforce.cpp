@@ -36,7 +36,8 @@ void MovingAverageBaselineImpl::update(const torch::Tensor& rewards) {
 
 torch::Tensor hard_attention_loss(const torch::Tensor& log_probs, const torch::Tensor& entropies,
                                   const torch::Tensor& rows, const torch::Tensor& rewards,
-                                  MovingAverageBaselineImpl& baseline, const HardAttentionLossOptions& o) {
+                                  MovingAverageBaselineImpl& baseline,
+                                  const HardAttentionLossOptions& o) {
   const auto real = rows.to(log_probs.scalar_type());
   const double tokens = std::max(1.0, real.sum().item<double>());
   TORCH_CHECK(rewards.dim() == 1 || rewards.sizes() == log_probs.sizes(),
@@ -45,10 +46,12 @@ torch::Tensor hard_attention_loss(const torch::Tensor& log_probs, const torch::T
   if (rewards.dim() == 1) {
     credited = rewards;
     const auto sequence_log_prob = (log_probs * real).sum(1);  // log p(s_1..s_T | a)
-    loss = reinforce_surrogate(sequence_log_prob, credited, baseline.value(credited), o.scale, tokens);
+    loss =
+        reinforce_surrogate(sequence_log_prob, credited, baseline.value(credited), o.scale, tokens);
   } else {
     credited = rewards.masked_select(rows);
-    loss = reinforce_surrogate(log_probs.masked_select(rows), credited, baseline.value(credited), o.scale, tokens);
+    loss = reinforce_surrogate(log_probs.masked_select(rows), credited, baseline.value(credited),
+                               o.scale, tokens);
   }
   if (o.entropy_weight > 0) loss = loss - o.entropy_weight * (entropies * real).sum() / tokens;
   baseline.update(credited);

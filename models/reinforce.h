@@ -15,7 +15,8 @@ namespace attnzoo {
 // normaliser: what the rest of the loss is averaged over (e.g. its token
 // count), so that scale 1 weighs the estimator like the likelihood's own gradient.
 torch::Tensor reinforce_surrogate(const torch::Tensor& log_probs, const torch::Tensor& rewards,
-                                  const torch::Tensor& baseline, double scale = 1.0, double normaliser = 1.0);
+                                  const torch::Tensor& baseline, double scale = 1.0,
+                                  double normaliser = 1.0);
 
 // Entropy of categorical distributions given as probabilities (B,S) (rows
 // sum to 1; zeros, as on padding, contribute 0). Differentiable.
@@ -42,7 +43,8 @@ TORCH_MODULE(MovingAverageBaseline);
 //   loss = reinforce_surrogate(sum_t log_probs, rewards, baseline, scale, tokens)
 //          - entropy_weight * sum_{b,t} entropies / tokens
 // rewards (B,T), one per step, credits only that step's location:
-//   loss = reinforce_surrogate(log_probs[rows], rewards[rows], baseline, scale, tokens) - (the same entropy term)
+//   loss = reinforce_surrogate(log_probs[rows], rewards[rows], baseline, scale, tokens) - (the same
+//   entropy term)
 // The baseline is updated afterwards with the mean reward.
 struct HardAttentionLossOptions {
   double scale = 1.0;           // lambda_r
@@ -50,6 +52,7 @@ struct HardAttentionLossOptions {
 };
 torch::Tensor hard_attention_loss(const torch::Tensor& log_probs, const torch::Tensor& entropies,
                                   const torch::Tensor& rows, const torch::Tensor& rewards,
-                                  MovingAverageBaselineImpl& baseline, const HardAttentionLossOptions& options);
+                                  MovingAverageBaselineImpl& baseline,
+                                  const HardAttentionLossOptions& options);
 
 }  // namespace attnzoo

@@ -17,7 +17,8 @@ namespace {
 namespace nn = torch::nn;
 
 nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+  return nn::Conv2d(
+      nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
 }
 
 // A projection shortcut when the shape changes: 1x1 convolution + BatchNorm,
@@ -88,9 +89,11 @@ ResNetImpl::ResNetImpl(ResNetOptions options_) : options(std::move(options_)) { 
 void ResNetImpl::reset() {
   const auto& o = options;
   const auto blocks = blocks_per_stage(o.depth());
-  if (o.last_stage() < 1 || o.last_stage() > 4) throw UserError("resnet last_stage {} is not in 1..4", o.last_stage());
+  if (o.last_stage() < 1 || o.last_stage() > 4)
+    throw UserError("resnet last_stage {} is not in 1..4", o.last_stage());
   if (o.width() < 1) throw UserError("resnet width must be positive (got {})", o.width());
-  conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, o.width(), 7).stride(2).padding(3).bias(false)));
+  conv1 = register_module(
+      "conv1", nn::Conv2d(nn::Conv2dOptions(3, o.width(), 7).stride(2).padding(3).bias(false)));
   bn1 = register_module("bn1", nn::BatchNorm2d(o.width()));
   stages_.clear();
   int64_t in = o.width();
@@ -118,9 +121,7 @@ int64_t ResNetImpl::feature_size() const {
   return (options.width() << (options.last_stage() - 1)) * expansion;
 }
 
-double ResNetImpl::location_offset() const {
-  return 0.5 - static_cast<double>(stride()) / 2.0;
-}
+double ResNetImpl::location_offset() const { return 0.5 - static_cast<double>(stride()) / 2.0; }
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {
   if (x.dim() != 4 || x.size(1) != 3)
@@ -172,12 +173,15 @@ const std::vector<double>& imagenet_std() {
 LoadReport load_named_tensors(torch::nn::Module& model, const std::string& path) {
   if (!file_exists(path)) throw UserError("{}: no such file", path);
   std::ifstream in(path, std::ios::binary);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
   c10::IValue value;
   try {
     value = torch::pickle_load(bytes);
   } catch (const c10::Error&) {
-    throw UserError("{}: not a torch.save'd dict of tensors (write it with tools/export_torchvision_resnet.py)", path);
+    throw UserError(
+        "{}: not a torch.save'd dict of tensors (write it with tools/export_torchvision_resnet.py)",
+        path);
   }
   if (!value.isGenericDict()) throw UserError("{}: holds no dict of name -> tensor", path);
   std::map<std::string, torch::Tensor> file;
@@ -196,8 +200,8 @@ LoadReport load_named_tensors(torch::nn::Module& model, const std::string& path)
       return;
     }
     if (it->second.sizes() != target.sizes())
-      throw UserError("{}: {} has shape {}, the model's is {}", path, name, fmt::join(it->second.sizes(), "x"),
-                      fmt::join(target.sizes(), "x"));
+      throw UserError("{}: {} has shape {}, the model's is {}", path, name,
+                      fmt::join(it->second.sizes(), "x"), fmt::join(target.sizes(), "x"));
     target.copy_(it->second);
     used.insert(name);
   };

@@ -12,10 +12,12 @@ namespace attnzoo {
 
 struct ResNetOptions {
   explicit ResNetOptions(int64_t depth = 18) : depth_(depth) {}
-  TORCH_ARG(int64_t, depth);         // 18, 34 or 50
-  TORCH_ARG(int64_t, width) = 64;    // channels of the stem; torchvision's is 64
-  TORCH_ARG(int64_t, last_stage) = 4;  // 3 stops after layer3 (stride 16), 4 after layer4 (stride 32)
-  TORCH_ARG(int64_t, grid) = 0;      // adaptive average pooling to grid x grid; 0 keeps the map as it is
+  TORCH_ARG(int64_t, depth);       // 18, 34 or 50
+  TORCH_ARG(int64_t, width) = 64;  // channels of the stem; torchvision's is 64
+  TORCH_ARG(int64_t,
+            last_stage) = 4;  // 3 stops after layer3 (stride 16), 4 after layer4 (stride 32)
+  TORCH_ARG(int64_t,
+            grid) = 0;  // adaptive average pooling to grid x grid; 0 keeps the map as it is
 };
 
 class ResNetImpl : public torch::nn::Module {
@@ -27,7 +29,8 @@ class ResNetImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor images);
   // The same as (B, L, D) locations, row-major over the map: what attention
   // reads; the map's height and width go to grid_h, grid_w when given.
-  torch::Tensor locations(const torch::Tensor& images, int64_t* grid_h = nullptr, int64_t* grid_w = nullptr);
+  torch::Tensor locations(const torch::Tensor& images, int64_t* grid_h = nullptr,
+                          int64_t* grid_w = nullptr);
   // D: channels of the feature map.
   int64_t feature_size() const;
   // Where a location's receptive field is centred, relative to the centre of

@@ -3,20 +3,24 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace attnzoo {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-// Per-sentence length limits from the source lengths.
-std::vector<int64_t> length_limits(const torch::Tensor& source_lengths, const SearchOptions& o) {
-  const auto lengths = source_lengths.to(torch::kCPU, torch::kLong).contiguous();
-  std::vector<int64_t> limits(lengths.size(0));
-  for (int64_t b = 0; b < lengths.size(0); ++b)
-    limits[b] = std::max<int64_t>(
-        1, static_cast<int64_t>(std::floor(o.max_len_ratio * lengths[b].item<int64_t>())) + o.max_len_offset);
-  return limits;
+// The limits as given, checked once (a zero limit would step past the end).
+std::vector<int64_t> checked_limits(const std::vector<int64_t>& max_lengths,
+                                    const SearchOptions& o) {
+  if (o.bos < 0)
+    throw std::invalid_argument("search: SearchOptions.bos is unset (take it from the vocabulary)");
+  for (const int64_t limit : max_lengths)
+    if (limit < 1)
+      throw std::invalid_argument("search: every max length must be at least 1 (got " +
+                                  std::to_string(limit) + ")");
+  return max_lengths;
 }
 
 // A hypothesis under construction: its tokens and per-step attention rows.
@@ -30,7 +34,8 @@ Hypothesis finish(Partial p, double alpha) {
   Hypothesis h;
   h.log_prob = p.log_prob;
   h.score = p.log_prob / gnmt_length_penalty(static_cast<int64_t>(p.tokens.size()), alpha);
-  if (!p.attention.empty() && p.attention.front().defined()) h.attention = torch::stack(p.attention);
+  if (!p.attention.empty() && p.attention.front().defined())
+    h.attention = torch::stack(p.attention);
   h.tokens = std::move(p.tokens);
   return h;
 }
@@ -45,16 +50,18 @@ double gnmt_length_penalty(int64_t length, double alpha) {
   return alpha == 0.0 ? 1.0 : std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
 }
 
-std::vector<std::vector<Hypothesis>> greedy_search(StepModel& model, const torch::Tensor& source_lengths,
+std::vector<std::vector<Hypothesis>> greedy_search(StepModel& model,
+                                                   const std::vector<int64_t>& max_lengths,
                                                    const SearchOptions& o) {
-  const auto limits = length_limits(source_lengths, o);
+  const auto limits = checked_limits(max_lengths, o);
   const int64_t batch = static_cast<int64_t>(limits.size());
-  const auto device = source_lengths.device();
+  const auto device = model.device();
   std::vector<std::vector<Hypothesis>> results(batch);
   std::vector<int64_t> active(batch);  // row r of the model holds sentence active[r]
   std::vector<Partial> partial(batch);
   for (int64_t b = 0; b < batch; ++b) active[b] = b;
-  auto input = torch::full({batch}, o.bos, torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto input =
+      torch::full({batch}, o.bos, torch::TensorOptions().dtype(torch::kLong).device(device));
   for (int64_t t = 0; !active.empty(); ++t) {
     torch::Tensor weights;
     const auto log_probs = model.step(input, &weights);
@@ -86,12 +93,13 @@ std::vector<std::vector<Hypothesis>> greedy_search(StepModel& model, const torch
   return results;
 }
 
-std::vector<std::vector<Hypothesis>> beam_search(StepModel& model, const torch::Tensor& source_lengths,
+std::vector<std::vector<Hypothesis>> beam_search(StepModel& model,
+                                                 const std::vector<int64_t>& max_lengths,
                                                  const SearchOptions& o) {
-  const auto limits = length_limits(source_lengths, o);
+  const auto limits = checked_limits(max_lengths, o);
   const int64_t batch = static_cast<int64_t>(limits.size());
   const int64_t k = std::max<int64_t>(1, o.beam);
-  const auto device = source_lengths.device();
+  const auto device = model.device();
   std::vector<std::vector<Hypothesis>> finished(batch);
 
   // Rows a*k .. a*k+k-1 of the model hold the beams of sentence active[a]. At
@@ -105,15 +113,17 @@ std::vector<std::vector<Hypothesis>> beam_search(StepModel& model, const torch::
   }
   model.select(torch::arange(batch, torch::TensorOptions().dtype(torch::kLong).device(device))
                    .repeat_interleave(k));
-  auto input = torch::full({batch * k}, o.bos, torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto input =
+      torch::full({batch * k}, o.bos, torch::TensorOptions().dtype(torch::kLong).device(device));
 
   for (int64_t t = 0; !active.empty(); ++t) {
     torch::Tensor weights;
     const auto log_probs = model.step(input, &weights).to(torch::kFloat);  // (A*k, V)
     const int64_t vocab = log_probs.size(1);
-    const auto total = (log_probs + torch::tensor(scores, torch::kDouble).to(log_probs.device(), torch::kFloat)
-                                        .unsqueeze(1))
-                           .view({static_cast<int64_t>(active.size()), k * vocab});
+    const auto total =
+        (log_probs +
+         torch::tensor(scores, torch::kDouble).to(log_probs.device(), torch::kFloat).unsqueeze(1))
+            .view({static_cast<int64_t>(active.size()), k * vocab});
     const auto [top_scores_t, top_ids_t] = total.topk(std::min<int64_t>(2 * k, k * vocab), 1);
     const auto top_scores = top_scores_t.to(torch::kCPU, torch::kDouble).contiguous();
     const auto top_ids = top_ids_t.to(torch::kCPU).contiguous();
@@ -154,7 +164,8 @@ std::vector<std::vector<Hypothesis>> beam_search(StepModel& model, const torch::
         // beam can score above its log P / lp(limit).
         double best_finished = kNegInf;
         for (const auto& h : finished[b]) best_finished = std::max(best_finished, h.score);
-        const double bound = kept.front().second.log_prob / gnmt_length_penalty(limits[b], o.length_penalty);
+        const double bound =
+            kept.front().second.log_prob / gnmt_length_penalty(limits[b], o.length_penalty);
         done = best_finished >= bound;
       }
       if (done) continue;
@@ -185,10 +196,11 @@ std::vector<std::vector<Hypothesis>> beam_search(StepModel& model, const torch::
   return finished;
 }
 
-std::vector<std::vector<Hypothesis>> search(StepModel& model, const torch::Tensor& source_lengths,
+std::vector<std::vector<Hypothesis>> search(StepModel& model,
+                                            const std::vector<int64_t>& max_lengths,
                                             const SearchOptions& options) {
-  return options.beam > 1 ? beam_search(model, source_lengths, options)
-                          : greedy_search(model, source_lengths, options);
+  return options.beam > 1 ? beam_search(model, max_lengths, options)
+                          : greedy_search(model, max_lengths, options);
 }
 
 }  // namespace attnzoo

@@ -5,8 +5,9 @@
 // ranked by log P(y) / lp(y) with the GNMT length penalty
 // lp(y) = ((5 + |y|) / 6)^alpha (|y| counts <eos>; alpha = 0 ranks by log P).
 // A sentence is done when it has `n_best` finished hypotheses and no live one
-// can still beat the best of them, or at its length limit
-// floor(max_len_ratio * source_length) + max_len_offset.
+// can still beat the best of them, or at its length limit, which the caller
+// gives per row (the search knows nothing of sources: a translator derives it
+// from the source length, a captioner uses one cap).
 #include <torch/torch.h>
 
 #include <vector>
@@ -23,16 +24,18 @@ class StepModel {
   virtual torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) = 0;
   // Keeps rows `rows` (M) of the state, in that order (repeats allowed): N -> M.
   virtual void select(const torch::Tensor& rows) = 0;
+  // Where the model's tensors live: the search puts its token tensors there.
+  virtual torch::Device device() const { return torch::kCPU; }
 };
 
+// bos and eos come from the model's vocabulary (Vocab::kBos, Vocab::kEos);
+// the search refuses to start without bos. eos -1: no token ends a hypothesis.
 struct SearchOptions {
   int64_t beam = 1;
   double length_penalty = 0.0;  // alpha
-  double max_len_ratio = 2.0;
-  int64_t max_len_offset = 10;
   int64_t n_best = 1;
-  int64_t bos = 2;
-  int64_t eos = 3;
+  int64_t bos = -1;
+  int64_t eos = -1;
 };
 
 struct Hypothesis {
@@ -45,13 +48,16 @@ struct Hypothesis {
 double gnmt_length_penalty(int64_t length, double alpha);
 
 // For each of the B sentences, up to n_best hypotheses, best first.
-// `source_lengths` (B) sets each sentence's length limit.
-std::vector<std::vector<Hypothesis>> greedy_search(StepModel& model, const torch::Tensor& source_lengths,
+// `max_lengths` (B) is each sentence's length limit in tokens (<eos> counts; at least 1).
+std::vector<std::vector<Hypothesis>> greedy_search(StepModel& model,
+                                                   const std::vector<int64_t>& max_lengths,
                                                    const SearchOptions& options);
-std::vector<std::vector<Hypothesis>> beam_search(StepModel& model, const torch::Tensor& source_lengths,
+std::vector<std::vector<Hypothesis>> beam_search(StepModel& model,
+                                                 const std::vector<int64_t>& max_lengths,
                                                  const SearchOptions& options);
 // beam_search when options.beam > 1, else greedy_search.
-std::vector<std::vector<Hypothesis>> search(StepModel& model, const torch::Tensor& source_lengths,
+std::vector<std::vector<Hypothesis>> search(StepModel& model,
+                                            const std::vector<int64_t>& max_lengths,
                                             const SearchOptions& options);
 
 }  // namespace attnzoo

@@ -1,5 +1,7 @@
 #include "models/seq2seq.h"
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "data/error.h"
@@ -9,10 +11,18 @@ namespace attnzoo {
 
 Seq2SeqOptions Seq2SeqOptions::from_json(const nlohmann::json& j, int64_t src_vocab_size,
                                          int64_t tgt_vocab_size) {
-  static const std::set<std::string> kKeys = {
-      "embedding_size", "encoder_hidden_size", "decoder_hidden_size", "encoder_layers",
-      "decoder_layers", "bidirectional", "rnn", "dropout", "attention", "attention_size",
-      "readout_size", "hard_eval"};
+  static const std::set<std::string> kKeys = {"embedding_size",
+                                              "encoder_hidden_size",
+                                              "decoder_hidden_size",
+                                              "encoder_layers",
+                                              "decoder_layers",
+                                              "bidirectional",
+                                              "rnn",
+                                              "dropout",
+                                              "attention",
+                                              "attention_size",
+                                              "readout_size",
+                                              "hard_eval"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) throw UserError("config: unknown key model.{}", key);
   Seq2SeqOptions o(src_vocab_size, tgt_vocab_size);
@@ -35,7 +45,8 @@ Seq2SeqOptions Seq2SeqOptions::from_json(const nlohmann::json& j, int64_t src_vo
   for (int64_t v : {o.embedding_size(), o.encoder_hidden_size(), o.decoder_hidden_size(),
                     o.encoder_layers(), o.decoder_layers()})
     if (v <= 0) throw UserError("config: model sizes and layer counts must be positive");
-  if (o.dropout() < 0 || o.dropout() >= 1) throw UserError("config: model.dropout must be in [0, 1)");
+  if (o.dropout() < 0 || o.dropout() >= 1)
+    throw UserError("config: model.dropout must be in [0, 1)");
   return o;
 }
 
@@ -59,24 +70,26 @@ Seq2SeqImpl::Seq2SeqImpl(Seq2SeqOptions options_) : options(std::move(options_))
 void Seq2SeqImpl::reset() {
   const auto& o = options;
   encoder = register_module(
-      "encoder", Encoder(EncoderOptions(o.src_vocab_size(), o.embedding_size(), o.encoder_hidden_size())
-                             .num_layers(o.encoder_layers())
-                             .bidirectional(o.bidirectional())
-                             .dropout(o.dropout())
-                             .rnn(o.rnn())));
-  decoder = register_module(
-      "decoder", Decoder(DecoderOptions(o.tgt_vocab_size(), o.embedding_size(), o.decoder_hidden_size(),
-                                        encoder->output_size())
-                             .num_layers(o.decoder_layers())
-                             .dropout(o.dropout())
-                             .rnn(o.rnn())
-                             .attention(o.attention())
-                             .attention_size(o.attention_size())
-                             .readout_size(o.readout_size())
-                             .hard_eval(o.hard_eval())));
+      "encoder",
+      Encoder(EncoderOptions(o.src_vocab_size(), o.embedding_size(), o.encoder_hidden_size())
+                  .num_layers(o.encoder_layers())
+                  .bidirectional(o.bidirectional())
+                  .dropout(o.dropout())
+                  .rnn(o.rnn())));
+  decoder = register_module("decoder",
+                            Decoder(DecoderOptions(o.tgt_vocab_size(), o.embedding_size(),
+                                                   o.decoder_hidden_size(), encoder->output_size())
+                                        .num_layers(o.decoder_layers())
+                                        .dropout(o.dropout())
+                                        .rnn(o.rnn())
+                                        .attention(o.attention())
+                                        .attention_size(o.attention_size())
+                                        .readout_size(o.readout_size())
+                                        .hard_eval(o.hard_eval())));
 }
 
-std::pair<Memory, DecoderState> Seq2SeqImpl::encode(const torch::Tensor& src, const torch::Tensor& lengths) {
+std::pair<Memory, DecoderState> Seq2SeqImpl::encode(const torch::Tensor& src,
+                                                    const torch::Tensor& lengths) {
   const auto encoded = encoder->forward(src, lengths);
   const auto mask = src.ne(Vocab::kPad);
   Memory memory = decoder->attention->prepare(encoded.outputs, mask, encoded.summary);
@@ -100,7 +113,8 @@ int64_t Seq2SeqImpl::num_parameters() const {
 
 namespace attnzoo {
 
-Seq2SeqStepper::Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src, const torch::Tensor& lengths)
+Seq2SeqStepper::Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src,
+                               const torch::Tensor& lengths)
     : model_(std::move(model)) {
   std::tie(memory_, state_) = model_->encode(src, lengths);
 }
@@ -115,6 +129,18 @@ torch::Tensor Seq2SeqStepper::step(const torch::Tensor& tokens, torch::Tensor* w
 void Seq2SeqStepper::select(const torch::Tensor& rows) {
   memory_ = memory_.index_select(rows);
   state_ = state_.index_select(rows);
+}
+
+std::vector<int64_t> source_length_limits(const torch::Tensor& source_lengths, double ratio,
+                                          int64_t offset, int64_t cap) {
+  const auto lengths = source_lengths.to(torch::kCPU, torch::kLong).contiguous();
+  std::vector<int64_t> limits(lengths.size(0));
+  for (int64_t b = 0; b < lengths.size(0); ++b) {
+    const auto n = static_cast<double>(lengths[b].item<int64_t>());
+    limits[b] = std::max<int64_t>(1, static_cast<int64_t>(std::floor(ratio * n)) + offset);
+    if (cap > 0) limits[b] = std::min(limits[b], cap);
+  }
+  return limits;
 }
 
 }  // namespace attnzoo

@@ -1,7 +1,7 @@
 #pragma once
 // Seq2Seq: Encoder + attention Decoder, the translator's model.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "models/decoder.h"
 #include "models/encoder.h"
@@ -24,8 +24,8 @@ struct Seq2SeqOptions {
   TORCH_ARG(std::string, attention) = "additive";
   TORCH_ARG(int64_t, attention_size) = 0;
   TORCH_ARG(int64_t, readout_size) = 0;
-  TORCH_ARG(std::string, hard_eval) = "argmax";  // attention "hard" at evaluation: argmax | expectation
-
+  TORCH_ARG(std::string,
+            hard_eval) = "argmax";  // attention "hard" at evaluation: argmax | expectation
 
  public:
   // The "model" section of a config; vocabulary sizes come from the data.
@@ -67,11 +67,17 @@ class Seq2SeqStepper : public StepModel {
   Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src, const torch::Tensor& lengths);
   torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) override;
   void select(const torch::Tensor& rows) override;
+  torch::Device device() const override { return memory_.values.device(); }
 
  private:
   Seq2Seq model_;
   Memory memory_;
   DecoderState state_;
 };
+
+// The translation length limit of each sentence, for the search:
+// floor(ratio * source length) + offset, at least 1, and at most `cap` when cap > 0.
+std::vector<int64_t> source_length_limits(const torch::Tensor& source_lengths, double ratio,
+                                          int64_t offset, int64_t cap = 0);
 
 }  // namespace attnzoo

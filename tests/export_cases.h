@@ -3,8 +3,8 @@
 // fixed inputs, as JSON: the reference both the C++ export tests
 // (test_export.cpp) and the Python ones (export_parity.py, fed by
 // export_fixture) hold an exported file to.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -30,12 +30,14 @@ inline std::vector<TranslatorCase> translator_cases() {
   return {
       {"gru-additive-char", {}},
       {"lstm-general-2layers",
-       {"model.rnn=\"lstm\"", "model.attention=\"general\"", "model.encoder_layers=2", "model.decoder_layers=2",
-        "model.readout_size=0"}},
+       {"model.rnn=\"lstm\"", "model.attention=\"general\"", "model.encoder_layers=2",
+        "model.decoder_layers=2", "model.readout_size=0"}},
       {"gru-dot-unidirectional",
        {"model.attention=\"dot\"", "model.bidirectional=false", "model.encoder_hidden_size=12"}},
       {"none", {"model.attention=\"none\""}},
-      {"bpe-source", {"tokenizer.src.kind=\"bpe\"", "tokenizer.src.vocab_size=60", "tokenizer.src.lowercase=true"}},
+      {"bpe-source",
+       {"tokenizer.src.kind=\"bpe\"", "tokenizer.src.vocab_size=60",
+        "tokenizer.src.lowercase=true"}},
       {"hard-word-lowercase",
        {"model.attention=\"hard\"", "tokenizer.src.kind=\"word\"", "tokenizer.src.lowercase=true",
         "tokenizer.tgt.kind=\"word\"", "decode.length_penalty=0.0"}},
@@ -49,10 +51,10 @@ inline nlohmann::json tiny_translate_config() {
   c["tokenizer"]["src"]["kind"] = "char";
   c["tokenizer"]["tgt"]["kind"] = "char";
   c["vocab"]["min_freq"] = 1;
-  c["model"] = {{"embedding_size", 8},  {"encoder_hidden_size", 6}, {"decoder_hidden_size", 12},
-                {"encoder_layers", 1},  {"decoder_layers", 1},      {"bidirectional", true},
-                {"rnn", "gru"},         {"dropout", 0.1},           {"attention", "additive"},
-                {"attention_size", 0},  {"readout_size", 5}};
+  c["model"] = {{"embedding_size", 8}, {"encoder_hidden_size", 6}, {"decoder_hidden_size", 12},
+                {"encoder_layers", 1}, {"decoder_layers", 1},      {"bidirectional", true},
+                {"rnn", "gru"},        {"dropout", 0.1},           {"attention", "additive"},
+                {"attention_size", 0}, {"readout_size", 5}};
   c["decode"]["beam"] = 3;
   c["decode"]["length_penalty"] = 0.6;
   c["decode"]["max_len_ratio"] = 0.5;
@@ -90,7 +92,8 @@ inline nlohmann::json hypotheses_json(const std::vector<std::vector<Hypothesis>>
     const auto a = best.attention.to(torch::kDouble).contiguous();
     nlohmann::json rows = nlohmann::json::array();
     for (int64_t t = 0; t < a.size(0); ++t)
-      rows.push_back(std::vector<double>(a[t].data_ptr<double>(), a[t].data_ptr<double>() + a.size(1)));
+      rows.push_back(
+          std::vector<double>(a[t].data_ptr<double>(), a[t].data_ptr<double>() + a.size(1)));
     attention.push_back(rows);
   }
   return {{"ids", ids}, {"scores", scores}, {"attention", attention}};
@@ -111,23 +114,28 @@ inline nlohmann::json translator_expectation(Translator& translator) {
   out["src"] = nlohmann::json::array();
   for (int64_t r = 0; r < batch.size(); ++r) {
     const auto row = batch.src[r].contiguous();
-    out["src"].push_back(std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()));
+    out["src"].push_back(
+        std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()));
   }
   const auto lengths = batch.src_lengths.contiguous();
-  out["lengths"] = std::vector<int64_t>(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + lengths.numel());
+  out["lengths"] = std::vector<int64_t>(lengths.data_ptr<int64_t>(),
+                                        lengths.data_ptr<int64_t>() + lengths.numel());
   {
     Seq2SeqStepper stepper(translator.model, batch.src, batch.src_lengths);
     auto greedy = options;
     greedy.beam = 1;
-    out["greedy"] = hypotheses_json(greedy_search(stepper, batch.src_lengths, greedy));
+    out["greedy"] =
+        hypotheses_json(greedy_search(stepper, translator.max_lengths(batch.src_lengths), greedy));
   }
   {
     Seq2SeqStepper stepper(translator.model, batch.src, batch.src_lengths);
-    out["beam"] = hypotheses_json(beam_search(stepper, batch.src_lengths, options));
+    out["beam"] =
+        hypotheses_json(beam_search(stepper, translator.max_lengths(batch.src_lengths), options));
     out["beam"]["beam"] = options.beam;
   }
   out["texts"] = texts;
-  out["spm"] = !translator.src_tokenizer->model_bytes().empty() || !translator.tgt_tokenizer->model_bytes().empty();
+  out["spm"] = !translator.src_tokenizer->model_bytes().empty() ||
+               !translator.tgt_tokenizer->model_bytes().empty();
   out["translations"] = nlohmann::json::array();
   out["alignments"] = nlohmann::json::array();
   for (const auto& t : translator.translate(texts, options, 2)) {
@@ -139,11 +147,12 @@ inline nlohmann::json translator_expectation(Translator& translator) {
 
 inline nlohmann::json tiny_caption_config() {
   auto config = default_caption_config();
-  for (const char* o : {"data.scenes.train_size=30", "data.scenes.valid_size=2", "data.scenes.test_size=4",
-                        "data.scenes.canvas=64", "data.scenes.min_size=24", "data.scenes.max_size=30",
-                        "encoder.depth=18", "encoder.width=8", "encoder.last_stage=3", "encoder.grid=0",
-                        "model.embedding_size=16", "model.hidden_size=24", "model.attention_size=10",
-                        "model.dropout=0", "decode.beam=3", "decode.max_length=9", "decode.length_penalty=0.4"})
+  for (const char* o :
+       {"data.scenes.train_size=30", "data.scenes.valid_size=2", "data.scenes.test_size=4",
+        "data.scenes.canvas=64", "data.scenes.min_size=24", "data.scenes.max_size=30",
+        "encoder.depth=18", "encoder.width=8", "encoder.last_stage=3", "encoder.grid=0",
+        "model.embedding_size=16", "model.hidden_size=24", "model.attention_size=10",
+        "model.dropout=0", "decode.beam=3", "decode.max_length=9", "decode.length_penalty=0.4"})
     apply_override(config, o);
   return config;
 }
@@ -171,7 +180,8 @@ inline CaptionFixture make_captioner(const std::vector<std::string>& overrides =
 }
 
 // The C++ captioner on the test images: their network input, greedy and beam results, and captions.
-inline nlohmann::json caption_expectation(Captioner& captioner, const CaptionSplits& data, torch::Tensor* images) {
+inline nlohmann::json caption_expectation(Captioner& captioner, const CaptionSplits& data,
+                                          torch::Tensor* images) {
   std::vector<const torch::Tensor*> pixels;
   std::vector<const CaptionImage*> items;
   for (const auto& image : data.test) {
@@ -182,7 +192,8 @@ inline nlohmann::json caption_expectation(Captioner& captioner, const CaptionSpl
   *images = captioner.prepare(pixels);
   const auto features = captioner.model->encode(*images);
   auto options = captioner.search_options();
-  const auto limits = torch::zeros({features.size(0)}, torch::kLong);
+  const std::vector<int64_t> limits(features.size(0),
+                                    captioner.config.at("decode").at("max_length").get<int64_t>());
   nlohmann::json out;
   {
     CaptionStepper stepper(captioner.model->decoder, features);
@@ -211,9 +222,10 @@ inline std::vector<ForecasterCase> forecaster_cases() {
   return {
       {"direct", {}},
       {"autoregressive-lstm-timed",
-       {"model.decoder=\"autoregressive\"", "model.rnn=\"lstm\"", "model.layers=2", "data.time_features=true",
-        "model.instance_norm=\"mean\""}},
-      {"direct-timed-general", {"data.time_features=true", "model.attention=\"general\"", "model.instance_norm=\"none\""}},
+       {"model.decoder=\"autoregressive\"", "model.rnn=\"lstm\"", "model.layers=2",
+        "data.time_features=true", "model.instance_norm=\"mean\""}},
+      {"direct-timed-general",
+       {"data.time_features=true", "model.attention=\"general\"", "model.instance_norm=\"none\""}},
       {"linear", {"model.kind=\"linear\""}},
   };
 }
@@ -264,20 +276,23 @@ inline nlohmann::json forecast_expectation(ForecastFixture& x) {
   torch::NoGradGuard no_grad;
   const auto normalised = ((v.to(torch::kDouble) - f.mean) / f.std).to(torch::kFloat);
   const auto out = f.model->forward(normalised, f.timed() ? t : torch::Tensor());
-  const double mu = f.mean[f.target_channel].item<double>(), sigma = f.std[f.target_channel].item<double>();
+  const double mu = f.mean[f.target_channel].item<double>(),
+               sigma = f.std[f.target_channel].item<double>();
   const auto forecast = (out.forecast.to(torch::kDouble) * sigma + mu).contiguous();
   const auto attention = out.attention.to(torch::kDouble).contiguous();
   auto flat = [](const torch::Tensor& a) {
     const auto c = a.to(torch::kDouble).contiguous();
-    return nlohmann::json{{"shape", c.sizes().vec()},
-                          {"data", std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel())}};
+    return nlohmann::json{
+        {"shape", c.sizes().vec()},
+        {"data", std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel())}};
   };
-  return {{"app", "forecast"}, {"timed", f.timed()}, {"values", flat(v)}, {"times", flat(t)},
-          {"forecast", flat(forecast)}, {"attention", flat(attention)}};
+  return {{"app", "forecast"}, {"timed", f.timed()},         {"values", flat(v)},
+          {"times", flat(t)},  {"forecast", flat(forecast)}, {"attention", flat(attention)}};
 }
 
 inline torch::Tensor unflatten(const nlohmann::json& j) {
-  return torch::tensor(j.at("data").get<std::vector<double>>(), torch::kDouble).view(j.at("shape").get<std::vector<int64_t>>());
+  return torch::tensor(j.at("data").get<std::vector<double>>(), torch::kDouble)
+      .view(j.at("shape").get<std::vector<int64_t>>());
 }
 
 }  // namespace attnzoo::testing

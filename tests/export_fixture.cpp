@@ -14,7 +14,9 @@ using namespace attnzoo::testing;
 
 namespace {
 
-void write_json(const std::string& path, const nlohmann::json& j) { std::ofstream(path) << j.dump(); }
+void write_json(const std::string& path, const nlohmann::json& j) {
+  std::ofstream(path) << j.dump();
+}
 
 }  // namespace
 
@@ -29,9 +31,11 @@ int main(int argc, char** argv) {
     auto expected = translator_expectation(translator);
     torch::jit::ExtraFilesMap files;
     const auto m = export_translator(translator, &files);
-    save_export(m, dir + "/translate-" + c.name + ".pt", "translate", translator.config, false, files);
-    save_export(freeze_export(m, {"beam_search", "translate", "attention"}), dir + "/translate-" + c.name + ".frozen.pt",
-                "translate", translator.config, /*frozen=*/true, files);
+    save_export(m, dir + "/translate-" + c.name + ".pt", "translate", translator.config, false,
+                files);
+    save_export(freeze_export(m, {"beam_search", "translate", "attention"}),
+                dir + "/translate-" + c.name + ".frozen.pt", "translate", translator.config,
+                /*frozen=*/true, files);
     expected["app"] = "translate";
     write_json(dir + "/translate-" + c.name + ".json", expected);
   }
@@ -40,22 +44,25 @@ int main(int argc, char** argv) {
   auto expected = caption_expectation(fixture.captioner, fixture.data, &images);
   const auto m = export_captioner(fixture.captioner);
   save_export(m, dir + "/caption-scenes.pt", "caption", fixture.captioner.config);
-  save_export(freeze_export(m, {"beam_search", "caption", "preprocess"}), dir + "/caption-scenes.frozen.pt", "caption",
-              fixture.captioner.config, /*frozen=*/true);
+  save_export(freeze_export(m, {"beam_search", "caption", "preprocess"}),
+              dir + "/caption-scenes.frozen.pt", "caption", fixture.captioner.config,
+              /*frozen=*/true);
   const auto flat = images.contiguous();
   expected["app"] = "caption";
-  expected["images"] = {{"shape", flat.sizes().vec()},
-                        {"data", std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel())}};
+  expected["images"] = {
+      {"shape", flat.sizes().vec()},
+      {"data", std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel())}};
   write_json(dir + "/caption-scenes.json", expected);
   for (const auto& c : forecaster_cases()) {
     auto x = make_forecaster(c);
     const auto m = export_forecaster(*x.f);
     save_export(m, dir + "/forecast-" + c.name + ".pt", "forecast", x.f->config);
     save_export(freeze_export(m, {"channels", "target", "input_len", "horizon", "time_features"}),
-                dir + "/forecast-" + c.name + ".frozen.pt", "forecast", x.f->config, /*frozen=*/true);
+                dir + "/forecast-" + c.name + ".frozen.pt", "forecast", x.f->config,
+                /*frozen=*/true);
     write_json(dir + "/forecast-" + c.name + ".json", forecast_expectation(x));
   }
-  std::cout << "wrote " << translator_cases().size() + 1 + forecaster_cases().size() << " exported models and their expected outputs to " << dir
-            << '\n';
+  std::cout << "wrote " << translator_cases().size() + 1 + forecaster_cases().size()
+            << " exported models and their expected outputs to " << dir << '\n';
   return 0;
 }

@@ -6,9 +6,10 @@
 // up to ~1e3 on random weights); a wrong layer differs by 1e-2 or more.
 // --scale NAME=F multiplies one loaded tensor by F, to show that the
 // tolerance catches a small error in one layer (the test expects a failure).
-//   resnet_parity --depth 18 --weights w.pt --sample sample.pt [--scale layer1.0.conv1.weight=1.0001]
-#include <CLI/CLI.hpp>
+//   resnet_parity --depth 18 --weights w.pt --sample sample.pt [--scale
+//   layer1.0.conv1.weight=1.0001]
 #include <torch/serialize.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <fstream>
@@ -28,16 +29,20 @@ int main(int argc, char** argv) {
   std::string scale;
   app.add_option("--depth", depth, "18, 34 or 50")->capture_default_str();
   app.add_option("--weights", weights, "tools/export_torchvision_resnet.py --out file")->required();
-  app.add_option("--sample", sample, "tools/export_torchvision_resnet.py --sample file")->required();
-  app.add_option("--tolerance", tolerance, "Largest allowed max|difference| / max|torchvision output|")
+  app.add_option("--sample", sample, "tools/export_torchvision_resnet.py --sample file")
+      ->required();
+  app.add_option("--tolerance", tolerance,
+                 "Largest allowed max|difference| / max|torchvision output|")
       ->capture_default_str();
-  app.add_option("--scale", scale, "NAME=F: multiply the loaded tensor NAME by F (a deliberate error)");
+  app.add_option("--scale", scale,
+                 "NAME=F: multiply the loaded tensor NAME by F (a deliberate error)");
   CLI11_PARSE(app, argc, argv);
   try {
     ResNet net{ResNetOptions(depth)};
     const auto report = load_named_tensors(*net, weights);
     for (const auto& name : report.missing) std::cerr << "missing: " << name << "\n";
-    for (const auto& name : report.unexpected) std::cerr << "unexpected (ignored): " << name << "\n";
+    for (const auto& name : report.unexpected)
+      std::cerr << "unexpected (ignored): " << name << "\n";
     if (!report.missing.empty()) return 1;
     if (!scale.empty()) {
       const auto eq = scale.find('=');
@@ -52,7 +57,8 @@ int main(int argc, char** argv) {
       tensors[name].mul_(std::stod(scale.substr(eq + 1)));
     }
     std::ifstream in(sample, std::ios::binary);
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
     const auto dict = torch::pickle_load(bytes).toGenericDict();
     const auto input = dict.at("input").toTensor();
     const auto expected = dict.at("output").toTensor();
@@ -66,9 +72,9 @@ int main(int argc, char** argv) {
     const double diff = (output - expected).abs().max().item<double>();
     const double range = expected.abs().max().item<double>();
     const double relative = diff / std::max(range, 1e-30);
-    std::cout << "resnet" << depth << ": output " << output.sizes() << ", max |C++ - torchvision| = " << diff
-              << ", max |torchvision| = " << range << ", relative " << relative << " (tolerance " << tolerance
-              << ")\n";
+    std::cout << "resnet" << depth << ": output " << output.sizes()
+              << ", max |C++ - torchvision| = " << diff << ", max |torchvision| = " << range
+              << ", relative " << relative << " (tolerance " << tolerance << ")\n";
     return relative <= tolerance ? 0 : 1;
   } catch (const UserError& e) {
     std::cerr << "resnet_parity: error: " << e.what() << "\n";

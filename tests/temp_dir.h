@@ -8,7 +8,8 @@
 namespace attnzoo::testing {
 
 inline std::filesystem::path scratch_dir() {
-  const auto dir = std::filesystem::temp_directory_path() / ("attnzoo_tests_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("attnzoo_tests_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir;
 }

@@ -20,7 +20,8 @@ Inputs make_inputs(torch::Dtype dtype = torch::kFloat) {
   in.query = torch::randn({kB, kH}, dtype);
   in.values = torch::randn({kB, kS, kD}, dtype);
   // Lengths 5, 3, 1: rows 1 and 2 have padding.
-  in.mask = torch::tensor({1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0}, torch::kBool).view({kB, kS});
+  in.mask =
+      torch::tensor({1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0}, torch::kBool).view({kB, kS});
   in.summary = torch::randn({kB, kD}, dtype);
   return in;
 }
@@ -87,7 +88,8 @@ TEST_CASE("attention weights sum to 1 and are exactly 0 on padding", "[attention
       // Padding content cannot change the result.
       auto noisy = in.values.clone();
       noisy.masked_fill_(in.mask.logical_not().unsqueeze(2), 1000.0);
-      const auto out2 = attention->forward(in.query, attention->prepare(noisy, in.mask, in.summary));
+      const auto out2 =
+          attention->forward(in.query, attention->prepare(noisy, in.mask, in.summary));
       CHECK(torch::allclose(out.context, out2.context, 1e-5, 1e-6));
     }
   }
@@ -112,7 +114,8 @@ TEST_CASE("attention 'none' returns the fixed context vector", "[attention]") {
 }
 
 TEST_CASE("attention config errors are clear", "[attention]") {
-  CHECK_THROWS_WITH(Attention(AttentionOptions("dot", 4, 8)), Catch::Contains("dot") && Catch::Contains("8"));
+  CHECK_THROWS_WITH(Attention(AttentionOptions("dot", 4, 8)),
+                    Catch::Contains("dot") && Catch::Contains("8"));
   CHECK_THROWS_AS(Attention(AttentionOptions("bahdanau!", 4, 4)), UserError);
 }
 
@@ -122,7 +125,8 @@ TEST_CASE("the encoder equals a packed-sequence bidirectional GRU on padded batc
   torch::manual_seed(4);
   Encoder encoder(EncoderOptions(20, 6, 5).num_layers(2).bidirectional(true));
   encoder->eval();
-  torch::nn::GRU reference(torch::nn::GRUOptions(6, 5).num_layers(2).bidirectional(true).batch_first(true));
+  torch::nn::GRU reference(
+      torch::nn::GRUOptions(6, 5).num_layers(2).bidirectional(true).batch_first(true));
   {
     torch::NoGradGuard no_grad;
     for (int layer = 0; layer < 2; ++layer) {
@@ -138,12 +142,14 @@ TEST_CASE("the encoder equals a packed-sequence bidirectional GRU on padded batc
   }
   const auto lengths = torch::tensor({7, 3, 1, 5}, torch::kLong);
   auto src = torch::randint(4, 20, {4, 7}, torch::kLong);
-  for (int64_t b = 0; b < 4; ++b) src[b].narrow(0, lengths[b].item<int64_t>(), 7 - lengths[b].item<int64_t>()).fill_(0);
+  for (int64_t b = 0; b < 4; ++b)
+    src[b].narrow(0, lengths[b].item<int64_t>(), 7 - lengths[b].item<int64_t>()).fill_(0);
   const auto out = encoder->forward(src, lengths);
 
   const auto embedded = encoder->embedding->forward(src);
   namespace rnn = torch::nn::utils::rnn;
-  auto [packed_out, h_n] = reference->forward_with_packed_input(rnn::pack_padded_sequence(embedded, lengths, true, false));
+  auto [packed_out, h_n] = reference->forward_with_packed_input(
+      rnn::pack_padded_sequence(embedded, lengths, true, false));
   const auto expected = std::get<0>(rnn::pad_packed_sequence(packed_out, true, 0.0, 7));
   CHECK(torch::allclose(out.outputs, expected, 1e-5, 1e-6));
   CHECK(torch::allclose(out.summary, torch::cat({h_n[2], h_n[3]}, 1), 1e-5, 1e-6));

@@ -8,7 +8,8 @@
 using namespace attnzoo;
 
 namespace {
-const std::vector<std::string> kHyps = {"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."};
+const std::vector<std::string> kHyps = {"The dog bit the man.", "It wasn't surprising.",
+                                        "The man had just bitten him."};
 const std::vector<std::vector<std::string>> kRefs = {
     {"The dog bit the man.", "It was not unexpected.", "The man bit him first."},
     {"The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."}};
@@ -23,10 +24,12 @@ TEST_CASE("corpus BLEU equals sacreBLEU's published values", "[bleu]") {
 }
 
 TEST_CASE("BLEU sufficient statistics equal sacreBLEU's", "[bleu]") {
-  const auto b = corpus_bleu({"am I am a character sequence"}, {{"I am a symbol string sequence a a"}});
+  const auto b =
+      corpus_bleu({"am I am a character sequence"}, {{"I am a symbol string sequence a a"}});
   CHECK(b.correct == std::array<int64_t, 4>{4, 2, 1, 0});
   CHECK(b.total == std::array<int64_t, 4>{6, 5, 4, 3});
-  CHECK(bleu_from_statistics({9, 7, 5, 3}, {10, 8, 6, 4}, 11, 11).score == Approx(83.75922397).margin(1e-6));
+  CHECK(bleu_from_statistics({9, 7, 5, 3}, {10, 8, 6, 4}, 11, 11).score ==
+        Approx(83.75922397).margin(1e-6));
 }
 
 TEST_CASE("exp smoothing, brevity penalty, closest reference length", "[bleu]") {
@@ -41,7 +44,8 @@ TEST_CASE("exp smoothing, brevity penalty, closest reference length", "[bleu]") 
   CHECK(corpus_bleu({"a b c d"}, {{"a b c"}, {"a b c d e"}}).ref_len == 3);
   BleuOptions lower;
   lower.lowercase = true;
-  CHECK(corpus_bleu({"THE DOG"}, {{"the dog"}}, lower).score == Approx(corpus_bleu({"the dog"}, {{"the dog"}}).score));
+  CHECK(corpus_bleu({"THE DOG"}, {{"the dog"}}, lower).score ==
+        Approx(corpus_bleu({"the dog"}, {{"the dog"}}).score));
 }
 
 TEST_CASE("13a tokenizer", "[bleu]") {

@@ -9,7 +9,8 @@
 
 using namespace attnzoo;
 
-TEST_CASE("BLEU-n is the geometric mean of the first n precisions times the brevity penalty", "[bleu]") {
+TEST_CASE("BLEU-n is the geometric mean of the first n precisions times the brevity penalty",
+          "[bleu]") {
   const auto s = bleu_from_statistics({9, 7, 5, 3}, {10, 8, 6, 4}, 11, 11);
   CHECK(bleu_at_order(s, 1) == Approx(90.0));
   CHECK(bleu_at_order(s, 2) == Approx(100.0 * std::sqrt(0.9 * 0.875)));
@@ -43,7 +44,8 @@ TEST_CASE("CIDEr-D by hand", "[cider]") {
   SECTION("a length difference costs exp(-delta^2 / (2 sigma^2))") {
     // "a b x" against "a b": unigrams 2/sqrt(6), bigrams 1/sqrt(2), delta 1.
     const auto c = cider_d({"a b x", "c d"}, {{"a b"}, {"c d"}});
-    const double expected = 10.0 * (2.0 / std::sqrt(6.0) + 1.0 / std::sqrt(2.0)) * std::exp(-1.0 / 72.0) / 4.0;
+    const double expected =
+        10.0 * (2.0 / std::sqrt(6.0) + 1.0 / std::sqrt(2.0)) * std::exp(-1.0 / 72.0) / 4.0;
     CHECK(c.per_image[0] == Approx(expected));
   }
   SECTION("the score averages over references") {

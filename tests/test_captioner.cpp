@@ -5,10 +5,10 @@
 #include <cmath>
 
 #include "data/error.h"
-#include "data/vocab.h"
-#include "models/captioner.h"
 #include "data/fashion_mnist.h"
+#include "data/vocab.h"
 #include "eval/heatmap.h"
+#include "models/captioner.h"
 #include "train/captioning.h"
 
 using namespace attnzoo;
@@ -54,12 +54,14 @@ TEST_CASE("caption decoder shapes, attention weights and the gate", "[captioner]
   CHECK_THROWS(d->forward(torch::randn({2, 6, 5}), captions, rows));
 }
 
-TEST_CASE("doubly stochastic penalty: lambda * sum_i (1 - sum_t alpha_ti)^2 over real steps", "[captioner]") {
+TEST_CASE("doubly stochastic penalty: lambda * sum_i (1 - sum_t alpha_ti)^2 over real steps",
+          "[captioner]") {
   // One image, two steps, two locations; both steps look at location 0.
   const auto alphas = torch::tensor({{{1.0f, 0.0f}, {1.0f, 0.0f}}});
   const auto both = torch::tensor({{true, true}});
   const auto first = torch::tensor({{true, false}});
-  CHECK(doubly_stochastic_penalty(alphas, both, 1.0).item<double>() == Approx(2.0));   // (1-2)^2 + (1-0)^2
+  CHECK(doubly_stochastic_penalty(alphas, both, 1.0).item<double>() ==
+        Approx(2.0));  // (1-2)^2 + (1-0)^2
   CHECK(doubly_stochastic_penalty(alphas, first, 1.0).item<double>() == Approx(1.0));  // 0 + 1
   CHECK(doubly_stochastic_penalty(alphas, both, 0.5).item<double>() == Approx(1.0));
   // Spreading attention evenly over as many steps as locations costs nothing.
@@ -77,9 +79,11 @@ TEST_CASE("doubly stochastic penalty: lambda * sum_i (1 - sum_t alpha_ti)^2 over
 TEST_CASE("attention entropy: -sum_i alpha log alpha, averaged over real steps", "[captioner]") {
   // Step 1 looks at one location (entropy 0), step 2 evenly at four (log 4).
   const auto alphas = torch::tensor({{{1.0f, 0.0f, 0.0f, 0.0f}, {0.25f, 0.25f, 0.25f, 0.25f}}});
-  CHECK(attention_entropy(alphas, torch::tensor({{true, true}})).item<double>() == Approx(std::log(4.0) / 2));
+  CHECK(attention_entropy(alphas, torch::tensor({{true, true}})).item<double>() ==
+        Approx(std::log(4.0) / 2));
   CHECK(attention_entropy(alphas, torch::tensor({{true, false}})).item<double>() == Approx(0.0));
-  CHECK(attention_entropy(alphas, torch::tensor({{false, true}})).item<double>() == Approx(std::log(4.0)));
+  CHECK(attention_entropy(alphas, torch::tensor({{false, true}})).item<double>() ==
+        Approx(std::log(4.0)));
   // Its gradient reaches the attention's parameters and lowers the entropy.
   auto d = small_decoder();
   const auto captions = ids({{Vocab::kBos, 5, 6}});
@@ -94,16 +98,20 @@ TEST_CASE("attention entropy: -sum_i alpha log alpha, averaged over real steps",
   CHECK(after.item<double>() < before.item<double>());
 }
 
-TEST_CASE("grid positions: sin and cos of each location's centre, appended by encoder.positions", "[captioner]") {
+TEST_CASE("grid positions: sin and cos of each location's centre, appended by encoder.positions",
+          "[captioner]") {
   const auto p = grid_positions(2, 4, 2);  // 2 rows, 4 columns, 2 frequencies
   REQUIRE(p.sizes() == torch::IntArrayRef({8, 8}));
   CHECK(grid_positions(3, 3, 0).sizes() == torch::IntArrayRef({9, 0}));
-  // Location 1 is row 0, column 1: x = -0.25, y = -0.5; channels sin/cos(pi x), sin/cos(pi y), then 2 pi.
+  // Location 1 is row 0, column 1: x = -0.25, y = -0.5; channels sin/cos(pi x), sin/cos(pi y), then
+  // 2 pi.
   const double x = -0.25, y = -0.5;
-  const std::vector<double> want = {std::sin(M_PI * x),     std::cos(M_PI * x),     std::sin(M_PI * y),
-                                    std::cos(M_PI * y),     std::sin(2 * M_PI * x), std::cos(2 * M_PI * x),
+  const std::vector<double> want = {std::sin(M_PI * x),     std::cos(M_PI * x),
+                                    std::sin(M_PI * y),     std::cos(M_PI * y),
+                                    std::sin(2 * M_PI * x), std::cos(2 * M_PI * x),
                                     std::sin(2 * M_PI * y), std::cos(2 * M_PI * y)};
-  for (size_t c = 0; c < want.size(); ++c) CHECK(p[1][static_cast<int64_t>(c)].item<double>() == Approx(want[c]).margin(1e-6));
+  for (size_t c = 0; c < want.size(); ++c)
+    CHECK(p[1][static_cast<int64_t>(c)].item<double>() == Approx(want[c]).margin(1e-6));
   // Every location gets its own code.
   CHECK(torch::cdist(p, p).add(torch::eye(8) * 10).min().item<double>() > 0.1);
 
@@ -126,8 +134,9 @@ TEST_CASE("grid positions: sin and cos of each location's centre, appended by en
   CHECK_THROWS_WITH(CaptionNet(config, 10), Catch::Contains("encoder.positions"));
 }
 
-TEST_CASE("output mixture: p(y) = sum_i alpha_i p(y | location i), one location is the context output",
-          "[captioner]") {
+TEST_CASE(
+    "output mixture: p(y) = sum_i alpha_i p(y | location i), one location is the context output",
+    "[captioner]") {
   torch::NoGradGuard no_grad;
   auto d = small_decoder(true, "mixture");
   const auto features = torch::randn({2, 5, 8});
@@ -140,16 +149,20 @@ TEST_CASE("output mixture: p(y) = sum_i alpha_i p(y | location i), one location 
   const auto attended = d->attention->forward(state.h, memory);
   const auto gate = torch::sigmoid(d->gate(state.h));
   const auto e = d->embedding(captions.select(1, 0));
-  const auto [h, c] = d->cell(torch::cat({e, gate * attended.context}, 1), std::make_tuple(state.h, state.c));
-  const auto each = (e + d->out_h(h)).unsqueeze(1) + gate.unsqueeze(1) * d->out_z(features);  // (B,L,E)
+  const auto [h, c] =
+      d->cell(torch::cat({e, gate * attended.context}, 1), std::make_tuple(state.h, state.c));
+  const auto each =
+      (e + d->out_h(h)).unsqueeze(1) + gate.unsqueeze(1) * d->out_z(features);  // (B,L,E)
   const auto p = (torch::softmax(d->out(each), -1) * attended.weights.unsqueeze(2)).sum(1);
   CHECK(torch::allclose(out.logits.select(1, 0).exp(), p, 1e-5, 1e-6));
   // With one location alpha = 1 and the context is that location: the mixture is eq. 7's softmax.
   const auto one = torch::randn({2, 1, 8});
   auto context = small_decoder(true, "context");
-  CHECK(torch::allclose(d->forward(one, captions).logits, torch::log_softmax(context->forward(one, captions).logits, -1),
-                        1e-5, 1e-6));
-  CHECK_THROWS_AS(CaptionDecoder(CaptionDecoderOptions(12, 8).attention("hard").output("mixture")), UserError);
+  CHECK(torch::allclose(d->forward(one, captions).logits,
+                        torch::log_softmax(context->forward(one, captions).logits, -1), 1e-5,
+                        1e-6));
+  CHECK_THROWS_AS(CaptionDecoder(CaptionDecoderOptions(12, 8).attention("hard").output("mixture")),
+                  UserError);
   CHECK_THROWS_AS(CaptionDecoder(CaptionDecoderOptions(12, 8).output("sum")), UserError);
 }
 
@@ -165,14 +178,16 @@ TEST_CASE("teacher forcing equals stepping, and search runs over the stepper", "
     for (int64_t t = 0; t < captions.size(1); ++t) {
       torch::Tensor weights;
       const auto log_probs = stepper.step(captions.select(1, t), &weights);
-      CHECK(torch::allclose(log_probs, torch::log_softmax(out.logits.select(1, t), -1), 1e-5, 1e-6));
+      CHECK(
+          torch::allclose(log_probs, torch::log_softmax(out.logits.select(1, t), -1), 1e-5, 1e-6));
       CHECK(torch::allclose(weights, out.alphas.select(1, t), 1e-5, 1e-6));
     }
     SearchOptions o;
-    o.max_len_ratio = 0.0;
-    o.max_len_offset = 6;
-    const auto limits = torch::full({3}, 6, torch::kLong);
-    CaptionStepper greedy_stepper(d, features), beam1_stepper(d, features), beam_stepper(d, features);
+    o.bos = Vocab::kBos;
+    o.eos = Vocab::kEos;
+    const std::vector<int64_t> limits(3, 6);
+    CaptionStepper greedy_stepper(d, features), beam1_stepper(d, features),
+        beam_stepper(d, features);
     const auto greedy = greedy_search(greedy_stepper, limits, o);
     const auto beam1 = beam_search(beam1_stepper, limits, o);
     o.beam = 4;
@@ -187,7 +202,7 @@ TEST_CASE("teacher forcing equals stepping, and search runs over the stepper", "
       REQUIRE(beam[b].size() == 2);
       CHECK(beam[b][0].score >= beam[b][1].score);
       CHECK(beam[b][0].tokens.size() <= 6);
-  }
+    }
   }
 }
 
@@ -211,7 +226,8 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   CHECK(p.hits == 1);
   CHECK(p.near == 0);  // the boot's miss at (24, 24) is more than a cell from its box
   CHECK(p.on_other_item == 0);
-  CHECK(p.total_by_order == std::vector<int64_t>{1, 1});  // "bag" is the first item named, "boot" the second
+  CHECK(p.total_by_order ==
+        std::vector<int64_t>{1, 1});  // "bag" is the first item named, "boot" the second
   CHECK(p.hits_by_order == std::vector<int64_t>{1, 0});
   // "boot" looking at one cell: the counts of the whole caption.
   const auto boot_at = [&](int64_t cell) {
@@ -243,14 +259,16 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   pointing_game(r, image, &p);
   CHECK(p.hits == 2);
   r.attention[4] = torch::zeros({16});
-  r.attention[4][10] = 1.0f;  // cell (2,2), centre (40, 40): at (36, 36) after the shift, outside the boot
+  r.attention[4][10] =
+      1.0f;  // cell (2,2), centre (40, 40): at (36, 36) after the shift, outside the boot
   p = {};
   pointing_game(r, image, &p);
   CHECK(p.hits == 1);
   r.shift_x = r.shift_y = 0.6;  // cell (2,2) shifted down and right looks at (49.6, 49.6): the boot
   p = {};
   pointing_game(r, image, &p);
-  CHECK(p.hits == 1);  // the bag's cell (0,0) now looks at (17.6, 17.6), outside its box; the boot's hits
+  CHECK(p.hits ==
+        1);  // the bag's cell (0,0) now looks at (17.6, 17.6), outside its box; the boot's hits
   r.shift_x = r.shift_y = 0.0;
 
   ItemCounts counts;
@@ -313,9 +331,11 @@ TEST_CASE("a location of the ResNet map looks where location_offset says", "[cap
   REQUIRE(bottom < side - 1);
   const double centre_y = 0.5 * static_cast<double>(top + bottom + 1);
   const double centre_x = 0.5 * static_cast<double>(left + right + 1);
-  const double expected = (static_cast<double>(o) + 0.5) * static_cast<double>(stride) + net->location_offset();
+  const double expected =
+      (static_cast<double>(o) + 0.5) * static_cast<double>(stride) + net->location_offset();
   CAPTURE(last_stage, stride, centre_x, centre_y, expected);
   CHECK(std::abs(centre_y - expected) <= 1.5);
   CHECK(std::abs(centre_x - expected) <= 1.5);
-  CHECK(std::abs(centre_x - (static_cast<double>(o) + 0.5) * static_cast<double>(stride)) > 2.5);  // not the cell's centre
+  CHECK(std::abs(centre_x - (static_cast<double>(o) + 0.5) * static_cast<double>(stride)) >
+        2.5);  // not the cell's centre
 }

@@ -26,7 +26,8 @@ TimeTable ramp_table(int64_t n) {
   t.source = "ramp";
   t.columns = {"value"};
   t.values = torch::arange(n, torch::kDouble).unsqueeze(1);
-  for (int64_t i = 0; i < n; ++i) t.times.push_back(fmt::format("2016-07-{:02d} {:02d}:00:00", 1 + i / 24, i % 24));
+  for (int64_t i = 0; i < n; ++i)
+    t.times.push_back(fmt::format("2016-07-{:02d} {:02d}:00:00", 1 + i / 24, i % 24));
   return t;
 }
 
@@ -45,7 +46,9 @@ nlohmann::json small_config(int64_t input_len, int64_t horizon, const std::strin
 }  // namespace
 
 TEST_CASE("read_csv_series: columns by name, values, times", "[forecast]") {
-  const auto path = write_csv("ok.csv", "date,a,b,c\n# a comment\n2020-01-01 00:00:00,1,2.5,x\n\n2020-01-01 01:00:00,-3,4e1,y\n");
+  const auto path = write_csv(
+      "ok.csv",
+      "date,a,b,c\n# a comment\n2020-01-01 00:00:00,1,2.5,x\n\n2020-01-01 01:00:00,-3,4e1,y\n");
   const auto t = read_csv_series(path, "date", {"b", "a"});
   REQUIRE(t.rows() == 2);
   CHECK(t.columns == std::vector<std::string>{"b", "a"});
@@ -57,18 +60,24 @@ TEST_CASE("read_csv_series: columns by name, values, times", "[forecast]") {
   CHECK_THROWS_WITH(t.column("zz"), Catch::Contains("no column \"zz\"") && Catch::Contains("b, a"));
 }
 
-TEST_CASE("read_csv_series: one clear error per mistake, naming the file, line and column", "[forecast]") {
-  CHECK_THROWS_WITH(read_csv_series("/nonexistent/x.csv", "date"), Catch::Contains("/nonexistent/x.csv: no such CSV file"));
+TEST_CASE("read_csv_series: one clear error per mistake, naming the file, line and column",
+          "[forecast]") {
+  CHECK_THROWS_WITH(read_csv_series("/nonexistent/x.csv", "date"),
+                    Catch::Contains("/nonexistent/x.csv: no such CSV file"));
   const auto missing = write_csv("missing.csv", "date,a\n2020-01-01,1\n");
-  CHECK_THROWS_WITH(read_csv_series(missing, "date", {"OT"}),
-                    Catch::Contains("missing.csv: no column \"OT\" in the header (it has date, a)"));
+  CHECK_THROWS_WITH(
+      read_csv_series(missing, "date", {"OT"}),
+      Catch::Contains("missing.csv: no column \"OT\" in the header (it has date, a)"));
   CHECK_THROWS_WITH(read_csv_series(missing, "time"), Catch::Contains("no column \"time\""));
   const auto text = write_csv("text.csv", "date,a\n2020-01-01,1\n2020-01-02,abc\n");
-  CHECK_THROWS_WITH(read_csv_series(text, "date"), Catch::Contains("text.csv:3: column \"a\": \"abc\" is not a number"));
+  CHECK_THROWS_WITH(read_csv_series(text, "date"),
+                    Catch::Contains("text.csv:3: column \"a\": \"abc\" is not a number"));
   const auto blank = write_csv("blank.csv", "date,a\n2020-01-01,\n");
-  CHECK_THROWS_WITH(read_csv_series(blank, "date"), Catch::Contains("blank.csv:2: column \"a\": \"\" is not a number"));
+  CHECK_THROWS_WITH(read_csv_series(blank, "date"),
+                    Catch::Contains("blank.csv:2: column \"a\": \"\" is not a number"));
   const auto short_row = write_csv("short.csv", "date,a,b\n2020-01-01,1\n");
-  CHECK_THROWS_WITH(read_csv_series(short_row, "date"), Catch::Contains("short.csv:2: 2 cells, the header has 3"));
+  CHECK_THROWS_WITH(read_csv_series(short_row, "date"),
+                    Catch::Contains("short.csv:2: 2 cells, the header has 3"));
   const auto header_only = write_csv("header.csv", "date,a\n");
   CHECK_THROWS_WITH(read_csv_series(header_only, "date"), Catch::Contains("a header but no rows"));
   const auto empty = write_csv("empty.csv", "");
@@ -93,7 +102,8 @@ TEST_CASE("split_rows: the ETT protocol's borders, and the ratio split", "[forec
   CHECK(r.valid_end == 800);
   CHECK(r.test_begin == 790);
   CHECK(r.test_end == 1000);
-  CHECK_THROWS_WITH(split_rows("ett_hourly", "short.csv", 10000, 96, 24), Catch::Contains("needs 14400"));
+  CHECK_THROWS_WITH(split_rows("ett_hourly", "short.csv", 10000, 96, 24),
+                    Catch::Contains("needs 14400"));
   CHECK_THROWS_WITH(split_rows("ratio", "tiny.csv", 30, 10, 5), Catch::Contains("too few"));
   CHECK_THROWS_WITH(split_rows("weekly", "x.csv", 1000, 10, 5), Catch::Contains("not one of auto"));
 }
@@ -127,7 +137,8 @@ TEST_CASE("Repeat's MSE and MAE on a hand-made series", "[forecast]") {
   CHECK(ev.windows == 3);
   CHECK(ev.repeat_mse == Approx(2.5 / (s * s)));
   CHECK(ev.repeat_mae == Approx(1.5 / s));
-  CHECK(repeat_forecast(torch::tensor({{{1.0}, {2.0}, {7.0}}}), 0, 3).equal(torch::tensor({{7.0, 7.0, 7.0}})));
+  CHECK(repeat_forecast(torch::tensor({{{1.0}, {2.0}, {7.0}}}), 0, 3)
+            .equal(torch::tensor({{7.0, 7.0, 7.0}})));
 }
 
 TEST_CASE("time_features: hour, weekday, day of month, day of year in [-0.5, 0.5]", "[forecast]") {
@@ -140,16 +151,24 @@ TEST_CASE("time_features: hour, weekday, day of month, day of year in [-0.5, 0.5
   CHECK(t[1][0].item<float>() == Approx(0.5));
   CHECK(t[1][2].item<float>() == Approx(0.5));
   CHECK(t[2][1].item<float>() == Approx(-0.5));  // a Monday
-  CHECK_THROWS_WITH(time_features({"2020-01-01", "yesterday"}), Catch::Contains("row 2: time \"yesterday\""));
+  CHECK_THROWS_WITH(time_features({"2020-01-01", "yesterday"}),
+                    Catch::Contains("row 2: time \"yesterday\""));
 }
 
-TEST_CASE("forecaster: shapes, attention rows, and instance normalisation's shift invariance", "[forecast]") {
+TEST_CASE("forecaster: shapes, attention rows, and instance normalisation's shift invariance",
+          "[forecast]") {
   torch::manual_seed(3);
   for (const std::string decoder : {"direct", "autoregressive"}) {
     for (const std::string kind : {"seq2seq", "linear"}) {
       CAPTURE(decoder, kind);
-      auto o = ForecasterOptions(2, 12, 5).target_channel(1).time_size(kTimeFeatures).kind(kind).decoder(decoder)
-                   .hidden_size(8).embedding_size(6).dropout(0.0);
+      auto o = ForecasterOptions(2, 12, 5)
+                   .target_channel(1)
+                   .time_size(kTimeFeatures)
+                   .kind(kind)
+                   .decoder(decoder)
+                   .hidden_size(8)
+                   .embedding_size(6)
+                   .dropout(0.0);
       Forecaster model(o);
       model->eval();
       const auto x = torch::randn({3, 12, 2});
@@ -157,16 +176,20 @@ TEST_CASE("forecaster: shapes, attention rows, and instance normalisation's shif
       const auto out = model->forward(x, times);
       CHECK(out.forecast.sizes() == torch::IntArrayRef{3, 5});
       CHECK(out.attention.sizes() == torch::IntArrayRef{3, 5, 12});
-      if (kind == "seq2seq") CHECK(torch::allclose(out.attention.sum(2), torch::ones({3, 5}), 1e-5, 1e-5));
+      if (kind == "seq2seq")
+        CHECK(torch::allclose(out.attention.sum(2), torch::ones({3, 5}), 1e-5, 1e-5));
       // "last": a constant added to every channel moves the forecast by that constant.
       const auto shifted = model->forward(x + 10.0, times);
       CHECK(torch::allclose(shifted.forecast, out.forecast + 10.0, 1e-4, 1e-4));
     }
   }
-  CHECK_THROWS_WITH(Forecaster(ForecasterOptions(1, 4, 2).attention("hard")), Catch::Contains("\"hard\""));
-  CHECK_THROWS_WITH(Forecaster(ForecasterOptions(1, 4, 2).decoder("beam")), Catch::Contains("direct, autoregressive"));
+  CHECK_THROWS_WITH(Forecaster(ForecasterOptions(1, 4, 2).attention("hard")),
+                    Catch::Contains("\"hard\""));
+  CHECK_THROWS_WITH(Forecaster(ForecasterOptions(1, 4, 2).decoder("beam")),
+                    Catch::Contains("direct, autoregressive"));
   Forecaster plain(ForecasterOptions(1, 4, 2).hidden_size(4).embedding_size(4));
-  CHECK_THROWS_WITH(plain->forward(torch::zeros({2, 5, 1})), Catch::Contains("expects inputs (B,4,1)"));
+  CHECK_THROWS_WITH(plain->forward(torch::zeros({2, 5, 1})),
+                    Catch::Contains("expects inputs (B,4,1)"));
 }
 
 TEST_CASE("forecast checkpoints keep the channels and the scaler", "[forecast]") {

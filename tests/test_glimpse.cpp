@@ -12,9 +12,9 @@
 #include "eval/glimpse_plot.h"
 #include "models/glimpse.h"
 #include "models/reinforce.h"
+#include "temp_dir.h"
 #include "train/export.h"
 #include "train/glimpse.h"
-#include "temp_dir.h"
 
 using namespace attnzoo;
 
@@ -43,7 +43,8 @@ TEST_CASE("a 28-pixel canvas without clutter is the item itself", "[glimpse][can
   CHECK(torch::equal(set.labels, items().labels.slice(0, 0, 50)));
 }
 
-TEST_CASE("translated canvases hold the whole item somewhere, the same for every order", "[glimpse][canvas]") {
+TEST_CASE("translated canvases hold the whole item somewhere, the same for every order",
+          "[glimpse][canvas]") {
   CanvasOptions o;
   o.canvas = 60;
   const auto set = make_canvas_set(items(), 7, 10, 20, o);
@@ -52,7 +53,8 @@ TEST_CASE("translated canvases hold the whole item somewhere, the same for every
   for (int64_t i = 0; i < 20; ++i) {
     const auto canvas = set.images[i];
     const auto item = items().images[10 + i];
-    CHECK(canvas.to(torch::kLong).sum().item<int64_t>() == item.to(torch::kLong).sum().item<int64_t>());
+    CHECK(canvas.to(torch::kLong).sum().item<int64_t>() ==
+          item.to(torch::kLong).sum().item<int64_t>());
     bool found = false;
     for (int64_t y = 0; y <= 32 && !found; ++y)
       for (int64_t x = 0; x <= 32 && !found; ++x)
@@ -68,7 +70,8 @@ TEST_CASE("translated canvases hold the whole item somewhere, the same for every
     CHECK(torch::equal(canvas, place_on_canvas(items(), 7, 10 + i, o)));
   }
   CHECK(places.size() > 10);  // random places, not one
-  CHECK_FALSE(torch::equal(set.images[0], place_on_canvas(items(), 8, 10, o)));  // another seed, another place
+  CHECK_FALSE(torch::equal(set.images[0],
+                           place_on_canvas(items(), 8, 10, o)));  // another seed, another place
 }
 
 TEST_CASE("clutter adds pieces of other items under the item", "[glimpse][canvas]") {
@@ -120,9 +123,12 @@ TEST_CASE("wider scales are averaged down; outside the image is black", "[glimps
   CHECK(torch::allclose(p[0][2], torch::avg_pool2d(plane.slice(1, 6, 22).slice(2, 6, 22), 4)[0]));
   // At the top left corner the patch's first half lies outside the image.
   const auto corner = glimpse_sensor(image, location(-1, -1), o)[0][0];
-  CHECK(corner.slice(0, 0, 2).abs().sum().item<double>() < 1e-3);  // zero up to rounding of the sampling grid
-  CHECK(corner.slice(1, 0, 2).abs().sum().item<double>() < 1e-3);  // zero up to rounding of the sampling grid
-  CHECK(torch::allclose(corner.slice(0, 2, 4).slice(1, 2, 4), plane[0].slice(0, 0, 2).slice(1, 0, 2)));
+  CHECK(corner.slice(0, 0, 2).abs().sum().item<double>() <
+        1e-3);  // zero up to rounding of the sampling grid
+  CHECK(corner.slice(1, 0, 2).abs().sum().item<double>() <
+        1e-3);  // zero up to rounding of the sampling grid
+  CHECK(torch::allclose(corner.slice(0, 2, 4).slice(1, 2, 4),
+                        plane[0].slice(0, 0, 2).slice(1, 0, 2)));
 }
 
 TEST_CASE("the Gaussian policy's log-density and its REINFORCE gradient", "[glimpse][reinforce]") {
@@ -131,7 +137,8 @@ TEST_CASE("the Gaussian policy's log-density and its REINFORCE gradient", "[glim
   const auto x = torch::tensor({{0.2, -0.1}}, torch::kDouble);
   auto mean = torch::tensor({{0.0, 0.4}}, torch::kDouble).requires_grad_();
   const auto lp = gaussian_log_prob(x, mean, sigma);
-  const double expected = -(0.04 + 0.25) / (2 * sigma * sigma) - 2 * std::log(sigma) - std::log(2 * M_PI);
+  const double expected =
+      -(0.04 + 0.25) / (2 * sigma * sigma) - 2 * std::log(sigma) - std::log(2 * M_PI);
   CHECK(lp.item<double>() == Approx(expected).epsilon(1e-12));
   lp.backward();
   CHECK(mean.grad()[0][0].item<double>() == Approx(0.2 / (sigma * sigma)));
@@ -155,8 +162,8 @@ TEST_CASE("the Gaussian policy's log-density and its REINFORCE gradient", "[glim
 
 TEST_CASE("RAM: shapes, deterministic evaluation, sampled training", "[glimpse][ram]") {
   torch::manual_seed(2);
-  RecurrentAttentionModel ram(RamOptions().glimpses(4).patch(6).scales(2).hidden(32).glimpse_hidden(16)
-                                  .location_hidden(8));
+  RecurrentAttentionModel ram(
+      RamOptions().glimpses(4).patch(6).scales(2).hidden(32).glimpse_hidden(16).location_hidden(8));
   const auto images = torch::rand({5, 1, 28, 28});
   const auto a = ram->forward(images, false), b = ram->forward(images, false);
   CHECK(a.logits.sizes() == torch::IntArrayRef({5, 10}));
@@ -180,7 +187,12 @@ TEST_CASE("hybrid loss: each part trains only its own parameters", "[glimpse][ra
   const bool reaches_core = GENERATE(false, true);
   CAPTURE(reaches_core);
   torch::manual_seed(3);
-  RecurrentAttentionModel ram(RamOptions().glimpses(3).patch(6).hidden(32).glimpse_hidden(16).location_hidden(8)
+  RecurrentAttentionModel ram(RamOptions()
+                                  .glimpses(3)
+                                  .patch(6)
+                                  .hidden(32)
+                                  .glimpse_hidden(16)
+                                  .location_hidden(8)
                                   .policy_reaches_core(reaches_core));
   const auto images = torch::rand({8, 1, 28, 28});
   const auto labels = torch::randint(0, 10, {8}, torch::kLong);
@@ -196,7 +208,8 @@ TEST_CASE("hybrid loss: each part trains only its own parameters", "[glimpse][ra
     const auto rewards = reward.unsqueeze(1).expand_as(out.baselines);
     if (part == "nll") loss = torch::nn::functional::cross_entropy(out.logits, labels);
     if (part == "reinforce")
-      loss = reinforce_surrogate(out.log_probs.flatten(), rewards.flatten(), out.baselines.flatten(), 1.0, 8.0);
+      loss = reinforce_surrogate(out.log_probs.flatten(), rewards.flatten(),
+                                 out.baselines.flatten(), 1.0, 8.0);
     if (part == "baseline") loss = torch::nn::functional::mse_loss(out.baselines, rewards);
     loss.backward();
     std::map<std::string, double> norms;
@@ -229,7 +242,8 @@ TEST_CASE("hybrid loss: each part trains only its own parameters", "[glimpse][ra
   CHECK(baseline["core_h"] == 0);
 }
 
-TEST_CASE("train.policy_lr_scale and policy_decay: the location policy's own rate and decay", "[glimpse][ram][train]") {
+TEST_CASE("train.policy_lr_scale and policy_decay: the location policy's own rate and decay",
+          "[glimpse][ram][train]") {
   auto config = default_glimpse_config();
   config["model"]["glimpses"] = 2;
   config["model"]["patch"] = 6;
@@ -271,7 +285,8 @@ TEST_CASE("train.policy_lr_scale and policy_decay: the location policy's own rat
   const auto decayed = train(1.0, 100.0);
   CHECK(decayed.policy_norm < 0.75);
   CHECK(decayed.rest == Approx(plain.rest).epsilon(0.2));
-  for (const auto& [key, value] : {std::make_pair("policy_lr_scale", 0.0), std::make_pair("policy_decay", -1.0)}) {
+  for (const auto& [key, value] :
+       {std::make_pair("policy_lr_scale", 0.0), std::make_pair("policy_decay", -1.0)}) {
     CAPTURE(key);
     auto bad = default_glimpse_config();
     bad["train"][key] = value;
@@ -280,13 +295,15 @@ TEST_CASE("train.policy_lr_scale and policy_decay: the location policy's own rat
   }
 }
 
-TEST_CASE("hybrid_loss adds REINFORCE and the baseline only for sampled glimpses", "[glimpse][ram]") {
+TEST_CASE("hybrid_loss adds REINFORCE and the baseline only for sampled glimpses",
+          "[glimpse][ram]") {
   RamOutput cnn;
   cnn.logits = torch::randn({4, 10});
   const auto labels = torch::tensor({1, 2, 3, 4}, torch::kLong);
   std::vector<std::pair<std::string, torch::Tensor>> terms;
   const auto loss = hybrid_loss(cnn, labels, 1.0, &terms);
-  CHECK(loss.item<double>() == Approx(torch::nn::functional::cross_entropy(cnn.logits, labels).item<double>()));
+  CHECK(loss.item<double>() ==
+        Approx(torch::nn::functional::cross_entropy(cnn.logits, labels).item<double>()));
   REQUIRE(terms.size() == 1);
   CHECK(terms[0].first == "nll");
   // A right answer rewards 1: with log-probs of 0 the surrogate vanishes and
@@ -306,12 +323,16 @@ TEST_CASE("hybrid_loss adds REINFORCE and the baseline only for sampled glimpses
   CHECK(t["baseline"] == Approx((0.75 * 0.75 + 0.25 * 0.25) / 2));
 }
 
-TEST_CASE("on_item: a glimpse centre on the item's 28x28 square, in pixels of the canvas", "[glimpse][eval]") {
-  // On a 60-pixel canvas location x maps to pixel (x + 1) * 30; the item at (10, 20) covers [10, 38) x [20, 48).
-  auto at = [](double px, double py) { return torch::tensor({px / 30.0 - 1.0, py / 30.0 - 1.0}, torch::kFloat); };
-  const auto locations =
-      torch::stack({at(10.05, 20.05), at(37.95, 47.95), at(9.95, 30.0), at(20.0, 48.05), at(38.05, 30.0)})
-          .unsqueeze(0);  // (1,5,2)
+TEST_CASE("on_item: a glimpse centre on the item's 28x28 square, in pixels of the canvas",
+          "[glimpse][eval]") {
+  // On a 60-pixel canvas location x maps to pixel (x + 1) * 30; the item at (10, 20) covers [10,
+  // 38) x [20, 48).
+  auto at = [](double px, double py) {
+    return torch::tensor({px / 30.0 - 1.0, py / 30.0 - 1.0}, torch::kFloat);
+  };
+  const auto locations = torch::stack({at(10.05, 20.05), at(37.95, 47.95), at(9.95, 30.0),
+                                       at(20.0, 48.05), at(38.05, 30.0)})
+                             .unsqueeze(0);  // (1,5,2)
   const auto places = torch::tensor({{10, 20}}, torch::kLong);
   const auto hits = on_item(locations, places, 60);
   REQUIRE(hits.sizes() == torch::IntArrayRef({1, 5}));
@@ -322,13 +343,16 @@ TEST_CASE("on_item: a glimpse centre on the item's 28x28 square, in pixels of th
   CHECK_FALSE(hits[0][4].item<bool>());
 }
 
-TEST_CASE("follows_item: the slope of where a glimpse looks on where the item is", "[glimpse][eval]") {
-  const auto places = torch::tensor({{0, 10}, {10, 30}, {20, 0}, {30, 20}}, torch::kLong);  // (x, y) of 4 items
-  const auto centres = places.to(torch::kFloat) + 14.0;  // their centres, pixels
+TEST_CASE("follows_item: the slope of where a glimpse looks on where the item is",
+          "[glimpse][eval]") {
+  const auto places =
+      torch::tensor({{0, 10}, {10, 30}, {20, 0}, {30, 20}}, torch::kLong);  // (x, y) of 4 items
+  const auto centres = places.to(torch::kFloat) + 14.0;                     // their centres, pixels
   auto to_location = [](const torch::Tensor& pixels) { return pixels / 30.0 - 1.0; };
-  const auto tracking = to_location(centres);                          // on each item's centre
-  const auto fixed = torch::zeros({4, 2});                             // the canvas's centre, always
-  const auto halfway = to_location(0.5 * centres + 0.5 * 30.0 + 3.0);  // half the way from a fixed point
+  const auto tracking = to_location(centres);  // on each item's centre
+  const auto fixed = torch::zeros({4, 2});     // the canvas's centre, always
+  const auto halfway =
+      to_location(0.5 * centres + 0.5 * 30.0 + 3.0);  // half the way from a fixed point
   const auto locations = torch::stack({tracking, fixed, halfway}, 1);  // (4,3,2)
   const auto slopes = follows_item(locations, places, 60);
   REQUIRE(slopes.sizes() == torch::IntArrayRef({3}));
@@ -351,17 +375,19 @@ TEST_CASE("the glimpse path figure marks every glimpse where it looked", "[glimp
     return static_cast<int>(v[0]) + v[1] + v[2];
   };
   CHECK(location_to_pixel(-0.5, 280) == Approx(70));
-  CHECK(pixel_sum(70 - 40, 70) > 0);   // left edge of the first 8-pixel box (80 figure pixels)
+  CHECK(pixel_sum(70 - 40, 70) > 0);    // left edge of the first 8-pixel box (80 figure pixels)
   CHECK(pixel_sum(210 + 40, 210) > 0);  // right edge of the second
   CHECK(pixel_sum(270, 20) == 0);       // far from both
   CHECK_THROWS_AS(glimpse_path_figure(image, torch::zeros({3}), {8}, "x"), UserError);
 }
 
-TEST_CASE("glimpse export: the TorchScript file gives the C++ model's outputs", "[glimpse][export]") {
+TEST_CASE("glimpse export: the TorchScript file gives the C++ model's outputs",
+          "[glimpse][export]") {
   struct Kind {
     std::string kind, core;
   };
-  for (const auto& k : {Kind{"ram", "rnn"}, Kind{"ram", "lstm"}, Kind{"cnn", ""}, Kind{"mlp", ""}}) {
+  for (const auto& k :
+       {Kind{"ram", "rnn"}, Kind{"ram", "lstm"}, Kind{"cnn", ""}, Kind{"mlp", ""}}) {
     CAPTURE(k.kind, k.core);
     auto config = default_glimpse_config();
     config["model"]["kind"] = k.kind;
@@ -373,7 +399,8 @@ TEST_CASE("glimpse export: the TorchScript file gives the C++ model's outputs", 
     config["model"]["mlp"]["hidden"] = 16;
     torch::manual_seed(4);
     GlimpseClassifier classifier(config);
-    const auto path = (attnzoo::testing::scratch_dir() / ("glimpse-" + k.kind + k.core + ".pt")).string();
+    const auto path =
+        (attnzoo::testing::scratch_dir() / ("glimpse-" + k.kind + k.core + ".pt")).string();
     save_export(export_glimpse(classifier), path, "glimpse", classifier.config);
 
     torch::jit::ExtraFilesMap extra = {{"attnzoo.json", ""}};

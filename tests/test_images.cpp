@@ -25,9 +25,10 @@ void write_text(const std::string& path, const std::string& text) { std::ofstrea
 // A small scenes set (frozen encoder, no dropout) for the data and cache tests.
 nlohmann::json small_scenes_config() {
   auto config = default_caption_config();
-  for (const char* o : {"data.scenes.train_size=40", "data.scenes.valid_size=4", "data.scenes.test_size=6",
-                        "data.scenes.canvas=64", "data.scenes.min_size=24", "data.scenes.max_size=30",
-                        "encoder.trainable_stages=0", "model.dropout=0", "train.batch_size=8"})
+  for (const char* o :
+       {"data.scenes.train_size=40", "data.scenes.valid_size=4", "data.scenes.test_size=6",
+        "data.scenes.canvas=64", "data.scenes.min_size=24", "data.scenes.max_size=30",
+        "encoder.trainable_stages=0", "model.dropout=0", "train.batch_size=8"})
     apply_override(config, o);
   return config;
 }
@@ -62,7 +63,8 @@ TEST_CASE("read_image: centre crop, stretch, grey, and errors that name the file
   CHECK(torch::equal(read_image(scratch("red.png"), same), red));
 
   write_text(scratch("junk.jpg"), "not an image");
-  CHECK_THROWS_WITH(read_image(scratch("junk.jpg"), o), Catch::Contains("junk.jpg") && Catch::Contains("decode"));
+  CHECK_THROWS_WITH(read_image(scratch("junk.jpg"), o),
+                    Catch::Contains("junk.jpg") && Catch::Contains("decode"));
   CHECK_THROWS_WITH(read_image(scratch("absent.png"), o), Catch::Contains("absent.png"));
   CHECK_THROWS_WITH(write_image(scratch("no/such/dir/x.png"), red), Catch::Contains("x.png"));
 }
@@ -111,9 +113,11 @@ TEST_CASE("augment: each image flipped or not, shifted windows, intensities in r
   CHECK_FALSE(torch::equal(c, images));
 }
 
-TEST_CASE("Karpathy split files: round trip, split names, filepath, raw captions, errors", "[karpathy]") {
-  const std::vector<KarpathyImage> images = {
-      {"a.jpg", "train", {"a dog runs", "the dog"}}, {"b.jpg", "valid", {"a cat"}}, {"c.jpg", "test", {}}};
+TEST_CASE("Karpathy split files: round trip, split names, filepath, raw captions, errors",
+          "[karpathy]") {
+  const std::vector<KarpathyImage> images = {{"a.jpg", "train", {"a dog runs", "the dog"}},
+                                             {"b.jpg", "valid", {"a cat"}},
+                                             {"c.jpg", "test", {}}};
   const std::string path = scratch("dataset_x.json");
   write_karpathy(path, "x", images);
   const auto back = read_karpathy(path);
@@ -136,17 +140,22 @@ TEST_CASE("Karpathy split files: round trip, split names, filepath, raw captions
   CHECK(coco[1].captions.empty());
 
   write_text(scratch("bad1.json"), "{\"images\": [");
-  CHECK_THROWS_WITH(read_karpathy(scratch("bad1.json")), Catch::Contains("bad1.json") && Catch::Contains("JSON"));
-  write_text(scratch("bad2.json"), R"({"images": [{"filename": "a.jpg", "split": "train"}, {"split": "test"}]})");
-  CHECK_THROWS_WITH(read_karpathy(scratch("bad2.json")), Catch::Contains("images[1]") && Catch::Contains("filename"));
+  CHECK_THROWS_WITH(read_karpathy(scratch("bad1.json")),
+                    Catch::Contains("bad1.json") && Catch::Contains("JSON"));
+  write_text(scratch("bad2.json"),
+             R"({"images": [{"filename": "a.jpg", "split": "train"}, {"split": "test"}]})");
+  CHECK_THROWS_WITH(read_karpathy(scratch("bad2.json")),
+                    Catch::Contains("images[1]") && Catch::Contains("filename"));
   write_text(scratch("bad3.json"), R"({"images": [{"filename": "a.jpg", "split": "dev"}]})");
-  CHECK_THROWS_WITH(read_karpathy(scratch("bad3.json")), Catch::Contains("images[0]") && Catch::Contains("dev"));
+  CHECK_THROWS_WITH(read_karpathy(scratch("bad3.json")),
+                    Catch::Contains("images[0]") && Catch::Contains("dev"));
   write_text(scratch("bad4.json"), R"({"annotations": []})");
   CHECK_THROWS_WITH(read_karpathy(scratch("bad4.json")), Catch::Contains("images"));
   CHECK_THROWS_WITH(read_karpathy(scratch("absent.json")), Catch::Contains("absent.json"));
 }
 
-TEST_CASE("scenes written as a Karpathy set load back as the same images and captions", "[karpathy]") {
+TEST_CASE("scenes written as a Karpathy set load back as the same images and captions",
+          "[karpathy]") {
   auto config = small_scenes_config();
   auto scenes = load_caption_data(config.at("data"));
   // Write them as the scenes app does, then break one image and remove another.
@@ -188,7 +197,8 @@ TEST_CASE("scenes written as a Karpathy set load back as the same images and cap
   CHECK_THROWS_WITH(load_caption_data(config.at("data")), Catch::Contains("nowhere"));
 }
 
-TEST_CASE("train.all_captions: batches of images with every caption, each image encoded once", "[captioner]") {
+TEST_CASE("train.all_captions: batches of images with every caption, each image encoded once",
+          "[captioner]") {
   auto config = small_scenes_config();
   config["train"]["batch_size"] = 3;
   config["train"]["all_captions"] = true;
@@ -228,7 +238,8 @@ TEST_CASE("train.all_captions: batches of images with every caption, each image 
   CHECK(weighted / static_cast<double>(tokens) == Approx(whole.loss.item<double>()).epsilon(1e-5));
 }
 
-TEST_CASE("feature cache: training on cached features gives the losses of the live frozen encoder", "[captioner]") {
+TEST_CASE("feature cache: training on cached features gives the losses of the live frozen encoder",
+          "[captioner]") {
   const auto config = small_scenes_config();
   auto data = load_caption_data(config.at("data"));
   torch::manual_seed(1);
@@ -269,10 +280,13 @@ TEST_CASE("feature cache: training on cached features gives the losses of the li
   {
     captioner.model->eval();
     torch::NoGradGuard no_grad;
-    const auto live_features = captioner.model->encode(captioner.prepare({&data.train[0].pixels})).squeeze(0);
+    const auto live_features =
+        captioner.model->encode(captioner.prepare({&data.train[0].pixels})).squeeze(0);
     const double scale = live_features.abs().max().item<double>();
-    CHECK((new_features[0].to(torch::kFloat) - live_features).abs().max().item<double>() <= 2e-3 * scale);
-    CHECK((old_features[0].to(torch::kFloat) - live_features).abs().max().item<double>() > 0.05 * scale);
+    CHECK((new_features[0].to(torch::kFloat) - live_features).abs().max().item<double>() <=
+          2e-3 * scale);
+    CHECK((old_features[0].to(torch::kFloat) - live_features).abs().max().item<double>() >
+          0.05 * scale);
   }
 
   // The cache needs a frozen encoder, and cannot go with augmentation.
@@ -285,5 +299,6 @@ TEST_CASE("feature cache: training on cached features gives the losses of the li
   auto augmented = config;
   augmented["data"]["augment"]["flip"] = true;
   Captioner flipper(augmented, data.train);
-  CHECK_THROWS_WITH(make_caption_task(flipper, d2, augmented.at("train"), cache_path), Catch::Contains("augment"));
+  CHECK_THROWS_WITH(make_caption_task(flipper, d2, augmented.at("train"), cache_path),
+                    Catch::Contains("augment"));
 }

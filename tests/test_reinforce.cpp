@@ -31,7 +31,8 @@ struct Problem {
     return offset - (context - target).pow(2).sum(-1);
   }
   torch::Tensor run(int64_t n, AttentionResult* out) {
-    const auto memory = attention->prepare(values.expand({n, kS, kD}), torch::ones({n, kS}, torch::kBool), {});
+    const auto memory =
+        attention->prepare(values.expand({n, kS, kD}), torch::ones({n, kS}, torch::kBool), {});
     *out = attention->forward(query.expand({n, kH}), memory);
     return out->weights;
   }
@@ -40,7 +41,8 @@ struct Problem {
 
 torch::Tensor flat_grad(const torch::Tensor& loss, const std::vector<torch::Tensor>& params) {
   std::vector<torch::Tensor> parts;
-  for (const auto& g : torch::autograd::grad({loss}, params, {}, /*retain_graph=*/false, false, true))
+  for (const auto& g :
+       torch::autograd::grad({loss}, params, {}, /*retain_graph=*/false, false, true))
     parts.push_back(g.defined() ? g.flatten() : torch::Tensor());
   for (size_t i = 0; i < parts.size(); ++i)
     if (!parts[i].defined()) parts[i] = torch::zeros({params[i].numel()}, torch::kDouble);
@@ -51,14 +53,15 @@ torch::Tensor flat_grad(const torch::Tensor& loss, const std::vector<torch::Tens
 torch::Tensor exact_gradient(Problem& p, double offset) {
   p.attention->eval();
   AttentionResult r;
-  const auto alpha = p.run(1, &r).squeeze(0);         // (S)
+  const auto alpha = p.run(1, &r).squeeze(0);          // (S)
   const auto rewards = p.reward(p.values[0], offset);  // (S)
   return flat_grad((alpha * rewards).sum(), p.params());
 }
 
 // K estimates of that gradient, each the mean of n samples, through
 // reinforce_surrogate (negated: the surrogate is minimised).
-torch::Tensor estimates(Problem& p, double offset, bool with_baseline, double exact_mean_reward, int k, int64_t n) {
+torch::Tensor estimates(Problem& p, double offset, bool with_baseline, double exact_mean_reward,
+                        int k, int64_t n) {
   p.attention->train();
   p.attention->set_sampling(true);
   std::vector<torch::Tensor> rows;
@@ -67,15 +70,17 @@ torch::Tensor estimates(Problem& p, double offset, bool with_baseline, double ex
     p.run(n, &r);
     const auto rewards = p.reward(r.context, offset).detach();
     const auto b = torch::full({}, with_baseline ? exact_mean_reward : 0.0, torch::kDouble);
-    rows.push_back(-flat_grad(reinforce_surrogate(r.log_prob, rewards, b, 1.0, static_cast<double>(n)), p.params()));
+    rows.push_back(-flat_grad(
+        reinforce_surrogate(r.log_prob, rewards, b, 1.0, static_cast<double>(n)), p.params()));
   }
   return torch::stack(rows);  // (K, P)
 }
 
 }  // namespace
 
-TEST_CASE("REINFORCE through hard attention is unbiased; a baseline keeps the mean and cuts the variance",
-          "[reinforce]") {
+TEST_CASE(
+    "REINFORCE through hard attention is unbiased; a baseline keeps the mean and cuts the variance",
+    "[reinforce]") {
   Problem p;
   const double offset = 20.0;
   const auto exact = exact_gradient(p, offset);
@@ -108,7 +113,8 @@ TEST_CASE("REINFORCE through hard attention is unbiased; a baseline keeps the me
 TEST_CASE("the entropy term's gradient matches finite differences", "[reinforce]") {
   torch::manual_seed(2);
   auto logits = torch::randn({3, 5}, torch::kDouble).requires_grad_(true);
-  const auto mask = torch::tensor({1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 0}, torch::kBool).view({3, 5});
+  const auto mask =
+      torch::tensor({1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 0}, torch::kBool).view({3, 5});
   auto entropy_of = [&](const torch::Tensor& l) {
     return categorical_entropy(AttentionImpl::masked_softmax(l, mask)).sum();
   };
@@ -128,7 +134,8 @@ TEST_CASE("the entropy term's gradient matches finite differences", "[reinforce]
   CHECK(categorical_entropy(uniform).item<double>() == Approx(std::log(2.0)));
 }
 
-TEST_CASE("hard attention samples by alpha, never padding; argmax and expectation at evaluation", "[reinforce]") {
+TEST_CASE("hard attention samples by alpha, never padding; argmax and expectation at evaluation",
+          "[reinforce]") {
   torch::manual_seed(4);
   const int64_t n = 20000;
   Attention hard(AttentionOptions("hard", kH, kD).hidden_size(6));
@@ -166,7 +173,8 @@ TEST_CASE("hard attention samples by alpha, never padding; argmax and expectatio
   CHECK(torch::equal(picked.context[0], values[0][alpha.argmax().item<int64_t>()]));
   Attention soft_eval(AttentionOptions("hard", kH, kD).hidden_size(6).hard_eval("expectation"));
   soft_eval->eval();
-  CHECK(soft_eval->forward(query, soft_eval->prepare(values, mask, {})).context.sizes() == torch::IntArrayRef({n, kD}));
+  CHECK(soft_eval->forward(query, soft_eval->prepare(values, mask, {})).context.sizes() ==
+        torch::IntArrayRef({n, kD}));
   CHECK_THROWS(Attention(AttentionOptions("hard", kH, kD).hard_eval("mode")));
 }
 
@@ -188,7 +196,8 @@ TEST_CASE("moving-average baseline and the hard attention loss by hand", "[reinf
   HardAttentionLossOptions o;
   o.scale = 2.0;
   o.entropy_weight = 0.1;
-  const auto loss = hard_attention_loss(log_probs, entropies, rows, torch::tensor({1.0, 4.0}), *fresh, o);
+  const auto loss =
+      hard_attention_loss(log_probs, entropies, rows, torch::tensor({1.0, 4.0}), *fresh, o);
   // -2 * [(1-3)(-1.5) + (4-3)(-2)] / 3 - 0.1 * (0.3 + 0.2 + 0.7) / 3
   CHECK(loss.item<double>() == Approx(-2.0 * (3.0 - 2.0) / 3.0 - 0.1 * 1.2 / 3.0));
   loss.backward();
@@ -202,10 +211,13 @@ TEST_CASE("moving-average baseline and the hard attention loss by hand", "[reinf
   per_step->update(torch::tensor({3.0}));
   log_probs.mutable_grad().zero_();
   const auto step_rewards = torch::tensor({{1.0, 2.0, 99.0}, {6.0, 99.0, 99.0}});
-  const auto step_loss = hard_attention_loss(log_probs, entropies, rows, step_rewards, *per_step, o);
+  const auto step_loss =
+      hard_attention_loss(log_probs, entropies, rows, step_rewards, *per_step, o);
   // -2 * [(1-3)(-0.5) + (2-3)(-1) + (6-3)(-2)] / 3 - 0.1 * 1.2 / 3
   CHECK(step_loss.item<double>() == Approx(-2.0 * (1.0 + 1.0 - 6.0) / 3.0 - 0.1 * 1.2 / 3.0));
   step_loss.backward();
-  CHECK(torch::allclose(log_probs.grad(), torch::tensor({{4.0 / 3, 2.0 / 3, 0.0}, {-6.0 / 3, 0.0, 0.0}})));
-  CHECK(per_step->average.item<double>() == Approx(0.5 * 3.0 + 0.5 * 3.0));  // mean reward (1+2+6)/3
+  CHECK(torch::allclose(log_probs.grad(),
+                        torch::tensor({{4.0 / 3, 2.0 / 3, 0.0}, {-6.0 / 3, 0.0, 0.0}})));
+  CHECK(per_step->average.item<double>() ==
+        Approx(0.5 * 3.0 + 0.5 * 3.0));  // mean reward (1+2+6)/3
 }

@@ -37,8 +37,10 @@ TEST_CASE("read_idx reads unsigned-byte IDX and names the file in its errors", "
   CHECK(t[0][1].item<int>() == 2);
 
   const auto truncated = temp_file("truncated.idx", header + "\x01\x02");
-  CHECK_THROWS_WITH(read_idx(truncated), Catch::Contains(truncated) && Catch::Contains("header says 6"));
-  const auto floats = temp_file("floats.idx", std::string("\x00\x00\x0d\x01\x00\x00\x00\x01", 8) + "abcd");
+  CHECK_THROWS_WITH(read_idx(truncated),
+                    Catch::Contains(truncated) && Catch::Contains("header says 6"));
+  const auto floats =
+      temp_file("floats.idx", std::string("\x00\x00\x0d\x01\x00\x00\x00\x01", 8) + "abcd");
   CHECK_THROWS_WITH(read_idx(floats), Catch::Contains("not unsigned byte"));
   const auto text = temp_file("text.idx", "hello world");
   CHECK_THROWS_WITH(read_idx(text), Catch::Contains("bad magic"));
@@ -46,7 +48,8 @@ TEST_CASE("read_idx reads unsigned-byte IDX and names the file in its errors", "
 }
 
 TEST_CASE("load_fashion_mnist reads Debian's package and explains its absence", "[fashion]") {
-  CHECK_THROWS_WITH(load_fashion_mnist("/nonexistent", "train"), Catch::Contains("dataset-fashion-mnist"));
+  CHECK_THROWS_WITH(load_fashion_mnist("/nonexistent", "train"),
+                    Catch::Contains("dataset-fashion-mnist"));
   CHECK_THROWS_AS(load_fashion_mnist(kFashionMnistDir, "valid"), UserError);
   const auto& d = test_split();
   REQUIRE(d.images.sizes() == torch::IntArrayRef({10000, 28, 28}));
@@ -71,7 +74,7 @@ TEST_CASE("place and relation phrases", "[scenes]") {
 TEST_CASE("ink_box: the bounding box of pixels above the faint threshold", "[scenes]") {
   auto image = torch::zeros({20, 30}, torch::kUInt8);
   image.slice(0, 4, 9).slice(1, 10, 13).fill_(200);  // rows 4-8, columns 10-12
-  image[15][25] = 24;                                 // faint: not ink
+  image[15][25] = 24;                                // faint: not ink
   const Box box = ink_box(image);
   CHECK(box.x0 == 10);
   CHECK(box.x1 == 13);

@@ -42,6 +42,14 @@ class ToyModel : public StepModel {
   torch::Tensor last_;
 };
 
+// The toy's special ids, as a vocabulary would give them.
+SearchOptions toy_options() {
+  SearchOptions o;
+  o.bos = 2;
+  o.eos = 3;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("GNMT length penalty", "[search]") {
@@ -52,10 +60,8 @@ TEST_CASE("GNMT length penalty", "[search]") {
 }
 
 TEST_CASE("beam search finds the sequence greedy search misses", "[search]") {
-  SearchOptions o;
-  o.max_len_ratio = 0.0;
-  o.max_len_offset = 6;
-  const auto lengths = torch::ones({1}, torch::kLong);
+  SearchOptions o = toy_options();
+  const std::vector<int64_t> lengths = {6};
   ToyModel greedy_model(1);
   const auto greedy = greedy_search(greedy_model, lengths, o);
   CHECK(greedy[0][0].tokens.front() == 4);  // greedy commits to "a"
@@ -73,12 +79,27 @@ TEST_CASE("beam search finds the sequence greedy search misses", "[search]") {
 }
 
 TEST_CASE("the length limit ends a hypothesis", "[search]") {
-  SearchOptions o;
-  o.max_len_ratio = 0.0;
-  o.max_len_offset = 1;
   ToyModel model(1);
-  const auto out = greedy_search(model, torch::ones({1}, torch::kLong), o);
+  const auto out = greedy_search(model, {1}, toy_options());
   CHECK(out[0][0].tokens.size() == 1);
+  ToyModel beam_model(1);
+  SearchOptions o = toy_options();
+  o.beam = 2;
+  const auto beam = beam_search(beam_model, {2}, o);
+  for (const auto& h : beam[0]) CHECK(h.tokens.size() <= 2);
+}
+
+TEST_CASE("the search refuses a missing <bos> and a zero length limit", "[search]") {
+  ToyModel model(1);
+  CHECK_THROWS_WITH(greedy_search(model, {6}, SearchOptions{}), Catch::Contains("bos"));
+  CHECK_THROWS_WITH(beam_search(model, {0}, toy_options()), Catch::Contains("at least 1"));
+}
+
+TEST_CASE("translation length limits come from the source lengths", "[search]") {
+  const auto lengths = torch::tensor({0, 1, 4, 10}, torch::kLong);
+  CHECK(source_length_limits(lengths, 1.5, 3) == std::vector<int64_t>{3, 4, 9, 18});
+  CHECK(source_length_limits(lengths, 0.0, 0) == std::vector<int64_t>{1, 1, 1, 1});
+  CHECK(source_length_limits(lengths, 2.0, 10, 12) == std::vector<int64_t>{10, 12, 12, 12});
 }
 
 TEST_CASE("beam search with beam 1 equals greedy search on a trained-size Seq2Seq", "[search]") {
@@ -93,14 +114,14 @@ TEST_CASE("beam search with beam 1 equals greedy search on a trained-size Seq2Se
   torch::NoGradGuard no_grad;
   const auto src = torch::randint(4, 30, {6, 9}, torch::kLong);
   auto lengths = torch::tensor({9, 4, 7, 1, 9, 5}, torch::kLong);
-  for (int64_t b = 0; b < 6; ++b) src[b].narrow(0, lengths[b].item<int64_t>(), 9 - lengths[b].item<int64_t>()).fill_(0);
-  SearchOptions o;
-  o.max_len_ratio = 1.5;
-  o.max_len_offset = 3;
+  for (int64_t b = 0; b < 6; ++b)
+    src[b].narrow(0, lengths[b].item<int64_t>(), 9 - lengths[b].item<int64_t>()).fill_(0);
+  SearchOptions o = toy_options();
+  const auto limits = source_length_limits(lengths, 1.5, 3);
   Seq2SeqStepper a(model, src, lengths);
-  const auto greedy = greedy_search(a, lengths, o);
+  const auto greedy = greedy_search(a, limits, o);
   Seq2SeqStepper b(model, src, lengths);
-  const auto beam = beam_search(b, lengths, o);
+  const auto beam = beam_search(b, limits, o);
   for (int64_t i = 0; i < 6; ++i) {
     CHECK(greedy[i][0].tokens == beam[i][0].tokens);
     CHECK(greedy[i][0].log_prob == Approx(beam[i][0].log_prob).epsilon(1e-4));
@@ -109,6 +130,6 @@ TEST_CASE("beam search with beam 1 equals greedy search on a trained-size Seq2Se
   // A wider beam never finds a less likely best hypothesis (alpha = 0).
   o.beam = 4;
   Seq2SeqStepper c(model, src, lengths);
-  const auto wide = beam_search(c, lengths, o);
+  const auto wide = beam_search(c, limits, o);
   for (int64_t i = 0; i < 6; ++i) CHECK(wide[i][0].log_prob >= greedy[i][0].log_prob - 1e-4);
 }

@@ -28,7 +28,8 @@ std::vector<Example> reverse_task(int64_t n, uint64_t seed) {
 double mean_loss(Seq2Seq& model, const Batch& b) {
   const auto rows = b.tgt_out.ne(Vocab::kPad);
   const auto out = model->forward(b.src, b.src_lengths, b.tgt_in, 1.0, rows);
-  return torch::nn::functional::cross_entropy(out.logits, b.tgt_out.masked_select(rows)).item<double>();
+  return torch::nn::functional::cross_entropy(out.logits, b.tgt_out.masked_select(rows))
+      .item<double>();
 }
 
 }  // namespace
@@ -57,7 +58,8 @@ TEST_CASE("every attention kind with GRU and LSTM trains on a toy task", "[seq2s
           optimizer.zero_grad();
           const auto rows = batch.tgt_out.ne(Vocab::kPad);
           const auto out = model->forward(batch.src, batch.src_lengths, batch.tgt_in, 1.0, rows);
-          torch::nn::functional::cross_entropy(out.logits, batch.tgt_out.masked_select(rows)).backward();
+          torch::nn::functional::cross_entropy(out.logits, batch.tgt_out.masked_select(rows))
+              .backward();
           optimizer.step();
         }
         const double after = mean_loss(model, batch);
@@ -72,7 +74,11 @@ TEST_CASE("every attention kind with GRU and LSTM trains on a toy task", "[seq2s
 
 TEST_CASE("a sentence's logits do not depend on the padding around it", "[seq2seq]") {
   torch::manual_seed(3);
-  Seq2Seq model(Seq2SeqOptions(12, 12).embedding_size(8).encoder_hidden_size(8).decoder_hidden_size(8).dropout(0.0));
+  Seq2Seq model(Seq2SeqOptions(12, 12)
+                    .embedding_size(8)
+                    .encoder_hidden_size(8)
+                    .decoder_hidden_size(8)
+                    .dropout(0.0));
   model->eval();
   const auto data = reverse_task(8, 4);
   const Batch together = collate(data, {0, 1, 2, 3, 4, 5, 6, 7});

@@ -1,8 +1,8 @@
 // Text data: UTF-8, readers and their errors, vocabularies, tokenizers, dates, batching.
 #include <catch2/catch.hpp>
 
-#include "tests/temp_dir.h"
 #include <zlib.h>
+#include "tests/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -21,9 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir() {
-  return attnzoo::testing::scratch_dir().string();
-}
+std::string temp_dir() { return attnzoo::testing::scratch_dir().string(); }
 
 std::string write_file(const std::string& name, const std::string& content) {
   const std::string path = temp_dir() + "/" + name;
@@ -57,9 +55,9 @@ TEST_CASE("utf8: validation finds the first bad byte", "[text]") {
   CHECK(find_invalid_utf8("plain ascii") == std::string::npos);
   CHECK(find_invalid_utf8("Grüße, 東京") == std::string::npos);
   CHECK(find_invalid_utf8("ab\xff") == 2);
-  CHECK(find_invalid_utf8("a\xc3") == 1);          // truncated sequence
-  CHECK(find_invalid_utf8("\xc0\xaf") == 0);       // overlong '/'
-  CHECK(find_invalid_utf8("\xed\xa0\x80") == 0);   // surrogate
+  CHECK(find_invalid_utf8("a\xc3") == 1);         // truncated sequence
+  CHECK(find_invalid_utf8("\xc0\xaf") == 0);      // overlong '/'
+  CHECK(find_invalid_utf8("\xed\xa0\x80") == 0);  // surrogate
   CHECK(to_lower("ÄRGER Über STRAßE") == "ärger über straße");
   CHECK(u32_to_utf8(utf8_to_u32("Grüße 東京 😀")) == "Grüße 東京 😀");
 }
@@ -72,7 +70,8 @@ TEST_CASE("read_lines: plain and gzip files, CRLF, errors name file and line", "
   CHECK_THAT(error_of([] { read_lines("/nonexistent/file.txt"); }),
              Catch::Contains("/nonexistent/file.txt") && Catch::Contains("no such file"));
   const auto bad = write_file("bad.txt", "fine\nstill fine\nbro\xffken\n");
-  CHECK_THAT(error_of([&] { read_lines(bad); }), Catch::Contains(bad + ":3") && Catch::Contains("invalid UTF-8"));
+  CHECK_THAT(error_of([&] { read_lines(bad); }),
+             Catch::Contains(bad + ":3") && Catch::Contains("invalid UTF-8"));
 }
 
 TEST_CASE("parallel corpora: aligned files, TSV pairs, and their errors", "[text]") {
@@ -84,14 +83,17 @@ TEST_CASE("parallel corpora: aligned files, TSV pairs, and their errors", "[text
   CHECK(pairs[1].tgt == "two cats");
 
   const auto short_en = write_file("short.en", "a dog\n");
-  CHECK_THAT(error_of([&] { read_parallel(de, short_en); }), Catch::Contains("not aligned") && Catch::Contains("2 lines"));
+  CHECK_THAT(error_of([&] { read_parallel(de, short_en); }),
+             Catch::Contains("not aligned") && Catch::Contains("2 lines"));
   const auto empty = write_file("empty.de", "");
   const auto empty2 = write_file("empty.en", "");
   CHECK_THAT(error_of([&] { read_parallel(empty, empty2); }), Catch::Contains("empty corpus"));
   const auto half = write_file("half.en", "a dog\n\n");
-  CHECK_THAT(error_of([&] { read_parallel(de, half); }), Catch::Contains(":2") && Catch::Contains("one side"));
+  CHECK_THAT(error_of([&] { read_parallel(de, half); }),
+             Catch::Contains(":2") && Catch::Contains("one side"));
 
-  const auto tsv = write_file("eng-fra.txt", "Go.\tVa !\tCC-BY 2.0 (France) Attribution\nHi.\tSalut !\n");
+  const auto tsv =
+      write_file("eng-fra.txt", "Go.\tVa !\tCC-BY 2.0 (France) Attribution\nHi.\tSalut !\n");
   const auto t = read_tsv_pairs(tsv);
   REQUIRE(t.size() == 2);
   CHECK(t[0].src == "Go.");
@@ -100,7 +102,8 @@ TEST_CASE("parallel corpora: aligned files, TSV pairs, and their errors", "[text
   const auto bad_tsv = write_file("bad.tsv", "Go.\tVa !\nno tab here\n");
   CHECK_THAT(error_of([&] { read_tsv_pairs(bad_tsv); }), Catch::Contains(bad_tsv + ":2"));
 
-  CHECK_THAT(error_of([] { split_file("/nowhere", "train", "de"); }), Catch::Contains("/nowhere/train.de"));
+  CHECK_THAT(error_of([] { split_file("/nowhere", "train", "de"); }),
+             Catch::Contains("/nowhere/train.de"));
 }
 
 TEST_CASE("vocab: specials first, frequency order, min_freq, max_size, JSON round trip", "[text]") {
@@ -118,7 +121,9 @@ TEST_CASE("vocab: specials first, frequency order, min_freq, max_size, JSON roun
   const std::string path = temp_dir() + "/vocab.json";
   v.save(path);
   CHECK(Vocab::load(path) == v);
-  CHECK_THAT(error_of([] { Vocab::from_json(nlohmann::json{{"tokens", {"x"}}}, "v.json"); }),
+  CHECK_THAT(error_of([] {
+               Vocab::from_json(nlohmann::json{{"tokens", {"x"}}}, "v.json");
+             }),
              Catch::Contains("v.json"));
 }
 
@@ -131,7 +136,8 @@ TEST_CASE("word tokenizer splits punctuation and detokenizes back to the text", 
   CHECK(tok->detokenize(tokens) == text);
   TokenizerOptions lower;
   lower.lowercase = true;
-  CHECK(make_tokenizer(lower)->tokenize("Äpfel UND Birnen") == std::vector<std::string>{"äpfel", "und", "birnen"});
+  CHECK(make_tokenizer(lower)->tokenize("Äpfel UND Birnen") ==
+        std::vector<std::string>{"äpfel", "und", "birnen"});
 }
 
 TEST_CASE("char tokenizer: one token per code point, spaces kept", "[text]") {
@@ -193,7 +199,8 @@ TEST_CASE("dates: reproducible, every format maps to the right ISO date", "[text
 
 TEST_CASE("batching: padding, masks, bos/eos and length buckets", "[text]") {
   std::vector<Example> data;
-  for (int64_t n = 1; n <= 40; ++n) data.push_back({std::vector<int64_t>(n % 7 + 1, 5), std::vector<int64_t>(n % 5 + 1, 6)});
+  for (int64_t n = 1; n <= 40; ++n)
+    data.push_back({std::vector<int64_t>(n % 7 + 1, 5), std::vector<int64_t>(n % 5 + 1, 6)});
   const auto batches = make_batches(data, 8, /*shuffle=*/true, 42);
   size_t seen = 0;
   for (const auto& b : batches) seen += b.size();

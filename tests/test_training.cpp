@@ -35,10 +35,10 @@ nlohmann::json tiny_config() {
   c["tokenizer"]["src"]["kind"] = "char";
   c["tokenizer"]["tgt"]["kind"] = "char";
   c["vocab"]["min_freq"] = 1;
-  c["model"] = {{"embedding_size", 8},  {"encoder_hidden_size", 8}, {"decoder_hidden_size", 12},
-                {"encoder_layers", 1},  {"decoder_layers", 2},      {"bidirectional", true},
-                {"rnn", "gru"},         {"dropout", 0.2},           {"attention", "additive"},
-                {"attention_size", 0},  {"readout_size", 6}};
+  c["model"] = {{"embedding_size", 8}, {"encoder_hidden_size", 8}, {"decoder_hidden_size", 12},
+                {"encoder_layers", 1}, {"decoder_layers", 2},      {"bidirectional", true},
+                {"rnn", "gru"},        {"dropout", 0.2},           {"attention", "additive"},
+                {"attention_size", 0}, {"readout_size", 6}};
   c["train"]["batch_size"] = 32;
   c["train"]["epochs"] = 3;
   c["train"]["teacher_forcing"] = 0.7;  // exercises the RNG on every step
@@ -58,7 +58,8 @@ std::map<std::string, torch::Tensor> weights_of(const std::string& checkpoint) {
 
 }  // namespace
 
-TEST_CASE("a resumed run reaches exactly the weights of an uninterrupted one", "[training][checkpoint]") {
+TEST_CASE("a resumed run reaches exactly the weights of an uninterrupted one",
+          "[training][checkpoint]") {
   // 10 batches per epoch: the interrupted run stops mid-epoch, after an
   // evaluation (epoch end at step 10) and with a plateau schedule in play.
   auto config = tiny_config();
@@ -100,23 +101,34 @@ TEST_CASE("checkpoints hold everything needed to translate, and reject strangers
   CHECK(t.src_tokenizer->options().kind == "bpe");
   CHECK(!t.src_tokenizer->model_bytes().empty());
   CHECK(t.src_vocab == Vocab::load(dir + "/vocab.src.json"));
-  SearchOptions o;
-  const auto out = t.translate({"tue 24 nov 2026"}, o, 4);
+  const auto out = t.translate({"tue 24 nov 2026"}, search_options(t.config.at("decode")), 4);
   CHECK(out.size() == 1);
+
+  // A checkpoint from before a config key existed loads with the key's default.
+  auto old_meta = t.meta();
+  old_meta["config"]["decode"].erase("max_len_offset");
+  old_meta["config"]["model"].erase("hard_eval");
+  const auto old_path = dir + "/old.pt";
+  save_checkpoint(old_path, old_meta, *t.model, nullptr, t.tensors());
+  Translator old(Checkpoint(old_path, "translate"));
+  CHECK(old.config.at("decode").at("max_len_offset") == 10);
+  CHECK(old.config.at("model").at("hard_eval") == "argmax");
 
   CHECK_THROWS_WITH(Checkpoint(path, "caption"), Catch::Contains("'translate' checkpoint"));
   const auto junk = dir + "/junk.pt";
   std::ofstream(junk) << "not a checkpoint";
   CHECK_THROWS_WITH(Checkpoint(junk, "translate"), Catch::Contains("not an attnzoo checkpoint"));
-  CHECK_THROWS_WITH(Checkpoint(dir + "/missing.pt", "translate"), Catch::Contains("no such checkpoint"));
+  CHECK_THROWS_WITH(Checkpoint(dir + "/missing.pt", "translate"),
+                    Catch::Contains("no such checkpoint"));
 }
 
 TEST_CASE("configs: unknown keys and wrong types are errors naming the key", "[config]") {
   const auto defaults = default_translate_config();
   CHECK_THROWS_WITH(merge_config(defaults, nlohmann::json{{"train", {{"lrr", 1}}}}, "c.json"),
                     Catch::Contains("c.json.train.lrr"));
-  CHECK_THROWS_WITH(merge_config(defaults, nlohmann::json{{"train", {{"epochs", "ten"}}}}, "c.json"),
-                    Catch::Contains("c.json.train.epochs"));
+  CHECK_THROWS_WITH(
+      merge_config(defaults, nlohmann::json{{"train", {{"epochs", "ten"}}}}, "c.json"),
+      Catch::Contains("c.json.train.epochs"));
   CHECK_THROWS_WITH(merge_config(defaults, nlohmann::json{{"train", {{"epochs", 2.5}}}}, "c.json"),
                     Catch::Contains("integer"));
   auto c = defaults;
@@ -153,7 +165,7 @@ TEST_CASE("learning-rate schedules", "[training]") {
   cosine.total_steps = 110;
   cosine.min_lr = 0.1;
   LrSchedule c(1.0, cosine);
-  CHECK(c.lr(5) == Approx(0.5));    // warm-up
+  CHECK(c.lr(5) == Approx(0.5));  // warm-up
   CHECK(c.lr(10) == Approx(1.0));
   CHECK(c.lr(60) == Approx(0.55));  // half-way: the mean of 1 and the floor
   CHECK(c.lr(110) == Approx(0.1));
@@ -161,8 +173,9 @@ TEST_CASE("learning-rate schedules", "[training]") {
   CHECK_FALSE(c.on_evaluation(1.0));
   CHECK_FALSE(c.on_evaluation(0.5));  // evaluations do not steer it
   CHECK(c.lr(60) == Approx(0.55));
-  CHECK_THROWS_WITH(LrSchedule(1.0, LrScheduleOptions::from_json(nlohmann::json{{"kind", "cosine"}})),
-                    Catch::Contains("total_steps"));
+  CHECK_THROWS_WITH(
+      LrSchedule(1.0, LrScheduleOptions::from_json(nlohmann::json{{"kind", "cosine"}})),
+      Catch::Contains("total_steps"));
 }
 
 TEST_CASE("Multi30k reads from the shared data folder", "[data][multi30k]") {

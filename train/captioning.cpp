@@ -65,13 +65,15 @@ nlohmann::json load_caption_config(const std::string& path) {
 
 namespace {
 
-std::vector<CaptionImage> scene_images(const FashionMnist& source, uint64_t seed, int64_t first, int64_t count,
-                                       const SceneOptions& options, const std::string& prefix) {
+std::vector<CaptionImage> scene_images(const FashionMnist& source, uint64_t seed, int64_t first,
+                                       int64_t count, const SceneOptions& options,
+                                       const std::string& prefix) {
   std::vector<CaptionImage> out;
   out.reserve(static_cast<size_t>(count));
   for (int64_t i = first; i < first + count; ++i) {
     Scene s = make_scene(source, seed, i, options);
-    out.push_back({prefix + std::to_string(i), std::move(s.image), std::move(s.captions), std::move(s.items)});
+    out.push_back({prefix + std::to_string(i), std::move(s.image), std::move(s.captions),
+                   std::move(s.items)});
   }
   return out;
 }
@@ -79,8 +81,10 @@ std::vector<CaptionImage> scene_images(const FashionMnist& source, uint64_t seed
 // Loads the images of one split, ImageReadOptions-sized, on all threads, in
 // chunks so that the progress bar moves; images that cannot be read are
 // reported by name and left out, as are images without captions.
-std::vector<CaptionImage> load_karpathy_split(const std::vector<KarpathyImage>& entries, const std::string& dir,
-                                              const ImageReadOptions& options, const std::string& split) {
+std::vector<CaptionImage> load_karpathy_split(const std::vector<KarpathyImage>& entries,
+                                              const std::string& dir,
+                                              const ImageReadOptions& options,
+                                              const std::string& split) {
   std::vector<torch::Tensor> pixels(entries.size());
   std::vector<std::string> errors(entries.size());
   ProgressBar bar(static_cast<int64_t>(entries.size()), "loading " + split + " images", 10.0);
@@ -112,19 +116,25 @@ std::vector<CaptionImage> load_karpathy_split(const std::vector<KarpathyImage>& 
     }
     out.push_back({entries[i].file, std::move(pixels[i]), entries[i].captions, {}});
   }
-  if (unreadable > 20) std::fprintf(stderr, "skipped %lld more unreadable images\n", static_cast<long long>(unreadable - 20));
+  if (unreadable > 20)
+    std::fprintf(stderr, "skipped %lld more unreadable images\n",
+                 static_cast<long long>(unreadable - 20));
   if (unreadable + uncaptioned > 0)
-    std::fprintf(stderr, "%s: %zu of %zu images kept (%lld unreadable, %lld without captions)\n", split.c_str(),
-                 out.size(), entries.size(), static_cast<long long>(unreadable), static_cast<long long>(uncaptioned));
+    std::fprintf(stderr, "%s: %zu of %zu images kept (%lld unreadable, %lld without captions)\n",
+                 split.c_str(), out.size(), entries.size(), static_cast<long long>(unreadable),
+                 static_cast<long long>(uncaptioned));
   return out;
 }
 
 CaptionSplits load_karpathy_data(const nlohmann::json& d, const std::vector<std::string>& splits) {
   const std::string captions = d.at("captions"), images = d.at("images");
-  if (captions.empty()) throw UserError("config: data.captions is empty (the Karpathy split JSON; --captions)");
-  if (images.empty()) throw UserError("config: data.images is empty (the folder of the images; --images)");
+  if (captions.empty())
+    throw UserError("config: data.captions is empty (the Karpathy split JSON; --captions)");
+  if (images.empty())
+    throw UserError("config: data.images is empty (the folder of the images; --images)");
   std::error_code ec;
-  if (!std::filesystem::is_directory(images, ec)) throw UserError("{}: no such image folder", images);
+  if (!std::filesystem::is_directory(images, ec))
+    throw UserError("{}: no such image folder", images);
   std::map<std::string, std::vector<KarpathyImage>> by_split;
   for (auto& image : read_karpathy(captions)) by_split[image.split].push_back(std::move(image));
   const auto options = caption_image_options(d);
@@ -133,7 +143,8 @@ CaptionSplits load_karpathy_data(const nlohmann::json& d, const std::vector<std:
     if (std::find(splits.begin(), splits.end(), name) == splits.end()) continue;
     auto& entries = by_split[name];
     const int64_t limit = d.at("limit").at(name);
-    if (limit > 0 && static_cast<int64_t>(entries.size()) > limit) entries.resize(static_cast<size_t>(limit));
+    if (limit > 0 && static_cast<int64_t>(entries.size()) > limit)
+      entries.resize(static_cast<size_t>(limit));
     *split = load_karpathy_split(entries, images, options, name);
     if (split->empty()) throw UserError("{}: no {} images could be used", captions, name);
   }
@@ -158,7 +169,8 @@ ImageReadOptions caption_image_options(const nlohmann::json& d) {
 CaptionSplits load_caption_data(const nlohmann::json& d, const std::vector<std::string>& splits) {
   const std::string source = d.at("source");
   if (source == "karpathy") return load_karpathy_data(d, splits);
-  if (source != "scenes") throw UserError("config: data.source \"{}\" is not one of scenes, karpathy", source);
+  if (source != "scenes")
+    throw UserError("config: data.source \"{}\" is not one of scenes, karpathy", source);
   const auto& sc = d.at("scenes");
   SceneOptions o;
   o.canvas = sc.at("canvas");
@@ -180,7 +192,8 @@ CaptionSplits load_caption_data(const nlohmann::json& d, const std::vector<std::
   s.test = scene_images(test_items, seed + 1, n_valid, sc.at("test_size"), o, "test-");
   for (auto [name, split] : s.named()) {
     const int64_t limit = d.at("limit").at(name);
-    if (limit > 0 && static_cast<int64_t>(split->size()) > limit) split->resize(static_cast<size_t>(limit));
+    if (limit > 0 && static_cast<int64_t>(split->size()) > limit)
+      split->resize(static_cast<size_t>(limit));
   }
   return s;
 }
@@ -196,21 +209,24 @@ CaptionNetImpl::CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size)
                                                   .grid(e.at("grid"))));
   positions_ = e.at("positions");
   if (positions_ < 0 || positions_ > 16)
-    throw UserError("config: encoder.positions must be 0 (none) to 16 frequencies, not {}", positions_);
+    throw UserError("config: encoder.positions must be 0 (none) to 16 frequencies, not {}",
+                    positions_);
   const auto& m = config.at("model");
   decoder = register_module(
-      "decoder", CaptionDecoder(CaptionDecoderOptions(vocab_size, encoder->feature_size() + 4 * positions_)
-                                    .embedding_size(m.at("embedding_size"))
-                                    .hidden_size(m.at("hidden_size"))
-                                    .attention_size(m.at("attention_size"))
-                                    .attention(m.at("attention").get<std::string>())
-                                    .gate(m.at("gate"))
-                                    .output(m.at("output").get<std::string>())
-                                    .dropout(m.at("dropout"))
-                                    .hard_eval(m.at("hard_eval").get<std::string>())));
+      "decoder",
+      CaptionDecoder(CaptionDecoderOptions(vocab_size, encoder->feature_size() + 4 * positions_)
+                         .embedding_size(m.at("embedding_size"))
+                         .hidden_size(m.at("hidden_size"))
+                         .attention_size(m.at("attention_size"))
+                         .attention(m.at("attention").get<std::string>())
+                         .gate(m.at("gate"))
+                         .output(m.at("output").get<std::string>())
+                         .dropout(m.at("dropout"))
+                         .hard_eval(m.at("hard_eval").get<std::string>())));
 }
 
-torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_h, int64_t* grid_w) {
+torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_h,
+                                     int64_t* grid_w) {
   int64_t h = 0, w = 0;
   auto values = encoder->locations(images, &h, &w);
   if (grid_h != nullptr) *grid_h = h;
@@ -239,21 +255,24 @@ void copy_encoder_from_checkpoint(ResNetImpl& encoder, const std::string& path) 
   auto copy = [&](const std::string& name, torch::Tensor& target) {
     const auto* source = theirs.find(name);
     if (!source || source->sizes() != target.sizes())
-      throw UserError("{}: its encoder is not shaped like this config's (encoder.depth, width, last_stage): {}", path,
-                      name);
+      throw UserError(
+          "{}: its encoder is not shaped like this config's (encoder.depth, width, last_stage): {}",
+          path, name);
     target.copy_(*source);
   };
   for (auto& p : encoder.named_parameters(true)) copy(p.key(), p.value());
   for (auto& b : encoder.named_buffers(true)) copy(b.key(), b.value());
 }
 
-Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionImage>& train) : config(config_in) {
+Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionImage>& train)
+    : config(config_in) {
   tokenizer = make_tokenizer(TokenizerOptions::from_json(config.at("tokenizer")));
   std::vector<std::vector<std::string>> sentences;
   for (const auto& image : train)
     for (const auto& c : image.captions) sentences.push_back(tokenizer->tokenize(c));
   if (sentences.empty()) throw UserError("no training captions");
-  vocab = Vocab::build(sentences, config.at("vocab").at("min_freq"), config.at("vocab").at("max_size"));
+  vocab =
+      Vocab::build(sentences, config.at("vocab").at("min_freq"), config.at("vocab").at("max_size"));
   model = CaptionNet(config, vocab.size());
   const auto& e = config.at("encoder");
   const std::string weights = e.at("weights");
@@ -264,8 +283,10 @@ Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionI
     check_encoder_weights(config);
     const auto report = load_named_tensors(*model->encoder, weights);
     if (!report.missing.empty())
-      throw UserError("{}: {} encoder tensors missing, e.g. {}", weights, report.missing.size(), report.missing[0]);
-    std::fprintf(stderr, "encoder weights from %s (%zu unused: %s)\n", weights.c_str(), report.unexpected.size(),
+      throw UserError("{}: {} encoder tensors missing, e.g. {}", weights, report.missing.size(),
+                      report.missing[0]);
+    std::fprintf(stderr, "encoder weights from %s (%zu unused: %s)\n", weights.c_str(),
+                 report.unexpected.size(),
                  report.unexpected.empty() ? "" : report.unexpected[0].c_str());
   }
   apply_freezing();
@@ -288,7 +309,9 @@ Captioner::Captioner(const Checkpoint& checkpoint) {
   apply_freezing();
 }
 
-nlohmann::json Captioner::meta() const { return {{"app", "caption"}, {"config", config}, {"vocab", vocab.to_json()}}; }
+nlohmann::json Captioner::meta() const {
+  return {{"app", "caption"}, {"config", config}, {"vocab", vocab.to_json()}};
+}
 
 std::vector<int64_t> Captioner::encode_caption(const std::string& caption) const {
   auto ids = vocab.encode(tokenizer->tokenize(caption));
@@ -308,7 +331,8 @@ AugmentOptions Captioner::augment_options() const {
   return o;
 }
 
-torch::Tensor Captioner::prepare(const std::vector<const torch::Tensor*>& pixels, bool augment) const {
+torch::Tensor Captioner::prepare(const std::vector<const torch::Tensor*>& pixels,
+                                 bool augment) const {
   std::vector<torch::Tensor> images;
   for (const auto* p : pixels) {
     auto x = p->to(torch::kFloat).div(255.0);
@@ -327,11 +351,11 @@ SearchOptions Captioner::search_options() const {
   SearchOptions o;
   o.beam = d.at("beam");
   o.length_penalty = d.at("length_penalty");
-  o.max_len_ratio = 0.0;
-  o.max_len_offset = d.at("max_length");
   o.bos = Vocab::kBos;
   o.eos = Vocab::kEos;
   if (o.beam < 1) throw UserError("decode.beam must be at least 1 (got {})", o.beam);
+  if (d.at("max_length").get<int64_t>() < 1)
+    throw UserError("decode.max_length must be at least 1 (got {})", d.at("max_length").dump());
   return o;
 }
 
@@ -341,6 +365,7 @@ std::vector<CaptionResult> Captioner::caption(const std::vector<const CaptionIma
   const bool was_training = model->is_training();
   model->eval();
   std::vector<CaptionResult> out;
+  const int64_t max_length = config.at("decode").at("max_length");
   for (size_t start = 0; start < images.size(); start += static_cast<size_t>(batch_size)) {
     const size_t end = std::min(images.size(), start + static_cast<size_t>(batch_size));
     std::vector<const torch::Tensor*> pixels;
@@ -352,14 +377,15 @@ std::vector<CaptionResult> Captioner::caption(const std::vector<const CaptionIma
     const double shift_x = offset * static_cast<double>(gw) / static_cast<double>(input.size(3));
     const double shift_y = offset * static_cast<double>(gh) / static_cast<double>(input.size(2));
     CaptionStepper stepper(model->decoder, features);
-    const auto limits = torch::zeros({features.size(0)}, torch::kLong);
+    const std::vector<int64_t> limits(features.size(0), max_length);
     for (const auto& hyps : search(stepper, limits, options)) {
       const Hypothesis& best = hyps.front();
       CaptionResult r;
       r.words = vocab.decode(best.tokens);
       r.text = tokenizer->detokenize(r.words);
-      r.attention = best.attention.defined() ? best.attention.slice(0, 0, static_cast<int64_t>(r.words.size()))
-                                             : torch::Tensor();
+      r.attention = best.attention.defined()
+                        ? best.attention.slice(0, 0, static_cast<int64_t>(r.words.size()))
+                        : torch::Tensor();
       r.grid_h = gh;
       r.grid_w = gw;
       r.shift_x = shift_x;
@@ -376,8 +402,8 @@ std::vector<CaptionResult> Captioner::caption(const std::vector<const CaptionIma
 // Evaluation
 
 nlohmann::json CaptionEval::to_json() const {
-  nlohmann::json j = {{"bleu1", bleu[0]}, {"bleu2", bleu[1]}, {"bleu3", bleu[2]}, {"bleu4", bleu[3]},
-                      {"cider", cider},   {"images", images}};
+  nlohmann::json j = {{"bleu1", bleu[0]}, {"bleu2", bleu[1]}, {"bleu3", bleu[2]},
+                      {"bleu4", bleu[3]}, {"cider", cider},   {"images", images}};
   if (pointing_accuracy >= 0) {
     j["pointing_accuracy"] = pointing_accuracy;
     j["pointed_words"] = pointed_words;
@@ -390,18 +416,21 @@ nlohmann::json CaptionEval::to_json() const {
   return j;
 }
 
-void write_caption_heatmaps(const std::string& png_path, const CaptionImage& image, const CaptionResult& r) {
+void write_caption_heatmaps(const std::string& png_path, const CaptionImage& image,
+                            const CaptionResult& r) {
   HeatmapOptions options;
   options.shift_x = r.shift_x;
   options.shift_y = r.shift_y;
-  write_attention_heatmaps(png_path, image.pixels, r.words, r.attention, r.grid_h, r.grid_w, options);
+  write_attention_heatmaps(png_path, image.pixels, r.words, r.attention, r.grid_h, r.grid_w,
+                           options);
 }
 
 void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCounts* counts) {
   if (!r.attention.defined() || r.grid_h <= 0 || r.grid_w <= 0) return;
   const double height = static_cast<double>(image.pixels.size(0));
   const double width = static_cast<double>(image.pixels.size(1));
-  const double step_x = width / static_cast<double>(r.grid_w), step_y = height / static_cast<double>(r.grid_h);
+  const double step_x = width / static_cast<double>(r.grid_w),
+               step_y = height / static_cast<double>(r.grid_h);
   const int64_t total_before = counts->total;
   for (size_t t = 0; t < r.words.size(); ++t) {
     bool named = false, hit = false, near = false, other = false;
@@ -416,8 +445,8 @@ void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCo
       }
       named = true;
       hit = hit || item.box.contains(x, y);
-      near = near || (x >= item.box.x0 - step_x && x < item.box.x1 + step_x && y >= item.box.y0 - step_y &&
-                      y < item.box.y1 + step_y);
+      near = near || (x >= item.box.x0 - step_x && x < item.box.x1 + step_x &&
+                      y >= item.box.y0 - step_y && y < item.box.y1 + step_y);
     }
     if (!named) continue;
     const size_t order = static_cast<size_t>(counts->total - total_before);
@@ -437,8 +466,8 @@ void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCo
   }
 }
 
-void count_items(const CaptionResult& r, const CaptionImage& image, const std::vector<std::string>& names,
-                 ItemCounts* counts) {
+void count_items(const CaptionResult& r, const CaptionImage& image,
+                 const std::vector<std::string>& names, ItemCounts* counts) {
   std::map<std::string, int64_t> in_image, in_caption;
   for (const auto& item : image.items) ++in_image[item.name];
   for (const auto& w : r.words)
@@ -463,7 +492,8 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
   // References as columns for BLEU (missing ones empty), and as token lists for CIDEr-D.
   size_t max_refs = 0;
   for (const auto& image : images) max_refs = std::max(max_refs, image.captions.size());
-  std::vector<std::vector<std::string>> bleu_refs(max_refs, std::vector<std::string>(images.size()));
+  std::vector<std::vector<std::string>> bleu_refs(max_refs,
+                                                  std::vector<std::string>(images.size()));
   std::vector<std::vector<std::string>> cider_refs(images.size());
   std::vector<std::string> hypotheses, cider_hyps;
   auto tokens_line = [&](const std::string& s) {
@@ -500,9 +530,11 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
     ev.missed_on_other_item = share(pointing.on_other_item, pointing.total - pointing.hits);
     for (size_t k = 0; k < pointing.total_by_order.size(); ++k)
       ev.pointing_by_order.push_back(share(pointing.hits_by_order[k], pointing.total_by_order[k]));
-    ev.item_recall = items.items > 0 ? static_cast<double>(items.named) / static_cast<double>(items.items) : 0.0;
-    ev.item_precision =
-        items.name_words > 0 ? static_cast<double>(items.correct_words) / static_cast<double>(items.name_words) : 0.0;
+    ev.item_recall =
+        items.items > 0 ? static_cast<double>(items.named) / static_cast<double>(items.items) : 0.0;
+    ev.item_precision = items.name_words > 0 ? static_cast<double>(items.correct_words) /
+                                                   static_cast<double>(items.name_words)
+                                             : 0.0;
   }
   return ev;
 }
@@ -510,7 +542,8 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
 // ----------------------------------------------------------------------------
 // Feature cache
 
-torch::Tensor encode_images(Captioner& c, const std::vector<CaptionImage>& images, int64_t batch_size) {
+torch::Tensor encode_images(Captioner& c, const std::vector<CaptionImage>& images,
+                            int64_t batch_size) {
   torch::NoGradGuard no_grad;
   const bool was_training = c.model->is_training();
   c.model->eval();
@@ -540,7 +573,8 @@ std::string feature_cache_key(const Captioner& c, const std::vector<CaptionImage
   // A 64-bit FNV-1a over names and bytes, tensor by tensor (no copy of the whole encoder).
   uint64_t hash = 14695981039346656037ULL;
   auto mix = [&](const char* bytes, size_t n) {
-    for (size_t i = 0; i < n; ++i) hash = (hash ^ static_cast<unsigned char>(bytes[i])) * 1099511628211ULL;
+    for (size_t i = 0; i < n; ++i)
+      hash = (hash ^ static_cast<unsigned char>(bytes[i])) * 1099511628211ULL;
   };
   auto add = [&](const std::string& name, const torch::Tensor& t) {
     const auto v = t.detach().to(torch::kCPU).contiguous();
@@ -562,11 +596,14 @@ std::string feature_cache_key(const Captioner& c, const std::vector<CaptionImage
 void check_cache_config(const nlohmann::json& config) {
   const int64_t trainable = config.at("encoder").at("trainable_stages");
   if (trainable != 0)
-    throw UserError("config: encoder.cache needs a frozen encoder (encoder.trainable_stages 0, not {})", trainable);
+    throw UserError(
+        "config: encoder.cache needs a frozen encoder (encoder.trainable_stages 0, not {})",
+        trainable);
   const auto& a = config.at("data").at("augment");
-  if (a.at("flip").get<bool>() || a.at("shift").get<int64_t>() > 0 || a.at("brightness").get<double>() > 0 ||
-      a.at("contrast").get<double>() > 0)
-    throw UserError("config: encoder.cache and data.augment exclude each other (features are cached once)");
+  if (a.at("flip").get<bool>() || a.at("shift").get<int64_t>() > 0 ||
+      a.at("brightness").get<double>() > 0 || a.at("contrast").get<double>() > 0)
+    throw UserError(
+        "config: encoder.cache and data.augment exclude each other (features are cached once)");
 }
 
 torch::Tensor load_or_build_feature_cache(Captioner& c, const std::vector<CaptionImage>& images,
@@ -579,12 +616,15 @@ torch::Tensor load_or_build_feature_cache(Captioner& c, const std::vector<Captio
       c10::IValue stored;
       torch::Tensor features;
       if (archive.try_read("key", stored) && stored.isString() && stored.toStringRef() == key &&
-          archive.try_read("features", features) && features.size(0) == static_cast<int64_t>(images.size())) {
+          archive.try_read("features", features) &&
+          features.size(0) == static_cast<int64_t>(images.size())) {
         std::fprintf(stderr, "feature cache: %s (%lld images)\n", path.c_str(),
                      static_cast<long long>(features.size(0)));
         return features;
       }
-      std::fprintf(stderr, "feature cache: %s is for other images or another encoder; rebuilding it\n", path.c_str());
+      std::fprintf(stderr,
+                   "feature cache: %s is for other images or another encoder; rebuilding it\n",
+                   path.c_str());
     } catch (const c10::Error&) {
       std::fprintf(stderr, "feature cache: %s is unreadable; rebuilding it\n", path.c_str());
     }
@@ -595,7 +635,8 @@ torch::Tensor load_or_build_feature_cache(Captioner& c, const std::vector<Captio
   archive.write("features", features, /*is_buffer=*/true);
   save_archive_atomically(archive, path, "the feature cache");
   std::fprintf(stderr, "feature cache: %s (%lld images, %.0f MB)\n", path.c_str(),
-               static_cast<long long>(features.size(0)), static_cast<double>(features.nbytes()) / 1e6);
+               static_cast<long long>(features.size(0)),
+               static_cast<double>(features.nbytes()) / 1e6);
   return features;
 }
 
@@ -613,7 +654,8 @@ struct CaptionExample {
 // loss = cross-entropy + the doubly stochastic penalty + the attention entropy.
 class CaptionTask : public TrainTask {
  public:
-  CaptionTask(Captioner& c, CaptionSplits& data, const nlohmann::json& tc, const std::string& cache_path)
+  CaptionTask(Captioner& c, CaptionSplits& data, const nlohmann::json& tc,
+              const std::string& cache_path)
       : c_(c),
         data_(data),
         batch_size_(tc.at("batch_size")),
@@ -628,7 +670,8 @@ class CaptionTask : public TrainTask {
     if (lambda_ < 0 || entropy_weight_ < 0)
       throw UserError("config: train.doubly_stochastic and train.attention_entropy must be >= 0");
     if (select_metric_ != "bleu4" && select_metric_ != "cider")
-      throw UserError("config: train.select_metric \"{}\" is not one of bleu4, cider", select_metric_);
+      throw UserError("config: train.select_metric \"{}\" is not one of bleu4, cider",
+                      select_metric_);
     for (size_t i = 0; i < data.train.size(); ++i) {
       image_examples_.emplace_back();
       for (const auto& caption : data.train[i].captions) {
@@ -638,8 +681,9 @@ class CaptionTask : public TrainTask {
     }
     const int64_t valid_max = tc.at("valid_max_images");
     valid_.assign(data.valid.begin(),
-                  valid_max > 0 && static_cast<size_t>(valid_max) < data.valid.size() ? data.valid.begin() + valid_max
-                                                                                        : data.valid.end());
+                  valid_max > 0 && static_cast<size_t>(valid_max) < data.valid.size()
+                      ? data.valid.begin() + valid_max
+                      : data.valid.end());
     if (examples_.empty()) throw UserError("no training captions");
     if (!cache_path.empty()) {
       check_cache_config(c.config);
@@ -659,7 +703,8 @@ class CaptionTask : public TrainTask {
     auto batches = shuffled_batches(image_examples_.size(), batch_size_, seed);
     for (auto& batch : batches) {
       std::vector<size_t> rows;
-      for (size_t image : batch) rows.insert(rows.end(), image_examples_[image].begin(), image_examples_[image].end());
+      for (size_t image : batch)
+        rows.insert(rows.end(), image_examples_[image].begin(), image_examples_[image].end());
       batch = std::move(rows);
     }
     return batches;
@@ -682,7 +727,8 @@ class CaptionTask : public TrainTask {
       longest = std::max(longest, examples_[i].ids.size());
     }
     // captions_in = <bos> y_1 .. y_{n-1}; captions_out = y_1 .. <eos>; padded.
-    std::vector<int64_t> in_ids(batch.size() * longest, Vocab::kPad), out_ids(batch.size() * longest, Vocab::kPad);
+    std::vector<int64_t> in_ids(batch.size() * longest, Vocab::kPad),
+        out_ids(batch.size() * longest, Vocab::kPad);
     int64_t tokens = 0;
     for (size_t r = 0; r < batch.size(); ++r) {
       const auto& ids = examples_[batch[r]].ids;
@@ -692,18 +738,21 @@ class CaptionTask : public TrainTask {
       }
       tokens += static_cast<int64_t>(ids.size());
     }
-    const std::vector<int64_t> shape = {static_cast<int64_t>(batch.size()), static_cast<int64_t>(longest)};
+    const std::vector<int64_t> shape = {static_cast<int64_t>(batch.size()),
+                                        static_cast<int64_t>(longest)};
     const auto in = torch::tensor(in_ids, torch::kLong).view(shape);
     const auto out = torch::tensor(out_ids, torch::kLong).view(shape);
     const auto rows = out.ne(Vocab::kPad);
     hard_.begin_batch();
-    const auto images = cache_.defined()
-                            ? cache_.index_select(0, torch::tensor(image_ids, torch::kLong)).to(torch::kFloat)
-                            : c_.model->encode(c_.prepare(pixels, augment_));
+    const auto images =
+        cache_.defined()
+            ? cache_.index_select(0, torch::tensor(image_ids, torch::kLong)).to(torch::kFloat)
+            : c_.model->encode(c_.prepare(pixels, augment_));
     const auto features = images.index_select(0, torch::tensor(image_of_row, torch::kLong));
     const auto result = c_.model->decoder->forward(features, in, rows);
     const auto token_nll = torch::nn::functional::cross_entropy(
-        result.logits, out.masked_select(rows), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+        result.logits, out.masked_select(rows),
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
     auto loss = token_nll.mean();
     StepResult step;
     step.terms.push_back({"nll", loss.detach()});
@@ -713,7 +762,8 @@ class CaptionTask : public TrainTask {
       step.terms.push_back({"attn_entropy", entropy.detach()});
       loss = loss + entropy_weight_ * entropy;
     }
-    if (hard_.active()) loss = loss + hard_.loss(result.log_probs, result.entropies, rows, token_nll, &step.terms);
+    if (hard_.active())
+      loss = loss + hard_.loss(result.log_probs, result.entropies, rows, token_nll, &step.terms);
     step.loss = loss;
     step.tokens = tokens;
     return step;
@@ -730,7 +780,8 @@ class CaptionTask : public TrainTask {
     e.score = select_metric_ == "cider" ? ev.cider : ev.bleu[3];
     e.summary = fmt::format("valid bleu4 {:.2f} cider {:.3f}", ev.bleu[3], ev.cider);
     if (ev.pointing_accuracy >= 0)
-      e.summary += fmt::format(" pointing {:.3f} items {:.3f}", ev.pointing_accuracy, ev.item_recall);
+      e.summary +=
+          fmt::format(" pointing {:.3f} items {:.3f}", ev.pointing_accuracy, ev.item_recall);
     if (!ev.results.empty()) e.summary += " | \"" + ev.results[0].text + "\"";
     return e;
   }
@@ -758,7 +809,8 @@ class CaptionTask : public TrainTask {
 }  // namespace
 
 std::unique_ptr<TrainTask> make_caption_task(Captioner& captioner, CaptionSplits& data,
-                                             const nlohmann::json& train_config, const std::string& cache_path) {
+                                             const nlohmann::json& train_config,
+                                             const std::string& cache_path) {
   return std::make_unique<CaptionTask>(captioner, data, train_config, cache_path);
 }
 
@@ -787,7 +839,9 @@ void pretrain_caption_encoder(Captioner& c, const std::string& report_path) {
   const std::string dir = d.at("fashion_mnist");
   // The whole encoder learns the items; encoder.trainable_stages applies to captioning.
   c.model->encoder->unfreeze();
-  const auto prepare = [&](const std::vector<const torch::Tensor*>& pixels) { return c.prepare(pixels); };
+  const auto prepare = [&](const std::vector<const torch::Tensor*>& pixels) {
+    return c.prepare(pixels);
+  };
   const auto report = pretrain_on_items(*c.model->encoder, load_fashion_mnist(dir, "train"),
                                         load_fashion_mnist(dir, "test"), o, prepare);
   write_json_file(report_path, {{"steps", report.steps},
@@ -797,13 +851,15 @@ void pretrain_caption_encoder(Captioner& c, const std::string& report_path) {
   c.apply_freezing();
 }
 
-std::string train_captioner(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
+std::string train_captioner(const nlohmann::json& config_in, const std::string& out_dir,
+                            bool resume) {
   const auto& tc = config_in.at("train");
   auto checkpoint = begin_run(tc, out_dir, resume, "caption");
 
   if (config_in.at("encoder").at("cache").get<bool>()) check_cache_config(config_in);
   if (!resume) check_encoder_weights(config_in);
-  std::fprintf(stderr, "loading data (%s)\n", config_in.at("data").at("source").get<std::string>().c_str());
+  std::fprintf(stderr, "loading data (%s)\n",
+               config_in.at("data").at("source").get<std::string>().c_str());
   auto data = load_caption_data(config_in.at("data"));
   std::unique_ptr<Captioner> captioner;
   if (checkpoint) {
@@ -831,11 +887,12 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
     c.model->encode(c.prepare({&data.train.front().pixels}), &grid_h, &grid_w);
   }
   std::fprintf(stderr,
-               "data: %zu train images, %zu valid, %zu test | vocab: %lld | model: %lld parameters (%lld trained), "
+               "data: %zu train images, %zu valid, %zu test | vocab: %lld | model: %lld parameters "
+               "(%lld trained), "
                "%lld locations x %lld features\n",
-               data.train.size(), data.valid.size(), data.test.size(), static_cast<long long>(c.vocab.size()),
-               static_cast<long long>(parameters), static_cast<long long>(trainable),
-               static_cast<long long>(grid_h * grid_w),
+               data.train.size(), data.valid.size(), data.test.size(),
+               static_cast<long long>(c.vocab.size()), static_cast<long long>(parameters),
+               static_cast<long long>(trainable), static_cast<long long>(grid_h * grid_w),
                static_cast<long long>(c.model->decoder->options.feature_size()));
   const bool cache = c.config.at("encoder").at("cache");
   const auto task = make_caption_task(c, data, tc, cache ? out_dir + "/features.pt" : "");

@@ -1,10 +1,10 @@
 #pragma once
 // The captioning task end to end: config, data (the embedded Fashion-MNIST
-// scenes, or images and a Karpathy split file), the Captioner (vocabulary, ResNet encoder, Show-Attend-Tell
-// decoder), training through the shared loop, and evaluation (BLEU-1..4,
-// CIDEr-D, the pointing game).
-#include <nlohmann/json.hpp>
+// scenes, or images and a Karpathy split file), the Captioner (vocabulary, ResNet encoder,
+// Show-Attend-Tell decoder), training through the shared loop, and evaluation (BLEU-1..4, CIDEr-D,
+// the pointing game).
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <string>
@@ -46,7 +46,8 @@ struct CaptionSplits {
 // data.image_size; unreadable images are reported by name and left out.
 // data.limit caps each split. Karpathy images are loaded for `splits` only.
 CaptionSplits load_caption_data(const nlohmann::json& data_config,
-                                const std::vector<std::string>& splits = {"train", "valid", "test"});
+                                const std::vector<std::string>& splits = {"train", "valid",
+                                                                          "test"});
 // How image files are read for this data config (size, grey, crop).
 ImageReadOptions caption_image_options(const nlohmann::json& data_config);
 
@@ -56,7 +57,8 @@ class CaptionNetImpl : public torch::nn::Module {
   CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size);
   // Normalised images (B,3,H,W) -> annotation vectors (B,L,D + 4 encoder.positions):
   // the ResNet's features at each location, then grid_positions(), and the grid (h,w).
-  torch::Tensor encode(const torch::Tensor& images, int64_t* grid_h = nullptr, int64_t* grid_w = nullptr);
+  torch::Tensor encode(const torch::Tensor& images, int64_t* grid_h = nullptr,
+                       int64_t* grid_w = nullptr);
   int64_t position_frequencies() const { return positions_; }
   ResNet encoder{nullptr};
   CaptionDecoder decoder{nullptr};
@@ -95,10 +97,11 @@ class Captioner {
   std::vector<int64_t> encode_caption(const std::string& caption) const;  // ids with <eos>
   // uint8 images -> normalised network input (B,3,H,W); `augment` applies
   // data.augment (training batches only).
-  torch::Tensor prepare(const std::vector<const torch::Tensor*>& pixels, bool augment = false) const;
+  torch::Tensor prepare(const std::vector<const torch::Tensor*>& pixels,
+                        bool augment = false) const;
   AugmentOptions augment_options() const;
-  std::vector<CaptionResult> caption(const std::vector<const CaptionImage*>& images, const SearchOptions& options,
-                                     int64_t batch_size);
+  std::vector<CaptionResult> caption(const std::vector<const CaptionImage*>& images,
+                                     const SearchOptions& options, int64_t batch_size);
   SearchOptions search_options() const;
 
   nlohmann::json meta() const;
@@ -134,7 +137,8 @@ struct CaptionEval {
 
 // The figure of where `result` looked for each word over `image`
 // (eval/heatmap.h), with the maps placed where their locations look.
-void write_caption_heatmaps(const std::string& png_path, const CaptionImage& image, const CaptionResult& result);
+void write_caption_heatmaps(const std::string& png_path, const CaptionImage& image,
+                            const CaptionResult& result);
 
 // The pointing game for one caption: each word naming an item of the image
 // counts; it hits when its attention's argmax location (the centre of its
@@ -155,14 +159,15 @@ void pointing_game(const CaptionResult& result, const CaptionImage& image, Point
 struct ItemCounts {
   int64_t named = 0, items = 0, name_words = 0, correct_words = 0;
 };
-void count_items(const CaptionResult& result, const CaptionImage& image, const std::vector<std::string>& names,
-                 ItemCounts* counts);
+void count_items(const CaptionResult& result, const CaptionImage& image,
+                 const std::vector<std::string>& names, ItemCounts* counts);
 
 CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionImage>& images,
                                const SearchOptions& options, int64_t batch_size);
 
 // The encoder's feature maps of `images`, (N,L,D) in fp16 (eval mode, no grad).
-torch::Tensor encode_images(Captioner& captioner, const std::vector<CaptionImage>& images, int64_t batch_size);
+torch::Tensor encode_images(Captioner& captioner, const std::vector<CaptionImage>& images,
+                            int64_t batch_size);
 // encoder.pretrain.steps > 0: trains the whole encoder to classify single
 // Fashion-MNIST items (train/item_pretrain.h) before captioning, then applies
 // encoder.trainable_stages again, and writes what it measured to
@@ -174,7 +179,8 @@ void pretrain_caption_encoder(Captioner& captioner, const std::string& report_pa
 void check_cache_config(const nlohmann::json& config);
 // encode_images, stored at `path` and read back while the encoder, its
 // weights file, the data config and the images stay the same.
-torch::Tensor load_or_build_feature_cache(Captioner& captioner, const std::vector<CaptionImage>& images,
+torch::Tensor load_or_build_feature_cache(Captioner& captioner,
+                                          const std::vector<CaptionImage>& images,
                                           const std::string& path, int64_t batch_size);
 
 // Captioning as a TrainTask for the shared loop: every (image, reference) is
@@ -182,7 +188,8 @@ torch::Tensor load_or_build_feature_cache(Captioner& captioner, const std::vecto
 // cache path (encoder.cache; the encoder must be frozen) training reads the
 // cached feature maps and releases the training images' pixels.
 std::unique_ptr<TrainTask> make_caption_task(Captioner& captioner, CaptionSplits& data,
-                                             const nlohmann::json& train_config, const std::string& cache_path);
+                                             const nlohmann::json& train_config,
+                                             const std::string& cache_path);
 
 // Trains (or, with resume, continues) in out_dir; returns the checkpoint path.
 std::string train_captioner(const nlohmann::json& config, const std::string& out_dir, bool resume);

@@ -64,12 +64,14 @@ Checkpoint::Checkpoint(const std::string& path, const std::string& app) : path_(
   c10::IValue meta;
   try {
     archive_->load_from(path);
-    if (!archive_->try_read("meta", meta) || !meta.isString()) throw std::runtime_error("no meta record");
+    if (!archive_->try_read("meta", meta) || !meta.isString())
+      throw std::runtime_error("no meta record");
     meta_ = nlohmann::json::parse(meta.toStringRef());
   } catch (const std::exception& e) {
     throw UserError("{}: not an attnzoo checkpoint", path);
   }
-  if (meta_.value("format", "") != "attnzoo-checkpoint") throw UserError("{}: not an attnzoo checkpoint", path);
+  if (meta_.value("format", "") != "attnzoo-checkpoint")
+    throw UserError("{}: not an attnzoo checkpoint", path);
   const std::string written_by = meta_.value("app", "");
   if (written_by != app)
     throw UserError("{}: this is a '{}' checkpoint, not a '{}' one", path, written_by, app);

@@ -3,8 +3,8 @@
 // optimizer, named tensors (RNG state, tokenizer models) and a JSON "meta"
 // record (app, version, config, vocabularies, progress). Written to a temporary
 // file and renamed into place, so a crash never leaves a half-written file.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <memory>

@@ -17,11 +17,13 @@ torch::jit::Module mirror(const torch::nn::Module& module, const std::string& ty
   torch::jit::Module out(type_name);
   for (const auto& p : module.named_parameters(/*recurse=*/false))
     out.register_parameter(p.key(), p.value().detach().clone(), /*is_buffer=*/false);
-  for (const auto& b : module.named_buffers(/*recurse=*/false)) out.register_buffer(b.key(), b.value().detach().clone());
+  for (const auto& b : module.named_buffers(/*recurse=*/false))
+    out.register_buffer(b.key(), b.value().detach().clone());
   out.register_attribute("training", c10::BoolType::get(), false);
   for (const auto& child : module.named_children()) {
     const std::string& key = child.key();
-    const std::string name = std::isdigit(static_cast<unsigned char>(key.front())) ? "_" + key : key;
+    const std::string name =
+        std::isdigit(static_cast<unsigned char>(key.front())) ? "_" + key : key;
     out.register_module(name, mirror(*child.value(), type_name + "_" + name));
   }
   return out;
@@ -63,7 +65,8 @@ def sensor(self, images: Tensor, where: Tensor) -> Tensor:
 std::string ram_source(const RamOptions& o) {
   const std::string core =
       o.core() == "lstm"
-          ? "h, c = torch.lstm_cell(g, [h, c], self.ram.core_lstm.weight_ih, self.ram.core_lstm.weight_hh, "
+          ? "h, c = torch.lstm_cell(g, [h, c], self.ram.core_lstm.weight_ih, "
+            "self.ram.core_lstm.weight_hh, "
             "self.ram.core_lstm.bias_ih, self.ram.core_lstm.bias_hh)"
           : "h = torch.relu(self.linear(h, self.ram.core_h.weight, self.ram.core_h.bias) + "
             "self.linear(g, self.ram.core_g.weight, self.ram.core_g.bias))";
@@ -134,8 +137,8 @@ def preprocess(self, pixels: Tensor) -> Tensor:
   return module;
 }
 
-torch::jit::Module freeze_export(const torch::jit::Module& module, const std::vector<std::string>& keep,
-                                 bool* optimized) {
+torch::jit::Module freeze_export(const torch::jit::Module& module,
+                                 const std::vector<std::string>& keep, bool* optimized) {
   auto frozen = torch::jit::freeze(module, keep);
   std::vector<std::string> methods;
   for (const auto& name : keep)
@@ -157,7 +160,8 @@ torch::jit::Module freeze_export(const torch::jit::Module& module, const std::ve
 }
 
 void save_export(const torch::jit::Module& module, const std::string& path, const std::string& app,
-                 const nlohmann::json& config, bool frozen, const torch::jit::ExtraFilesMap& files) {
+                 const nlohmann::json& config, bool frozen,
+                 const torch::jit::ExtraFilesMap& files) {
   const nlohmann::json record = {
       {"app", app}, {"version", ATTNZOO_VERSION}, {"config", config}, {"frozen", frozen}};
   torch::jit::ExtraFilesMap extra = files;

@@ -4,8 +4,8 @@
 // tensors under the trained module's names (mirror()), with methods written in
 // TorchScript source and compiled with define(). The file needs nothing else:
 // Python loads it with torch.jit.load, C++ with torch::jit::load.
-#include <nlohmann/json.hpp>
 #include <torch/script.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -46,7 +46,8 @@ torch::jit::Module export_glimpse(const GlimpseClassifier& classifier);
 //       beam, for word and character tokenizers. For SentencePiece models they
 //       take and give ids of the vocabularies (attributes src_ids: Dict[str,int],
 //       tgt_tokens: List[str]), and `files` receives the models as src.spm and tgt.spm.
-torch::jit::Module export_translator(const Translator& translator, torch::jit::ExtraFilesMap* files = nullptr);
+torch::jit::Module export_translator(const Translator& translator,
+                                     torch::jit::ExtraFilesMap* files = nullptr);
 
 // The captioner, its ResNet and vocabulary inside:
 //   forward(images: Tensor) -> Tuple[Tensor, Tensor]: greedy captions (ids
@@ -70,12 +71,13 @@ torch::jit::Module export_forecaster(const Forecasting& forecasting);
 // convolutions), then optimize_for_inference where its result can still be
 // saved and loaded (*optimized says whether it was kept). `keep` names every
 // method and attribute a user calls besides forward.
-torch::jit::Module freeze_export(const torch::jit::Module& module, const std::vector<std::string>& keep,
-                                 bool* optimized = nullptr);
+torch::jit::Module freeze_export(const torch::jit::Module& module,
+                                 const std::vector<std::string>& keep, bool* optimized = nullptr);
 
 // Saves `module` with the extra file "attnzoo.json": {"app", "version",
 // "config", "frozen"}, and `files` beside it.
 void save_export(const torch::jit::Module& module, const std::string& path, const std::string& app,
-                 const nlohmann::json& config, bool frozen = false, const torch::jit::ExtraFilesMap& files = {});
+                 const nlohmann::json& config, bool frozen = false,
+                 const torch::jit::ExtraFilesMap& files = {});
 
 }  // namespace attnzoo

@@ -14,10 +14,11 @@
 namespace attnzoo {
 namespace {
 
-void register_search_attributes(torch::jit::Module& m, double alpha) {
-  m.register_attribute("bos", c10::IntType::get(), Vocab::kBos);
-  m.register_attribute("eos", c10::IntType::get(), Vocab::kEos);
-  m.register_attribute("alpha", c10::FloatType::get(), alpha);
+// The ids and the penalty the search uses, as the C++ search has them.
+void register_search_attributes(torch::jit::Module& m, const SearchOptions& search) {
+  m.register_attribute("bos", c10::IntType::get(), search.bos);
+  m.register_attribute("eos", c10::IntType::get(), search.eos);
+  m.register_attribute("alpha", c10::FloatType::get(), search.length_penalty);
 }
 
 void register_text_attributes(torch::jit::Module& m) {
@@ -36,12 +37,16 @@ std::string encoder_source(const EncoderImpl& encoder) {
   auto line = [&](const std::string& s) { body += "    " + s + "\n"; };
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
     for (int direction = 0; direction < (o.bidirectional() ? 2 : 1); ++direction) {
-      const std::string name = fmt::format("self.encoder.rnn_l{}{}", layer, direction == 1 ? "_reverse" : "");
-      const std::string params = fmt::format("[{0}.weight_ih_l0, {0}.weight_hh_l0, {0}.bias_ih_l0, {0}.bias_hh_l0]", name);
+      const std::string name =
+          fmt::format("self.encoder.rnn_l{}{}", layer, direction == 1 ? "_reverse" : "");
+      const std::string params =
+          fmt::format("[{0}.weight_ih_l0, {0}.weight_hh_l0, {0}.bias_ih_l0, {0}.bias_hh_l0]", name);
       const std::string input = direction == 1 ? "self.reverse(x, reverse)" : "x";
       const std::string call =
-          lstm ? fmt::format("torch.lstm({}, [h0, h0], {}, True, 1, 0.0, False, False, True)[0]", input, params)
-               : fmt::format("torch.gru({}, h0, {}, True, 1, 0.0, False, False, True)[0]", input, params);
+          lstm ? fmt::format("torch.lstm({}, [h0, h0], {}, True, 1, 0.0, False, False, True)[0]",
+                             input, params)
+               : fmt::format("torch.gru({}, h0, {}, True, 1, 0.0, False, False, True)[0]", input,
+                             params);
       if (direction == 0) {
         line("forward_out = " + call);
       } else {
@@ -51,9 +56,11 @@ std::string encoder_source(const EncoderImpl& encoder) {
     line(o.bidirectional() ? "x = torch.cat([forward_out, backward_out], 2)" : "x = forward_out");
   }
   std::string summary =
-      "summary = forward_out.gather(1, (lengths - 1).view([batch, 1, 1]).expand([batch, 1, forward_out.size(2)]))"
+      "summary = forward_out.gather(1, (lengths - 1).view([batch, 1, 1]).expand([batch, 1, "
+      "forward_out.size(2)]))"
       ".squeeze(1)";
-  if (o.bidirectional()) summary += "\n    summary = torch.cat([summary, backward_out.select(1, 0)], 1)";
+  if (o.bidirectional())
+    summary += "\n    summary = torch.cat([summary, backward_out.select(1, 0)], 1)";
   return fmt::format(R"JIT(
 def reverse(self, x: Tensor, index: Tensor) -> Tensor:
     return x.gather(1, index.expand([x.size(0), x.size(1), x.size(2)]))
@@ -87,10 +94,12 @@ std::string decoder_source(const DecoderImpl& decoder) {
     const std::string weights =
         fmt::format("{0}.weight_ih, {0}.weight_hh, {0}.bias_ih, {0}.bias_hh", cell);
     if (lstm) {
-      cells += fmt::format("    h, c = torch.lstm_cell(x, [state[{}], state[{}]], {})\n", l, layers + l, weights);
+      cells += fmt::format("    h, c = torch.lstm_cell(x, [state[{}], state[{}]], {})\n", l,
+                           layers + l, weights);
       cells += "    hs.append(h)\n    cs.append(c)\n    x = h\n";
     } else {
-      cells += fmt::format("    x = torch.gru_cell(x, state[{}], {})\n    hs.append(x)\n", l, weights);
+      cells +=
+          fmt::format("    x = torch.gru_cell(x, state[{}], {})\n    hs.append(x)\n", l, weights);
     }
   }
   const std::string project =
@@ -220,13 +229,16 @@ bool runs_in_torchscript(const Tokenizer& tokenizer) {
 
 }  // namespace
 
-torch::jit::Module export_translator(const Translator& translator, torch::jit::ExtraFilesMap* files) {
+torch::jit::Module export_translator(const Translator& translator,
+                                     torch::jit::ExtraFilesMap* files) {
   const auto& model = *translator.model;
   const auto& decode = translator.config.at("decode");
   auto m = mirror(model, "attnzoo_translator");
-  register_search_attributes(m, decode.at("length_penalty").get<double>());
-  m.register_attribute("max_len_ratio", c10::FloatType::get(), decode.at("max_len_ratio").get<double>());
-  m.register_attribute("max_len_offset", c10::IntType::get(), decode.at("max_len_offset").get<int64_t>());
+  register_search_attributes(m, search_options(decode));
+  m.register_attribute("max_len_ratio", c10::FloatType::get(),
+                       decode.at("max_len_ratio").get<double>());
+  m.register_attribute("max_len_offset", c10::IntType::get(),
+                       decode.at("max_len_offset").get<int64_t>());
   m.register_attribute("default_beam", c10::IntType::get(), decode.at("beam").get<int64_t>());
   register_text_attributes(m);
   register_vocab(m, translator.src_vocab, "src");
@@ -240,7 +252,8 @@ torch::jit::Module export_translator(const Translator& translator, torch::jit::E
   m.define(kSearchSource);
   m.define(kTranslatorSearchSource);
   m.define(vocab_decode_source("tgt"));
-  const bool text = runs_in_torchscript(*translator.src_tokenizer) && runs_in_torchscript(*translator.tgt_tokenizer);
+  const bool text = runs_in_torchscript(*translator.src_tokenizer) &&
+                    runs_in_torchscript(*translator.tgt_tokenizer);
   if (text) {
     m.define(kTextSource);
     m.define(tokenizer_source(translator.src_tokenizer->options(), "src"));
@@ -275,8 +288,9 @@ const char* const kMixtureOutput = R"JIT(
 
 std::string caption_step_source(const CaptionDecoderImpl& decoder) {
   const std::string gate =
-      decoder.gate ? "torch.sigmoid(self.linear(state[0], self.decoder.gate.weight, self.decoder.gate.bias))"
-                   : "torch.ones([state[0].size(0), 1], dtype=state[0].dtype, device=state[0].device)";
+      decoder.gate
+          ? "torch.sigmoid(self.linear(state[0], self.decoder.gate.weight, self.decoder.gate.bias))"
+          : "torch.ones([state[0].size(0), 1], dtype=state[0].dtype, device=state[0].device)";
   return fmt::format(R"JIT(
 def encode(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
     values = self.resnet(images)
@@ -341,9 +355,8 @@ torch::jit::Module export_captioner(const Captioner& captioner) {
   const auto& net = *captioner.model;
   const auto& decode = captioner.config.at("decode");
   auto m = mirror(net, "attnzoo_captioner");
-  const auto search = captioner.search_options();
-  register_search_attributes(m, search.length_penalty);
-  m.register_attribute("max_length", c10::IntType::get(), search.max_len_offset);
+  register_search_attributes(m, captioner.search_options());
+  m.register_attribute("max_length", c10::IntType::get(), decode.at("max_length").get<int64_t>());
   m.register_attribute("default_beam", c10::IntType::get(), decode.at("beam").get<int64_t>());
   const auto read = caption_image_options(captioner.config.at("data"));
   m.register_attribute("image_side", c10::IntType::get(), read.side);
@@ -360,7 +373,8 @@ torch::jit::Module export_captioner(const Captioner& captioner) {
   torch::Tensor positions = torch::zeros({0, 0});
   if (net.position_frequencies() > 0) {
     torch::NoGradGuard no_grad;
-    const auto map = m.run_method("resnet_map", torch::zeros({1, 3, read.side, read.side})).toTensor();
+    const auto map =
+        m.run_method("resnet_map", torch::zeros({1, 3, read.side, read.side})).toTensor();
     positions = grid_positions(map.size(2), map.size(3), net.position_frequencies());
   }
   m.register_buffer("positions", positions);
@@ -383,14 +397,18 @@ std::string forecaster_body(const ForecasterImpl& f) {
   const auto& o = f.options;
   const bool timed = o.time_size() > 0;
   if (f.linear)
-    return "forecast = self.linear(x.select(2, target), self.linear_map.weight, self.linear_map.bias)\n"
+    return "forecast = self.linear(x.select(2, target), self.linear_map.weight, "
+           "self.linear_map.bias)\n"
            "    attention = torch.zeros([batch, horizon, steps], dtype=x.dtype, device=x.device)";
   const bool direct = o.decoder() == "direct";
   std::string input = direct ? "self.horizon_embedding.weight[h].unsqueeze(0).expand([batch, -1])"
                              : "self.linear(PREV, self.step_proj.weight, self.step_proj.bias)";
-  if (direct && timed) input += " + self.linear(times.select(1, steps + h), self.step_proj.weight, self.step_proj.bias)";
-  const std::string prev = timed ? "torch.cat([previous.unsqueeze(1), times.select(1, steps + h)], 1)"
-                                 : "previous.unsqueeze(1)";
+  if (direct && timed)
+    input +=
+        " + self.linear(times.select(1, steps + h), self.step_proj.weight, self.step_proj.bias)";
+  const std::string prev = timed
+                               ? "torch.cat([previous.unsqueeze(1), times.select(1, steps + h)], 1)"
+                               : "previous.unsqueeze(1)";
   if (!direct) input.replace(input.find("PREV"), 4, prev);
   return fmt::format(R"JIT(inputs = torch.cat([x, times.slice(1, 0, steps)], 2) if {0} else x
     values, summary = self.encode_steps(self.linear(inputs, self.input_proj.weight, self.input_proj.bias),
@@ -424,7 +442,8 @@ torch::jit::Module export_forecaster(const Forecasting& forecasting) {
   const auto& model = *forecasting.model;
   const auto& o = model.options;
   // The linear model's map goes under "linear_map": "linear" would hide the linear() helper.
-  auto m = model.linear ? torch::jit::Module("attnzoo_forecaster") : mirror(model, "attnzoo_forecaster");
+  auto m =
+      model.linear ? torch::jit::Module("attnzoo_forecaster") : mirror(model, "attnzoo_forecaster");
   if (model.linear) {
     m.register_attribute("training", c10::BoolType::get(), false);
     m.register_module("linear_map", mirror(*model.linear, "attnzoo_forecaster_linear_map"));

@@ -217,8 +217,9 @@ def beam(self, memory: List[Tensor], state: List[Tensor], limits: List[int], bea
 
 std::string attention_source(const AttentionImpl& attention, const std::string& p) {
   const std::string& kind = attention.options.kind();
-  const std::string keys = attention.key_proj ? fmt::format("self.linear(values, {}.key_proj.weight, None)", p)
-                                              : std::string("values");
+  const std::string keys = attention.key_proj
+                               ? fmt::format("self.linear(values, {}.key_proj.weight, None)", p)
+                               : std::string("values");
   std::string scores;
   if (kind == "additive" || kind == "hard") {
     scores = fmt::format(
@@ -232,14 +233,18 @@ std::string attention_source(const AttentionImpl& attention, const std::string& 
   if (kind == "hard" && attention.options.hard_eval() == "argmax")
     context =
         "where = weights.argmax(1, keepdim=True)\n"
-        "    context = values.gather(1, where.unsqueeze(2).expand([-1, 1, values.size(2)])).squeeze(1)";
+        "    context = values.gather(1, where.unsqueeze(2).expand([-1, 1, "
+        "values.size(2)])).squeeze(1)";
   const std::string body =
-      kind == "none" ? "return summary, torch.zeros(mask.size(), dtype=values.dtype, device=values.device)"
-                     : fmt::format("{}\n"
-                                   "    weights = torch.softmax(scores.masked_fill(mask.logical_not(), float(\"-inf\")), -1)\n"
-                                   "    {}\n"
-                                   "    return context, weights",
-                                   scores, context);
+      kind == "none"
+          ? "return summary, torch.zeros(mask.size(), dtype=values.dtype, device=values.device)"
+          : fmt::format(
+                "{}\n"
+                "    weights = torch.softmax(scores.masked_fill(mask.logical_not(), "
+                "float(\"-inf\")), -1)\n"
+                "    {}\n"
+                "    return context, weights",
+                scores, context);
   return fmt::format(R"JIT(
 def keys(self, values: Tensor) -> Tensor:
     return {}
@@ -417,7 +422,8 @@ void register_vocab(torch::jit::Module& module, const Vocab& vocab, const std::s
     ids.insert(vocab.token(i), i);
     tokens.push_back(vocab.token(i));
   }
-  module.register_attribute(name + "_ids", c10::DictType::create(c10::StringType::get(), c10::IntType::get()), ids);
+  module.register_attribute(
+      name + "_ids", c10::DictType::create(c10::StringType::get(), c10::IntType::get()), ids);
   module.register_attribute(name + "_tokens", c10::ListType::ofStrings(), tokens);
 }
 
@@ -438,15 +444,17 @@ def decode_{0}(self, ids: List[int]) -> List[str]:
 namespace {
 
 // One convolution and its BatchNorm (eval), at mirrored paths.
-std::string conv_bn(const torch::nn::Module& conv_module, const torch::nn::Module& bn_module, const std::string& conv,
-                    const std::string& bn, const std::string& x) {
+std::string conv_bn(const torch::nn::Module& conv_module, const torch::nn::Module& bn_module,
+                    const std::string& conv, const std::string& bn, const std::string& x) {
   const auto* c = dynamic_cast<const torch::nn::Conv2dImpl*>(&conv_module);
   const auto* b = dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&bn_module);
-  if (c == nullptr || b == nullptr) throw std::logic_error("resnet export: unexpected module " + conv + " / " + bn);
+  if (c == nullptr || b == nullptr)
+    throw std::logic_error("resnet export: unexpected module " + conv + " / " + bn);
   const int64_t stride = (*c->options.stride())[0];
   const int64_t padding = c->weight.size(2) / 2;
   return fmt::format(
-      "torch.batch_norm(torch.conv2d({0}, {1}.weight, None, [{2}, {2}], [{3}, {3}]), {4}.weight, {4}.bias, "
+      "torch.batch_norm(torch.conv2d({0}, {1}.weight, None, [{2}, {2}], [{3}, {3}]), {4}.weight, "
+      "{4}.bias, "
       "{4}.running_mean, {4}.running_var, False, 0.0, {5}, False)",
       x, conv, stride, padding, bn, fmt::format("{:.17g}", b->options.eps()));
 }
@@ -456,7 +464,8 @@ std::string conv_bn(const torch::nn::Module& conv_module, const torch::nn::Modul
 std::string resnet_source(const ResNetImpl& resnet, const std::string& path) {
   std::string body;
   auto line = [&](const std::string& s) { body += "    " + s + "\n"; };
-  line("x = torch.relu(" + conv_bn(*resnet.conv1, *resnet.bn1, path + ".conv1", path + ".bn1", "images") + ")");
+  line("x = torch.relu(" +
+       conv_bn(*resnet.conv1, *resnet.bn1, path + ".conv1", path + ".bn1", "images") + ")");
   line("x = torch.max_pool2d(x, [3, 3], [2, 2], [1, 1])");
   for (const auto& stage : resnet.named_children()) {
     if (stage.key().rfind("layer", 0) != 0) continue;
@@ -472,14 +481,16 @@ std::string resnet_source(const ResNetImpl& resnet, const std::string& path) {
       std::string y = "x";
       for (int64_t i = 1; i <= convs; ++i) {
         const std::string n = std::to_string(i);
-        const auto expr = conv_bn(*children["conv" + n], *children["bn" + n], at + ".conv" + n, at + ".bn" + n, y);
+        const auto expr = conv_bn(*children["conv" + n], *children["bn" + n], at + ".conv" + n,
+                                  at + ".bn" + n, y);
         line("y = " + (i < convs ? "torch.relu(" + expr + ")" : expr));
         y = "y";
       }
       if (downsample) {
         const auto parts = downsample->named_children();
         line("x = torch.relu(y + " +
-             conv_bn(*parts["0"], *parts["1"], at + ".downsample._0", at + ".downsample._1", "x") + ")");
+             conv_bn(*parts["0"], *parts["1"], at + ".downsample._0", at + ".downsample._1", "x") +
+             ")");
       } else {
         line("x = torch.relu(y + x)");
       }

@@ -51,11 +51,13 @@ TimeTable load_forecast_table(const nlohmann::json& d) {
     // Only the columns used must be numeric; the target defaults to the file's last column.
     std::vector<std::string> wanted = features;
     if (!target.empty()) wanted.push_back(target);
-    table = read_csv_series(csv, d.at("time_column"), target.empty() ? std::vector<std::string>{} : wanted);
+    table = read_csv_series(csv, d.at("time_column"),
+                            target.empty() ? std::vector<std::string>{} : wanted);
   }
   if (target.empty()) target = table.columns.back();
   std::vector<std::string> channels = features;
-  if (std::find(channels.begin(), channels.end(), target) == channels.end()) channels.push_back(target);
+  if (std::find(channels.begin(), channels.end(), target) == channels.end())
+    channels.push_back(target);
   std::vector<int64_t> index;
   for (const auto& c : channels) index.push_back(table.column(c));
   table.values = table.values.index_select(1, torch::tensor(index, torch::kLong));
@@ -68,10 +70,12 @@ TimeTable load_forecast_table(const nlohmann::json& d) {
 
 namespace {
 
-ForecasterOptions forecaster_options(const nlohmann::json& config, int64_t channels, int64_t target_channel) {
+ForecasterOptions forecaster_options(const nlohmann::json& config, int64_t channels,
+                                     int64_t target_channel) {
   const auto& d = config.at("data");
-  return ForecasterOptions::from_json(config.at("model"), channels, d.at("input_len"), d.at("horizon"),
-                                      target_channel, d.at("time_features").get<bool>() ? kTimeFeatures : 0);
+  return ForecasterOptions::from_json(config.at("model"), channels, d.at("input_len"),
+                                      d.at("horizon"), target_channel,
+                                      d.at("time_features").get<bool>() ? kTimeFeatures : 0);
 }
 
 int64_t target_index(const nlohmann::json& d, const std::vector<std::string>& channels) {
@@ -89,14 +93,17 @@ Forecasting::Forecasting(const nlohmann::json& config_, const TimeTable& table) 
   if (d.at("target").get<std::string>().empty()) d["target"] = table.columns.back();
   channels = table.columns;
   target_channel = target_index(d, channels);
-  const auto rows = split_rows(d.at("split"), table.source, table.rows(), d.at("input_len"), d.at("horizon"));
+  const auto rows =
+      split_rows(d.at("split"), table.source, table.rows(), d.at("input_len"), d.at("horizon"));
   const auto train = table.values.slice(0, rows.train_begin, rows.train_end);
   mean = train.mean(0);
   std = train.std(0, /*unbiased=*/false);
   for (size_t c = 0; c < channels.size(); ++c)
     if (std[static_cast<int64_t>(c)].item<double>() == 0.0)
-      throw UserError("{}: column \"{}\" is constant over the training rows", table.source, channels[c]);
-  model = Forecaster(forecaster_options(config, static_cast<int64_t>(channels.size()), target_channel));
+      throw UserError("{}: column \"{}\" is constant over the training rows", table.source,
+                      channels[c]);
+  model =
+      Forecaster(forecaster_options(config, static_cast<int64_t>(channels.size()), target_channel));
 }
 
 Forecasting::Forecasting(const Checkpoint& checkpoint) {
@@ -106,7 +113,8 @@ Forecasting::Forecasting(const Checkpoint& checkpoint) {
   target_channel = target_index(config.at("data"), channels);
   mean = torch::tensor(meta.at("mean").get<std::vector<double>>(), torch::kDouble);
   std = torch::tensor(meta.at("std").get<std::vector<double>>(), torch::kDouble);
-  model = Forecaster(forecaster_options(config, static_cast<int64_t>(channels.size()), target_channel));
+  model =
+      Forecaster(forecaster_options(config, static_cast<int64_t>(channels.size()), target_channel));
   checkpoint.load_model(*model);
 }
 
@@ -122,7 +130,8 @@ nlohmann::json Forecasting::meta() const {
 torch::Tensor Forecasting::normalise(const TimeTable& table) const {
   if (table.columns != channels)
     throw UserError("{}: columns {} do not match the model's channels {}", table.source,
-                    fmt::format("{}", fmt::join(table.columns, ", ")), fmt::format("{}", fmt::join(channels, ", ")));
+                    fmt::format("{}", fmt::join(table.columns, ", ")),
+                    fmt::format("{}", fmt::join(channels, ", ")));
   return ((table.values - mean) / std).to(torch::kFloat);
 }
 
@@ -142,8 +151,10 @@ ForecastSplits make_forecast_splits(const Forecasting& f, const TimeTable& table
   const auto times = f.timed() ? time_features(table.times) : torch::Tensor();
   std::vector<int64_t> all(f.channels.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-  s.train = Windows(series, times, all, f.target_channel, s.rows.train_begin, s.rows.train_end, l, h);
-  s.valid = Windows(series, times, all, f.target_channel, s.rows.valid_begin, s.rows.valid_end, l, h);
+  s.train =
+      Windows(series, times, all, f.target_channel, s.rows.train_begin, s.rows.train_end, l, h);
+  s.valid =
+      Windows(series, times, all, f.target_channel, s.rows.valid_begin, s.rows.valid_end, l, h);
   s.test = Windows(series, times, all, f.target_channel, s.rows.test_begin, s.rows.test_end, l, h);
   return s;
 }
@@ -175,13 +186,15 @@ ForecastEval evaluate_forecaster(Forecasting& f, const Windows& windows, int64_t
   double se = 0.0, ae = 0.0, repeat_se = 0.0, repeat_ae = 0.0;
   for (int64_t first = 0; first < windows.size(); first += batch_size) {
     std::vector<int64_t> indices;
-    for (int64_t i = first; i < std::min(windows.size(), first + batch_size); ++i) indices.push_back(i);
+    for (int64_t i = first; i < std::min(windows.size(), first + batch_size); ++i)
+      indices.push_back(i);
     const auto b = windows.batch(indices);
     const auto out = forecast_batch(f, b);
     const auto error = (out.forecast - b.targets).to(torch::kDouble);
     se += error.pow(2).sum().item<double>();
     ae += error.abs().sum().item<double>();
-    const auto repeat = (repeat_forecast(b.inputs, f.target_channel, f.horizon()) - b.targets).to(torch::kDouble);
+    const auto repeat =
+        (repeat_forecast(b.inputs, f.target_channel, f.horizon()) - b.targets).to(torch::kDouble);
     repeat_se += repeat.pow(2).sum().item<double>();
     repeat_ae += repeat.abs().sum().item<double>();
   }
@@ -222,7 +235,8 @@ class ForecastTask : public TrainTask {
   // Teacher forcing falls linearly from train.teacher_forcing to
   // train.teacher_forcing_end over the run (autoregressive decoder only).
   void set_progress(int64_t step, int64_t planned) override {
-    const double t = planned > 1 ? static_cast<double>(step - 1) / static_cast<double>(planned - 1) : 0.0;
+    const double t =
+        planned > 1 ? static_cast<double>(step - 1) / static_cast<double>(planned - 1) : 0.0;
     teacher_forcing_ = teacher_start_ + (teacher_end_ - teacher_start_) * std::min(1.0, t);
   }
 
@@ -242,7 +256,8 @@ class ForecastTask : public TrainTask {
     Evaluation e;
     e.metrics = {{"valid_mse", ev.mse}, {"valid_mae", ev.mae}, {"valid_repeat_mse", ev.repeat_mse}};
     e.score = -ev.mse;
-    e.summary = fmt::format("valid mse {:.4f} mae {:.4f} (repeat mse {:.4f})", ev.mse, ev.mae, ev.repeat_mse);
+    e.summary = fmt::format("valid mse {:.4f} mae {:.4f} (repeat mse {:.4f})", ev.mse, ev.mae,
+                            ev.repeat_mse);
     return e;
   }
 
@@ -264,7 +279,8 @@ std::unique_ptr<TrainTask> make_forecast_task(Forecasting& f, const ForecastSpli
   return std::make_unique<ForecastTask>(f, data, train_config);
 }
 
-std::string train_forecaster(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
+std::string train_forecaster(const nlohmann::json& config_in, const std::string& out_dir,
+                             bool resume) {
   auto checkpoint = begin_run(config_in.at("train"), out_dir, resume, "forecast");
   std::unique_ptr<Forecasting> forecasting;
   TimeTable table;
@@ -282,13 +298,16 @@ std::string train_forecaster(const nlohmann::json& config_in, const std::string&
   write_json_file(out_dir + "/config.json", f.config);
   int64_t parameters = 0;
   for (const auto& p : f.model->parameters()) parameters += p.numel();
-  std::fprintf(stderr, "data: %s, %lld rows, channels %s -> %s | windows %lld train, %lld valid, %lld test | "
-               "L %lld, H %lld | model: %s, %lld parameters\n",
-               table.source.c_str(), static_cast<long long>(table.rows()),
-               fmt::format("{}", fmt::join(f.channels, ",")).c_str(), f.channels[f.target_channel].c_str(),
-               static_cast<long long>(data.train.size()), static_cast<long long>(data.valid.size()),
-               static_cast<long long>(data.test.size()), static_cast<long long>(f.input_len()),
-               static_cast<long long>(f.horizon()), f.model->options.kind().c_str(), static_cast<long long>(parameters));
+  std::fprintf(
+      stderr,
+      "data: %s, %lld rows, channels %s -> %s | windows %lld train, %lld valid, %lld test | "
+      "L %lld, H %lld | model: %s, %lld parameters\n",
+      table.source.c_str(), static_cast<long long>(table.rows()),
+      fmt::format("{}", fmt::join(f.channels, ",")).c_str(), f.channels[f.target_channel].c_str(),
+      static_cast<long long>(data.train.size()), static_cast<long long>(data.valid.size()),
+      static_cast<long long>(data.test.size()), static_cast<long long>(f.input_len()),
+      static_cast<long long>(f.horizon()), f.model->options.kind().c_str(),
+      static_cast<long long>(parameters));
   const auto task = make_forecast_task(f, data, f.config.at("train"));
   run_training(*task, f.config.at("train"), out_dir, std::move(checkpoint));
   return out_dir + "/checkpoint.pt";

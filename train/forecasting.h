@@ -3,8 +3,8 @@
 // default, the ETT splits, z-scoring with the training rows' statistics,
 // windows), the Forecasting model and its scaler, training through the shared
 // loop (MSE), and evaluation (MSE and MAE on the normalised scale, next to Repeat).
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>

@@ -57,7 +57,9 @@ GlimpseSplits load_glimpse_data(const nlohmann::json& d, const std::vector<std::
   const std::string dir = d.at("fashion_mnist");
   const uint64_t seed = d.at("seed");
   const int64_t valid_size = d.at("valid_size");
-  auto wanted = [&](const std::string& s) { return std::find(splits.begin(), splits.end(), s) != splits.end(); };
+  auto wanted = [&](const std::string& s) {
+    return std::find(splits.begin(), splits.end(), s) != splits.end();
+  };
   auto capped = [&](int64_t n, const std::string& split) {
     const int64_t limit = d.at("limit").at(split);
     return limit > 0 ? std::min(n, limit) : n;
@@ -70,8 +72,10 @@ GlimpseSplits load_glimpse_data(const nlohmann::json& d, const std::vector<std::
       throw UserError("config: data.valid_size {} is not in [1, {})", valid_size, n);
     const int64_t n_train = n - valid_size;
     // Different streams per split, so no two splits share a placement pattern.
-    if (wanted("train")) s.train = make_canvas_set(source, seed, 0, capped(n_train, "train"), options);
-    if (wanted("valid")) s.valid = make_canvas_set(source, seed + 1, n_train, capped(valid_size, "valid"), options);
+    if (wanted("train"))
+      s.train = make_canvas_set(source, seed, 0, capped(n_train, "train"), options);
+    if (wanted("valid"))
+      s.valid = make_canvas_set(source, seed + 1, n_train, capped(valid_size, "valid"), options);
   }
   if (wanted("test")) {
     const auto source = load_fashion_mnist(dir, "test");
@@ -92,17 +96,18 @@ GlimpseNetImpl::GlimpseNetImpl(const nlohmann::json& config) {
   const int64_t side = config.at("data").at("canvas");
   kind = m.at("kind");
   if (kind == "ram") {
-    ram = register_module("ram", RecurrentAttentionModel(RamOptions()
-                                                             .glimpses(m.at("glimpses"))
-                                                             .patch(m.at("patch"))
-                                                             .scales(m.at("scales"))
-                                                             .zoom(m.at("zoom"))
-                                                             .glimpse_hidden(m.at("glimpse_hidden"))
-                                                             .location_hidden(m.at("location_hidden"))
-                                                             .hidden(m.at("hidden"))
-                                                             .core(m.at("core").get<std::string>())
-                                                             .location_std(m.at("location_std"))
-                                                             .policy_reaches_core(m.at("policy_reaches_core"))));
+    ram = register_module(
+        "ram", RecurrentAttentionModel(RamOptions()
+                                           .glimpses(m.at("glimpses"))
+                                           .patch(m.at("patch"))
+                                           .scales(m.at("scales"))
+                                           .zoom(m.at("zoom"))
+                                           .glimpse_hidden(m.at("glimpse_hidden"))
+                                           .location_hidden(m.at("location_hidden"))
+                                           .hidden(m.at("hidden"))
+                                           .core(m.at("core").get<std::string>())
+                                           .location_std(m.at("location_std"))
+                                           .policy_reaches_core(m.at("policy_reaches_core"))));
   } else if (kind == "cnn") {
     const auto& c = m.at("cnn");
     cnn = register_module("cnn", ConvNet(ConvNetOptions()
@@ -111,7 +116,8 @@ GlimpseNetImpl::GlimpseNetImpl(const nlohmann::json& config) {
                                              .conv2(c.at("conv2"))
                                              .hidden(c.at("hidden"))));
   } else if (kind == "mlp") {
-    mlp = register_module("mlp", Mlp(MlpOptions().inputs(side * side).hidden(m.at("mlp").at("hidden"))));
+    mlp = register_module("mlp",
+                          Mlp(MlpOptions().inputs(side * side).hidden(m.at("mlp").at("hidden"))));
   } else {
     throw UserError("config: model.kind \"{}\" is not one of ram, cnn, mlp", kind);
   }
@@ -124,11 +130,14 @@ RamOutput GlimpseNetImpl::forward(const torch::Tensor& images, bool sample) {
   return out;
 }
 
-GlimpseClassifier::GlimpseClassifier(const nlohmann::json& c) : config(c) { model = GlimpseNet(config); }
+GlimpseClassifier::GlimpseClassifier(const nlohmann::json& c) : config(c) {
+  model = GlimpseNet(config);
+}
 
 GlimpseClassifier::GlimpseClassifier(const Checkpoint& checkpoint) {
   // Defaults first, so that a checkpoint from before a config key existed still loads.
-  config = merge_config(default_glimpse_config(), checkpoint.meta().at("config"), checkpoint.path());
+  config =
+      merge_config(default_glimpse_config(), checkpoint.meta().at("config"), checkpoint.path());
   model = GlimpseNet(config);
   checkpoint.load_model(*model);
 }
@@ -139,7 +148,8 @@ RamOutput GlimpseClassifier::predict(const torch::Tensor& pixels, int64_t batch_
   model->eval();
   std::vector<torch::Tensor> logits, locations;
   for (int64_t start = 0; start < pixels.size(0); start += batch_size) {
-    const auto out = model->forward(glimpse_input(pixels.slice(0, start, start + batch_size)), /*sample=*/false);
+    const auto out =
+        model->forward(glimpse_input(pixels.slice(0, start, start + batch_size)), /*sample=*/false);
     logits.push_back(out.logits);
     if (out.locations.defined()) locations.push_back(out.locations);
   }
@@ -155,8 +165,11 @@ RamOutput GlimpseClassifier::predict(const torch::Tensor& pixels, int64_t batch_
 
 nlohmann::json GlimpseEval::to_json() const {
   const double speed = seconds > 0 ? static_cast<double>(images) / seconds : 0.0;
-  nlohmann::json j = {{"error_rate", error_rate}, {"accuracy", 1.0 - error_rate}, {"images", images},
-                      {"errors", errors}, {"images_per_sec", speed}};
+  nlohmann::json j = {{"error_rate", error_rate},
+                      {"accuracy", 1.0 - error_rate},
+                      {"images", images},
+                      {"errors", errors},
+                      {"images_per_sec", speed}};
   if (!on_item.empty()) {
     j["on_item"] = on_item;
     j["centre_on_item"] = centre_on_item;
@@ -183,9 +196,10 @@ torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& place
   return ((pixel >= corner) & (pixel < corner + 28.0)).all(-1);
 }
 
-torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side) {
+torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places,
+                           int64_t side) {
   const auto pixel = location_pixels(locations, side).to(torch::kDouble);  // (B,G,2)
-  const auto item = places.to(torch::kDouble).unsqueeze(1);                                         // (B,1,2)
+  const auto item = places.to(torch::kDouble).unsqueeze(1);                // (B,1,2)
   const auto item_offset = item - item.mean(0, true);
   const auto variance = item_offset.pow(2).sum(0);  // (1,2)
   if ((variance <= 0).any().item<bool>()) return {};
@@ -193,14 +207,16 @@ torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& 
   return (covariance / variance).mean(-1);
 }
 
-GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& data, int64_t batch_size) {
+GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& data,
+                             int64_t batch_size) {
   const auto start = std::chrono::steady_clock::now();
   const auto out = classifier.predict(data.images, batch_size);
   GlimpseEval ev;
   ev.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ev.images = data.images.size(0);
   ev.errors = out.logits.argmax(1).ne(data.labels).sum().item<int64_t>();
-  ev.error_rate = ev.images > 0 ? static_cast<double>(ev.errors) / static_cast<double>(ev.images) : 0.0;
+  ev.error_rate =
+      ev.images > 0 ? static_cast<double>(ev.errors) / static_cast<double>(ev.images) : 0.0;
   if (out.locations.defined() && data.places.defined() && ev.images > 0) {
     const int64_t side = data.images.size(1);
     const auto hits = on_item(out.locations, data.places, side).to(torch::kDouble).mean(0);
@@ -224,8 +240,8 @@ torch::Tensor hybrid_loss(const RamOutput& out, const torch::Tensor& labels, dou
   const auto reward = out.logits.argmax(1).eq(labels).to(out.baselines.scalar_type()).detach();
   const auto rewards = reward.unsqueeze(1).expand_as(out.baselines);
   const double episodes = static_cast<double>(labels.size(0));
-  const auto reinforce = reinforce_surrogate(out.log_probs.flatten(), rewards.flatten(), out.baselines.flatten(),
-                                             reinforce_scale, episodes);
+  const auto reinforce = reinforce_surrogate(out.log_probs.flatten(), rewards.flatten(),
+                                             out.baselines.flatten(), reinforce_scale, episodes);
   const auto baseline = torch::nn::functional::mse_loss(out.baselines, rewards);
   if (terms) {
     terms->push_back({"reinforce", reinforce.detach()});
@@ -264,11 +280,13 @@ class GlimpseTask : public TrainTask {
   // toward zero after each step, keeping glimpses near the centre unless the
   // gradient pulls them away (both at their defaults: one group, as other tasks).
   std::vector<ParameterGroup> parameter_groups() override {
-    if (!c_.model->ram || (policy_lr_scale_ == 1.0 && policy_decay_ == 0.0)) return TrainTask::parameter_groups();
+    if (!c_.model->ram || (policy_lr_scale_ == 1.0 && policy_decay_ == 0.0))
+      return TrainTask::parameter_groups();
     const auto policy = c_.model->ram->policy->parameters();
     std::vector<torch::Tensor> rest;
     for (const auto& p : c_.model->parameters()) {
-      const bool in_policy = std::any_of(policy.begin(), policy.end(), [&](const auto& q) { return q.is_same(p); });
+      const bool in_policy =
+          std::any_of(policy.begin(), policy.end(), [&](const auto& q) { return q.is_same(p); });
       if (!in_policy) rest.push_back(p);
     }
     return {{rest, 1.0, 0.0}, {policy, policy_lr_scale_, policy_decay_}};
@@ -280,11 +298,13 @@ class GlimpseTask : public TrainTask {
   }
 
   StepResult train_step(const std::vector<size_t>& batch) override {
-    const auto index = torch::tensor(std::vector<int64_t>(batch.begin(), batch.end()), torch::kLong);
+    const auto index =
+        torch::tensor(std::vector<int64_t>(batch.begin(), batch.end()), torch::kLong);
     const auto images = glimpse_input(data_.train.images.index_select(0, index));
     const auto labels = data_.train.labels.index_select(0, index);
     StepResult r;
-    r.loss = hybrid_loss(c_.model->forward(images, /*sample=*/true), labels, reinforce_scale_, &r.terms);
+    r.loss =
+        hybrid_loss(c_.model->forward(images, /*sample=*/true), labels, reinforce_scale_, &r.terms);
     r.tokens = static_cast<int64_t>(batch.size());
     return r;
   }
@@ -313,12 +333,14 @@ class GlimpseTask : public TrainTask {
 
 }  // namespace
 
-std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier, const GlimpseSplits& data,
+std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier,
+                                             const GlimpseSplits& data,
                                              const nlohmann::json& train_config) {
   return std::make_unique<GlimpseTask>(classifier, data, train_config);
 }
 
-std::string train_glimpse(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
+std::string train_glimpse(const nlohmann::json& config_in, const std::string& out_dir,
+                          bool resume) {
   auto checkpoint = begin_run(config_in.at("train"), out_dir, resume, "glimpse");
   std::unique_ptr<GlimpseClassifier> classifier;
   if (checkpoint) {
@@ -331,15 +353,17 @@ std::string train_glimpse(const nlohmann::json& config_in, const std::string& ou
   GlimpseClassifier& c = *classifier;
   const auto& d = c.config.at("data");
   std::fprintf(stderr, "making %lldx%lld canvases (%lld pieces of clutter)\n",
-               static_cast<long long>(d.at("canvas").get<int64_t>()), static_cast<long long>(d.at("canvas").get<int64_t>()),
+               static_cast<long long>(d.at("canvas").get<int64_t>()),
+               static_cast<long long>(d.at("canvas").get<int64_t>()),
                static_cast<long long>(d.at("clutter").get<int64_t>()));
   const auto data = load_glimpse_data(d, {"train", "valid"});
   write_json_file(out_dir + "/config.json", c.config);
   int64_t parameters = 0;
   for (const auto& p : c.model->parameters()) parameters += p.numel();
   std::fprintf(stderr, "data: %lld train images, %lld valid | model: %s, %lld parameters\n",
-               static_cast<long long>(data.train.images.size(0)), static_cast<long long>(data.valid.images.size(0)),
-               c.model->kind.c_str(), static_cast<long long>(parameters));
+               static_cast<long long>(data.train.images.size(0)),
+               static_cast<long long>(data.valid.images.size(0)), c.model->kind.c_str(),
+               static_cast<long long>(parameters));
   const auto task = make_glimpse_task(c, data, c.config.at("train"));
   run_training(*task, c.config.at("train"), out_dir, std::move(checkpoint));
   return out_dir + "/checkpoint.pt";

@@ -4,8 +4,8 @@
 // compared with (a CNN, a fully connected net); config, data (28x28,
 // translated or cluttered canvases), training through the shared loop with
 // the hybrid loss, and evaluation (error rate).
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -29,7 +29,8 @@ struct GlimpseSplits {
   CanvasSet train, valid, test;
 };
 GlimpseSplits load_glimpse_data(const nlohmann::json& data_config,
-                                const std::vector<std::string>& splits = {"train", "valid", "test"});
+                                const std::vector<std::string>& splits = {"train", "valid",
+                                                                          "test"});
 CanvasOptions canvas_options(const nlohmann::json& data_config);
 
 // model.kind "ram", "cnn" or "mlp" behind one forward.
@@ -76,7 +77,8 @@ struct GlimpseEval {
   std::vector<double> follows_item;
   nlohmann::json to_json() const;
 };
-GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& images, int64_t batch_size = 256);
+GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& images,
+                             int64_t batch_size = 256);
 
 // Whether each location (B,G,2), in the sensor's [-1,1] units on a side x side
 // canvas, falls on the 28x28 square at places (B,2) (x, y of its top-left
@@ -87,7 +89,8 @@ torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& place
 // item centre's pixel, the mean of the x and y slopes: 1 for a glimpse that
 // moves one pixel with every pixel the item moves, 0 for one that ignores
 // where the item is. Undefined (an empty tensor) when the items do not move.
-torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side);
+torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places,
+                           int64_t side);
 
 // The hybrid loss of a batch: cross-entropy of the classifier, plus for RAM
 // REINFORCE on the locations (reward 1 for a right answer; the learned
@@ -96,7 +99,8 @@ torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& 
 torch::Tensor hybrid_loss(const RamOutput& out, const torch::Tensor& labels, double reinforce_scale,
                           std::vector<std::pair<std::string, torch::Tensor>>* terms);
 
-std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier, const GlimpseSplits& data,
+std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier,
+                                             const GlimpseSplits& data,
                                              const nlohmann::json& train_config);
 
 // Trains (or, with resume, continues) in out_dir; returns the checkpoint path.

@@ -5,7 +5,11 @@
 namespace attnzoo {
 
 nlohmann::json default_hard_attention_config() {
-  return {{"expectation_prob", 0.5}, {"scale", 1.0}, {"entropy", 0.01}, {"baseline_decay", 0.9}, {"reward", "mean"}};
+  return {{"expectation_prob", 0.5},
+          {"scale", 1.0},
+          {"entropy", 0.01},
+          {"baseline_decay", 0.9},
+          {"reward", "mean"}};
 }
 
 HardAttentionTraining::HardAttentionTraining(Attention attention, const nlohmann::json& h)
@@ -20,7 +24,8 @@ HardAttentionTraining::HardAttentionTraining(Attention attention, const nlohmann
     throw UserError("config: train.hard.reward \"{}\" is not one of sum, mean, token", reward_);
   if (expectation_prob_ < 0 || expectation_prob_ > 1)
     throw UserError("config: train.hard.expectation_prob {} is not in [0, 1]", expectation_prob_);
-  if (decay < 0 || decay >= 1) throw UserError("config: train.hard.baseline_decay {} is not in [0, 1)", decay);
+  if (decay < 0 || decay >= 1)
+    throw UserError("config: train.hard.baseline_decay {} is not in [0, 1)", decay);
   if (options_.entropy_weight < 0) throw UserError("config: train.hard.entropy must be >= 0");
   attention_->baseline->decay = decay;
 }
@@ -29,18 +34,21 @@ void HardAttentionTraining::begin_batch() {
   if (active_) attention_->set_sampling(torch::rand({}).item<double>() >= expectation_prob_);
 }
 
-torch::Tensor HardAttentionTraining::loss(const torch::Tensor& log_probs, const torch::Tensor& entropies,
-                                          const torch::Tensor& rows, const torch::Tensor& token_nll,
-                                          std::vector<std::pair<std::string, torch::Tensor>>* terms) {
+torch::Tensor HardAttentionTraining::loss(
+    const torch::Tensor& log_probs, const torch::Tensor& entropies, const torch::Tensor& rows,
+    const torch::Tensor& token_nll, std::vector<std::pair<std::string, torch::Tensor>>* terms) {
   if (!active_ || !log_probs.defined()) return torch::zeros({});
   // A sampled path's reward is the log-likelihood of the target under it.
-  auto rewards = torch::zeros(rows.sizes(), token_nll.options()).masked_scatter(rows, -token_nll.detach());
+  auto rewards =
+      torch::zeros(rows.sizes(), token_nll.options()).masked_scatter(rows, -token_nll.detach());
   if (reward_ != "token") rewards = rewards.sum(1);
   if (reward_ == "mean") rewards = rewards / rows.sum(1).clamp_min(1).to(rewards.scalar_type());
-  auto loss = hard_attention_loss(log_probs, entropies, rows, rewards, *attention_->baseline, options_);
+  auto loss =
+      hard_attention_loss(log_probs, entropies, rows, rewards, *attention_->baseline, options_);
   if (terms) {
     terms->push_back({"reinforce", loss.detach()});
-    terms->push_back({"reward", reward_ == "token" ? rewards.masked_select(rows).mean() : rewards.mean()});
+    terms->push_back(
+        {"reward", reward_ == "token" ? rewards.masked_select(rows).mean() : rewards.mean()});
   }
   return loss;
 }

@@ -3,8 +3,8 @@
 // whose Attention is of kind "hard": the config section train.hard, the
 // per-batch choice between sampling a location and taking the expectation,
 // and the REINFORCE term whose reward is the sequence's log-likelihood.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <utility>
@@ -37,8 +37,8 @@ class HardAttentionTraining {
   // entropies (B,T) from the decoder, rows (B,T) its real steps, token_nll (N)
   // the negative log-likelihood of each real target token in rows' order.
   // With `terms`, adds the loss as "reinforce" and the mean reward as "reward".
-  torch::Tensor loss(const torch::Tensor& log_probs, const torch::Tensor& entropies, const torch::Tensor& rows,
-                     const torch::Tensor& token_nll,
+  torch::Tensor loss(const torch::Tensor& log_probs, const torch::Tensor& entropies,
+                     const torch::Tensor& rows, const torch::Tensor& token_nll,
                      std::vector<std::pair<std::string, torch::Tensor>>* terms = nullptr);
 
  private:

@@ -29,8 +29,9 @@ Box ink_or_patch(const torch::Tensor& canvas, int64_t x, int64_t y, int64_t size
 // Target "item": (B, C) logits from the mean location. Target "locations":
 // (B, L, C + 1) logits, class C being the background; `inside` gets the
 // locations inside each item's box (boxes: one per image, read for target "locations" only).
-torch::Tensor classify(ResNetImpl& encoder, torch::nn::Linear& head, const torch::Tensor& images, bool dense,
-                       const std::vector<Box>& boxes, int64_t side, torch::Tensor* inside) {
+torch::Tensor classify(ResNetImpl& encoder, torch::nn::Linear& head, const torch::Tensor& images,
+                       bool dense, const std::vector<Box>& boxes, int64_t side,
+                       torch::Tensor* inside) {
   int64_t grid_h = 0, grid_w = 0;
   const auto features = encoder.locations(images, &grid_h, &grid_w);
   if (!dense) return head->forward(features.mean(1));
@@ -40,8 +41,8 @@ torch::Tensor classify(ResNetImpl& encoder, torch::nn::Linear& head, const torch
 
 }  // namespace
 
-torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Box>& boxes, int64_t side,
-                               int64_t grid_h, int64_t grid_w) {
+torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Box>& boxes,
+                               int64_t side, int64_t grid_h, int64_t grid_w) {
   const bool pooled = encoder.options.grid() > 0;
   const auto centre = [&](int64_t o, int64_t grid) {
     if (!pooled) return static_cast<double>(encoder.stride() * o) + 0.5;
@@ -54,21 +55,25 @@ torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Box>
     const auto& box = boxes[b];
     for (int64_t i = 0; i < grid_h; ++i)
       for (int64_t j = 0; j < grid_w; ++j)
-        a[static_cast<int64_t>(b)][i * grid_w + j] = box.contains(centre(j, grid_w), centre(i, grid_h));
+        a[static_cast<int64_t>(b)][i * grid_w + j] =
+            box.contains(centre(j, grid_w), centre(i, grid_h));
   }
   return inside;
 }
 
-ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& train, const FashionMnist& test,
-                                     const ItemPretrainOptions& o, const PreparePixels& prepare) {
+ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& train,
+                                     const FashionMnist& test, const ItemPretrainOptions& o,
+                                     const PreparePixels& prepare) {
   if (o.steps < 1 || o.batch_size < 1 || !(o.lr > 0))
-    throw UserError("config: encoder.pretrain needs steps >= 0, batch_size >= 1 and lr > 0 (not {}, {}, {})", o.steps,
-                    o.batch_size, o.lr);
+    throw UserError(
+        "config: encoder.pretrain needs steps >= 0, batch_size >= 1 and lr > 0 (not {}, {}, {})",
+        o.steps, o.batch_size, o.lr);
   if (o.min_size < 8 || o.max_size < o.min_size || o.canvas < o.max_size)
-    throw UserError("config: encoder.pretrain: items of sides {} to {} do not fit a canvas of {}", o.min_size,
-                    o.max_size, o.canvas);
+    throw UserError("config: encoder.pretrain: items of sides {} to {} do not fit a canvas of {}",
+                    o.min_size, o.max_size, o.canvas);
   if (o.target != "item" && o.target != "locations")
-    throw UserError("config: encoder.pretrain.target is \"item\" or \"locations\", not \"{}\"", o.target);
+    throw UserError("config: encoder.pretrain.target is \"item\" or \"locations\", not \"{}\"",
+                    o.target);
   const bool dense = o.target == "locations";
   const int64_t side = o.canvas;
   const int64_t classes = train.labels.max().item<int64_t>() + 1;
@@ -77,7 +82,8 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
   for (const auto& p : encoder.parameters())
     if (p.requires_grad()) parameters.push_back(p);
   torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(o.lr));
-  // Half a cosine from lr down to 0 over the steps (the shared schedule, read one step early: step 1 runs at lr).
+  // Half a cosine from lr down to 0 over the steps (the shared schedule, read one step early: step
+  // 1 runs at lr).
   LrScheduleOptions cosine;
   cosine.kind = "cosine";
   cosine.min_lr = 0.0;
@@ -110,21 +116,26 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
     std::vector<const torch::Tensor*> pixels;
     for (const auto& c : canvases) pixels.push_back(&c);
     const double lr = schedule.lr(step - 1);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
     torch::Tensor inside;
     const auto logits = classify(encoder, head, prepare(pixels), dense, boxes, side, &inside);
     auto truth = torch::tensor(targets);
     if (dense)  // the item's class inside its box, the background class elsewhere
-      truth = torch::where(inside, truth.unsqueeze(1), torch::full_like(inside, classes, torch::kLong)).flatten();
-    const auto loss = torch::nn::functional::cross_entropy(dense ? logits.flatten(0, 1) : logits, truth);
+      truth =
+          torch::where(inside, truth.unsqueeze(1), torch::full_like(inside, classes, torch::kLong))
+              .flatten();
+    const auto loss =
+        torch::nn::functional::cross_entropy(dense ? logits.flatten(0, 1) : logits, truth);
     loss.backward();
     optimizer.step();
     if (step > o.steps - std::max<int64_t>(1, o.steps / 10)) {
       tail_loss += loss.item<double>();
       ++tail;
     }
-    if (step % 10 == 0 || step == o.steps) bar.update(step, fmt::format("loss {:.3f}", loss.item<double>()));
+    if (step % 10 == 0 || step == o.steps)
+      bar.update(step, fmt::format("loss {:.3f}", loss.item<double>()));
   }
   report.train_loss = tail_loss / static_cast<double>(tail);
 
@@ -145,7 +156,8 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
     for (const auto& c : canvases) pixels.push_back(&c);
     torch::Tensor inside;
     auto logits = classify(encoder, head, prepare(pixels), dense, boxes, side, &inside);
-    if (dense) {  // the item classes' logits averaged over the locations inside the box (all, if none is)
+    if (dense) {  // the item classes' logits averaged over the locations inside the box (all, if
+                  // none is)
       auto weight = inside.to(torch::kFloat);
       weight = torch::where(weight.sum(1, true).gt(0), weight, torch::ones_like(weight));
       logits = (logits.slice(2, 0, classes) * weight.unsqueeze(2)).sum(1) / weight.sum(1, true);
@@ -154,9 +166,11 @@ ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& tr
     const auto truth = test.labels.slice(0, first, first + static_cast<int64_t>(canvases.size()));
     correct += predicted.eq(truth).sum().item<int64_t>();
   }
-  report.test_accuracy = count > 0 ? static_cast<double>(correct) / static_cast<double>(count) : 0.0;
+  report.test_accuracy =
+      count > 0 ? static_cast<double>(correct) / static_cast<double>(count) : 0.0;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  bar.finish(fmt::format("loss {:.3f}, held-out accuracy {:.3f}", report.train_loss, report.test_accuracy));
+  bar.finish(fmt::format("loss {:.3f}, held-out accuracy {:.3f}", report.train_loss,
+                         report.test_accuracy));
   return report;
 }
 

@@ -7,8 +7,8 @@
 // (Adam, cosine decay to zero) under a linear head, either over its mean
 // location (target "item": what is on the canvas) or at every location (target
 // "locations": the item's class where the location's receptive field is
-// centred inside the box of the item's ink, as the scenes box their items, a background class elsewhere; features that
-// say what is here rather than what is near). The head is thrown away
+// centred inside the box of the item's ink, as the scenes box their items, a background class
+// elsewhere; features that say what is here rather than what is near). The head is thrown away
 // afterwards; the encoder keeps what it learned.
 #include <torch/torch.h>
 
@@ -29,8 +29,8 @@ struct ItemPretrainOptions {
   double lr = 2e-3;
   int64_t min_size = 28;  // item side, pixels, as the scenes draw them
   int64_t max_size = 28;
-  int64_t canvas = 64;        // side of the black canvas each item is drawn on
-  int64_t test_items = 1000;  // the first items of `test`, centred, for the accuracy
+  int64_t canvas = 64;          // side of the black canvas each item is drawn on
+  int64_t test_items = 1000;    // the first items of `test`, centred, for the accuracy
   std::string target = "item";  // "item" or "locations"
   uint64_t seed = 1;
 };
@@ -45,18 +45,19 @@ struct ItemPretrainReport {
 
 // (B, L) bool, row-major over the encoder's (grid_h, grid_w) map of a side x
 // side canvas: whether each location's receptive field is centred inside its
-// image's box (in pixels, as the scenes' boxes). Location o of an unpooled map is centred at S o + 0.5 in
-// pixel-edge coordinates (ResNetImpl::location_offset), whether or not the
-// canvas divides into S-pixel cells; a pooled map's cells split it evenly.
-torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Box>& boxes, int64_t side,
-                               int64_t grid_h, int64_t grid_w);
+// image's box (in pixels, as the scenes' boxes). Location o of an unpooled map is centred at S o +
+// 0.5 in pixel-edge coordinates (ResNetImpl::location_offset), whether or not the canvas divides
+// into S-pixel cells; a pooled map's cells split it evenly.
+torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Box>& boxes,
+                               int64_t side, int64_t grid_h, int64_t grid_w);
 
 // uint8 (side, side) images -> the normalised (B, 3, side, side) batch the encoder reads.
 using PreparePixels = std::function<torch::Tensor(const std::vector<const torch::Tensor*>&)>;
 
 // Trains the parameters of `encoder` that require a gradient. Throws UserError
 // on options that cannot work (no steps, sizes that do not fit).
-ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& train, const FashionMnist& test,
-                                     const ItemPretrainOptions& options, const PreparePixels& prepare);
+ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& train,
+                                     const FashionMnist& test, const ItemPretrainOptions& options,
+                                     const PreparePixels& prepare);
 
 }  // namespace attnzoo

@@ -19,7 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Where training stands; saved in every checkpoint so a resumed run continues
 // exactly where it stopped.
@@ -67,8 +69,8 @@ struct Window {
 
 }  // namespace
 
-std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& tc, const std::string& out_dir, bool resume,
-                                      const std::string& app) {
+std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& tc, const std::string& out_dir,
+                                      bool resume, const std::string& app) {
   std::filesystem::create_directories(out_dir);
   set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
   seed_everything(tc.at("seed").get<uint64_t>());
@@ -79,7 +81,8 @@ std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& tc, const std::strin
 }
 
 std::vector<std::vector<size_t>> shuffled_batches(size_t n, int64_t batch_size, uint64_t seed) {
-  if (batch_size < 1) throw UserError("config: train.batch_size must be at least 1 (got {})", batch_size);
+  if (batch_size < 1)
+    throw UserError("config: train.batch_size must be at least 1 (got {})", batch_size);
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
   std::mt19937_64 rng(seed);
@@ -112,7 +115,8 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
   const std::string metrics_path = out_dir + "/metrics.jsonl";
 
   const double base_lr = tc.at("lr");
-  const auto adam = torch::optim::AdamOptions(base_lr).weight_decay(tc.at("weight_decay").get<double>());
+  const auto adam =
+      torch::optim::AdamOptions(base_lr).weight_decay(tc.at("weight_decay").get<double>());
   std::vector<torch::optim::OptimizerParamGroup> groups;
   const auto parameter_groups = task.parameter_groups();
   for (const auto& group : parameter_groups) {
@@ -129,8 +133,9 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
     schedule.load_state(resume_from->meta().at("schedule"));
     set_rng_state(resume_from->tensor("rng"));
     truncate_metrics(metrics_path, progress.step);
-    std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n", resume_from->path().c_str(),
-                 static_cast<long long>(progress.step), static_cast<long long>(progress.epoch + 1));
+    std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n",
+                 resume_from->path().c_str(), static_cast<long long>(progress.step),
+                 static_cast<long long>(progress.epoch + 1));
     resume_from.reset();
   } else {
     truncate_metrics(metrics_path, 0);  // a fresh run starts a fresh log
@@ -138,18 +143,23 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
 
   const int64_t epochs = tc.at("epochs");
   const int64_t max_steps = tc.at("max_steps");
-  const double max_minutes = tc.at("max_minutes");  // wall clock of this invocation, evaluation included; 0: none
+  const double max_minutes =
+      tc.at("max_minutes");  // wall clock of this invocation, evaluation included; 0: none
   const int64_t eval_every = tc.at("eval_every");
   const int64_t checkpoint_every = tc.at("checkpoint_every");
   const int64_t log_every = std::max<int64_t>(1, tc.at("log_every").get<int64_t>());
   const int64_t early_stopping = tc.at("early_stopping");
   const double clip = tc.at("clip");
   const uint64_t seed = tc.at("seed");
-  auto shuffle_seed = [&](int64_t epoch) { return seed * 1000003ull + static_cast<uint64_t>(epoch); };
+  auto shuffle_seed = [&](int64_t epoch) {
+    return seed * 1000003ull + static_cast<uint64_t>(epoch);
+  };
 
-  const int64_t batches_per_epoch = static_cast<int64_t>(task.epoch_batches(shuffle_seed(0)).size());
+  const int64_t batches_per_epoch =
+      static_cast<int64_t>(task.epoch_batches(shuffle_seed(0)).size());
   if (batches_per_epoch == 0) throw UserError("no training batches");
-  const int64_t planned = max_steps > 0 ? std::min(max_steps, epochs * batches_per_epoch) : epochs * batches_per_epoch;
+  const int64_t planned =
+      max_steps > 0 ? std::min(max_steps, epochs * batches_per_epoch) : epochs * batches_per_epoch;
   std::ofstream metrics(metrics_path, std::ios::app);
 
   auto save = [&](const std::string& path) {
@@ -180,8 +190,8 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
     }
     if (schedule.on_evaluation(ev.score)) j["lr_reduced"] = true;
     if (improved) save(best_path);
-    std::fprintf(stderr, "\nstep %lld: %s%s\n", static_cast<long long>(progress.step), ev.summary.c_str(),
-                 j.contains("lr_reduced") ? " (lr reduced)" : "");
+    std::fprintf(stderr, "\nstep %lld: %s%s\n", static_cast<long long>(progress.step),
+                 ev.summary.c_str(), j.contains("lr_reduced") ? " (lr reduced)" : "");
     return j;
   };
 
@@ -191,8 +201,8 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
   bool stop = false;
   bool evaluated_last_step = false;
   const auto run_start = Clock::now();
-  std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch)\n", static_cast<long long>(planned),
-               static_cast<long long>(batches_per_epoch));
+  std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch)\n",
+               static_cast<long long>(planned), static_cast<long long>(batches_per_epoch));
 
   for (; progress.epoch < epochs && !stop; ++progress.epoch, progress.batch_in_epoch = 0) {
     const auto batches = task.epoch_batches(shuffle_seed(progress.epoch));
@@ -220,7 +230,8 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
       for (size_t g = 0; g < parameter_groups.size(); ++g) {
         if (parameter_groups[g].decay == 0.0) continue;
         torch::NoGradGuard no_grad;
-        const double shrink = 1.0 - schedule.lr(progress.step) * parameter_groups[g].lr_scale * parameter_groups[g].decay;
+        const double shrink = 1.0 - schedule.lr(progress.step) * parameter_groups[g].lr_scale *
+                                        parameter_groups[g].decay;
         for (auto& p : parameter_groups[g].parameters) p.mul_(shrink);
       }
       const double seconds = seconds_since(step_start);
@@ -243,9 +254,9 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
       std::string terms;
       for (const auto& [name, term] : window.terms)
         terms += fmt::format(" {} {:.3f}", name, term.first / static_cast<double>(term.second));
-      bar.update(progress.step, fmt::format("epoch {} loss {:.3f}{} lr {:.1e} {:.0f} {}/s", progress.epoch + 1,
-                                            window.loss / window.steps, terms, lr, window.tokens_per_sec(),
-                                            task.unit()));
+      bar.update(progress.step, fmt::format("epoch {} loss {:.3f}{} lr {:.1e} {:.0f} {}/s",
+                                            progress.epoch + 1, window.loss / window.steps, terms,
+                                            lr, window.tokens_per_sec(), task.unit()));
       if (progress.step % log_every == 0 || eval_now) {
         nlohmann::json line = {{"step", progress.step},
                                {"epoch", progress.epoch + 1},
@@ -254,7 +265,8 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
                                {"tokens", progress.tokens},
                                {"tokens_per_sec", window.tokens_per_sec()},
                                {"elapsed_sec", seconds_since(run_start)}};
-        for (const auto& [name, term] : window.terms) line[name] = term.first / static_cast<double>(term.second);
+        for (const auto& [name, term] : window.terms)
+          line[name] = term.first / static_cast<double>(term.second);
         if (eval_now) line.update(evaluate_and_select());
         metrics << line.dump() << '\n' << std::flush;
         window = Window();
@@ -276,17 +288,20 @@ void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& 
     // evaluation is reported only: it must not steer the schedule, or a resumed
     // run would differ from an uninterrupted one.
     const Evaluation ev = evaluate();
-    std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(progress.step), ev.summary.c_str());
+    std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(progress.step),
+                 ev.summary.c_str());
     save(best_path);
   }
   save(checkpoint_path);
-  const double tokens_per_sec = progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
-  std::fprintf(stderr, "done: %lld steps, %.0f %s/s\n", static_cast<long long>(progress.step), tokens_per_sec,
-               task.unit().c_str());
+  const double tokens_per_sec =
+      progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
+  std::fprintf(stderr, "done: %lld steps, %.0f %s/s\n", static_cast<long long>(progress.step),
+               tokens_per_sec, task.unit().c_str());
   if (progress.best_step > 0)
     std::fprintf(stderr, "best validation score %.4f at step %lld\n", progress.best_metric,
                  static_cast<long long>(progress.best_step));
-  std::fprintf(stderr, "wrote %s, %s, %s\n", best_path.c_str(), checkpoint_path.c_str(), metrics_path.c_str());
+  std::fprintf(stderr, "wrote %s, %s, %s\n", best_path.c_str(), checkpoint_path.c_str(),
+               metrics_path.c_str());
 }
 
 }  // namespace attnzoo

@@ -5,8 +5,8 @@
 // exactly (model, Adam, schedule, progress, RNG), metrics.jsonl and the
 // progress bar. A task (translation, captioning ...) supplies the data, the
 // loss of one batch and the validation metrics.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <memory>
@@ -29,8 +29,9 @@ struct StepResult {
 
 struct Evaluation {
   nlohmann::json metrics;  // "valid_*" values, written to metrics.jsonl
-  double score = 0.0;      // what best.pt, the plateau schedule and early stopping follow; higher is better
-  std::string summary;     // one line for the console, e.g. "valid bleu 31.2 ppl 6.1"
+  double score =
+      0.0;  // what best.pt, the plateau schedule and early stopping follow; higher is better
+  std::string summary;  // one line for the console, e.g. "valid bleu 31.2 ppl 6.1"
 };
 
 // Some of a model's parameters, trained at lr_scale times the schedule's rate.
@@ -82,7 +83,8 @@ void run_training(TrainTask& task, const nlohmann::json& train_config, const std
 // train.blas_threads and train.seed, and with `resume` opens
 // <out_dir>/checkpoint.pt, which `app` must have written (UserError naming
 // out_dir when there is none). Returns null for a fresh run.
-std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& train_config, const std::string& out_dir, bool resume,
+std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& train_config,
+                                      const std::string& out_dir, bool resume,
                                       const std::string& app);
 
 // Example indices 0..n-1 shuffled by `seed`, cut into batches of batch_size

@@ -16,7 +16,10 @@ std::string format_duration(double seconds) {
 bool ProgressBar::stderr_is_terminal() { return isatty(fileno(stderr)) != 0; }
 
 ProgressBar::ProgressBar(int64_t total, std::string label, double line_every_sec)
-    : total_(total), label_(std::move(label)), line_every_(line_every_sec), tty_(stderr_is_terminal()) {
+    : total_(total),
+      label_(std::move(label)),
+      line_every_(line_every_sec),
+      tty_(stderr_is_terminal()) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
@@ -43,7 +46,8 @@ void ProgressBar::draw(int64_t current, const std::string& summary, bool final) 
   const int64_t done_here = current - std::max<int64_t>(start_count_, 0);
   const double rate = elapsed > 0 ? done_here / elapsed : 0.0;
   const double eta = rate > 0 && total_ > 0 ? (total_ - current) / rate : 0.0;
-  std::string counts = total_ > 0 ? fmt::format("{}/{}", current, total_) : fmt::format("{}", current);
+  std::string counts =
+      total_ > 0 ? fmt::format("{}/{}", current, total_) : fmt::format("{}", current);
   std::string line;
   if (tty_) {
     constexpr int kWidth = 24;

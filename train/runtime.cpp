@@ -5,8 +5,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "data/error.h"
@@ -36,10 +36,14 @@ std::string blas_threading() {
   const auto get_parallel = openblas_symbol<int (*)()>("openblas_get_parallel");
   if (!get_parallel) return "other";
   switch (get_parallel()) {
-    case 0: return "sequential";
-    case 1: return "pthread";
-    case 2: return "openmp";
-    default: return "other";
+    case 0:
+      return "sequential";
+    case 1:
+      return "pthread";
+    case 2:
+      return "openmp";
+    default:
+      return "other";
   }
 }
 
@@ -63,10 +67,13 @@ void set_threads(int aten, int blas) {
 
 c10::ScalarType parse_precision(const std::string& name) {
   if (name == "fp32") return torch::kFloat32;
-  if (name != "bf16") throw UserError("config: train.precision \"{}\" is not one of fp32, bf16", name);
+  if (name != "bf16")
+    throw UserError("config: train.precision \"{}\" is not one of fp32, bf16", name);
   static const bool warned = [] {
     if (!__builtin_cpu_supports("avx512bf16"))
-      std::fprintf(stderr, "warning: this CPU has no AVX512-BF16; train.precision bf16 will be slower than fp32\n");
+      std::fprintf(
+          stderr,
+          "warning: this CPU has no AVX512-BF16; train.precision bf16 will be slower than fp32\n");
     return true;
   }();
   (void)warned;

@@ -88,7 +88,8 @@ TranslationSplits load_translation_data(const nlohmann::json& d) {
       dest.push_back(std::move(pairs[order[i]]));
     }
     if (s.train.empty() || s.valid.empty())
-      throw UserError("{}: too few pairs ({}) to split into train and validation", d.at("tsv").get<std::string>(), n);
+      throw UserError("{}: too few pairs ({}) to split into train and validation",
+                      d.at("tsv").get<std::string>(), n);
   } else {
     throw UserError("config: data.source \"{}\" is not one of parallel, tsv, dates", source);
   }
@@ -99,8 +100,6 @@ SearchOptions search_options(const nlohmann::json& d) {
   SearchOptions o;
   o.beam = d.at("beam").get<int64_t>();
   o.length_penalty = d.at("length_penalty").get<double>();
-  o.max_len_ratio = d.at("max_len_ratio").get<double>();
-  o.max_len_offset = d.at("max_len_offset").get<int64_t>();
   o.bos = Vocab::kBos;
   o.eos = Vocab::kEos;
   if (o.beam < 1) throw UserError("decode.beam must be at least 1 (got {})", o.beam);
@@ -130,7 +129,8 @@ Translator::Translator(const nlohmann::json& config_, const std::vector<Sentence
     for (const auto& line : text) tokens.push_back(tok.tokenize(line));
     // SentencePiece already chose its vocabulary; keep every piece it produces.
     const bool spm = !tok.model_bytes().empty();
-    return Vocab::build(tokens, spm ? 1 : v.at("min_freq").get<int64_t>(), v.at("max_size").get<int64_t>());
+    return Vocab::build(tokens, spm ? 1 : v.at("min_freq").get<int64_t>(),
+                        v.at("max_size").get<int64_t>());
   };
   src_vocab = build(*src_tokenizer, src_text);
   tgt_vocab = build(*tgt_tokenizer, tgt_text);
@@ -139,13 +139,15 @@ Translator::Translator(const nlohmann::json& config_, const std::vector<Sentence
 
 Translator::Translator(const Checkpoint& checkpoint) {
   const auto& meta = checkpoint.meta();
-  config = meta.at("config");
+  // Defaults first, so that a checkpoint from before a config key existed still loads.
+  config = merge_config(default_translate_config(), meta.at("config"), checkpoint.path());
   src_vocab = Vocab::from_json(meta.at("vocab_src"), checkpoint.path() + " (source vocabulary)");
   tgt_vocab = Vocab::from_json(meta.at("vocab_tgt"), checkpoint.path() + " (target vocabulary)");
   auto tokenizer = [&](const char* side) {
     const auto opts = TokenizerOptions::from_json(config.at("tokenizer").at(side));
     const std::string name = std::string("spm.") + side;
-    const std::string bytes = checkpoint.has_tensor(name) ? tensor_to_bytes(checkpoint.tensor(name)) : "";
+    const std::string bytes =
+        checkpoint.has_tensor(name) ? tensor_to_bytes(checkpoint.tensor(name)) : "";
     return std::shared_ptr<Tokenizer>(make_tokenizer(opts, bytes));
   };
   src_tokenizer = tokenizer("src");
@@ -155,7 +157,8 @@ Translator::Translator(const Checkpoint& checkpoint) {
 }
 
 void Translator::build_model() {
-  model = Seq2Seq(Seq2SeqOptions::from_json(config.at("model"), src_vocab.size(), tgt_vocab.size()));
+  model =
+      Seq2Seq(Seq2SeqOptions::from_json(config.at("model"), src_vocab.size(), tgt_vocab.size()));
 }
 
 nlohmann::json Translator::meta() const {
@@ -167,8 +170,10 @@ nlohmann::json Translator::meta() const {
 
 std::map<std::string, torch::Tensor> Translator::tensors() const {
   std::map<std::string, torch::Tensor> t;
-  if (!src_tokenizer->model_bytes().empty()) t["spm.src"] = bytes_to_tensor(src_tokenizer->model_bytes());
-  if (!tgt_tokenizer->model_bytes().empty()) t["spm.tgt"] = bytes_to_tensor(tgt_tokenizer->model_bytes());
+  if (!src_tokenizer->model_bytes().empty())
+    t["spm.src"] = bytes_to_tensor(src_tokenizer->model_bytes());
+  if (!tgt_tokenizer->model_bytes().empty())
+    t["spm.tgt"] = bytes_to_tensor(tgt_tokenizer->model_bytes());
   return t;
 }
 
@@ -182,6 +187,12 @@ Example Translator::encode(const SentencePair& pair) const {
   return {encode_source(pair.src), tgt_vocab.encode(tgt_tokenizer->tokenize(pair.tgt))};
 }
 
+std::vector<int64_t> Translator::max_lengths(const torch::Tensor& source_lengths) const {
+  const auto& d = config.at("decode");
+  return source_length_limits(source_lengths, d.at("max_len_ratio").get<double>(),
+                              d.at("max_len_offset").get<int64_t>());
+}
+
 std::vector<Translation> Translator::translate(const std::vector<std::string>& sources,
                                                const SearchOptions& options, int64_t batch_size,
                                                bool show_progress) {
@@ -193,12 +204,13 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& s
   model->eval();
   torch::NoGradGuard no_grad;
   std::unique_ptr<ProgressBar> bar;
-  if (show_progress) bar = std::make_unique<ProgressBar>(static_cast<int64_t>(sources.size()), "translate");
+  if (show_progress)
+    bar = std::make_unique<ProgressBar>(static_cast<int64_t>(sources.size()), "translate");
   int64_t done = 0;
   for (const auto& indices : make_batches(examples, batch_size, /*shuffle=*/false, 0)) {
     const Batch batch = collate(examples, indices);
     Seq2SeqStepper stepper(model, batch.src, batch.src_lengths);
-    const auto hypotheses = search(stepper, batch.src_lengths, options);
+    const auto hypotheses = search(stepper, max_lengths(batch.src_lengths), options);
     for (int64_t r = 0; r < batch.size(); ++r) {
       const size_t i = indices[r];
       const auto& list = hypotheses[r];
@@ -211,7 +223,8 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& s
       t.source_tokens.push_back("<eos>");
       const int64_t length = static_cast<int64_t>(examples[i].src.size());
       if (best.attention.defined()) t.attention = best.attention.narrow(1, 0, length).clone();
-      for (const auto& h : list) t.n_best.push_back(tgt_tokenizer->detokenize(tgt_vocab.decode(h.tokens)));
+      for (const auto& h : list)
+        t.n_best.push_back(tgt_tokenizer->detokenize(tgt_vocab.decode(h.tokens)));
     }
     done += batch.size();
     if (bar) bar->update(done);
@@ -230,7 +243,8 @@ double Translator::mean_nll(const std::vector<Example>& examples, int64_t batch_
   for (const auto& indices : make_batches(examples, batch_size, false, 0)) {
     const Batch batch = collate(examples, indices);
     const auto rows = batch.tgt_out.ne(Vocab::kPad);
-    const auto logits = model->forward(batch.src, batch.src_lengths, batch.tgt_in, 1.0, rows).logits;
+    const auto logits =
+        model->forward(batch.src, batch.src_lengths, batch.tgt_in, 1.0, rows).logits;
     total += torch::nn::functional::cross_entropy(
                  logits, batch.tgt_out.masked_select(rows),
                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -254,8 +268,8 @@ nlohmann::json TranslationEval::to_json() const {
 
 TranslationEval evaluate_translator(Translator& translator, const std::vector<std::string>& sources,
                                     const std::vector<std::vector<std::string>>& references,
-                                    const SearchOptions& options, int64_t batch_size, const BleuOptions& bleu,
-                                    bool show_progress) {
+                                    const SearchOptions& options, int64_t batch_size,
+                                    const BleuOptions& bleu, bool show_progress) {
   for (const auto& refs : references)
     if (refs.size() != sources.size())
       throw UserError("{} references for {} source sentences", refs.size(), sources.size());
@@ -284,8 +298,8 @@ TranslationEval evaluate_translator(Translator& translator, const std::vector<st
 
 namespace {
 
-std::vector<Example> encode_all(const Translator& t, const std::vector<SentencePair>& pairs, int64_t max_length,
-                                int64_t* skipped) {
+std::vector<Example> encode_all(const Translator& t, const std::vector<SentencePair>& pairs,
+                                int64_t max_length, int64_t* skipped) {
   std::vector<Example> out;
   out.reserve(pairs.size());
   for (const auto& p : pairs) {
@@ -305,8 +319,9 @@ std::vector<Example> encode_all(const Translator& t, const std::vector<SentenceP
 // BLEU / exact match.
 class TranslationTask : public TrainTask {
  public:
-  TranslationTask(Translator& tr, const std::vector<Example>& train, const std::vector<Example>& valid,
-                  std::vector<std::string> valid_src, std::vector<std::string> valid_ref, const nlohmann::json& tc)
+  TranslationTask(Translator& tr, const std::vector<Example>& train,
+                  const std::vector<Example>& valid, std::vector<std::string> valid_src,
+                  std::vector<std::string> valid_ref, const nlohmann::json& tc)
       : tr_(tr),
         train_(train),
         valid_(valid),
@@ -321,9 +336,11 @@ class TranslationTask : public TrainTask {
         decode_batch_(tr.config.at("decode").at("batch_size")),
         greedy_(search_options(tr.config.at("decode"))),
         hard_(tr.model->decoder->attention, tc.at("hard")) {
-    if (select_metric_ != "bleu" && select_metric_ != "exact_match" && select_metric_ != "perplexity")
-      throw UserError("config: train.select_metric \"{}\" is not one of bleu, exact_match, perplexity",
-                      select_metric_);
+    if (select_metric_ != "bleu" && select_metric_ != "exact_match" &&
+        select_metric_ != "perplexity")
+      throw UserError(
+          "config: train.select_metric \"{}\" is not one of bleu, exact_match, perplexity",
+          select_metric_);
     greedy_.beam = 1;
   }
 
@@ -337,7 +354,8 @@ class TranslationTask : public TrainTask {
     const Batch batch = collate(train_, indices);
     const auto rows = batch.tgt_out.ne(Vocab::kPad);
     hard_.begin_batch();
-    const auto out = tr_.model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_, rows);
+    const auto out =
+        tr_.model->forward(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_, rows);
     const auto targets = batch.tgt_out.masked_select(rows);
     auto loss = torch::nn::functional::cross_entropy(out.logits, targets, loss_options_);
     StepResult result;
@@ -345,7 +363,8 @@ class TranslationTask : public TrainTask {
     if (hard_.active() && out.log_probs.defined()) {
       // The reward is the unsmoothed log-likelihood of the target.
       const auto nll = torch::nn::functional::cross_entropy(
-          out.logits.detach(), targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+          out.logits.detach(), targets,
+          torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
       loss = loss + hard_.loss(out.log_probs, out.entropies, rows, nll, &result.terms);
     }
     result.loss = loss;
@@ -358,9 +377,13 @@ class TranslationTask : public TrainTask {
     const double ppl = std::exp(tr_.mean_nll(valid_, decode_batch_));
     const auto ev = evaluate_translator(tr_, valid_src_, {valid_ref_}, greedy_, decode_batch_);
     Evaluation e;
-    e.metrics = {{"valid_ppl", ppl}, {"valid_bleu", ev.bleu.score}, {"valid_exact_match", ev.exact_match}};
-    e.score = select_metric_ == "bleu" ? ev.bleu.score : select_metric_ == "exact_match" ? ev.exact_match : -ppl;
-    e.summary = fmt::format("valid bleu {:.2f} exact {:.4f} ppl {:.2f}", ev.bleu.score, ev.exact_match, ppl);
+    e.metrics = {
+        {"valid_ppl", ppl}, {"valid_bleu", ev.bleu.score}, {"valid_exact_match", ev.exact_match}};
+    e.score = select_metric_ == "bleu"          ? ev.bleu.score
+              : select_metric_ == "exact_match" ? ev.exact_match
+                                                : -ppl;
+    e.summary = fmt::format("valid bleu {:.2f} exact {:.4f} ppl {:.2f}", ev.bleu.score,
+                            ev.exact_match, ppl);
     return e;
   }
 
@@ -390,7 +413,8 @@ class TranslationTask : public TrainTask {
 
 }  // namespace
 
-std::string train_translator(const nlohmann::json& config_in, const std::string& out_dir, bool resume) {
+std::string train_translator(const nlohmann::json& config_in, const std::string& out_dir,
+                             bool resume) {
   const auto& tc = config_in.at("train");
   auto checkpoint = begin_run(tc, out_dir, resume, "translate");
   const auto data = load_translation_data(config_in.at("data"));
@@ -401,7 +425,8 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
     translator->config["train"] = config_in.at("train");
     translator->config["decode"] = config_in.at("decode");
   } else {
-    std::fprintf(stderr, "building tokenizers and vocabularies from %zu training pairs\n", data.train.size());
+    std::fprintf(stderr, "building tokenizers and vocabularies from %zu training pairs\n",
+                 data.train.size());
     translator = std::make_unique<Translator>(config_in, data.train);
   }
   Translator& tr = *translator;
@@ -412,7 +437,8 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
   const int64_t max_length = config.at("data").at("max_length");
   const auto train = encode_all(tr, data.train, max_length, &skipped);
   const auto valid = encode_all(tr, data.valid, 0, nullptr);
-  if (train.empty()) throw UserError("no training pairs left after the length filter (data.max_length)");
+  if (train.empty())
+    throw UserError("no training pairs left after the length filter (data.max_length)");
   std::vector<std::string> valid_src, valid_ref;
   const int64_t valid_max = tc.at("valid_max_sentences");
   for (const auto& p : data.valid) {
@@ -424,10 +450,12 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
   tr.src_vocab.save(out_dir + "/vocab.src.json");
   tr.tgt_vocab.save(out_dir + "/vocab.tgt.json");
   std::fprintf(stderr,
-               "data: %zu train pairs (%lld longer than %lld skipped), %zu valid | vocab: %lld src, %lld tgt | "
+               "data: %zu train pairs (%lld longer than %lld skipped), %zu valid | vocab: %lld "
+               "src, %lld tgt | "
                "model: %lld parameters, attention %s\n",
-               train.size(), static_cast<long long>(skipped), static_cast<long long>(max_length), valid.size(),
-               static_cast<long long>(tr.src_vocab.size()), static_cast<long long>(tr.tgt_vocab.size()),
+               train.size(), static_cast<long long>(skipped), static_cast<long long>(max_length),
+               valid.size(), static_cast<long long>(tr.src_vocab.size()),
+               static_cast<long long>(tr.tgt_vocab.size()),
                static_cast<long long>(model->num_parameters()),
                config.at("model").at("attention").get<std::string>().c_str());
 

@@ -1,8 +1,8 @@
 #pragma once
 // The translation task end to end: config, data, the Translator (tokenizers,
 // vocabularies, model), training with resumable checkpoints, and evaluation.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -33,12 +33,12 @@ TranslationSplits load_translation_data(const nlohmann::json& data_config);
 SearchOptions search_options(const nlohmann::json& decode_config);
 
 struct Translation {
-  std::string text;                     // detokenised output
+  std::string text;                        // detokenised output
   std::vector<std::string> source_tokens;  // as the model saw them, with <eos>
   std::vector<std::string> output_tokens;  // with <eos> when produced
-  torch::Tensor attention;              // (output, source) weights
+  torch::Tensor attention;                 // (output, source) weights
   double score = 0.0;
-  std::vector<std::string> n_best;      // all hypotheses' texts, best first
+  std::vector<std::string> n_best;  // all hypotheses' texts, best first
 };
 
 // Everything needed to translate: a checkpoint holds exactly this.
@@ -52,8 +52,12 @@ class Translator {
 
   Example encode(const SentencePair& pair) const;
   std::vector<int64_t> encode_source(const std::string& text) const;
-  std::vector<Translation> translate(const std::vector<std::string>& sources, const SearchOptions& options,
-                                     int64_t batch_size, bool show_progress = false);
+  std::vector<Translation> translate(const std::vector<std::string>& sources,
+                                     const SearchOptions& options, int64_t batch_size,
+                                     bool show_progress = false);
+  // The search's length limit of each sentence of a batch: decode.max_len_ratio
+  // times its source length (with <eos>) plus decode.max_len_offset.
+  std::vector<int64_t> max_lengths(const torch::Tensor& source_lengths) const;
   // Mean per-token negative log-likelihood (nats) of `pairs` under teacher forcing.
   double mean_nll(const std::vector<Example>& examples, int64_t batch_size);
 
@@ -82,8 +86,8 @@ struct TranslationEval {
 // Translates `sources` and scores them against `references` (one or more sets).
 TranslationEval evaluate_translator(Translator& translator, const std::vector<std::string>& sources,
                                     const std::vector<std::vector<std::string>>& references,
-                                    const SearchOptions& options, int64_t batch_size, const BleuOptions& bleu = {},
-                                    bool show_progress = false);
+                                    const SearchOptions& options, int64_t batch_size,
+                                    const BleuOptions& bleu = {}, bool show_progress = false);
 
 // Trains per `config` into `out_dir`. With `resume`, continues from
 // `out_dir/checkpoint.pt`, reaching the same weights as an uninterrupted run.
