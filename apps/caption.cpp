@@ -10,8 +10,9 @@
 #include "data/images.h"
 #include "data/karpathy.h"
 #include "data/text_io.h"
-#include "train/captioning.h"
+#include "tasks/captioning.h"
 #include "train/config.h"
+#include "train/progress.h"
 #include "train/runtime.h"
 
 using namespace attnzoo;
@@ -83,7 +84,7 @@ int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& spli
     if (!k.captions.empty()) data_config["captions"] = k.captions;
   }
   if (limit > 0) data_config["limit"][split] = limit;
-  auto data = load_caption_data(data_config, {split});
+  auto data = load_caption_data(data_config, {split}, stage_progress_bars("images"));
   auto& images = split == "valid" ? data.valid : data.test;
   const auto ev = evaluate_captioner(captioner, images, resolve_search(captioner, d), d.batch_size);
   if (!heatmaps.empty()) {
@@ -143,7 +144,8 @@ int run_scenes(const std::string& config_path, const std::vector<std::string>& o
   for (const auto& o : overrides) apply_override(config, o);
   if (config.at("data").at("source") != "scenes")
     throw UserError("scenes: the config's data.source is not scenes");
-  auto data = load_caption_data(config.at("data"));
+  auto data = load_caption_data(config.at("data"), {"train", "valid", "test"},
+                                stage_progress_bars("images"));
   if (!karpathy) {
     std::filesystem::create_directories(out);
     for (int64_t i = 0; i < std::min<int64_t>(count, static_cast<int64_t>(data.test.size())); ++i) {

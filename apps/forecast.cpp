@@ -14,8 +14,8 @@
 #include "data/error.h"
 #include "eval/forecast_plot.h"
 #include "train/config.h"
-#include "train/export.h"
-#include "train/forecasting.h"
+#include "export/export.h"
+#include "tasks/forecasting.h"
 #include "train/runtime.h"
 
 using namespace attnzoo;

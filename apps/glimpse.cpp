@@ -11,8 +11,8 @@
 #include "data/images.h"
 #include "eval/glimpse_plot.h"
 #include "train/config.h"
-#include "train/export.h"
-#include "train/glimpse.h"
+#include "export/export.h"
+#include "tasks/glimpse.h"
 #include "train/runtime.h"
 
 using namespace attnzoo;

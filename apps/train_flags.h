@@ -13,7 +13,7 @@
 
 #include "data/error.h"
 #include "train/config.h"
-#include "train/export.h"
+#include "export/export.h"
 
 namespace attnzoo {
 

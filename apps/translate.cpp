@@ -20,7 +20,7 @@
 #include "eval/line_plot.h"
 #include "train/config.h"
 #include "train/runtime.h"
-#include "train/translation.h"
+#include "tasks/translation.h"
 
 using namespace attnzoo;
 

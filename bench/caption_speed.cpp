@@ -18,7 +18,7 @@
 
 #include "bench/stats.h"
 #include "data/error.h"
-#include "train/captioning.h"
+#include "tasks/captioning.h"
 #include "train/config.h"
 #include "train/runtime.h"
 

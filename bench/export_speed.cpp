@@ -20,9 +20,9 @@
 #include "bench/stats.h"
 #include "data/error.h"
 #include "train/config.h"
-#include "train/export.h"
+#include "export/export.h"
 #include "train/runtime.h"
-#include "train/translation.h"
+#include "tasks/translation.h"
 
 using namespace attnzoo;
 using Clock = std::chrono::steady_clock;

@@ -15,7 +15,7 @@
 #include "bench/stats.h"
 #include "data/error.h"
 #include "train/runtime.h"
-#include "train/translation.h"
+#include "tasks/translation.h"
 
 using namespace attnzoo;
 using Clock = std::chrono::steady_clock;

@@ -26,8 +26,8 @@ torch::Tensor place_on_canvas(const FashionMnist& source, uint64_t seed, int64_t
 
 // Canvases with their labels, and where each item lies.
 struct CanvasSet : FashionMnist {
-  torch::Tensor
-      places;  // (N,2) int64: x, y of the item's top-left pixel (it covers 28x28 from there)
+  // (N,2) int64: x, y of the item's top-left pixel (it covers 28x28 from there)
+  torch::Tensor places;
 };
 
 // Items first .. first+count-1 of `source` placed on canvases (in parallel).

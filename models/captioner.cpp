@@ -181,4 +181,49 @@ void CaptionStepper::select(const torch::Tensor& rows) {
   state_ = state_.index_select(rows);
 }
 
+CaptionNetOptions CaptionNetOptions::from_json(const nlohmann::json& config, int64_t vocab_size) {
+  const auto& e = config.at("encoder");
+  const auto encoder = ResNetOptions(e.at("depth").get<int64_t>())
+                           .width(e.at("width"))
+                           .last_stage(e.at("last_stage"))
+                           .grid(e.at("grid"));
+  const int64_t positions = e.at("positions");
+  if (positions < 0 || positions > 16)
+    throw UserError("config: encoder.positions must be 0 (none) to 16 frequencies, not {}",
+                    positions);
+  const auto& m = config.at("model");
+  const auto decoder =
+      CaptionDecoderOptions(vocab_size, resnet_feature_size(encoder) + 4 * positions)
+          .embedding_size(m.at("embedding_size"))
+          .hidden_size(m.at("hidden_size"))
+          .attention_size(m.at("attention_size"))
+          .attention(m.at("attention").get<std::string>())
+          .gate(m.at("gate"))
+          .output(m.at("output").get<std::string>())
+          .dropout(m.at("dropout"))
+          .hard_eval(m.at("hard_eval").get<std::string>());
+  return CaptionNetOptions(encoder, decoder).positions(positions);
+}
+
+CaptionNetImpl::CaptionNetImpl(CaptionNetOptions options_) : options(std::move(options_)) {
+  encoder = register_module("encoder", ResNet(options.encoder()));
+  const int64_t features = encoder->feature_size() + 4 * options.positions();
+  TORCH_CHECK(options.decoder().feature_size() == features, "CaptionNet: the decoder reads ",
+              options.decoder().feature_size(), " features per location, the encoder gives ",
+              features);
+  decoder = register_module("decoder", CaptionDecoder(options.decoder()));
+}
+
+torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_h,
+                                     int64_t* grid_w) {
+  int64_t h = 0, w = 0;
+  auto values = encoder->locations(images, &h, &w);
+  if (grid_h != nullptr) *grid_h = h;
+  if (grid_w != nullptr) *grid_w = w;
+  if (options.positions() == 0) return values;
+  const auto where =
+      grid_positions(h, w, options.positions()).to(values.device(), values.scalar_type());
+  return torch::cat({values, where.unsqueeze(0).expand({values.size(0), -1, -1})}, 2);
+}
+
 }  // namespace attnzoo

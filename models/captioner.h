@@ -40,8 +40,8 @@ struct CaptionDecoderOptions {
   TORCH_ARG(int64_t, hidden_size) = 512;
   TORCH_ARG(int64_t, attention_size) = 512;
   TORCH_ARG(std::string, attention) = "additive";  // additive, dot, general or hard
-  TORCH_ARG(std::string,
-            hard_eval) = "argmax";             // hard attention at evaluation: argmax | expectation
+  // hard attention at evaluation: argmax | expectation
+  TORCH_ARG(std::string, hard_eval) = "argmax";
   TORCH_ARG(bool, gate) = true;                // beta
   TORCH_ARG(std::string, output) = "context";  // context (eq. 7) | mixture (see above)
   TORCH_ARG(double, dropout) = 0.5;
@@ -53,8 +53,8 @@ struct CaptionState {
 };
 
 struct CaptionStep {
-  torch::Tensor
-      features;  // (B,E): E y + L_h h + L_z z, before the output layer (mixture: E y + L_h h)
+  // (B,E): E y + L_h h + L_z z, before the output layer (mixture: E y + L_h h)
+  torch::Tensor features;
   torch::Tensor located;  // mixture: (B,L,V) beta W_o L_z a_i, each location's share of the logits
   torch::Tensor weights;  // (B,L): alpha
   torch::Tensor gate;     // (B,1): beta (ones without the gate)
@@ -143,5 +143,46 @@ class CaptionStepper : public StepModel {
   torch::Tensor located_;  // location_outputs(memory_)
   CaptionState state_;
 };
+
+// One image's caption as a captioner gives it, with where it looked.
+struct CaptionResult {
+  std::string text;
+  std::vector<std::string> words;  // without <eos>
+  torch::Tensor attention;         // (words, h*w)
+  int64_t grid_h = 0, grid_w = 0;
+  // Where each location's receptive field is centred, from the centre of its
+  // cell, in cells (ResNetImpl::location_offset): location (r, c) looks at
+  // ((c + 0.5 + shift_x) W / grid_w, (r + 0.5 + shift_y) H / grid_h) of a W x H image.
+  double shift_x = 0.0, shift_y = 0.0;
+  double score = 0.0;
+};
+
+// The ResNet encoder and the caption decoder, as one network.
+struct CaptionNetOptions {
+  CaptionNetOptions(ResNetOptions encoder, CaptionDecoderOptions decoder)
+      : encoder_(std::move(encoder)), decoder_(std::move(decoder)) {}
+  // From a caption config's "encoder" and "model" sections; UserError names a bad value.
+  static CaptionNetOptions from_json(const nlohmann::json& config, int64_t vocab_size);
+  TORCH_ARG(ResNetOptions, encoder);
+  // Frequencies of each location's grid position appended to its features
+  // (grid_positions: 4 values per frequency), 0 to 16.
+  TORCH_ARG(int64_t, positions) = 0;
+  // Its feature_size is the encoder's channels + 4 * positions (from_json sets it).
+  TORCH_ARG(CaptionDecoderOptions, decoder);
+};
+
+class CaptionNetImpl : public torch::nn::Module {
+ public:
+  explicit CaptionNetImpl(CaptionNetOptions options);
+  // Normalised images (B,3,H,W) -> annotation vectors (B,L,D + 4 positions):
+  // the ResNet's features at each location, then grid_positions(), and the grid (h,w).
+  torch::Tensor encode(const torch::Tensor& images, int64_t* grid_h = nullptr,
+                       int64_t* grid_w = nullptr);
+  int64_t position_frequencies() const { return options.positions(); }
+  CaptionNetOptions options;
+  ResNet encoder{nullptr};
+  CaptionDecoder decoder{nullptr};
+};
+TORCH_MODULE(CaptionNet);
 
 }  // namespace attnzoo

@@ -32,8 +32,8 @@ struct DecoderOptions {
   TORCH_ARG(std::string, rnn) = "gru";
   TORCH_ARG(std::string, attention) = "additive";
   TORCH_ARG(int64_t, attention_size) = 0;  // additive and hard; 0 means hidden_size
-  TORCH_ARG(std::string,
-            hard_eval) = "argmax";       // hard attention at evaluation: argmax | expectation
+  // hard attention at evaluation: argmax | expectation
+  TORCH_ARG(std::string, hard_eval) = "argmax";
   TORCH_ARG(int64_t, readout_size) = 0;  // maxout deep output size; 0: project features directly
   // false: no token embedding; the caller embeds each step's input and calls
   // step_embedded, and vocab_size is the number of values out (regression).

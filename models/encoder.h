@@ -13,8 +13,8 @@ namespace attnzoo {
 struct EncoderOptions {
   EncoderOptions(int64_t vocab_size, int64_t embedding_size, int64_t hidden_size)
       : vocab_size_(vocab_size), embedding_size_(embedding_size), hidden_size_(hidden_size) {}
-  TORCH_ARG(int64_t,
-            vocab_size);  // 0: no token embedding; the input comes embedded (forward_embedded)
+  // 0: no token embedding; the input comes embedded (forward_embedded)
+  TORCH_ARG(int64_t, vocab_size);
   TORCH_ARG(int64_t, embedding_size);  // the size of each input step
   TORCH_ARG(int64_t, hidden_size);     // per direction
   TORCH_ARG(int64_t, num_layers) = 1;

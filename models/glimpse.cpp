@@ -146,4 +146,52 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   return out(torch::relu(fc2(torch::relu(fc1(x.flatten(1))))));
 }
 
+GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
+  const auto& m = config.at("model");
+  const int64_t side = config.at("data").at("canvas");
+  GlimpseNetOptions o;
+  o.kind(m.at("kind").get<std::string>());
+  if (o.kind() != "ram" && o.kind() != "cnn" && o.kind() != "mlp")
+    throw UserError("config: model.kind \"{}\" is not one of ram, cnn, mlp", o.kind());
+  o.ram(RamOptions()
+            .glimpses(m.at("glimpses"))
+            .patch(m.at("patch"))
+            .scales(m.at("scales"))
+            .zoom(m.at("zoom"))
+            .glimpse_hidden(m.at("glimpse_hidden"))
+            .location_hidden(m.at("location_hidden"))
+            .hidden(m.at("hidden"))
+            .core(m.at("core").get<std::string>())
+            .location_std(m.at("location_std"))
+            .policy_reaches_core(m.at("policy_reaches_core")));
+  const auto& c = m.at("cnn");
+  o.cnn(ConvNetOptions()
+            .image_size(side)
+            .conv1(c.at("conv1"))
+            .conv2(c.at("conv2"))
+            .hidden(c.at("hidden")));
+  o.mlp(MlpOptions().inputs(side * side).hidden(m.at("mlp").at("hidden")));
+  return o;
+}
+
+GlimpseNetImpl::GlimpseNetImpl(GlimpseNetOptions options_)
+    : options(std::move(options_)), kind(options.kind()) {
+  if (kind == "ram") {
+    ram = register_module("ram", RecurrentAttentionModel(options.ram()));
+  } else if (kind == "cnn") {
+    cnn = register_module("cnn", ConvNet(options.cnn()));
+  } else if (kind == "mlp") {
+    mlp = register_module("mlp", Mlp(options.mlp()));
+  } else {
+    TORCH_CHECK(false, "GlimpseNet: kind \"", kind, "\" is not one of ram, cnn, mlp");
+  }
+}
+
+RamOutput GlimpseNetImpl::forward(const torch::Tensor& images, bool sample) {
+  if (ram) return ram->forward(images, sample);
+  RamOutput out;
+  out.logits = cnn ? cnn->forward(images) : mlp->forward(images);
+  return out;
+}
+
 }  // namespace attnzoo

@@ -19,6 +19,7 @@
 // W_l, as kevinzakka's PyTorch RAM does); with it true, REINFORCE's gradient
 // also flows through h_{t-1} into the core and glimpse networks, as in the
 // paper, where every parameter follows the sum of both gradients.
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <string>
@@ -56,15 +57,15 @@ struct RamOptions {
   TORCH_ARG(int64_t, hidden) = 256;           // g_t and h_t
   TORCH_ARG(std::string, core) = "rnn";       // rnn (rectifier, as in the paper) | lstm
   TORCH_ARG(double, location_std) = 0.15;     // sigma, in the [-1,1] units of a location
-  TORCH_ARG(bool,
-            policy_reaches_core) = false;  // REINFORCE trains the core and glimpse networks too
+  // REINFORCE trains the core and glimpse networks too
+  TORCH_ARG(bool, policy_reaches_core) = false;
 };
 
 struct RamOutput {
   torch::Tensor logits;     // (B, classes)
   torch::Tensor locations;  // (B, G, 2): where each glimpse looked (after clamping to [-1,1])
-  torch::Tensor
-      log_probs;  // (B, G): log pi(l_t) of the sampled locations; undefined without sampling
+  // (B, G): log pi(l_t) of the sampled locations; undefined without sampling
+  torch::Tensor log_probs;
   torch::Tensor baselines;  // (B, G): b_t
 };
 
@@ -121,5 +122,30 @@ class MlpImpl : public torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, out{nullptr};
 };
 TORCH_MODULE(Mlp);
+
+// One of the three classifiers behind one forward: "ram" (the Recurrent
+// Attention Model), "cnn" or "mlp" (the whole-image baselines).
+struct GlimpseNetOptions {
+  // From a glimpse config's "model" section and data.canvas; UserError names a bad kind.
+  static GlimpseNetOptions from_json(const nlohmann::json& config);
+  TORCH_ARG(std::string, kind) = "ram";
+  TORCH_ARG(RamOptions, ram);
+  TORCH_ARG(ConvNetOptions, cnn);
+  TORCH_ARG(MlpOptions, mlp);
+};
+
+class GlimpseNetImpl : public torch::nn::Module {
+ public:
+  explicit GlimpseNetImpl(GlimpseNetOptions options);
+  // images (B,1,S,S) in [0,1]; `sample` (RAM only): draw the glimpse locations.
+  // Whole-image models return only logits.
+  RamOutput forward(const torch::Tensor& images, bool sample);
+  GlimpseNetOptions options;
+  std::string kind;  // options.kind()
+  RecurrentAttentionModel ram{nullptr};
+  ConvNet cnn{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(GlimpseNet);
 
 }  // namespace attnzoo

@@ -116,10 +116,12 @@ void ResNetImpl::reset() {
   stem_trainable_ = true;
 }
 
-int64_t ResNetImpl::feature_size() const {
+int64_t resnet_feature_size(const ResNetOptions& options) {
   const int64_t expansion = options.depth() == 50 ? 4 : 1;
   return (options.width() << (options.last_stage() - 1)) * expansion;
 }
+
+int64_t ResNetImpl::feature_size() const { return resnet_feature_size(options); }
 
 double ResNetImpl::location_offset() const { return 0.5 - static_cast<double>(stride()) / 2.0; }
 

@@ -14,10 +14,10 @@ struct ResNetOptions {
   explicit ResNetOptions(int64_t depth = 18) : depth_(depth) {}
   TORCH_ARG(int64_t, depth);       // 18, 34 or 50
   TORCH_ARG(int64_t, width) = 64;  // channels of the stem; torchvision's is 64
-  TORCH_ARG(int64_t,
-            last_stage) = 4;  // 3 stops after layer3 (stride 16), 4 after layer4 (stride 32)
-  TORCH_ARG(int64_t,
-            grid) = 0;  // adaptive average pooling to grid x grid; 0 keeps the map as it is
+  // 3 stops after layer3 (stride 16), 4 after layer4 (stride 32)
+  TORCH_ARG(int64_t, last_stage) = 4;
+  // adaptive average pooling to grid x grid; 0 keeps the map as it is
+  TORCH_ARG(int64_t, grid) = 0;
 };
 
 class ResNetImpl : public torch::nn::Module {
@@ -61,6 +61,9 @@ class ResNetImpl : public torch::nn::Module {
   bool stem_trainable_ = true;
 };
 TORCH_MODULE(ResNet);
+
+// D of a ResNet with these options, without building it.
+int64_t resnet_feature_size(const ResNetOptions& options);
 
 // ImageNet statistics (torchvision's), for normalising RGB images in [0,1].
 const std::vector<double>& imagenet_mean();

@@ -24,8 +24,8 @@ struct Seq2SeqOptions {
   TORCH_ARG(std::string, attention) = "additive";
   TORCH_ARG(int64_t, attention_size) = 0;
   TORCH_ARG(int64_t, readout_size) = 0;
-  TORCH_ARG(std::string,
-            hard_eval) = "argmax";  // attention "hard" at evaluation: argmax | expectation
+  // attention "hard" at evaluation: argmax | expectation
+  TORCH_ARG(std::string, hard_eval) = "argmax";
 
  public:
   // The "model" section of a config; vocabulary sizes come from the data.

@@ -11,10 +11,10 @@
 
 #include "data/batching.h"
 #include "data/scenes.h"
-#include "train/captioning.h"
+#include "tasks/captioning.h"
 #include "train/config.h"
-#include "train/forecasting.h"
-#include "train/translation.h"
+#include "tasks/forecasting.h"
+#include "tasks/translation.h"
 
 namespace attnzoo::testing {
 

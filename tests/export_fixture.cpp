@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "tests/export_cases.h"
-#include "train/export.h"
+#include "export/export.h"
 
 using namespace attnzoo;
 using namespace attnzoo::testing;

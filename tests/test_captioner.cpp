@@ -9,7 +9,7 @@
 #include "data/vocab.h"
 #include "eval/heatmap.h"
 #include "models/captioner.h"
-#include "train/captioning.h"
+#include "tasks/captioning.h"
 
 using namespace attnzoo;
 
@@ -119,7 +119,7 @@ TEST_CASE("grid positions: sin and cos of each location's centre, appended by en
   auto config = default_caption_config();
   config["encoder"]["positions"] = 3;
   config["data"]["scenes"]["canvas"] = 64;
-  CaptionNet net(config, 10);
+  CaptionNet net(CaptionNetOptions::from_json(config, 10));
   net->eval();
   int64_t h = 0, w = 0;
   torch::NoGradGuard no_grad;
@@ -131,7 +131,8 @@ TEST_CASE("grid positions: sin and cos of each location's centre, appended by en
   CHECK(torch::equal(values.slice(2, 0, d), net->encoder->locations(images)));
   CHECK(torch::allclose(values[1].slice(1, d), grid_positions(h, w, 3)));
   config["encoder"]["positions"] = -1;
-  CHECK_THROWS_WITH(CaptionNet(config, 10), Catch::Contains("encoder.positions"));
+  CHECK_THROWS_WITH(CaptionNetOptions::from_json(config, 10),
+                    Catch::Contains("encoder.positions"));
 }
 
 TEST_CASE(

@@ -7,7 +7,7 @@
 
 #include "tests/export_cases.h"
 #include "tests/temp_dir.h"
-#include "train/export.h"
+#include "export/export.h"
 
 using namespace attnzoo;
 using namespace attnzoo::testing;

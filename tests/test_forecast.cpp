@@ -8,7 +8,7 @@
 #include "data/error.h"
 #include "data/timeseries.h"
 #include "tests/temp_dir.h"
-#include "train/forecasting.h"
+#include "tasks/forecasting.h"
 
 using namespace attnzoo;
 

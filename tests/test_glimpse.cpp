@@ -13,8 +13,8 @@
 #include "models/glimpse.h"
 #include "models/reinforce.h"
 #include "temp_dir.h"
-#include "train/export.h"
-#include "train/glimpse.h"
+#include "export/export.h"
+#include "tasks/glimpse.h"
 
 using namespace attnzoo;
 

@@ -10,7 +10,7 @@
 #include "data/images.h"
 #include "data/karpathy.h"
 #include "temp_dir.h"
-#include "train/captioning.h"
+#include "tasks/captioning.h"
 #include "train/config.h"
 
 using namespace attnzoo;

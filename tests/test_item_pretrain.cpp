@@ -1,4 +1,4 @@
-// Encoder pretraining on single Fashion-MNIST items (train/item_pretrain.h)
+// Encoder pretraining on single Fashion-MNIST items (tasks/item_pretrain.h)
 // and its place in caption training (encoder.pretrain).
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
@@ -9,9 +9,9 @@
 #include "data/fashion_mnist.h"
 #include "data/scenes.h"
 #include "temp_dir.h"
-#include "train/captioning.h"
+#include "tasks/captioning.h"
 #include "train/config.h"
-#include "train/item_pretrain.h"
+#include "tasks/item_pretrain.h"
 
 using namespace attnzoo;
 namespace fs = std::filesystem;

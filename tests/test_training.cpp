@@ -13,7 +13,7 @@
 #include "train/config.h"
 #include "train/runtime.h"
 #include "train/schedule.h"
-#include "train/translation.h"
+#include "tasks/translation.h"
 
 using namespace attnzoo;
 namespace fs = std::filesystem;

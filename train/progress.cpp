@@ -4,8 +4,27 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 
 namespace attnzoo {
+
+std::function<void(const std::string&, int64_t, int64_t)> stage_progress_bars(
+    const std::string& what, double line_every_sec) {
+  auto bar = std::make_shared<std::unique_ptr<ProgressBar>>();
+  auto stage = std::make_shared<std::string>();
+  return [=](const std::string& name, int64_t done, int64_t total) {
+    if (!*bar || *stage != name) {
+      if (*bar) (*bar)->finish();
+      *stage = name;
+      *bar = std::make_unique<ProgressBar>(total, "loading " + name + " " + what, line_every_sec);
+    }
+    (*bar)->update(done);
+    if (done >= total) {
+      (*bar)->finish();
+      bar->reset();
+    }
+  };
+}
 
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(seconds < 0 ? 0 : seconds);

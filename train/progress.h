@@ -3,6 +3,7 @@
 // (bar, counts, rate, ETA and a caller-supplied summary such as the loss); when
 // stderr is not a terminal it prints a plain line at most every `line_every` seconds.
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace attnzoo {
@@ -27,6 +28,12 @@ class ProgressBar {
   int64_t last_current_ = 0;
   bool drawn_ = false;
 };
+
+// A callback (stage, done, total) for loaders that report progress, such as
+// load_caption_data: one bar per stage, labelled "loading <stage> <what>",
+// finished when done reaches total.
+std::function<void(const std::string&, int64_t, int64_t)> stage_progress_bars(
+    const std::string& what, double line_every_sec = 10.0);
 
 // "1:02:03" or "2:03".
 std::string format_duration(double seconds);

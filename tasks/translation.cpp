@@ -1,4 +1,4 @@
-#include "train/translation.h"
+#include "tasks/translation.h"
 
 #include <chrono>
 #include <fstream>
@@ -7,7 +7,7 @@
 #include "data/error.h"
 #include "data/text_io.h"
 #include "train/config.h"
-#include "train/hard_attention.h"
+#include "tasks/hard_attention.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"

@@ -1,5 +1,5 @@
 #pragma once
-// TorchScript source shared by the exported models (train/export*.cpp only).
+// TorchScript source shared by the exported models (export/ only).
 //
 // Every sequence model exports the same decoding interface: a method
 //   step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor])

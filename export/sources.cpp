@@ -1,4 +1,4 @@
-#include "train/export_sources.h"
+#include "export/sources.h"
 
 #include <fmt/format.h>
 

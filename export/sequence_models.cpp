@@ -1,15 +1,15 @@
 // TorchScript export of the translator and the captioner: the encoder, the
 // decoder's step and the searches of models/search.cpp, compiled with define()
-// over mirrored tensors (train/export.h).
+// over mirrored tensors (export/export.h).
 #include <fmt/format.h>
 
 #include "data/error.h"
 #include "data/tokenizer.h"
-#include "train/captioning.h"
-#include "train/export.h"
-#include "train/export_sources.h"
-#include "train/forecasting.h"
-#include "train/translation.h"
+#include "tasks/captioning.h"
+#include "export/export.h"
+#include "export/sources.h"
+#include "tasks/forecasting.h"
+#include "tasks/translation.h"
 
 namespace attnzoo {
 namespace {

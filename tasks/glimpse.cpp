@@ -1,4 +1,4 @@
-#include "train/glimpse.h"
+#include "tasks/glimpse.h"
 
 #include <algorithm>
 #include <chrono>
@@ -88,57 +88,15 @@ torch::Tensor glimpse_input(const torch::Tensor& pixels) {
   return pixels.unsqueeze(1).to(torch::kFloat).div(255.0);
 }
 
-// ----------------------------------------------------------------------------
-// Model
-
-GlimpseNetImpl::GlimpseNetImpl(const nlohmann::json& config) {
-  const auto& m = config.at("model");
-  const int64_t side = config.at("data").at("canvas");
-  kind = m.at("kind");
-  if (kind == "ram") {
-    ram = register_module(
-        "ram", RecurrentAttentionModel(RamOptions()
-                                           .glimpses(m.at("glimpses"))
-                                           .patch(m.at("patch"))
-                                           .scales(m.at("scales"))
-                                           .zoom(m.at("zoom"))
-                                           .glimpse_hidden(m.at("glimpse_hidden"))
-                                           .location_hidden(m.at("location_hidden"))
-                                           .hidden(m.at("hidden"))
-                                           .core(m.at("core").get<std::string>())
-                                           .location_std(m.at("location_std"))
-                                           .policy_reaches_core(m.at("policy_reaches_core"))));
-  } else if (kind == "cnn") {
-    const auto& c = m.at("cnn");
-    cnn = register_module("cnn", ConvNet(ConvNetOptions()
-                                             .image_size(side)
-                                             .conv1(c.at("conv1"))
-                                             .conv2(c.at("conv2"))
-                                             .hidden(c.at("hidden"))));
-  } else if (kind == "mlp") {
-    mlp = register_module("mlp",
-                          Mlp(MlpOptions().inputs(side * side).hidden(m.at("mlp").at("hidden"))));
-  } else {
-    throw UserError("config: model.kind \"{}\" is not one of ram, cnn, mlp", kind);
-  }
-}
-
-RamOutput GlimpseNetImpl::forward(const torch::Tensor& images, bool sample) {
-  if (ram) return ram->forward(images, sample);
-  RamOutput out;
-  out.logits = cnn ? cnn->forward(images) : mlp->forward(images);
-  return out;
-}
-
 GlimpseClassifier::GlimpseClassifier(const nlohmann::json& c) : config(c) {
-  model = GlimpseNet(config);
+  model = GlimpseNet(GlimpseNetOptions::from_json(config));
 }
 
 GlimpseClassifier::GlimpseClassifier(const Checkpoint& checkpoint) {
   // Defaults first, so that a checkpoint from before a config key existed still loads.
   config =
       merge_config(default_glimpse_config(), checkpoint.meta().at("config"), checkpoint.path());
-  model = GlimpseNet(config);
+  model = GlimpseNet(GlimpseNetOptions::from_json(config));
   checkpoint.load_model(*model);
 }
 

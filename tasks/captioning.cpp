@@ -1,4 +1,4 @@
-#include "train/captioning.h"
+#include "tasks/captioning.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -16,8 +16,8 @@
 #include "eval/cider.h"
 #include "eval/heatmap.h"
 #include "train/config.h"
-#include "train/hard_attention.h"
-#include "train/item_pretrain.h"
+#include "tasks/hard_attention.h"
+#include "tasks/item_pretrain.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -61,180 +61,7 @@ nlohmann::json load_caption_config(const std::string& path) {
 }
 
 // ----------------------------------------------------------------------------
-// Data
-
-namespace {
-
-std::vector<CaptionImage> scene_images(const FashionMnist& source, uint64_t seed, int64_t first,
-                                       int64_t count, const SceneOptions& options,
-                                       const std::string& prefix) {
-  std::vector<CaptionImage> out;
-  out.reserve(static_cast<size_t>(count));
-  for (int64_t i = first; i < first + count; ++i) {
-    Scene s = make_scene(source, seed, i, options);
-    out.push_back({prefix + std::to_string(i), std::move(s.image), std::move(s.captions),
-                   std::move(s.items)});
-  }
-  return out;
-}
-
-// Loads the images of one split, ImageReadOptions-sized, on all threads, in
-// chunks so that the progress bar moves; images that cannot be read are
-// reported by name and left out, as are images without captions.
-std::vector<CaptionImage> load_karpathy_split(const std::vector<KarpathyImage>& entries,
-                                              const std::string& dir,
-                                              const ImageReadOptions& options,
-                                              const std::string& split) {
-  std::vector<torch::Tensor> pixels(entries.size());
-  std::vector<std::string> errors(entries.size());
-  ProgressBar bar(static_cast<int64_t>(entries.size()), "loading " + split + " images", 10.0);
-  const int64_t chunk = 64;
-  for (int64_t start = 0; start < static_cast<int64_t>(entries.size()); start += chunk) {
-    const int64_t end = std::min<int64_t>(static_cast<int64_t>(entries.size()), start + chunk);
-    at::parallel_for(start, end, 1, [&](int64_t begin, int64_t stop) {
-      for (int64_t i = begin; i < stop; ++i) {
-        try {
-          pixels[i] = read_image(dir + "/" + entries[i].file, options);
-        } catch (const std::exception& e) {
-          errors[i] = e.what();
-        }
-      }
-    });
-    bar.update(end);
-  }
-  bar.finish();
-  std::vector<CaptionImage> out;
-  int64_t unreadable = 0, uncaptioned = 0;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (!errors[i].empty()) {
-      if (++unreadable <= 20) std::fprintf(stderr, "skipped %s\n", errors[i].c_str());
-      continue;
-    }
-    if (entries[i].captions.empty()) {
-      ++uncaptioned;
-      continue;
-    }
-    out.push_back({entries[i].file, std::move(pixels[i]), entries[i].captions, {}});
-  }
-  if (unreadable > 20)
-    std::fprintf(stderr, "skipped %lld more unreadable images\n",
-                 static_cast<long long>(unreadable - 20));
-  if (unreadable + uncaptioned > 0)
-    std::fprintf(stderr, "%s: %zu of %zu images kept (%lld unreadable, %lld without captions)\n",
-                 split.c_str(), out.size(), entries.size(), static_cast<long long>(unreadable),
-                 static_cast<long long>(uncaptioned));
-  return out;
-}
-
-CaptionSplits load_karpathy_data(const nlohmann::json& d, const std::vector<std::string>& splits) {
-  const std::string captions = d.at("captions"), images = d.at("images");
-  if (captions.empty())
-    throw UserError("config: data.captions is empty (the Karpathy split JSON; --captions)");
-  if (images.empty())
-    throw UserError("config: data.images is empty (the folder of the images; --images)");
-  std::error_code ec;
-  if (!std::filesystem::is_directory(images, ec))
-    throw UserError("{}: no such image folder", images);
-  std::map<std::string, std::vector<KarpathyImage>> by_split;
-  for (auto& image : read_karpathy(captions)) by_split[image.split].push_back(std::move(image));
-  const auto options = caption_image_options(d);
-  CaptionSplits s;
-  for (auto [name, split] : s.named()) {
-    if (std::find(splits.begin(), splits.end(), name) == splits.end()) continue;
-    auto& entries = by_split[name];
-    const int64_t limit = d.at("limit").at(name);
-    if (limit > 0 && static_cast<int64_t>(entries.size()) > limit)
-      entries.resize(static_cast<size_t>(limit));
-    *split = load_karpathy_split(entries, images, options, name);
-    if (split->empty()) throw UserError("{}: no {} images could be used", captions, name);
-  }
-  return s;
-}
-
-}  // namespace
-
-ImageReadOptions caption_image_options(const nlohmann::json& d) {
-  ImageReadOptions o;
-  if (d.at("source") == "scenes") {
-    o.side = d.at("scenes").at("canvas");
-    o.grey = true;
-    o.centre_crop = false;
-  } else {
-    o.side = d.at("image_size");
-    if (o.side < 32) throw UserError("config: data.image_size {} is below 32", o.side);
-  }
-  return o;
-}
-
-CaptionSplits load_caption_data(const nlohmann::json& d, const std::vector<std::string>& splits) {
-  const std::string source = d.at("source");
-  if (source == "karpathy") return load_karpathy_data(d, splits);
-  if (source != "scenes")
-    throw UserError("config: data.source \"{}\" is not one of scenes, karpathy", source);
-  const auto& sc = d.at("scenes");
-  SceneOptions o;
-  o.canvas = sc.at("canvas");
-  o.min_items = sc.at("min_items");
-  o.max_items = sc.at("max_items");
-  o.min_size = sc.at("min_size");
-  o.max_size = sc.at("max_size");
-  o.captions_per_image = sc.at("captions_per_image");
-  const uint64_t seed = sc.at("seed");
-  const std::string dir = d.at("fashion_mnist");
-  // Training scenes use Fashion-MNIST's training images; validation and test
-  // scenes its test images, so no item image is seen in both.
-  const auto train_items = load_fashion_mnist(dir, "train");
-  const auto test_items = load_fashion_mnist(dir, "test");
-  const int64_t n_valid = sc.at("valid_size");
-  CaptionSplits s;
-  s.train = scene_images(train_items, seed, 0, sc.at("train_size"), o, "train-");
-  s.valid = scene_images(test_items, seed + 1, 0, n_valid, o, "valid-");
-  s.test = scene_images(test_items, seed + 1, n_valid, sc.at("test_size"), o, "test-");
-  for (auto [name, split] : s.named()) {
-    const int64_t limit = d.at("limit").at(name);
-    if (limit > 0 && static_cast<int64_t>(split->size()) > limit)
-      split->resize(static_cast<size_t>(limit));
-  }
-  return s;
-}
-
-// ----------------------------------------------------------------------------
 // Model
-
-CaptionNetImpl::CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size) {
-  const auto& e = config.at("encoder");
-  encoder = register_module("encoder", ResNet(ResNetOptions(e.at("depth").get<int64_t>())
-                                                  .width(e.at("width"))
-                                                  .last_stage(e.at("last_stage"))
-                                                  .grid(e.at("grid"))));
-  positions_ = e.at("positions");
-  if (positions_ < 0 || positions_ > 16)
-    throw UserError("config: encoder.positions must be 0 (none) to 16 frequencies, not {}",
-                    positions_);
-  const auto& m = config.at("model");
-  decoder = register_module(
-      "decoder",
-      CaptionDecoder(CaptionDecoderOptions(vocab_size, encoder->feature_size() + 4 * positions_)
-                         .embedding_size(m.at("embedding_size"))
-                         .hidden_size(m.at("hidden_size"))
-                         .attention_size(m.at("attention_size"))
-                         .attention(m.at("attention").get<std::string>())
-                         .gate(m.at("gate"))
-                         .output(m.at("output").get<std::string>())
-                         .dropout(m.at("dropout"))
-                         .hard_eval(m.at("hard_eval").get<std::string>())));
-}
-
-torch::Tensor CaptionNetImpl::encode(const torch::Tensor& images, int64_t* grid_h,
-                                     int64_t* grid_w) {
-  int64_t h = 0, w = 0;
-  auto values = encoder->locations(images, &h, &w);
-  if (grid_h != nullptr) *grid_h = h;
-  if (grid_w != nullptr) *grid_w = w;
-  if (positions_ == 0) return values;
-  const auto where = grid_positions(h, w, positions_).to(values.device(), values.scalar_type());
-  return torch::cat({values, where.unsqueeze(0).expand({values.size(0), -1, -1})}, 2);
-}
 
 void check_encoder_weights(const nlohmann::json& config) {
   const auto& e = config.at("encoder");
@@ -273,7 +100,7 @@ Captioner::Captioner(const nlohmann::json& config_in, const std::vector<CaptionI
   if (sentences.empty()) throw UserError("no training captions");
   vocab =
       Vocab::build(sentences, config.at("vocab").at("min_freq"), config.at("vocab").at("max_size"));
-  model = CaptionNet(config, vocab.size());
+  model = CaptionNet(CaptionNetOptions::from_json(config, vocab.size()));
   const auto& e = config.at("encoder");
   const std::string weights = e.at("weights");
   if (!weights.empty() && checkpoint_app(weights) != "") {
@@ -304,7 +131,7 @@ Captioner::Captioner(const Checkpoint& checkpoint) {
   config = merge_config(default_caption_config(), meta.at("config"), checkpoint.path());
   vocab = Vocab::from_json(meta.at("vocab"), checkpoint.path() + " (vocabulary)");
   tokenizer = make_tokenizer(TokenizerOptions::from_json(config.at("tokenizer")));
-  model = CaptionNet(config, vocab.size());
+  model = CaptionNet(CaptionNetOptions::from_json(config, vocab.size()));
   checkpoint.load_model(*model);
   apply_freezing();
 }
@@ -423,63 +250,6 @@ void write_caption_heatmaps(const std::string& png_path, const CaptionImage& ima
   options.shift_y = r.shift_y;
   write_attention_heatmaps(png_path, image.pixels, r.words, r.attention, r.grid_h, r.grid_w,
                            options);
-}
-
-void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCounts* counts) {
-  if (!r.attention.defined() || r.grid_h <= 0 || r.grid_w <= 0) return;
-  const double height = static_cast<double>(image.pixels.size(0));
-  const double width = static_cast<double>(image.pixels.size(1));
-  const double step_x = width / static_cast<double>(r.grid_w),
-               step_y = height / static_cast<double>(r.grid_h);
-  const int64_t total_before = counts->total;
-  for (size_t t = 0; t < r.words.size(); ++t) {
-    bool named = false, hit = false, near = false, other = false;
-    const int64_t where = r.attention[static_cast<int64_t>(t)].argmax().item<int64_t>();
-    // Where the argmax location looks: its receptive field's centre, in image pixels.
-    const double x = (static_cast<double>(where % r.grid_w) + 0.5 + r.shift_x) * step_x;
-    const double y = (static_cast<double>(where / r.grid_w) + 0.5 + r.shift_y) * step_y;
-    for (const auto& item : image.items) {
-      if (item.name != r.words[t]) {
-        other = other || item.box.contains(x, y);
-        continue;
-      }
-      named = true;
-      hit = hit || item.box.contains(x, y);
-      near = near || (x >= item.box.x0 - step_x && x < item.box.x1 + step_x &&
-                      y >= item.box.y0 - step_y && y < item.box.y1 + step_y);
-    }
-    if (!named) continue;
-    const size_t order = static_cast<size_t>(counts->total - total_before);
-    if (counts->total_by_order.size() <= order) {
-      counts->total_by_order.resize(order + 1, 0);
-      counts->hits_by_order.resize(order + 1, 0);
-    }
-    ++counts->total_by_order[order];
-    if (hit) ++counts->hits_by_order[order];
-    ++counts->total;
-    if (hit) {
-      ++counts->hits;
-    } else {
-      if (near) ++counts->near;
-      if (other) ++counts->on_other_item;
-    }
-  }
-}
-
-void count_items(const CaptionResult& r, const CaptionImage& image,
-                 const std::vector<std::string>& names, ItemCounts* counts) {
-  std::map<std::string, int64_t> in_image, in_caption;
-  for (const auto& item : image.items) ++in_image[item.name];
-  for (const auto& w : r.words)
-    if (std::find(names.begin(), names.end(), w) != names.end()) ++in_caption[w];
-  counts->items += static_cast<int64_t>(image.items.size());
-  for (const auto& [name, n] : in_caption) {
-    counts->name_words += n;
-    const auto it = in_image.find(name);
-    const int64_t matched = it == in_image.end() ? 0 : std::min(n, it->second);
-    counts->correct_words += matched;
-    counts->named += matched;
-  }
 }
 
 CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionImage>& images,
@@ -860,7 +630,8 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
   if (!resume) check_encoder_weights(config_in);
   std::fprintf(stderr, "loading data (%s)\n",
                config_in.at("data").at("source").get<std::string>().c_str());
-  auto data = load_caption_data(config_in.at("data"));
+  auto data = load_caption_data(config_in.at("data"), {"train", "valid", "test"},
+                                stage_progress_bars("images"));
   std::unique_ptr<Captioner> captioner;
   if (checkpoint) {
     captioner = std::make_unique<Captioner>(*checkpoint);

@@ -1,4 +1,4 @@
-#include "train/item_pretrain.h"
+#include "tasks/item_pretrain.h"
 
 #include <fmt/format.h>
 

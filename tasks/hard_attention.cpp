@@ -1,4 +1,4 @@
-#include "train/hard_attention.h"
+#include "tasks/hard_attention.h"
 
 #include "data/error.h"
 

@@ -1,4 +1,4 @@
-#include "train/export.h"
+#include "export/export.h"
 
 #include <attnzoo/version.h>
 #include <torch/csrc/jit/api/module.h>
@@ -9,7 +9,7 @@
 
 #include "data/error.h"
 #include "data/fashion_mnist.h"
-#include "train/glimpse.h"
+#include "tasks/glimpse.h"
 
 namespace attnzoo {
 

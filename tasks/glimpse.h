@@ -33,20 +33,6 @@ GlimpseSplits load_glimpse_data(const nlohmann::json& data_config,
                                                                           "test"});
 CanvasOptions canvas_options(const nlohmann::json& data_config);
 
-// model.kind "ram", "cnn" or "mlp" behind one forward.
-class GlimpseNetImpl : public torch::nn::Module {
- public:
-  explicit GlimpseNetImpl(const nlohmann::json& config);
-  // images (B,1,S,S) in [0,1]; `sample` (RAM only): draw the glimpse locations.
-  // Whole-image models return only logits.
-  RamOutput forward(const torch::Tensor& images, bool sample);
-  std::string kind;
-  RecurrentAttentionModel ram{nullptr};
-  ConvNet cnn{nullptr};
-  Mlp mlp{nullptr};
-};
-TORCH_MODULE(GlimpseNet);
-
 // uint8 images (N,S,S) -> the network's input (N,1,S,S), floats in [0,1].
 torch::Tensor glimpse_input(const torch::Tensor& pixels);
 

@@ -1,4 +1,4 @@
-#include "train/forecasting.h"
+#include "tasks/forecasting.h"
 
 #include <chrono>
 #include <cstdio>

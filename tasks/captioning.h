@@ -11,10 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "data/caption_data.h"
 #include "data/images.h"
 #include "data/scenes.h"
 #include "data/tokenizer.h"
 #include "data/vocab.h"
+#include "eval/pointing.h"
 #include "models/captioner.h"
 #include "models/resnet.h"
 #include "models/search.h"
@@ -25,60 +27,6 @@ namespace attnzoo {
 
 nlohmann::json default_caption_config();
 nlohmann::json load_caption_config(const std::string& path);
-
-// One image and what is known about it.
-struct CaptionImage {
-  std::string name;
-  torch::Tensor pixels;               // (H,W) or (H,W,3) uint8, RGB
-  std::vector<std::string> captions;  // references
-  std::vector<SceneItem> items;       // boxes of named items (scenes), for the pointing game
-};
-
-struct CaptionSplits {
-  std::vector<CaptionImage> train, valid, test;
-  // The three with their names, "train", "valid", "test", in that order.
-  std::array<std::pair<std::string, std::vector<CaptionImage>*>, 3> named() {
-    return {{{"train", &train}, {"valid", &valid}, {"test", &test}}};
-  }
-};
-// data.source "scenes": generated from Fashion-MNIST; "karpathy": the images
-// of data.captions (a Karpathy split file) under data.images, loaded at
-// data.image_size; unreadable images are reported by name and left out.
-// data.limit caps each split. Karpathy images are loaded for `splits` only.
-CaptionSplits load_caption_data(const nlohmann::json& data_config,
-                                const std::vector<std::string>& splits = {"train", "valid",
-                                                                          "test"});
-// How image files are read for this data config (size, grey, crop).
-ImageReadOptions caption_image_options(const nlohmann::json& data_config);
-
-// The ResNet encoder and the caption decoder, as one module.
-class CaptionNetImpl : public torch::nn::Module {
- public:
-  CaptionNetImpl(const nlohmann::json& config, int64_t vocab_size);
-  // Normalised images (B,3,H,W) -> annotation vectors (B,L,D + 4 encoder.positions):
-  // the ResNet's features at each location, then grid_positions(), and the grid (h,w).
-  torch::Tensor encode(const torch::Tensor& images, int64_t* grid_h = nullptr,
-                       int64_t* grid_w = nullptr);
-  int64_t position_frequencies() const { return positions_; }
-  ResNet encoder{nullptr};
-  CaptionDecoder decoder{nullptr};
-
- private:
-  int64_t positions_ = 0;
-};
-TORCH_MODULE(CaptionNet);
-
-struct CaptionResult {
-  std::string text;
-  std::vector<std::string> words;  // without <eos>
-  torch::Tensor attention;         // (words, h*w)
-  int64_t grid_h = 0, grid_w = 0;
-  // Where each location's receptive field is centred, from the centre of its
-  // cell, in cells (ResNetImpl::location_offset): location (r, c) looks at
-  // ((c + 0.5 + shift_x) W / grid_w, (r + 0.5 + shift_y) H / grid_h) of a W x H image.
-  double shift_x = 0.0, shift_y = 0.0;
-  double score = 0.0;
-};
 
 // Sets `encoder` to the encoder of the captioner checkpoint at `path`
 // (encoder.weights may name one: the paper's setting of hard attention over a
@@ -140,28 +88,6 @@ struct CaptionEval {
 void write_caption_heatmaps(const std::string& png_path, const CaptionImage& image,
                             const CaptionResult& result);
 
-// The pointing game for one caption: each word naming an item of the image
-// counts; it hits when its attention's argmax location (the centre of its
-// receptive field: CaptionResult::shift_x, shift_y) lies in a box of an item
-// of that name. A miss is `near` when that point lies within one location's
-// step (the image's side over the grid's) of such a box, `on_other_item` when
-// it lies in the box of an item of another name. Adds to *counts, and to
-// hits_by_order[k] / total_by_order[k] for the caption's k-th such word.
-struct PointingCounts {
-  int64_t hits = 0, total = 0, near = 0, on_other_item = 0;
-  std::vector<int64_t> hits_by_order, total_by_order;
-};
-void pointing_game(const CaptionResult& result, const CaptionImage& image, PointingCounts* counts);
-
-// Counts for item_recall and item_precision over one caption: items named
-// (each item counts once, matched by name with multiplicity), items in the
-// image, item-name words in the caption, and those that matched an item.
-struct ItemCounts {
-  int64_t named = 0, items = 0, name_words = 0, correct_words = 0;
-};
-void count_items(const CaptionResult& result, const CaptionImage& image,
-                 const std::vector<std::string>& names, ItemCounts* counts);
-
 CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionImage>& images,
                                const SearchOptions& options, int64_t batch_size);
 
@@ -169,7 +95,7 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
 torch::Tensor encode_images(Captioner& captioner, const std::vector<CaptionImage>& images,
                             int64_t batch_size);
 // encoder.pretrain.steps > 0: trains the whole encoder to classify single
-// Fashion-MNIST items (train/item_pretrain.h) before captioning, then applies
+// Fashion-MNIST items (tasks/item_pretrain.h) before captioning, then applies
 // encoder.trainable_stages again, and writes what it measured to
 // `report_path` (JSON). Nothing when steps is 0 or when the encoder starts
 // from encoder.weights (it says so); UserError for a Karpathy source.
