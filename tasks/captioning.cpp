@@ -15,9 +15,9 @@
 #include "eval/bleu.h"
 #include "eval/cider.h"
 #include "eval/heatmap.h"
-#include "train/config.h"
 #include "tasks/hard_attention.h"
 #include "tasks/item_pretrain.h"
+#include "train/config.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -43,15 +43,13 @@ nlohmann::json default_caption_config() {
     "model": {"embedding_size": 128, "hidden_size": 256, "attention_size": 128, "attention": "additive",
               "gate": true, "dropout": 0.3, "hard_eval": "argmax", "output": "context"},
     "train": {
-      "batch_size": 32, "epochs": 5, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
-      "clip": 5.0, "doubly_stochastic": 0.01, "attention_entropy": 0.0, "all_captions": false,
-      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
-      "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
-      "early_stopping": 0, "select_metric": "bleu4", "valid_max_images": 0,
-      "seed": 1, "threads": 0, "blas_threads": 0
+      "batch_size": 32, "epochs": 5, "clip": 5.0,
+      "doubly_stochastic": 0.01, "attention_entropy": 0.0, "all_captions": false,
+      "select_metric": "bleu4", "valid_max_images": 0
     },
     "decode": {"beam": 3, "length_penalty": 0.0, "max_length": 24, "batch_size": 64}
   })");
+  config["train"] = with_loop_defaults(config.at("train"));
   config["train"]["hard"] = default_hard_attention_config();
   return config;
 }
@@ -624,7 +622,7 @@ void pretrain_caption_encoder(Captioner& c, const std::string& report_path) {
 std::string train_captioner(const nlohmann::json& config_in, const std::string& out_dir,
                             bool resume) {
   const auto& tc = config_in.at("train");
-  auto checkpoint = begin_run(tc, out_dir, resume, "caption");
+  auto checkpoint = begin_run(LoopOptions::from_json(tc), out_dir, resume, "caption");
 
   if (config_in.at("encoder").at("cache").get<bool>()) check_cache_config(config_in);
   if (!resume) check_encoder_weights(config_in);
@@ -667,7 +665,7 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
                static_cast<long long>(c.model->decoder->options.feature_size()));
   const bool cache = c.config.at("encoder").at("cache");
   const auto task = make_caption_task(c, data, tc, cache ? out_dir + "/features.pt" : "");
-  run_training(*task, tc, out_dir, std::move(checkpoint));
+  run_training(*task, LoopOptions::from_json(tc), out_dir, std::move(checkpoint));
   return out_dir + "/checkpoint.pt";
 }
 

@@ -10,7 +10,7 @@
 namespace attnzoo {
 
 nlohmann::json default_forecast_config() {
-  return nlohmann::json::parse(R"({
+  auto config = nlohmann::json::parse(R"({
     "data": {
       "csv": "", "time_column": "date", "target": "", "features": [], "split": "auto",
       "input_len": 96, "horizon": 24, "time_features": false,
@@ -21,14 +21,12 @@ nlohmann::json default_forecast_config() {
       "attention": "additive", "decoder": "direct", "instance_norm": "last", "dropout": 0.1
     },
     "train": {
-      "batch_size": 32, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
-      "clip": 1.0, "teacher_forcing": 1.0, "teacher_forcing_end": 0.0,
-      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
-      "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 3,
-      "seed": 1, "threads": 0, "blas_threads": 0
+      "batch_size": 32, "early_stopping": 3, "teacher_forcing": 1.0, "teacher_forcing_end": 0.0
     },
     "eval": {"batch_size": 256}
   })");
+  config["train"] = with_loop_defaults(config.at("train"));
+  return config;
 }
 
 nlohmann::json load_forecast_config(const std::string& path) {
@@ -281,7 +279,8 @@ std::unique_ptr<TrainTask> make_forecast_task(Forecasting& f, const ForecastSpli
 
 std::string train_forecaster(const nlohmann::json& config_in, const std::string& out_dir,
                              bool resume) {
-  auto checkpoint = begin_run(config_in.at("train"), out_dir, resume, "forecast");
+  auto checkpoint =
+      begin_run(LoopOptions::from_json(config_in.at("train")), out_dir, resume, "forecast");
   std::unique_ptr<Forecasting> forecasting;
   TimeTable table;
   if (checkpoint) {
@@ -309,7 +308,7 @@ std::string train_forecaster(const nlohmann::json& config_in, const std::string&
       static_cast<long long>(f.horizon()), f.model->options.kind().c_str(),
       static_cast<long long>(parameters));
   const auto task = make_forecast_task(f, data, f.config.at("train"));
-  run_training(*task, f.config.at("train"), out_dir, std::move(checkpoint));
+  run_training(*task, LoopOptions::from_json(f.config.at("train")), out_dir, std::move(checkpoint));
   return out_dir + "/checkpoint.pt";
 }
 

@@ -12,7 +12,7 @@
 namespace attnzoo {
 
 nlohmann::json default_glimpse_config() {
-  return nlohmann::json::parse(R"({
+  auto config = nlohmann::json::parse(R"({
     "data": {
       "fashion_mnist": "/usr/share/datasets/fashion-mnist",
       "canvas": 28, "clutter": 0, "clutter_size": 8, "valid_size": 5000, "seed": 1,
@@ -27,14 +27,13 @@ nlohmann::json default_glimpse_config() {
       "mlp": {"hidden": 256}
     },
     "train": {
-      "batch_size": 64, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
-      "clip": 5.0, "reinforce_scale": 1.0, "policy_lr_scale": 1.0, "policy_decay": 0.0,
-      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 2, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
-      "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 0,
-      "seed": 1, "threads": 0, "blas_threads": 0
+      "batch_size": 64, "clip": 5.0, "schedule": {"patience": 2},
+      "reinforce_scale": 1.0, "policy_lr_scale": 1.0, "policy_decay": 0.0
     },
     "eval": {"batch_size": 256}
   })");
+  config["train"] = with_loop_defaults(config.at("train"));
+  return config;
 }
 
 nlohmann::json load_glimpse_config(const std::string& path) {
@@ -299,7 +298,8 @@ std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier,
 
 std::string train_glimpse(const nlohmann::json& config_in, const std::string& out_dir,
                           bool resume) {
-  auto checkpoint = begin_run(config_in.at("train"), out_dir, resume, "glimpse");
+  auto checkpoint =
+      begin_run(LoopOptions::from_json(config_in.at("train")), out_dir, resume, "glimpse");
   std::unique_ptr<GlimpseClassifier> classifier;
   if (checkpoint) {
     classifier = std::make_unique<GlimpseClassifier>(*checkpoint);
@@ -323,7 +323,7 @@ std::string train_glimpse(const nlohmann::json& config_in, const std::string& ou
                static_cast<long long>(data.valid.images.size(0)), c.model->kind.c_str(),
                static_cast<long long>(parameters));
   const auto task = make_glimpse_task(c, data, c.config.at("train"));
-  run_training(*task, c.config.at("train"), out_dir, std::move(checkpoint));
+  run_training(*task, LoopOptions::from_json(c.config.at("train")), out_dir, std::move(checkpoint));
   return out_dir + "/checkpoint.pt";
 }
 

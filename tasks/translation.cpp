@@ -6,8 +6,8 @@
 #include "data/dates.h"
 #include "data/error.h"
 #include "data/text_io.h"
-#include "train/config.h"
 #include "tasks/hard_attention.h"
+#include "train/config.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -39,16 +39,13 @@ nlohmann::json default_translate_config() {
       "dropout": 0.3, "attention": "additive", "attention_size": 0, "readout_size": 0, "hard_eval": "argmax"
     },
     "train": {
-      "batch_size": 128, "epochs": 10, "max_steps": 0, "max_minutes": 0.0, "lr": 0.001, "weight_decay": 0.0,
-      "clip": 1.0, "label_smoothing": 0.1, "teacher_forcing": 1.0,
-      "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5, "warmup_steps": 0, "total_steps": 0},
-      "eval_every": 0, "checkpoint_every": 500, "log_every": 50,
-      "early_stopping": 0, "select_metric": "bleu", "valid_max_sentences": 0,
-      "seed": 1, "threads": 0, "blas_threads": 0, "precision": "fp32"
+      "batch_size": 128, "label_smoothing": 0.1, "teacher_forcing": 1.0,
+      "select_metric": "bleu", "valid_max_sentences": 0, "precision": "fp32"
     },
     "decode": {"beam": 5, "length_penalty": 0.6, "max_len_ratio": 2.0, "max_len_offset": 10,
                "batch_size": 64}
   })");
+  config["train"] = with_loop_defaults(config.at("train"));
   config["train"]["hard"] = default_hard_attention_config();
   return config;
 }
@@ -416,7 +413,7 @@ class TranslationTask : public TrainTask {
 std::string train_translator(const nlohmann::json& config_in, const std::string& out_dir,
                              bool resume) {
   const auto& tc = config_in.at("train");
-  auto checkpoint = begin_run(tc, out_dir, resume, "translate");
+  auto checkpoint = begin_run(LoopOptions::from_json(tc), out_dir, resume, "translate");
   const auto data = load_translation_data(config_in.at("data"));
   std::unique_ptr<Translator> translator;
   if (checkpoint) {
@@ -460,7 +457,7 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
                config.at("model").at("attention").get<std::string>().c_str());
 
   TranslationTask task(tr, train, valid, valid_src, valid_ref, tc);
-  run_training(task, tc, out_dir, std::move(checkpoint));
+  run_training(task, LoopOptions::from_json(tc), out_dir, std::move(checkpoint));
   return out_dir + "/checkpoint.pt";
 }
 

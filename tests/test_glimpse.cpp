@@ -10,11 +10,11 @@
 #include "data/canvas.h"
 #include "data/error.h"
 #include "eval/glimpse_plot.h"
+#include "export/export.h"
 #include "models/glimpse.h"
 #include "models/reinforce.h"
-#include "temp_dir.h"
-#include "export/export.h"
 #include "tasks/glimpse.h"
+#include "temp_dir.h"
 
 using namespace attnzoo;
 
@@ -268,7 +268,7 @@ TEST_CASE("train.policy_lr_scale and policy_decay: the location policy's own rat
     const auto policy = ram.policy->weight.clone(), rest = ram.classifier->weight.clone();
     const auto task = make_glimpse_task(classifier, data, config.at("train"));
     const auto dir = attnzoo::testing::scratch_dir() / fmt::format("policy-{}-{}", scale, decay);
-    run_training(*task, config.at("train"), dir.string(), nullptr);
+    run_training(*task, LoopOptions::from_json(config.at("train")), dir.string(), nullptr);
     return Moved{(ram.policy->weight - policy).abs().max().item<double>(),
                  (ram.classifier->weight - rest).abs().max().item<double>(),
                  (ram.policy->weight.norm() / policy.norm()).item<double>()};

@@ -59,21 +59,319 @@ struct Progress {
   }
 };
 
-// Mean loss and speed over the steps since the last log line.
+// Mean loss and speed over the steps since the last log line. The sums stay
+// tensors until the line is written, so a step does not wait to read a scalar.
 struct Window {
-  double loss = 0.0, seconds = 0.0;
+  torch::Tensor loss;                                              // sum, double
+  std::map<std::string, std::pair<torch::Tensor, int64_t>> terms;  // sums and counts
+  double seconds = 0.0;
   int64_t tokens = 0, steps = 0;
-  std::map<std::string, std::pair<double, int64_t>> terms;  // sums and counts of StepResult::terms
+
+  void add(const StepResult& r, double step_seconds) {
+    auto sum = [](torch::Tensor& total, const torch::Tensor& x) {
+      const auto v = x.detach().to(torch::kDouble);
+      total = total.defined() ? total + v : v;
+    };
+    sum(loss, r.loss);
+    for (const auto& [name, value] : r.terms) {
+      auto& [total, count] = terms[name];
+      sum(total, value);
+      ++count;
+    }
+    tokens += r.tokens;
+    seconds += step_seconds;
+    ++steps;
+  }
   double tokens_per_sec() const { return seconds > 0 ? tokens / seconds : 0.0; }
+  // ("loss", mean), then (<term>, mean) ...
+  std::vector<std::pair<std::string, double>> means() const {
+    std::vector<std::pair<std::string, double>> out = {
+        {"loss", loss.item<double>() / static_cast<double>(steps)}};
+    for (const auto& [name, term] : terms)
+      out.emplace_back(name, term.first.item<double>() / static_cast<double>(term.second));
+    return out;
+  }
+};
+
+uint64_t shuffle_seed(uint64_t seed, int64_t epoch) {
+  return seed * 1000003ull + static_cast<uint64_t>(epoch);
+}
+
+// The optimizer of options.optimizer over the task's parameter groups, each
+// at its lr_scale times the base rate.
+template <class Optimizer, class Options>
+std::unique_ptr<torch::optim::Optimizer> build_optimizer(const std::vector<ParameterGroup>& groups,
+                                                         const Options& defaults) {
+  std::vector<torch::optim::OptimizerParamGroup> param_groups;
+  for (const auto& group : groups) {
+    auto options = std::make_unique<Options>(defaults);
+    options->lr(defaults.lr() * group.lr_scale);
+    param_groups.emplace_back(group.parameters, std::move(options));
+  }
+  return std::make_unique<Optimizer>(std::move(param_groups), defaults);
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const LoopOptions& o,
+                                                        const std::vector<ParameterGroup>& groups) {
+  namespace optim = torch::optim;
+  if (o.optimizer == "adam")
+    return build_optimizer<optim::Adam>(groups,
+                                        optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+  if (o.optimizer == "adamw")
+    return build_optimizer<optim::AdamW>(groups,
+                                         optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  return build_optimizer<optim::SGD>(
+      groups, optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+}
+
+// The schedule's rate for `step` in every group; then, after the update, the
+// groups' own decoupled decay (ParameterGroup::decay).
+void set_learning_rates(torch::optim::Optimizer& optimizer,
+                        const std::vector<ParameterGroup>& groups, double lr) {
+  for (size_t g = 0; g < groups.size(); ++g)
+    optimizer.param_groups()[g].options().set_lr(lr * groups[g].lr_scale);
+}
+
+void decay_groups(const std::vector<ParameterGroup>& groups, double lr) {
+  torch::NoGradGuard no_grad;
+  for (const auto& group : groups) {
+    if (group.decay == 0.0) continue;
+    const double shrink = 1.0 - lr * group.lr_scale * group.decay;
+    for (auto p : group.parameters) p.mul_(shrink);
+  }
+}
+
+// One run of the loop: the task, its optimizer and schedule, where training
+// stands, and the files it writes.
+class Run {
+ public:
+  Run(TrainTask& task, const LoopOptions& o, const std::string& out_dir)
+      : task_(task),
+        o_(o),
+        checkpoint_path_(out_dir + "/checkpoint.pt"),
+        best_path_(out_dir + "/best.pt"),
+        metrics_path_(out_dir + "/metrics.jsonl"),
+        groups_(task.parameter_groups()),
+        optimizer_(make_optimizer(o, groups_)),
+        schedule_(o.lr, o.schedule) {
+    std::filesystem::create_directories(out_dir);
+  }
+
+  // Continues where `checkpoint` stopped, or (null) starts a fresh metrics log.
+  void start(const Checkpoint* checkpoint) {
+    if (checkpoint != nullptr) {
+      checkpoint->load_optimizer(*optimizer_);
+      progress = Progress::from_json(checkpoint->meta().at("progress"));
+      schedule_.load_state(checkpoint->meta().at("schedule"));
+      set_rng_state(checkpoint->tensor("rng"));
+      std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n",
+                   checkpoint->path().c_str(), static_cast<long long>(progress.step),
+                   static_cast<long long>(progress.epoch + 1));
+    }
+    truncate_metrics(metrics_path_, progress.step);
+    metrics_.open(metrics_path_, std::ios::app);
+    batches_per_epoch_ = static_cast<int64_t>(task_.epoch_batches(shuffle_seed(o_.seed, 0)).size());
+    if (batches_per_epoch_ == 0) throw UserError("no training batches");
+    planned_ = o_.epochs * batches_per_epoch_;
+    if (o_.max_steps > 0) planned_ = std::min(planned_, o_.max_steps);
+    std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch)\n",
+                 static_cast<long long>(planned_), static_cast<long long>(batches_per_epoch_));
+    task_.set_training(true);
+    start_ = Clock::now();
+  }
+
+  int64_t planned_steps() const { return planned_; }
+
+  // Whether the step or time budget forbids another step.
+  bool budget_reached() const {
+    if (o_.max_steps > 0 && progress.step >= o_.max_steps) return true;
+    if (o_.max_minutes > 0 && seconds_since(start_) >= 60 * o_.max_minutes) {
+      std::fprintf(stderr, "\ntime budget of %.1f minutes reached\n", o_.max_minutes);
+      return true;
+    }
+    return false;
+  }
+
+  // One optimizer step on batch `i` of the epoch.
+  void step(const std::vector<size_t>& batch, int64_t i) {
+    const auto step_start = Clock::now();
+    ++progress.step;
+    const double lr = schedule_.lr(progress.step);
+    set_learning_rates(*optimizer_, groups_, lr);
+    optimizer_->zero_grad();
+    task_.set_progress(progress.step, planned_);
+    const StepResult result = task_.train_step(batch);
+    result.loss.backward();
+    if (o_.clip > 0) torch::nn::utils::clip_grad_norm_(task_.model().parameters(), o_.clip);
+    optimizer_->step();
+    decay_groups(groups_, lr);
+    const double seconds = seconds_since(step_start);
+    progress.batch_in_epoch = i + 1;
+    progress.tokens += result.tokens;
+    progress.train_seconds += seconds;
+    window_.add(result, seconds);
+  }
+
+  // The progress bar, and every log_every steps (or with an evaluation) a
+  // line of metrics.jsonl; the evaluation steers best.pt, the schedule and
+  // early stopping.
+  void report(ProgressBar& bar, bool evaluate_now) {
+    const double lr = schedule_.lr(progress.step);
+    if (progress.step % std::max<int64_t>(1, o_.log_every) == 0 || evaluate_now) {
+      nlohmann::json line = {{"step", progress.step},
+                             {"epoch", progress.epoch + 1},
+                             {"lr", lr},
+                             {"tokens", progress.tokens},
+                             {"tokens_per_sec", window_.tokens_per_sec()},
+                             {"elapsed_sec", seconds_since(start_)}};
+      summary_.clear();
+      for (const auto& [name, value] : window_.means()) {
+        line[name] = value;
+        summary_ += fmt::format(" {} {:.3f}", name, value);
+      }
+      summary_ += fmt::format(" lr {:.1e} {:.0f} {}/s", lr, window_.tokens_per_sec(), task_.unit());
+      if (evaluate_now) line.update(evaluate_and_select());
+      metrics_ << line.dump() << '\n' << std::flush;
+      window_ = Window();
+    }
+    evaluated_last_step_ = evaluate_now;
+    bar.update(progress.step, fmt::format("epoch {}{}", progress.epoch + 1, summary_));
+  }
+
+  bool patience_exhausted() const {
+    if (o_.early_stopping <= 0 || progress.evals_without_improvement < o_.early_stopping)
+      return false;
+    std::fprintf(stderr, "early stopping: no improvement in %lld evaluations\n",
+                 static_cast<long long>(o_.early_stopping));
+    return true;
+  }
+
+  void save_last() { save(checkpoint_path_); }
+
+  // A run too short to reach an evaluation still leaves a best.pt (that
+  // evaluation is reported only: steering the schedule with it would make a
+  // resumed run differ from an uninterrupted one); then the last checkpoint
+  // and a summary.
+  void finish() {
+    if (!evaluated_last_step_ && !file_exists(best_path_)) {
+      const Evaluation ev = evaluate();
+      std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(progress.step),
+                   ev.summary.c_str());
+      save(best_path_);
+    }
+    save(checkpoint_path_);
+    const double rate = progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
+    std::fprintf(stderr, "done: %lld steps, %.0f %s/s\n", static_cast<long long>(progress.step),
+                 rate, task_.unit().c_str());
+    if (progress.best_step > 0)
+      std::fprintf(stderr, "best validation score %.4f at step %lld\n", progress.best_metric,
+                   static_cast<long long>(progress.best_step));
+    std::fprintf(stderr, "wrote %s, %s, %s\n", best_path_.c_str(), checkpoint_path_.c_str(),
+                 metrics_path_.c_str());
+  }
+
+  Progress progress;
+
+ private:
+  Evaluation evaluate() {
+    task_.set_training(false);
+    Evaluation ev = task_.evaluate();
+    task_.set_training(true);
+    return ev;
+  }
+
+  nlohmann::json evaluate_and_select() {
+    const Evaluation ev = evaluate();
+    nlohmann::json j = ev.metrics;
+    const bool improved = ev.score > progress.best_metric;
+    if (improved) {
+      progress.best_metric = ev.score;
+      progress.best_step = progress.step;
+      progress.evals_without_improvement = 0;
+    } else {
+      ++progress.evals_without_improvement;
+    }
+    if (schedule_.on_evaluation(ev.score)) j["lr_reduced"] = true;
+    if (improved) save(best_path_);
+    std::fprintf(stderr, "\nstep %lld: %s%s\n", static_cast<long long>(progress.step),
+                 ev.summary.c_str(), j.contains("lr_reduced") ? " (lr reduced)" : "");
+    return j;
+  }
+
+  void save(const std::string& path) {
+    nlohmann::json meta = task_.meta();
+    meta["progress"] = progress.to_json();
+    meta["schedule"] = schedule_.state();
+    auto tensors = task_.tensors();
+    tensors["rng"] = get_rng_state();
+    save_checkpoint(path, meta, task_.model(), optimizer_.get(), tensors);
+  }
+
+  TrainTask& task_;
+  const LoopOptions& o_;
+  const std::string checkpoint_path_, best_path_, metrics_path_;
+  const std::vector<ParameterGroup> groups_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  LrSchedule schedule_;
+  std::ofstream metrics_;
+  Window window_;
+  std::string summary_;  // the last log line's figures, shown on the bar
+  int64_t batches_per_epoch_ = 0, planned_ = 0;
+  bool evaluated_last_step_ = false;
+  Clock::time_point start_;
 };
 
 }  // namespace
 
-std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& tc, const std::string& out_dir,
-                                      bool resume, const std::string& app) {
+nlohmann::json default_loop_config() {
+  return nlohmann::json::parse(R"({
+    "epochs": 10, "max_steps": 0, "max_minutes": 0.0,
+    "optimizer": "adam", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0, "clip": 1.0,
+    "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5,
+                 "warmup_steps": 0, "total_steps": 0},
+    "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 0,
+    "seed": 1, "threads": 0, "blas_threads": 0
+  })");
+}
+
+nlohmann::json with_loop_defaults(const nlohmann::json& task_defaults) {
+  auto train = default_loop_config();
+  train.update(task_defaults, /*merge_objects=*/true);
+  return train;
+}
+
+LoopOptions LoopOptions::from_json(const nlohmann::json& t) {
+  LoopOptions o;
+  o.epochs = t.at("epochs");
+  o.max_steps = t.at("max_steps");
+  o.max_minutes = t.at("max_minutes");
+  o.optimizer = t.at("optimizer");
+  o.lr = t.at("lr");
+  o.momentum = t.at("momentum");
+  o.weight_decay = t.at("weight_decay");
+  o.clip = t.at("clip");
+  o.schedule = LrScheduleOptions::from_json(t.at("schedule"));
+  o.eval_every = t.at("eval_every");
+  o.checkpoint_every = t.at("checkpoint_every");
+  o.log_every = t.at("log_every");
+  o.early_stopping = t.at("early_stopping");
+  o.seed = t.at("seed");
+  o.threads = t.at("threads");
+  o.blas_threads = t.at("blas_threads");
+  if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
+    throw UserError("config: train.optimizer \"{}\" is not one of adam, adamw, sgd", o.optimizer);
+  if (o.lr <= 0) throw UserError("config: train.lr must be above 0 (got {})", o.lr);
+  if (o.epochs < 1) throw UserError("config: train.epochs must be at least 1 (got {})", o.epochs);
+  if (o.momentum < 0 || o.momentum >= 1)
+    throw UserError("config: train.momentum must be in [0, 1) (got {})", o.momentum);
+  return o;
+}
+
+std::unique_ptr<Checkpoint> begin_run(const LoopOptions& o, const std::string& out_dir, bool resume,
+                                      const std::string& app) {
   std::filesystem::create_directories(out_dir);
-  set_threads(tc.at("threads").get<int>(), tc.at("blas_threads").get<int>());
-  seed_everything(tc.at("seed").get<uint64_t>());
+  set_threads(o.threads, o.blas_threads);
+  seed_everything(o.seed);
   if (!resume) return nullptr;
   const std::string path = out_dir + "/checkpoint.pt";
   if (!file_exists(path)) throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
@@ -107,201 +405,28 @@ void truncate_metrics(const std::string& path, int64_t step) {
   write_lines(path, kept);
 }
 
-void run_training(TrainTask& task, const nlohmann::json& tc, const std::string& out_dir,
+void run_training(TrainTask& task, const LoopOptions& o, const std::string& out_dir,
                   std::unique_ptr<Checkpoint> resume_from) {
-  std::filesystem::create_directories(out_dir);
-  const std::string checkpoint_path = out_dir + "/checkpoint.pt";
-  const std::string best_path = out_dir + "/best.pt";
-  const std::string metrics_path = out_dir + "/metrics.jsonl";
-
-  const double base_lr = tc.at("lr");
-  const auto adam =
-      torch::optim::AdamOptions(base_lr).weight_decay(tc.at("weight_decay").get<double>());
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  const auto parameter_groups = task.parameter_groups();
-  for (const auto& group : parameter_groups) {
-    auto options = std::make_unique<torch::optim::AdamOptions>(adam);
-    options->lr(base_lr * group.lr_scale);
-    groups.emplace_back(group.parameters, std::move(options));
-  }
-  torch::optim::Adam optimizer(std::move(groups), adam);
-  LrSchedule schedule(base_lr, LrScheduleOptions::from_json(tc.at("schedule")));
-  Progress progress;
-  if (resume_from != nullptr) {
-    resume_from->load_optimizer(optimizer);
-    progress = Progress::from_json(resume_from->meta().at("progress"));
-    schedule.load_state(resume_from->meta().at("schedule"));
-    set_rng_state(resume_from->tensor("rng"));
-    truncate_metrics(metrics_path, progress.step);
-    std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n",
-                 resume_from->path().c_str(), static_cast<long long>(progress.step),
-                 static_cast<long long>(progress.epoch + 1));
-    resume_from.reset();
-  } else {
-    truncate_metrics(metrics_path, 0);  // a fresh run starts a fresh log
-  }
-
-  const int64_t epochs = tc.at("epochs");
-  const int64_t max_steps = tc.at("max_steps");
-  const double max_minutes =
-      tc.at("max_minutes");  // wall clock of this invocation, evaluation included; 0: none
-  const int64_t eval_every = tc.at("eval_every");
-  const int64_t checkpoint_every = tc.at("checkpoint_every");
-  const int64_t log_every = std::max<int64_t>(1, tc.at("log_every").get<int64_t>());
-  const int64_t early_stopping = tc.at("early_stopping");
-  const double clip = tc.at("clip");
-  const uint64_t seed = tc.at("seed");
-  auto shuffle_seed = [&](int64_t epoch) {
-    return seed * 1000003ull + static_cast<uint64_t>(epoch);
-  };
-
-  const int64_t batches_per_epoch =
-      static_cast<int64_t>(task.epoch_batches(shuffle_seed(0)).size());
-  if (batches_per_epoch == 0) throw UserError("no training batches");
-  const int64_t planned =
-      max_steps > 0 ? std::min(max_steps, epochs * batches_per_epoch) : epochs * batches_per_epoch;
-  std::ofstream metrics(metrics_path, std::ios::app);
-
-  auto save = [&](const std::string& path) {
-    nlohmann::json meta = task.meta();
-    meta["progress"] = progress.to_json();
-    meta["schedule"] = schedule.state();
-    auto tensors = task.tensors();
-    tensors["rng"] = get_rng_state();
-    save_checkpoint(path, meta, task.model(), &optimizer, tensors);
-  };
-  auto evaluate = [&]() {
-    task.set_training(false);
-    Evaluation ev = task.evaluate();
-    task.set_training(true);
-    return ev;
-  };
-  // Validation that steers the run: best.pt, the schedule, early stopping.
-  auto evaluate_and_select = [&]() {
-    const Evaluation ev = evaluate();
-    nlohmann::json j = ev.metrics;
-    const bool improved = ev.score > progress.best_metric;
-    if (improved) {
-      progress.best_metric = ev.score;
-      progress.best_step = progress.step;
-      progress.evals_without_improvement = 0;
-    } else {
-      ++progress.evals_without_improvement;
-    }
-    if (schedule.on_evaluation(ev.score)) j["lr_reduced"] = true;
-    if (improved) save(best_path);
-    std::fprintf(stderr, "\nstep %lld: %s%s\n", static_cast<long long>(progress.step),
-                 ev.summary.c_str(), j.contains("lr_reduced") ? " (lr reduced)" : "");
-    return j;
-  };
-
-  task.set_training(true);
-  ProgressBar bar(planned, "train");
-  Window window;
+  Run run(task, o, out_dir);
+  run.start(resume_from.get());
+  resume_from.reset();
+  ProgressBar bar(run.planned_steps(), "train");
+  auto& p = run.progress;
   bool stop = false;
-  bool evaluated_last_step = false;
-  const auto run_start = Clock::now();
-  std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch)\n",
-               static_cast<long long>(planned), static_cast<long long>(batches_per_epoch));
-
-  for (; progress.epoch < epochs && !stop; ++progress.epoch, progress.batch_in_epoch = 0) {
-    const auto batches = task.epoch_batches(shuffle_seed(progress.epoch));
-    for (int64_t i = progress.batch_in_epoch; i < static_cast<int64_t>(batches.size()); ++i) {
-      if (max_steps > 0 && progress.step >= max_steps) {
-        stop = true;
-        break;
-      }
-      if (max_minutes > 0 && seconds_since(run_start) >= 60 * max_minutes) {
-        std::fprintf(stderr, "\ntime budget of %.1f minutes reached\n", max_minutes);
-        stop = true;
-        break;
-      }
-      const auto step_start = Clock::now();
-      ++progress.step;
-      for (size_t g = 0; g < parameter_groups.size(); ++g)
-        static_cast<torch::optim::AdamOptions&>(optimizer.param_groups()[g].options())
-            .lr(schedule.lr(progress.step) * parameter_groups[g].lr_scale);
-      optimizer.zero_grad();
-      task.set_progress(progress.step, planned);
-      const StepResult result = task.train_step(batches[i]);
-      result.loss.backward();
-      if (clip > 0) torch::nn::utils::clip_grad_norm_(task.model().parameters(), clip);
-      optimizer.step();
-      for (size_t g = 0; g < parameter_groups.size(); ++g) {
-        if (parameter_groups[g].decay == 0.0) continue;
-        torch::NoGradGuard no_grad;
-        const double shrink = 1.0 - schedule.lr(progress.step) * parameter_groups[g].lr_scale *
-                                        parameter_groups[g].decay;
-        for (auto& p : parameter_groups[g].parameters) p.mul_(shrink);
-      }
-      const double seconds = seconds_since(step_start);
-      progress.batch_in_epoch = i + 1;
-      progress.tokens += result.tokens;
-      progress.train_seconds += seconds;
-      window.loss += result.loss.item<double>();
-      for (const auto& [name, value] : result.terms) {
-        auto& [sum, count] = window.terms[name];
-        sum += value.item<double>();
-        ++count;
-      }
-      window.tokens += result.tokens;
-      window.seconds += seconds;
-      ++window.steps;
-
-      const bool epoch_end = i + 1 == static_cast<int64_t>(batches.size());
-      const bool eval_now = eval_every > 0 ? progress.step % eval_every == 0 : epoch_end;
-      const double lr = schedule.lr(progress.step);
-      std::string terms;
-      for (const auto& [name, term] : window.terms)
-        terms += fmt::format(" {} {:.3f}", name, term.first / static_cast<double>(term.second));
-      bar.update(progress.step, fmt::format("epoch {} loss {:.3f}{} lr {:.1e} {:.0f} {}/s",
-                                            progress.epoch + 1, window.loss / window.steps, terms,
-                                            lr, window.tokens_per_sec(), task.unit()));
-      if (progress.step % log_every == 0 || eval_now) {
-        nlohmann::json line = {{"step", progress.step},
-                               {"epoch", progress.epoch + 1},
-                               {"loss", window.loss / window.steps},
-                               {"lr", lr},
-                               {"tokens", progress.tokens},
-                               {"tokens_per_sec", window.tokens_per_sec()},
-                               {"elapsed_sec", seconds_since(run_start)}};
-        for (const auto& [name, term] : window.terms)
-          line[name] = term.first / static_cast<double>(term.second);
-        if (eval_now) line.update(evaluate_and_select());
-        metrics << line.dump() << '\n' << std::flush;
-        window = Window();
-      }
-      evaluated_last_step = eval_now;
-      if (early_stopping > 0 && progress.evals_without_improvement >= early_stopping) {
-        std::fprintf(stderr, "early stopping: no improvement in %lld evaluations\n",
-                     static_cast<long long>(early_stopping));
-        stop = true;
-      }
-      if (checkpoint_every > 0 && progress.step % checkpoint_every == 0) save(checkpoint_path);
-      if (stop) break;
+  for (; p.epoch < o.epochs; ++p.epoch, p.batch_in_epoch = 0) {
+    const auto batches = task.epoch_batches(shuffle_seed(o.seed, p.epoch));
+    const auto n = static_cast<int64_t>(batches.size());
+    for (int64_t i = p.batch_in_epoch; i < n && !stop; ++i) {
+      if ((stop = run.budget_reached())) break;
+      run.step(batches[i], i);
+      run.report(bar, o.eval_every > 0 ? p.step % o.eval_every == 0 : i + 1 == n);
+      stop = run.patience_exhausted();
+      if (o.checkpoint_every > 0 && p.step % o.checkpoint_every == 0) run.save_last();
     }
     if (stop) break;
   }
   bar.finish();
-  if (!evaluated_last_step && !file_exists(best_path)) {
-    // A run too short to reach an evaluation still leaves a best.pt. This
-    // evaluation is reported only: it must not steer the schedule, or a resumed
-    // run would differ from an uninterrupted one.
-    const Evaluation ev = evaluate();
-    std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(progress.step),
-                 ev.summary.c_str());
-    save(best_path);
-  }
-  save(checkpoint_path);
-  const double tokens_per_sec =
-      progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
-  std::fprintf(stderr, "done: %lld steps, %.0f %s/s\n", static_cast<long long>(progress.step),
-               tokens_per_sec, task.unit().c_str());
-  if (progress.best_step > 0)
-    std::fprintf(stderr, "best validation score %.4f at step %lld\n", progress.best_metric,
-                 static_cast<long long>(progress.best_step));
-  std::fprintf(stderr, "wrote %s, %s, %s\n", best_path.c_str(), checkpoint_path.c_str(),
-               metrics_path.c_str());
+  run.finish();
 }
 
 }  // namespace attnzoo

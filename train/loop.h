@@ -1,10 +1,11 @@
 #pragma once
-// The one training loop every app uses: Adam under a learning-rate schedule,
-// gradient clipping, evaluation every N steps or every epoch with best.pt
-// selection, early stopping, a time budget, atomic checkpoints that resume
-// exactly (model, Adam, schedule, progress, RNG), metrics.jsonl and the
-// progress bar. A task (translation, captioning ...) supplies the data, the
-// loss of one batch and the validation metrics.
+// The one training loop every app uses: Adam, AdamW or SGD with momentum under
+// a learning-rate schedule, gradient clipping, evaluation every N steps or
+// every epoch with best.pt selection, early stopping, step and time budgets,
+// atomic checkpoints that resume exactly (model, optimizer, schedule,
+// progress, RNG), metrics.jsonl and the progress bar. A task (translation,
+// captioning ...) supplies the data, the loss of one batch and the validation
+// metrics.
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -13,9 +14,37 @@
 #include <string>
 #include <vector>
 
+#include "train/schedule.h"
+
 namespace attnzoo {
 
 class Checkpoint;
+
+// The keys of a config's "train" section that the loop reads, with their
+// defaults. Each app's defaults add the keys its task reads (batch_size ...)
+// and may change these: with_loop_defaults(task_defaults).
+nlohmann::json default_loop_config();
+nlohmann::json with_loop_defaults(const nlohmann::json& task_defaults);
+
+struct LoopOptions {
+  int64_t epochs = 10;
+  int64_t max_steps = 0;           // in all, counting steps before a resume; 0: no limit
+  double max_minutes = 0.0;        // wall clock of this invocation, evaluation included; 0: none
+  std::string optimizer = "adam";  // adam | adamw | sgd (with momentum)
+  double lr = 1e-3;
+  double momentum = 0.9;      // sgd only
+  double weight_decay = 0.0;  // adam, sgd: L2 added to the gradient; adamw: decoupled
+  double clip = 1.0;          // maximum gradient norm; 0: no clipping
+  LrScheduleOptions schedule;
+  int64_t eval_every = 0;  // steps; 0: at the end of every epoch
+  int64_t checkpoint_every = 500;
+  int64_t log_every = 50;
+  int64_t early_stopping = 0;  // evaluations without improvement that stop the run; 0: never
+  uint64_t seed = 1;
+  int threads = 0, blas_threads = 0;  // 0: auto (train/runtime.h)
+  // A config's "train" section (its loop keys); UserError names a bad value.
+  static LoopOptions from_json(const nlohmann::json& train);
+};
 
 struct StepResult {
   torch::Tensor loss;  // scalar to minimise; the loop backpropagates it
@@ -71,21 +100,18 @@ class TrainTask {
 };
 
 // Runs (or, with `resume_from`, continues) training in `out_dir`, writing
-// checkpoint.pt, best.pt and metrics.jsonl. Reads from `train_config`:
-// epochs, max_steps, max_minutes, lr, weight_decay, clip, schedule,
-// eval_every (0: every epoch), checkpoint_every, log_every, early_stopping, seed.
-// `resume_from` (null for a fresh run) is released once its optimizer state,
-// progress, schedule and RNG are read, so its tensors do not stay in memory.
-void run_training(TrainTask& task, const nlohmann::json& train_config, const std::string& out_dir,
+// checkpoint.pt, best.pt and metrics.jsonl. `resume_from` (null for a fresh
+// run) is released once its optimizer state, progress, schedule and RNG are
+// read, so its tensors do not stay in memory.
+void run_training(TrainTask& task, const LoopOptions& options, const std::string& out_dir,
                   std::unique_ptr<Checkpoint> resume_from);
 
-// What every app's `train` does first: creates out_dir, applies train.threads,
-// train.blas_threads and train.seed, and with `resume` opens
-// <out_dir>/checkpoint.pt, which `app` must have written (UserError naming
-// out_dir when there is none). Returns null for a fresh run.
-std::unique_ptr<Checkpoint> begin_run(const nlohmann::json& train_config,
-                                      const std::string& out_dir, bool resume,
-                                      const std::string& app);
+// What every app's `train` does first: creates out_dir, applies the threads
+// and the seed, and with `resume` opens <out_dir>/checkpoint.pt, which `app`
+// must have written (UserError naming out_dir when there is none). Returns
+// null for a fresh run.
+std::unique_ptr<Checkpoint> begin_run(const LoopOptions& options, const std::string& out_dir,
+                                      bool resume, const std::string& app);
 
 // Example indices 0..n-1 shuffled by `seed`, cut into batches of batch_size
 // (the last one may be smaller): an epoch of a task whose examples need no bucketing.

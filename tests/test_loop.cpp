@@ -1,0 +1,130 @@
+// The training loop on a one-weight regression: the optimizer the config
+// names, its state across a resume, and the loop's config keys.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+
+#include "data/error.h"
+#include "tests/temp_dir.h"
+#include "train/checkpoint.h"
+#include "train/loop.h"
+
+using namespace attnzoo;
+
+namespace {
+
+// Fits y = 3x with y = w x, w starting at 1: 8 examples, batches of 4.
+class LineTask : public TrainTask {
+ public:
+  LineTask() : x_(torch::linspace(-1.0, 1.0, 8)) { model_->weight.data().fill_(1.0); }
+  torch::nn::Module& model() override { return *model_; }
+  std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
+    return shuffled_batches(8, 4, seed);
+  }
+  StepResult train_step(const std::vector<size_t>& batch) override {
+    std::vector<int64_t> rows(batch.begin(), batch.end());
+    const auto x = x_.index_select(0, torch::tensor(rows, torch::kLong)).unsqueeze(1);
+    StepResult r;
+    r.loss = (model_->forward(x) - 3.0 * x).pow(2).mean();
+    r.tokens = static_cast<int64_t>(batch.size());
+    r.terms = {{"weight", model_->weight.detach().squeeze()}};
+    return r;
+  }
+  Evaluation evaluate() override {
+    torch::NoGradGuard no_grad;
+    const double error = std::abs(weight() - 3.0);
+    return {{{"valid_error", error}}, -error, "valid error " + std::to_string(error)};
+  }
+  nlohmann::json meta() const override { return {{"app", "line"}}; }
+  std::map<std::string, torch::Tensor> tensors() const override { return {}; }
+  double weight() const { return model_->weight.item<double>(); }
+
+ private:
+  torch::Tensor x_;
+  torch::nn::Linear model_{torch::nn::LinearOptions(1, 1).bias(false)};
+};
+
+LoopOptions one_step(const std::string& optimizer, double weight_decay = 0.0) {
+  auto config = default_loop_config();
+  config["optimizer"] = optimizer;
+  config["lr"] = 0.1;
+  config["weight_decay"] = weight_decay;
+  config["clip"] = 0.0;
+  config["max_steps"] = 1;
+  config["schedule"]["kind"] = "constant";
+  return LoopOptions::from_json(config);
+}
+
+std::string fresh_dir(const std::string& name) {
+  const auto dir = attnzoo::testing::scratch_dir() / name;
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+// The gradient of the first batch's loss at w = 1.
+double first_gradient() {
+  LineTask task;
+  const auto r = task.train_step(task.epoch_batches(1 * 1000003ull).front());
+  r.loss.backward();
+  return task.model().parameters().front().grad().item<double>();
+}
+
+}  // namespace
+
+TEST_CASE("the loop steps with the optimizer the config names", "[loop]") {
+  const double g = first_gradient();
+  REQUIRE(g < -0.1);  // w = 1 is below 3: the loss falls as w grows
+  SECTION("sgd: w - lr g (the momentum buffer starts at g)") {
+    LineTask task;
+    run_training(task, one_step("sgd"), fresh_dir("sgd"), nullptr);
+    CHECK(task.weight() == Approx(1.0 - 0.1 * g).epsilon(1e-6));
+  }
+  SECTION("adam: its first step is lr against the gradient's sign") {
+    LineTask task;
+    run_training(task, one_step("adam"), fresh_dir("adam"), nullptr);
+    CHECK(task.weight() == Approx(1.1).epsilon(1e-5));
+  }
+  SECTION("adamw: the same, after decoupled decay w (1 - lr wd)") {
+    LineTask task;
+    run_training(task, one_step("adamw", 0.5), fresh_dir("adamw"), nullptr);
+    CHECK(task.weight() == Approx(1.0 * (1.0 - 0.1 * 0.5) + 0.1).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("a resumed sgd run keeps its momentum", "[loop]") {
+  auto config = default_loop_config();
+  config["optimizer"] = "sgd";
+  config["lr"] = 0.05;
+  config["schedule"]["kind"] = "constant";
+  config["max_steps"] = 6;
+  LineTask whole;
+  run_training(whole, LoopOptions::from_json(config), fresh_dir("whole"), nullptr);
+
+  const auto dir = fresh_dir("halves");
+  config["max_steps"] = 3;
+  LineTask first;
+  run_training(first, LoopOptions::from_json(config), dir, nullptr);
+  config["max_steps"] = 6;
+  LineTask second;
+  auto checkpoint = std::make_unique<Checkpoint>(dir + "/checkpoint.pt", "line");
+  checkpoint->load_model(second.model());  // as each app's bundle does from a checkpoint
+  run_training(second, LoopOptions::from_json(config), dir, std::move(checkpoint));
+  CHECK(first.weight() != Approx(whole.weight()));
+  CHECK(second.weight() == Approx(whole.weight()).epsilon(1e-12));
+  CHECK(std::abs(whole.weight() - 3.0) < 2.0);
+}
+
+TEST_CASE("the loop's config keys: defaults under each app's, and bad values named", "[loop]") {
+  const auto merged = with_loop_defaults({{"batch_size", 8}, {"schedule", {{"patience", 4}}}});
+  CHECK(merged.at("batch_size") == 8);
+  CHECK(merged.at("schedule").at("patience") == 4);
+  CHECK(merged.at("schedule").at("kind") == "plateau");  // the rest of the schedule stays
+  CHECK(merged.at("optimizer") == "adam");
+  auto bad = default_loop_config();
+  bad["optimizer"] = "rmsprop";
+  CHECK_THROWS_WITH(LoopOptions::from_json(bad), Catch::Contains("train.optimizer \"rmsprop\""));
+  bad = default_loop_config();
+  bad["momentum"] = 1.0;
+  CHECK_THROWS_AS(LoopOptions::from_json(bad), UserError);
+}
