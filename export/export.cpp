@@ -9,6 +9,7 @@
 
 #include "data/error.h"
 #include "data/fashion_mnist.h"
+#include "export/sources.h"
 #include "tasks/glimpse.h"
 
 namespace attnzoo {
@@ -30,12 +31,6 @@ torch::jit::Module mirror(const torch::nn::Module& module, const std::string& ty
 }
 
 namespace {
-
-// y = x W^T + b for 2-D x, the one helper every exported method uses.
-const char* const kLinear = R"JIT(
-def linear(self, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
-    return torch.addmm(b, x, w.t())
-)JIT";
 
 // The glimpse sensor of models/glimpse.cpp: per scale an affine grid centred
 // on the location, bilinear sampling with zeros outside, average pooling.
@@ -91,16 +86,19 @@ def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
                      o.hidden(), o.glimpses(), core);
 }
 
-const char* const kCnnSource = R"JIT(
+// The CNN baseline of models/glimpse.cpp, its convolutions as the modules have them.
+std::string cnn_source(const ConvNetImpl& cnn) {
+  return fmt::format(R"JIT(
 def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
-    y = torch.relu(torch.conv2d(images, self.cnn.conv1.weight, self.cnn.conv1.bias, [1, 1], [2, 2]))
-    y = torch.max_pool2d(y, [2, 2])
-    y = torch.relu(torch.conv2d(y, self.cnn.conv2.weight, self.cnn.conv2.bias, [1, 1], [2, 2]))
-    y = torch.max_pool2d(y, [2, 2])
+    y = torch.max_pool2d(torch.relu({}), [2, 2])
+    y = torch.max_pool2d(torch.relu({}), [2, 2])
     h = torch.relu(self.linear(y.flatten(1), self.cnn.hidden.weight, self.cnn.hidden.bias))
     logits = self.linear(h, self.cnn.out.weight, self.cnn.out.bias)
     return logits, torch.zeros([images.size(0), 0, 2], dtype=images.dtype, device=images.device)
-)JIT";
+)JIT",
+                     conv2d_source(*cnn.conv1, "self.cnn.conv1", "images"),
+                     conv2d_source(*cnn.conv2, "self.cnn.conv2", "y"));
+}
 
 const char* const kMlpSource = R"JIT(
 def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
@@ -115,13 +113,13 @@ def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
 torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   const auto& net = *classifier.model;
   auto module = mirror(net, "attnzoo_glimpse");
-  module.define(kLinear);
+  module.define(kLinearSource);
   if (net.kind == "ram") {
     const auto& o = net.ram->options;
     module.define(sensor_source(o.patch(), o.scales(), o.zoom()));
     module.define(ram_source(o));
   } else {
-    module.define(net.kind == "cnn" ? kCnnSource : kMlpSource);
+    module.define(net.kind == "cnn" ? cnn_source(*net.cnn) : kMlpSource);
   }
   module.define(R"JIT(
 def preprocess(self, pixels: Tensor) -> Tensor:

@@ -5,19 +5,23 @@
 
 #include "data/error.h"
 #include "data/tokenizer.h"
-#include "tasks/captioning.h"
 #include "export/export.h"
 #include "export/sources.h"
+#include "tasks/captioning.h"
 #include "tasks/forecasting.h"
 #include "tasks/translation.h"
 
 namespace attnzoo {
 namespace {
 
-// The ids and the penalty the search uses, as the C++ search has them.
+// The ids and the settings the search uses, as the C++ search has them, and
+// the vocabulary's padding and unknown ids.
 void register_search_attributes(torch::jit::Module& m, const SearchOptions& search) {
+  m.register_attribute("pad", c10::IntType::get(), Vocab::kPad);
+  m.register_attribute("unk", c10::IntType::get(), Vocab::kUnk);
   m.register_attribute("bos", c10::IntType::get(), search.bos);
   m.register_attribute("eos", c10::IntType::get(), search.eos);
+  m.register_attribute("n_best", c10::IntType::get(), search.n_best);
   m.register_attribute("alpha", c10::FloatType::get(), search.length_penalty);
 }
 
@@ -134,12 +138,12 @@ def project(self, features: Tensor) -> Tensor:
 
 const char* const kTranslatorStepSource = R"JIT(
 def encode(self, src: Tensor, src_lengths: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
-    values, summary = self.encode_steps(torch.embedding(self.encoder.embedding.weight, src, 0), src_lengths)
+    values, summary = self.encode_steps(torch.embedding(self.encoder.embedding.weight, src, self.pad), src_lengths)
     memory = [values, self.keys(values), src.ne(0), summary]
     return memory, self.initial_state(summary)
 
 def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
-    features, weights, state = self.decode_step(torch.embedding(self.decoder.embedding.weight, tokens, 0), memory, state)
+    features, weights, state = self.decode_step(torch.embedding(self.decoder.embedding.weight, tokens, self.pad), memory, state)
     return torch.log_softmax(self.project(features), -1), weights, state
 )JIT";
 
@@ -181,7 +185,7 @@ def source_ids(self, text: str) -> Tuple[List[str], List[int]]:
     tokens = self.tokens_src(text)
     ids: List[int] = []
     for t in tokens:
-        ids.append(self.src_ids.get(t, 1))
+        ids.append(self.src_ids.get(t, self.unk))
     ids.append(self.eos)
     return tokens, ids
 
@@ -304,7 +308,7 @@ def encode(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
     return [values, self.keys(values), mask, summary], [h, c]
 
 def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
-    e = torch.embedding(self.decoder.embedding.weight, tokens, 0)
+    e = torch.embedding(self.decoder.embedding.weight, tokens, self.pad)
     context, weights = self.attend(state[0], memory[0], memory[1], memory[2], memory[3])
     gate = {0}
     z = gate * context

@@ -33,7 +33,7 @@ def pack(self, tokens: List[List[int]], attention: List[List[Tensor]], source: i
     longest = 0
     for t in tokens:
         longest = max(longest, len(t))
-    ids = torch.zeros([len(tokens), longest], dtype=4, device=like.device)
+    ids = torch.full([len(tokens), longest], self.pad, dtype=4, device=like.device)
     weights = torch.zeros([len(tokens), longest, source], dtype=like.dtype, device=like.device)
     for b in range(len(tokens)):
         n = len(tokens[b])
@@ -173,7 +173,7 @@ def beam(self, memory: List[Tensor], state: List[Tensor], limits: List[int], bea
                     if len(kept_rows) == k:
                         break
             finished = at_limit or len(kept_rows) == 0
-            if not finished and len(done_scores[b]) >= 1:
+            if not finished and len(done_scores[b]) >= self.n_best:
                 best = neg_inf
                 for x in done_scores[b]:
                     best = max(best, x)
@@ -441,6 +441,17 @@ def decode_{0}(self, ids: List[int]) -> List[str]:
                      name, Vocab::kEos, Vocab::kPad, Vocab::kBos);
 }
 
+std::string conv2d_source(const torch::nn::Conv2dImpl& conv, const std::string& path,
+                          const std::string& x) {
+  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&conv.options.padding());
+  if (padding == nullptr)
+    throw std::logic_error("export: " + path + " pads by name (same/valid), not by size");
+  const auto& stride = conv.options.stride();
+  return fmt::format("torch.conv2d({}, {}.weight, {}, [{}, {}], [{}, {}])", x, path,
+                     conv.options.bias() ? path + ".bias" : "None", (*stride)[0], (*stride)[1],
+                     (**padding)[0], (**padding)[1]);
+}
+
 namespace {
 
 // One convolution and its BatchNorm (eval), at mirrored paths.
@@ -450,13 +461,10 @@ std::string conv_bn(const torch::nn::Module& conv_module, const torch::nn::Modul
   const auto* b = dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&bn_module);
   if (c == nullptr || b == nullptr)
     throw std::logic_error("resnet export: unexpected module " + conv + " / " + bn);
-  const int64_t stride = (*c->options.stride())[0];
-  const int64_t padding = c->weight.size(2) / 2;
   return fmt::format(
-      "torch.batch_norm(torch.conv2d({0}, {1}.weight, None, [{2}, {2}], [{3}, {3}]), {4}.weight, "
-      "{4}.bias, "
-      "{4}.running_mean, {4}.running_var, False, 0.0, {5}, False)",
-      x, conv, stride, padding, bn, fmt::format("{:.17g}", b->options.eps()));
+      "torch.batch_norm({0}, {1}.weight, {1}.bias, {1}.running_mean, {1}.running_var, False, 0.0, "
+      "{2}, False)",
+      conv2d_source(*c, conv, x), bn, fmt::format("{:.17g}", b->options.eps()));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 // with the rows of `memory` and `state` reordered by index_select(0, rows).
 // greedy() and beam() drive it exactly as models/search.cpp drives a StepModel.
 #include <torch/script.h>
+#include <torch/torch.h>
 
 #include <string>
 
@@ -26,7 +27,8 @@ extern const char* const kLinearSource;
 
 // greedy(memory, state, limits: List[int]) and beam(memory, state, limits,
 // beam: int, alpha: float), each -> (ids (B,T) padded with 0, scores (B),
-// attention (B,T,S)); the module needs int attributes `bos`, `eos` and float `alpha`.
+// attention (B,T,S)); the module needs int attributes `pad`, `bos`, `eos`,
+// `n_best` and float `alpha` (register_search_attributes).
 extern const char* const kSearchSource;
 
 // def attend(self, query, values, keys, mask, summary) -> (context, weights)
@@ -47,6 +49,11 @@ std::string tokenizer_source(const TokenizerOptions& options, const std::string&
 void register_vocab(torch::jit::Module& module, const Vocab& vocab, const std::string& name);
 // def decode_<name>(self, ids: List[int]) -> List[str]: Vocab::decode.
 std::string vocab_decode_source(const std::string& name);
+
+// torch.conv2d(x, <path>.weight, <path>.bias or None, stride, padding): a
+// convolution as the module has it (its stride and padding read from it).
+std::string conv2d_source(const torch::nn::Conv2dImpl& conv, const std::string& path,
+                          const std::string& x);
 
 // def resnet(self, images) -> Tensor (B,L,D), ResNetImpl::locations, for the
 // trunk mirrored under `path`.
