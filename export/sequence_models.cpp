@@ -30,116 +30,10 @@ void register_text_attributes(torch::jit::Module& m) {
   m.register_attribute("space_symbol", c10::StringType::get(), kSpaceSymbol);
 }
 
-// The encoder of models/encoder.cpp over embedded steps, encode_steps(x, lengths)
-// -> (values, summary): each direction of each layer a one-layer
-// aten RNN (the call torch::nn::GRU/LSTM makes), the backward one over each
-// row reversed within its length.
-std::string encoder_source(const EncoderImpl& encoder) {
-  const auto& o = encoder.options;
-  const bool lstm = o.rnn() == "lstm";
-  std::string body;
-  auto line = [&](const std::string& s) { body += "    " + s + "\n"; };
-  for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
-    for (int direction = 0; direction < (o.bidirectional() ? 2 : 1); ++direction) {
-      const std::string name =
-          fmt::format("self.encoder.rnn_l{}{}", layer, direction == 1 ? "_reverse" : "");
-      const std::string params =
-          fmt::format("[{0}.weight_ih_l0, {0}.weight_hh_l0, {0}.bias_ih_l0, {0}.bias_hh_l0]", name);
-      const std::string input = direction == 1 ? "self.reverse(x, reverse)" : "x";
-      const std::string call =
-          lstm ? fmt::format("torch.lstm({}, [h0, h0], {}, True, 1, 0.0, False, False, True)[0]",
-                             input, params)
-               : fmt::format("torch.gru({}, h0, {}, True, 1, 0.0, False, False, True)[0]", input,
-                             params);
-      if (direction == 0) {
-        line("forward_out = " + call);
-      } else {
-        line("backward_out = self.reverse(" + call + ", reverse)");
-      }
-    }
-    line(o.bidirectional() ? "x = torch.cat([forward_out, backward_out], 2)" : "x = forward_out");
-  }
-  std::string summary =
-      "summary = forward_out.gather(1, (lengths - 1).view([batch, 1, 1]).expand([batch, 1, "
-      "forward_out.size(2)]))"
-      ".squeeze(1)";
-  if (o.bidirectional())
-    summary += "\n    summary = torch.cat([summary, backward_out.select(1, 0)], 1)";
-  return fmt::format(R"JIT(
-def reverse(self, x: Tensor, index: Tensor) -> Tensor:
-    return x.gather(1, index.expand([x.size(0), x.size(1), x.size(2)]))
-
-def encode_steps(self, x: Tensor, src_lengths: Tensor) -> Tuple[Tensor, Tensor]:
-    batch = x.size(0)
-    steps = x.size(1)
-    lengths = src_lengths.to(device=x.device, dtype=4)
-    valid = (torch.arange(steps, dtype=4, device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)
-    positions = torch.arange(steps, dtype=4, device=x.device).unsqueeze(0)
-    reverse = torch.where(positions < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - positions, positions).unsqueeze(2)
-    h0 = torch.zeros([1, batch, {0}], dtype=x.dtype, device=x.device)
-    forward_out = h0
-    backward_out = h0
-{1}    {2}
-    return x * valid, summary
-)JIT",
-                     o.hidden_size(), body, summary);
-}
-
-// The decoder of models/decoder.cpp: initial_state(summary) and
-// decode_step(e, memory, state) -> (features, weights, state) from an embedded
-// input; project(features) -> logits. State: h per layer, then c per layer (LSTM).
-std::string decoder_source(const DecoderImpl& decoder) {
-  const auto& o = decoder.options;
-  const bool lstm = o.rnn() == "lstm";
-  const int64_t layers = o.num_layers();
-  std::string cells;
-  for (int64_t l = 0; l < layers; ++l) {
-    const std::string cell = fmt::format("self.decoder.cells._{}", l);
-    const std::string weights =
-        fmt::format("{0}.weight_ih, {0}.weight_hh, {0}.bias_ih, {0}.bias_hh", cell);
-    if (lstm) {
-      cells += fmt::format("    h, c = torch.lstm_cell(x, [state[{}], state[{}]], {})\n", l,
-                           layers + l, weights);
-      cells += "    hs.append(h)\n    cs.append(c)\n    x = h\n";
-    } else {
-      cells +=
-          fmt::format("    x = torch.gru_cell(x, state[{}], {})\n    hs.append(x)\n", l, weights);
-    }
-  }
-  const std::string project =
-      decoder.readout
-          ? "r = self.linear(features, self.decoder.readout.weight, self.decoder.readout.bias)\n"
-            "    r = r.view(r.size()[:-1] + [r.size(-1) // 2, 2]).max(-1)[0]\n"
-            "    return self.linear(r, self.decoder.out.weight, self.decoder.out.bias)"
-          : "return self.linear(features, self.decoder.out.weight, self.decoder.out.bias)";
-  return fmt::format(R"JIT(
-def initial_state(self, summary: Tensor) -> List[Tensor]:
-    h0 = torch.tanh(self.linear(summary, self.decoder.bridge.weight, self.decoder.bridge.bias)).chunk({0}, 1)
-    state: List[Tensor] = []
-    for h in h0:
-        state.append(h.contiguous())
-    if {1}:
-        for h in h0:
-            state.append(torch.zeros_like(h))
-    return state
-
-def decode_step(self, e: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
-    context, weights = self.attend(state[{2}], memory[0], memory[1], memory[2], memory[3])
-    x = torch.cat([e, context], 1)
-    hs: List[Tensor] = []
-    cs: List[Tensor] = []
-{3}    return torch.cat([x, context, e], 1), weights, hs + cs
-
-def project(self, features: Tensor) -> Tensor:
-    {4}
-)JIT",
-                     layers, lstm ? "True" : "False", layers - 1, cells, project);
-}
-
 const char* const kTranslatorStepSource = R"JIT(
 def encode(self, src: Tensor, src_lengths: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
     values, summary = self.encode_steps(torch.embedding(self.encoder.embedding.weight, src, self.pad), src_lengths)
-    memory = [values, self.keys(values), src.ne(0), summary]
+    memory = [values, self.keys(values), src.ne(self.pad), summary]
     return memory, self.initial_state(summary)
 
 def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
@@ -250,8 +144,8 @@ torch::jit::Module export_translator(const Translator& translator,
   // define() compiles at once, so callees come first.
   m.define(kLinearSource);
   m.define(attention_source(*model.decoder->attention, "self.decoder.attention"));
-  m.define(encoder_source(*model.encoder));
-  m.define(decoder_source(*model.decoder));
+  m.define(encoder_source(*model.encoder, "self.encoder"));
+  m.define(decoder_source(*model.decoder, "self.decoder"));
   m.define(kTranslatorStepSource);
   m.define(kSearchSource);
   m.define(kTranslatorSearchSource);
@@ -464,8 +358,8 @@ torch::jit::Module export_forecaster(const Forecasting& forecasting) {
   m.define(kLinearSource);
   if (!model.linear) {
     m.define(attention_source(*model.decoder->attention, "self.decoder.attention"));
-    m.define(encoder_source(*model.encoder));
-    m.define(decoder_source(*model.decoder));
+    m.define(encoder_source(*model.encoder, "self.encoder"));
+    m.define(decoder_source(*model.decoder, "self.decoder"));
   }
   const std::string norm = o.instance_norm() == "last"   ? "x.slice(1, steps - 1, steps)"
                            : o.instance_norm() == "mean" ? "x.mean(1, keepdim=True)"

@@ -15,6 +15,8 @@
 namespace attnzoo {
 
 class AttentionImpl;
+class DecoderImpl;
+class EncoderImpl;
 class ResNetImpl;
 class Vocab;
 struct TokenizerOptions;
@@ -36,6 +38,20 @@ extern const char* const kSearchSource;
 // "self.decoder.attention"); and def keys(self, values) -> Tensor, the
 // per-sequence key projection (AttentionImpl::prepare).
 std::string attention_source(const AttentionImpl& attention, const std::string& path);
+
+// The encoder of models/encoder.cpp mirrored under `path` (e.g.
+// "self.encoder"), over embedded steps: def encode_steps(self, x (B,S,E),
+// src_lengths (B)) -> (values (B,S,D), summary (B,D)), each direction of
+// each layer a one-layer aten RNN (the call torch::nn::GRU/LSTM makes), the
+// backward one over each row reversed within its length.
+std::string encoder_source(const EncoderImpl& encoder, const std::string& path);
+
+// The decoder of models/decoder.cpp mirrored under `path`:
+// initial_state(summary) -> state, decode_step(e, memory, state) ->
+// (features, weights, state) from an embedded input (B,E), and
+// project(features) -> logits; state is h per layer, then c per layer (LSTM);
+// memory [values, keys, mask, summary]. Calls self.attend (attention_source).
+std::string decoder_source(const DecoderImpl& decoder, const std::string& path);
 
 // Text in TorchScript, whose strings are bytes: code_points(text),
 // utf8_char(c), lower(c), is_space(c), is_punct(c) as data/utf8, and
