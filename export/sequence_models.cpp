@@ -170,48 +170,16 @@ torch::jit::Module export_translator(const Translator& translator,
 
 namespace {
 
-// The word's log-probabilities from the context (eq. 7), or mixed over every
-// location's own output (CaptionDecoderOptions::output "mixture").
-const char* const kContextOutput = R"JIT(
-    features = e + self.linear(h, self.decoder.out_h.weight, self.decoder.out_h.bias) + self.linear(z, self.decoder.out_z.weight, None)
-    logits = self.linear(features, self.decoder.out.weight, self.decoder.out.bias)
-    return torch.log_softmax(logits, -1), weights, [h, c])JIT";
-
-const char* const kMixtureOutput = R"JIT(
-    features = e + self.linear(h, self.decoder.out_h.weight, self.decoder.out_h.bias)
-    located = self.linear(self.linear(memory[0], self.decoder.out_z.weight, None), self.decoder.out.weight, None)
-    logits = self.linear(features, self.decoder.out.weight, self.decoder.out.bias).unsqueeze(1) + gate.unsqueeze(1) * located
-    log_p = torch.log_softmax(logits, -1) + weights.clamp_min(1e-30).log().unsqueeze(2)
-    return torch.logsumexp(log_p, 1), weights, [h, c])JIT";
-
-std::string caption_step_source(const CaptionDecoderImpl& decoder) {
-  const std::string gate =
-      decoder.gate
-          ? "torch.sigmoid(self.linear(state[0], self.decoder.gate.weight, self.decoder.gate.bias))"
-          : "torch.ones([state[0].size(0), 1], dtype=state[0].dtype, device=state[0].device)";
-  return fmt::format(R"JIT(
+// The captioner's annotation vectors: the ResNet's locations, then the
+// position channels (encoder.positions), as CaptionNet::encode.
+const char* const kCaptionEncodeSource = R"JIT(
 def encode(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
     values = self.resnet(images)
     if self.positions.size(1) > 0:
         assert values.size(1) == self.positions.size(0), "the image is not image_side x image_side"
         values = torch.cat([values, self.positions.unsqueeze(0).expand([values.size(0), -1, -1])], 2)
-    mask = torch.ones([values.size(0), values.size(1)], dtype=11, device=values.device)
-    summary = values.mean(1)
-    h = torch.tanh(self.linear(summary, self.decoder.init_h.weight, self.decoder.init_h.bias))
-    c = torch.tanh(self.linear(summary, self.decoder.init_c.weight, self.decoder.init_c.bias))
-    return [values, self.keys(values), mask, summary], [h, c]
-
-def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
-    e = torch.embedding(self.decoder.embedding.weight, tokens, self.pad)
-    context, weights = self.attend(state[0], memory[0], memory[1], memory[2], memory[3])
-    gate = {0}
-    z = gate * context
-    cell = self.decoder.cell
-    h, c = torch.lstm_cell(torch.cat([e, z], 1), [state[0], state[1]], cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
-{1}
-)JIT",
-                     gate, decoder.mixture() ? kMixtureOutput : kContextOutput);
-}
+    return self.caption_start(values)
+)JIT";
 
 const char* const kCaptionSource = R"JIT(
 def limits(self, batch: int) -> List[int]:
@@ -277,7 +245,8 @@ torch::jit::Module export_captioner(const Captioner& captioner) {
   }
   m.register_buffer("positions", positions);
   m.define(attention_source(*net.decoder->attention, "self.decoder.attention"));
-  m.define(caption_step_source(*net.decoder));
+  m.define(caption_decoder_source(*net.decoder, "self.decoder"));
+  m.define(kCaptionEncodeSource);
   m.define(kSearchSource);
   m.define(kTextSource);
   m.define(tokenizer_source(captioner.tokenizer->options(), "caption"));

@@ -15,6 +15,7 @@
 namespace attnzoo {
 
 class AttentionImpl;
+class CaptionDecoderImpl;
 class DecoderImpl;
 class EncoderImpl;
 class ResNetImpl;
@@ -52,6 +53,13 @@ std::string encoder_source(const EncoderImpl& encoder, const std::string& path);
 // project(features) -> logits; state is h per layer, then c per layer (LSTM);
 // memory [values, keys, mask, summary]. Calls self.attend (attention_source).
 std::string decoder_source(const DecoderImpl& decoder, const std::string& path);
+
+// The Show-Attend-Tell decoder of models/captioner.cpp mirrored under `path`:
+// caption_start(values (B,L,D)) -> (memory, state [h, c]) and
+// step(tokens, memory, state) -> (log-probabilities (B,V), alpha (B,L),
+// state), with the context output (eq. 7) or the mixture, as the module has.
+// Calls self.attend (attention_source).
+std::string caption_decoder_source(const CaptionDecoderImpl& decoder, const std::string& path);
 
 // Text in TorchScript, whose strings are bytes: code_points(text),
 // utf8_char(c), lower(c), is_space(c), is_punct(c) as data/utf8, and

@@ -9,11 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "data/vocab.h"
 #include "export/export.h"
 #include "export/sources.h"
 #include "models/attention.h"
+#include "models/captioner.h"
 #include "models/decoder.h"
 #include "models/encoder.h"
+#include "models/resnet.h"
 
 using namespace attnzoo;
 
@@ -151,4 +154,93 @@ TEST_CASE("decoder: every cell, depth, readout and attention kind, as exported",
     }
   }
   CHECK(cases == 40);
+}
+
+TEST_CASE("caption decoder: every attention kind, gate and output, as exported",
+          "[export][modules]") {
+  int64_t cases = 0;
+  const std::vector<std::pair<std::string, std::string>> kinds = {{"additive", "argmax"},
+                                                                  {"dot", "argmax"},
+                                                                  {"general", "argmax"},
+                                                                  {"hard", "argmax"},
+                                                                  {"hard", "expectation"}};
+  for (const auto& [kind, hard_eval] : kinds) {
+    for (const bool gate : {true, false}) {
+      for (const std::string output : {"context", "mixture"}) {
+        if (kind == "hard" && output == "mixture") continue;  // refused by the decoder
+        INFO(kind << " " << hard_eval << " gate " << gate << " " << output);
+        torch::manual_seed(17);
+        // dot attention needs the state as wide as the annotation vectors: 8.
+        CaptionDecoder decoder(CaptionDecoderOptions(12, 8)
+                                   .embedding_size(5)
+                                   .hidden_size(8)
+                                   .attention_size(6)
+                                   .attention(kind)
+                                   .hard_eval(hard_eval)
+                                   .gate(gate)
+                                   .output(output)
+                                   .dropout(0.3));
+        decoder->eval();
+        torch::NoGradGuard no_grad;
+        const auto values = torch::randn({3, 6, 8});
+        CaptionStepper stepper(decoder, values);
+
+        auto module = mirror(*decoder, "caption_decoder");
+        module.register_attribute("pad", c10::IntType::get(), Vocab::kPad);
+        module.define(kLinearSource);
+        module.define(attention_source(*decoder->attention, "self.attention"));
+        module.define(caption_decoder_source(*decoder, "self"));
+        const auto start = module.run_method("caption_start", values).toTuple();
+        auto memory = start->elements()[0];
+        auto state = start->elements()[1];
+        // Two steps, so that the state the first one leaves is checked too.
+        for (const auto& tokens : {torch::tensor({2, 2, 2}), torch::tensor({4, 9, 11})}) {
+          torch::Tensor want_weights;
+          const auto want = stepper.step(tokens, &want_weights);
+          const auto got = module.run_method("step", tokens, memory, state).toTuple();
+          CHECK(scaled_gap(got->elements()[0].toTensor(), want) < kTolerance);
+          CHECK(scaled_gap(got->elements()[1].toTensor(), want_weights) < kTolerance);
+          state = got->elements()[2];
+        }
+        ++cases;
+      }
+    }
+  }
+  CHECK(cases == 16);
+}
+
+TEST_CASE("ResNet: every depth, last stage and grid, as exported", "[export][modules]") {
+  int64_t cases = 0;
+  for (const int64_t depth : {18, 34, 50}) {
+    for (const int64_t last_stage : {3, 4}) {
+      for (const int64_t grid : {0, 2}) {
+        INFO("depth " << depth << " last stage " << last_stage << " grid " << grid);
+        torch::manual_seed(19);
+        ResNet resnet(ResNetOptions(depth).width(8).last_stage(last_stage).grid(grid));
+        {
+          // Statistics away from (0, 1), so that a BatchNorm exported wrong shows.
+          torch::NoGradGuard no_grad;
+          for (auto& buffer : resnet->named_buffers()) {
+            if (buffer.key().find("running_mean") != std::string::npos)
+              buffer.value().uniform_(-0.5, 0.5);
+            if (buffer.key().find("running_var") != std::string::npos)
+              buffer.value().uniform_(0.5, 2.0);
+          }
+        }
+        resnet->eval();
+        torch::NoGradGuard no_grad;
+        const auto images = torch::randn({2, 3, 64, 64});
+        const auto want = resnet->locations(images);
+
+        auto module = mirror(*resnet, "resnet");
+        module.define(resnet_source(*resnet, "self"));
+        const auto got = module.run_method("resnet", images).toTensor();
+        REQUIRE(got.sizes() == want.sizes());
+        // Up to 17 blocks of float32 convolutions: a looser bound than one layer's.
+        CHECK(scaled_gap(got, want) < 1e-4);
+        ++cases;
+      }
+    }
+  }
+  CHECK(cases == 12);
 }

@@ -385,22 +385,24 @@ TEST_CASE("glimpse export: the TorchScript file gives the C++ model's outputs",
           "[glimpse][export]") {
   struct Kind {
     std::string kind, core;
+    int64_t scales;
   };
-  for (const auto& k :
-       {Kind{"ram", "rnn"}, Kind{"ram", "lstm"}, Kind{"cnn", ""}, Kind{"mlp", ""}}) {
-    CAPTURE(k.kind, k.core);
+  for (const auto& k : {Kind{"ram", "rnn", 3}, Kind{"ram", "rnn", 1}, Kind{"ram", "lstm", 2},
+                        Kind{"cnn", "", 1}, Kind{"mlp", "", 1}}) {
+    CAPTURE(k.kind, k.core, k.scales);
     auto config = default_glimpse_config();
     config["model"]["kind"] = k.kind;
     if (!k.core.empty()) config["model"]["core"] = k.core;
     config["model"]["glimpses"] = 3;
     config["model"]["patch"] = 6;
-    config["model"]["scales"] = 3;
+    config["model"]["scales"] = k.scales;
     config["model"]["hidden"] = 32;
     config["model"]["mlp"]["hidden"] = 16;
     torch::manual_seed(4);
     GlimpseClassifier classifier(config);
-    const auto path =
-        (attnzoo::testing::scratch_dir() / ("glimpse-" + k.kind + k.core + ".pt")).string();
+    const auto path = (attnzoo::testing::scratch_dir() /
+                       ("glimpse-" + k.kind + k.core + std::to_string(k.scales) + ".pt"))
+                          .string();
     save_export(export_glimpse(classifier), path, "glimpse", classifier.config);
 
     torch::jit::ExtraFilesMap extra = {{"attnzoo.json", ""}};
