@@ -1,6 +1,7 @@
 #include "export/sources.h"
 
 #include <attnzoo/torchscript/data/text.h>
+#include <attnzoo/torchscript/models/captioner.h>
 #include <attnzoo/torchscript/models/search.h>
 
 #include <fmt/format.h>
@@ -165,51 +166,15 @@ def project(self, features: Tensor) -> Tensor:
                      layers, lstm ? "True" : "False", layers - 1, cells, project, path);
 }
 
-namespace {
-
-// The word's log-probabilities from the context (eq. 7), or mixed over every
-// location's own output (CaptionDecoderOptions::output "mixture"); {d} is the
-// decoder's path.
-const char* const kContextOutput = R"JIT(
-    features = e + self.linear(h, {d}.out_h.weight, {d}.out_h.bias) + self.linear(z, {d}.out_z.weight, None)
-    logits = self.linear(features, {d}.out.weight, {d}.out.bias)
-    return torch.log_softmax(logits, -1), weights, [h, c])JIT";
-
-const char* const kMixtureOutput = R"JIT(
-    features = e + self.linear(h, {d}.out_h.weight, {d}.out_h.bias)
-    located = self.linear(self.linear(memory[0], {d}.out_z.weight, None), {d}.out.weight, None)
-    logits = self.linear(features, {d}.out.weight, {d}.out.bias).unsqueeze(1) + gate.unsqueeze(1) * located
-    log_p = torch.log_softmax(logits, -1) + weights.clamp_min(1e-30).log().unsqueeze(2)
-    return torch.logsumexp(log_p, 1), weights, [h, c])JIT";
-
-}  // namespace
-
 std::string caption_decoder_source(const CaptionDecoderImpl& decoder, const std::string& path) {
   const std::string gate =
       decoder.gate
-          ? fmt::format("torch.sigmoid(self.linear(state[0], {d}.gate.weight, {d}.gate.bias))",
-                        fmt::arg("d", path))
+          ? fmt::format("torch.sigmoid(self.linear(state[0], {}.gate.weight, {}.gate.bias))", path,
+                        path)
           : "torch.ones([state[0].size(0), 1], dtype=state[0].dtype, device=state[0].device)";
-  const std::string output = fmt::format(
-      fmt::runtime(decoder.mixture() ? kMixtureOutput : kContextOutput), fmt::arg("d", path));
-  return fmt::format(R"JIT(
-def caption_start(self, values: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
-    mask = torch.ones([values.size(0), values.size(1)], dtype=11, device=values.device)
-    summary = values.mean(1)
-    h = torch.tanh(self.linear(summary, {d}.init_h.weight, {d}.init_h.bias))
-    c = torch.tanh(self.linear(summary, {d}.init_c.weight, {d}.init_c.bias))
-    return [values, self.keys(values), mask, summary], [h, c]
-
-def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
-    e = torch.embedding({d}.embedding.weight, tokens, self.pad)
-    context, weights = self.attend(state[0], memory[0], memory[1], memory[2], memory[3])
-    gate = {gate}
-    z = gate * context
-    cell = {d}.cell
-    h, c = torch.lstm_cell(torch.cat([e, z], 1), [state[0], state[1]], cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
-{output}
-)JIT",
-                     fmt::arg("d", path), fmt::arg("gate", gate), fmt::arg("output", output));
+  return fmt::format(fmt::runtime(torchscript::models_captioner), fmt::arg("d", path),
+                     fmt::arg("gate", gate),
+                     fmt::arg("output", decoder.mixture() ? "mixture" : "context"));
 }
 
 // data/text.ts, the port of data/utf8.cpp and the word and character tokenizers.
