@@ -1,7 +1,10 @@
 #include "export/sources.h"
 
 #include <attnzoo/torchscript/data/text.h>
+#include <attnzoo/torchscript/models/attention.h>
 #include <attnzoo/torchscript/models/captioner.h>
+#include <attnzoo/torchscript/models/decoder.h>
+#include <attnzoo/torchscript/models/encoder.h>
 #include <attnzoo/torchscript/models/search.h>
 
 #include <fmt/format.h>
@@ -30,46 +33,26 @@ std::string attention_source(const AttentionImpl& attention, const std::string& 
   const std::string keys = attention.key_proj
                                ? fmt::format("self.linear(values, {}.key_proj.weight, None)", p)
                                : std::string("values");
-  std::string scores;
-  if (kind == "additive" || kind == "hard") {
-    scores = fmt::format(
-        "q = self.linear(query, {0}.query_proj.weight, {0}.query_proj.bias).unsqueeze(1)\n"
-        "    scores = self.linear(torch.tanh(keys + q), {0}.energy.weight, None).squeeze(2)",
-        p);
-  } else {
-    scores = "scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2)";
-  }
-  std::string context = "context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)";
-  if (kind == "hard" && attention.options.hard_eval() == "argmax")
-    context =
-        "where = weights.argmax(1, keepdim=True)\n"
-        "    context = values.gather(1, where.unsqueeze(2).expand([-1, 1, "
-        "values.size(2)])).squeeze(1)";
-  const std::string body =
-      kind == "none"
-          ? "return summary, torch.zeros(mask.size(), dtype=values.dtype, device=values.device)"
-          : fmt::format(
-                "{}\n"
-                "    weights = torch.softmax(scores.masked_fill(mask.logical_not(), "
-                "float(\"-inf\")), -1)\n"
-                "    {}\n"
-                "    return context, weights",
-                scores, context);
-  return fmt::format(R"JIT(
-def keys(self, values: Tensor) -> Tensor:
-    return {}
-
-def attend(self, query: Tensor, values: Tensor, keys: Tensor, mask: Tensor, summary: Tensor) -> Tuple[Tensor, Tensor]:
-    {}
-)JIT",
-                     keys, body);
+  // additive and hard: v' tanh(W_q q + W_k k); dot and general: q' k over the keys.
+  const std::string scores =
+      kind == "additive" || kind == "hard"
+          ? fmt::format(
+                "q = self.linear(query, {0}.query_proj.weight, {0}.query_proj.bias).unsqueeze(1)\n"
+                "    scores = self.linear(torch.tanh(keys + q), {0}.energy.weight, "
+                "None).squeeze(2)",
+                p)
+          : "scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2)";
+  const bool argmax = kind == "hard" && attention.options.hard_eval() == "argmax";
+  return fmt::format(fmt::runtime(torchscript::models_attention), fmt::arg("keys", keys),
+                     fmt::arg("variant", kind == "none" ? "none" : "scored"),
+                     fmt::arg("scores", scores), fmt::arg("argmax", argmax ? "True" : "False"));
 }
 
 std::string encoder_source(const EncoderImpl& encoder, const std::string& path) {
   const auto& o = encoder.options;
   const bool lstm = o.rnn() == "lstm";
-  std::string body;
-  auto line = [&](const std::string& s) { body += "    " + s + "\n"; };
+  std::string layers;
+  auto line = [&](const std::string& s) { layers += "    " + s + "\n"; };
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
     for (int direction = 0; direction < (o.bidirectional() ? 2 : 1); ++direction) {
       const std::string name =
@@ -82,38 +65,14 @@ std::string encoder_source(const EncoderImpl& encoder, const std::string& path) 
                              input, params)
                : fmt::format("torch.gru({}, h0, {}, True, 1, 0.0, False, False, True)[0]", input,
                              params);
-      if (direction == 0) {
-        line("forward_out = " + call);
-      } else {
-        line("backward_out = self.reverse(" + call + ", reverse)");
-      }
+      line(direction == 0 ? "forward_out = " + call
+                          : "backward_out = self.reverse(" + call + ", reverse)");
     }
     line(o.bidirectional() ? "x = torch.cat([forward_out, backward_out], 2)" : "x = forward_out");
   }
-  std::string summary =
-      "summary = forward_out.gather(1, (lengths - 1).view([batch, 1, 1]).expand([batch, 1, "
-      "forward_out.size(2)]))"
-      ".squeeze(1)";
-  if (o.bidirectional())
-    summary += "\n    summary = torch.cat([summary, backward_out.select(1, 0)], 1)";
-  return fmt::format(R"JIT(
-def reverse(self, x: Tensor, index: Tensor) -> Tensor:
-    return x.gather(1, index.expand([x.size(0), x.size(1), x.size(2)]))
-
-def encode_steps(self, x: Tensor, src_lengths: Tensor) -> Tuple[Tensor, Tensor]:
-    batch = x.size(0)
-    steps = x.size(1)
-    lengths = src_lengths.to(device=x.device, dtype=4)
-    valid = (torch.arange(steps, dtype=4, device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)
-    positions = torch.arange(steps, dtype=4, device=x.device).unsqueeze(0)
-    reverse = torch.where(positions < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - positions, positions).unsqueeze(2)
-    h0 = torch.zeros([1, batch, {0}], dtype=x.dtype, device=x.device)
-    forward_out = h0
-    backward_out = h0
-{1}    {2}
-    return x * valid, summary
-)JIT",
-                     o.hidden_size(), body, summary);
+  return fmt::format(fmt::runtime(torchscript::models_encoder), fmt::arg("hidden", o.hidden_size()),
+                     fmt::arg("layers", layers),
+                     fmt::arg("bidirectional", o.bidirectional() ? "True" : "False"));
 }
 
 std::string decoder_source(const DecoderImpl& decoder, const std::string& path) {
@@ -142,28 +101,10 @@ std::string decoder_source(const DecoderImpl& decoder, const std::string& path) 
                 "    return self.linear(r, {0}.out.weight, {0}.out.bias)",
                 path)
           : fmt::format("return self.linear(features, {0}.out.weight, {0}.out.bias)", path);
-  return fmt::format(R"JIT(
-def initial_state(self, summary: Tensor) -> List[Tensor]:
-    h0 = torch.tanh(self.linear(summary, {5}.bridge.weight, {5}.bridge.bias)).chunk({0}, 1)
-    state: List[Tensor] = []
-    for h in h0:
-        state.append(h.contiguous())
-    if {1}:
-        for h in h0:
-            state.append(torch.zeros_like(h))
-    return state
-
-def decode_step(self, e: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
-    context, weights = self.attend(state[{2}], memory[0], memory[1], memory[2], memory[3])
-    x = torch.cat([e, context], 1)
-    hs: List[Tensor] = []
-    cs: List[Tensor] = []
-{3}    return torch.cat([x, context, e], 1), weights, hs + cs
-
-def project(self, features: Tensor) -> Tensor:
-    {4}
-)JIT",
-                     layers, lstm ? "True" : "False", layers - 1, cells, project, path);
+  return fmt::format(fmt::runtime(torchscript::models_decoder), fmt::arg("d", path),
+                     fmt::arg("layers", layers), fmt::arg("lstm", lstm ? "True" : "False"),
+                     fmt::arg("top", layers - 1), fmt::arg("cells", cells),
+                     fmt::arg("project", project));
 }
 
 std::string caption_decoder_source(const CaptionDecoderImpl& decoder, const std::string& path) {
