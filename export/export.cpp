@@ -1,5 +1,8 @@
 #include "export/export.h"
 
+#include <attnzoo/torchscript/models/glimpse_cnn.h>
+#include <attnzoo/torchscript/models/glimpse_mlp.h>
+#include <attnzoo/torchscript/models/glimpse_ram.h>
 #include <attnzoo/version.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
@@ -32,81 +35,26 @@ torch::jit::Module mirror(const torch::nn::Module& module, const std::string& ty
 
 namespace {
 
-// The glimpse sensor of models/glimpse.cpp: per scale an affine grid centred
-// on the location, bilinear sampling with zeros outside, average pooling.
-std::string sensor_source(int64_t patch, int64_t scales, int64_t zoom) {
-  return fmt::format(R"JIT(
-def sensor(self, images: Tensor, where: Tensor) -> Tensor:
-    batch = images.size(0)
-    channels = images.size(1)
-    patches: List[Tensor] = []
-    side = {0}
-    for k in range({1}):
-        theta = torch.zeros([batch, 2, 3], dtype=images.dtype, device=images.device)
-        theta[:, 0, 0] = float(side) / float(images.size(3))
-        theta[:, 1, 1] = float(side) / float(images.size(2))
-        theta[:, :, 2] = where
-        grid = torch.affine_grid_generator(theta, [batch, channels, side, side], False)
-        p = torch.grid_sampler(images, grid, 0, 0, False)
-        if side > {0}:
-            p = torch.avg_pool2d(p, [side // {0}, side // {0}])
-        patches.append(p)
-        side = side * {2}
-    return torch.cat(patches, 1)
-)JIT",
-                     patch, scales, zoom);
-}
-
+// models/glimpse_ram.ts filled with the model's options.
 std::string ram_source(const RamOptions& o) {
   const std::string core =
       o.core() == "lstm"
           ? "h, c = torch.lstm_cell(g, [h, c], self.ram.core_lstm.weight_ih, "
-            "self.ram.core_lstm.weight_hh, "
-            "self.ram.core_lstm.bias_ih, self.ram.core_lstm.bias_hh)"
+            "self.ram.core_lstm.weight_hh, self.ram.core_lstm.bias_ih, self.ram.core_lstm.bias_hh)"
           : "h = torch.relu(self.linear(h, self.ram.core_h.weight, self.ram.core_h.bias) + "
             "self.linear(g, self.ram.core_g.weight, self.ram.core_g.bias))";
-  return fmt::format(R"JIT(
-def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
-    h = torch.zeros([images.size(0), {0}], dtype=images.dtype, device=images.device)
-    c = torch.zeros_like(h)
-    locations: List[Tensor] = []
-    for t in range({1}):
-        where = torch.tanh(self.linear(h, self.ram.policy.weight, self.ram.policy.bias)).clamp(-1.0, 1.0)
-        locations.append(where)
-        rho = self.sensor(images, where).flatten(1)
-        seen = self.linear(torch.relu(self.linear(rho, self.ram.patch_in.weight, self.ram.patch_in.bias)),
-                           self.ram.glimpse_out.weight, self.ram.glimpse_out.bias)
-        place = self.linear(torch.relu(self.linear(where, self.ram.location_in.weight, self.ram.location_in.bias)),
-                            self.ram.location_out.weight, self.ram.location_out.bias)
-        g = torch.relu(seen + place)
-        {2}
-    logits = self.linear(h, self.ram.classifier.weight, self.ram.classifier.bias)
-    return logits, torch.stack(locations, 1)
-)JIT",
-                     o.hidden(), o.glimpses(), core);
+  return fmt::format(fmt::runtime(torchscript::models_glimpse_ram), fmt::arg("patch", o.patch()),
+                     fmt::arg("scales", o.scales()), fmt::arg("zoom", o.zoom()),
+                     fmt::arg("hidden", o.hidden()), fmt::arg("glimpses", o.glimpses()),
+                     fmt::arg("core", core));
 }
 
-// The CNN baseline of models/glimpse.cpp, its convolutions as the modules have them.
+// models/glimpse_cnn.ts with the convolutions as the modules have them.
 std::string cnn_source(const ConvNetImpl& cnn) {
-  return fmt::format(R"JIT(
-def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
-    y = torch.max_pool2d(torch.relu({}), [2, 2])
-    y = torch.max_pool2d(torch.relu({}), [2, 2])
-    h = torch.relu(self.linear(y.flatten(1), self.cnn.hidden.weight, self.cnn.hidden.bias))
-    logits = self.linear(h, self.cnn.out.weight, self.cnn.out.bias)
-    return logits, torch.zeros([images.size(0), 0, 2], dtype=images.dtype, device=images.device)
-)JIT",
-                     conv2d_source(*cnn.conv1, "self.cnn.conv1", "images"),
-                     conv2d_source(*cnn.conv2, "self.cnn.conv2", "y"));
+  return fmt::format(fmt::runtime(torchscript::models_glimpse_cnn),
+                     fmt::arg("conv1", conv2d_source(*cnn.conv1, "self.cnn.conv1", "images")),
+                     fmt::arg("conv2", conv2d_source(*cnn.conv2, "self.cnn.conv2", "y")));
 }
-
-const char* const kMlpSource = R"JIT(
-def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
-    h = torch.relu(self.linear(images.flatten(1), self.mlp.fc1.weight, self.mlp.fc1.bias))
-    h = torch.relu(self.linear(h, self.mlp.fc2.weight, self.mlp.fc2.bias))
-    logits = self.linear(h, self.mlp.out.weight, self.mlp.out.bias)
-    return logits, torch.zeros([images.size(0), 0, 2], dtype=images.dtype, device=images.device)
-)JIT";
 
 }  // namespace
 
@@ -115,11 +63,9 @@ torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   auto module = mirror(net, "attnzoo_glimpse");
   module.define(kLinearSource);
   if (net.kind == "ram") {
-    const auto& o = net.ram->options;
-    module.define(sensor_source(o.patch(), o.scales(), o.zoom()));
-    module.define(ram_source(o));
+    module.define(ram_source(net.ram->options));
   } else {
-    module.define(net.kind == "cnn" ? cnn_source(*net.cnn) : kMlpSource);
+    module.define(net.kind == "cnn" ? cnn_source(*net.cnn) : torchscript::models_glimpse_mlp);
   }
   module.define(R"JIT(
 def preprocess(self, pixels: Tensor) -> Tensor:
