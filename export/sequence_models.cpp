@@ -1,6 +1,9 @@
 // TorchScript export of the translator and the captioner: the encoder, the
 // decoder's step and the searches of models/search.cpp, compiled with define()
 // over mirrored tensors (export/export.h).
+#include <attnzoo/torchscript/models/forecaster.h>
+#include <attnzoo/torchscript/models/forecaster_linear.h>
+#include <attnzoo/torchscript/models/forecaster_seq2seq.h>
 #include <fmt/format.h>
 
 #include "data/error.h"
@@ -258,15 +261,10 @@ torch::jit::Module export_captioner(const Captioner& captioner) {
 
 namespace {
 
-// The body of the forecaster's forward after `x` (B,L,F) is normalised and
-// instance-normalised: forecast (B,H) and attention (B,H,L), models/forecaster.cpp.
-std::string forecaster_body(const ForecasterImpl& f) {
+// models/forecaster_seq2seq.ts filled with what the model's options decide.
+std::string forecaster_seq2seq_source(const ForecasterImpl& f) {
   const auto& o = f.options;
   const bool timed = o.time_size() > 0;
-  if (f.linear)
-    return "forecast = self.linear(x.select(2, target), self.linear_map.weight, "
-           "self.linear_map.bias)\n"
-           "    attention = torch.zeros([batch, horizon, steps], dtype=x.dtype, device=x.device)";
   const bool direct = o.decoder() == "direct";
   std::string input = direct ? "self.horizon_embedding.weight[h].unsqueeze(0).expand([batch, -1])"
                              : "self.linear(PREV, self.step_proj.weight, self.step_proj.bias)";
@@ -277,30 +275,9 @@ std::string forecaster_body(const ForecasterImpl& f) {
                                ? "torch.cat([previous.unsqueeze(1), times.select(1, steps + h)], 1)"
                                : "previous.unsqueeze(1)";
   if (!direct) input.replace(input.find("PREV"), 4, prev);
-  return fmt::format(R"JIT(inputs = torch.cat([x, times.slice(1, 0, steps)], 2) if {0} else x
-    values, summary = self.encode_steps(self.linear(inputs, self.input_proj.weight, self.input_proj.bias),
-                                        torch.full([batch], steps, dtype=4))
-    memory = [values, self.keys(values), torch.ones([batch, steps], dtype=11, device=x.device), summary]
-    state = self.initial_state(summary)
-    previous = x.select(1, steps - 1).select(1, target)
-    features: List[Tensor] = []
-    outputs: List[Tensor] = []
-    weights: List[Tensor] = []
-    for h in range(horizon):
-        u = {1}
-        f, w, state = self.decode_step(u, memory, state)
-        weights.append(w)
-        if {2}:
-            features.append(f)
-        else:
-            previous = self.project(f).squeeze(1)
-            outputs.append(previous)
-    if {2}:
-        forecast = self.project(torch.stack(features, 1)).squeeze(2)
-    else:
-        forecast = torch.stack(outputs, 1)
-    attention = torch.stack(weights, 1))JIT",
-                     timed ? "True" : "False", input, direct ? "True" : "False");
+  return fmt::format(fmt::runtime(torchscript::models_forecaster_seq2seq),
+                     fmt::arg("timed", timed ? "True" : "False"), fmt::arg("input", input),
+                     fmt::arg("direct", direct ? "True" : "False"));
 }
 
 }  // namespace
@@ -330,31 +307,17 @@ torch::jit::Module export_forecaster(const Forecasting& forecasting) {
     m.define(encoder_source(*model.encoder, "self.encoder"));
     m.define(decoder_source(*model.decoder, "self.decoder"));
   }
-  const std::string norm = o.instance_norm() == "last"   ? "x.slice(1, steps - 1, steps)"
-                           : o.instance_norm() == "mean" ? "x.mean(1, keepdim=True)"
-                                                         : "torch.zeros_like(x.slice(1, 0, 1))";
-  m.define(fmt::format(R"JIT(
-def predict(self, values: Tensor, times: Tensor) -> Tuple[Tensor, Tensor]:
-    batch = values.size(0)
-    steps = self.input_len
-    horizon = self.horizon
-    target = self.target
-    x = (values.to(self.value_mean.dtype) - self.value_mean) / self.value_std
-    offset = {0}
-    x = x - offset
-    {1}
-    forecast = forecast + offset.select(2, target)
-    return forecast * self.value_std[target] + self.value_mean[target], attention
-)JIT",
-                       norm, forecaster_body(model)));
-  m.define(o.time_size() > 0 ? R"JIT(
-def forward(self, values: Tensor, times: Tensor) -> Tuple[Tensor, Tensor]:
-    return self.predict(values, times)
-)JIT"
-                             : R"JIT(
-def forward(self, values: Tensor) -> Tuple[Tensor, Tensor]:
-    return self.predict(values, values)
-)JIT");
+  m.define(model.linear ? std::string(torchscript::models_forecaster_linear)
+                        : forecaster_seq2seq_source(model));
+  const bool timed = o.time_size() > 0;
+  m.define(fmt::format(
+      fmt::runtime(torchscript::models_forecaster),
+      fmt::arg("offset", o.instance_norm() == "last"   ? "x.slice(1, steps - 1, steps)"
+                         : o.instance_norm() == "mean" ? "x.mean(1, keepdim=True)"
+                                                       : "torch.zeros_like(x.slice(1, 0, 1))"),
+      fmt::arg("model", model.linear ? "linear" : "seq2seq"),
+      fmt::arg("inputs", timed ? "values: Tensor, times: Tensor" : "values: Tensor"),
+      fmt::arg("times", timed ? "times" : "values")));
   m.eval();
   return m;
 }
