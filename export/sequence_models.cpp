@@ -1,9 +1,15 @@
-// TorchScript export of the translator and the captioner: the encoder, the
-// decoder's step and the searches of models/search.cpp, compiled with define()
-// over mirrored tensors (export/export.h).
+// TorchScript export of the translator, the captioner and the forecaster:
+// each module's TorchScript (models/*.ts, filled in by export/sources.h) and
+// the bundle's own methods (export/*.ts), compiled with define() over
+// mirrored tensors (export/export.h).
+#include <attnzoo/torchscript/export/captioner.h>
+#include <attnzoo/torchscript/export/translator.h>
+#include <attnzoo/torchscript/export/translator_ids.h>
+#include <attnzoo/torchscript/export/translator_text.h>
 #include <attnzoo/torchscript/models/forecaster.h>
 #include <attnzoo/torchscript/models/forecaster_linear.h>
 #include <attnzoo/torchscript/models/forecaster_seq2seq.h>
+#include <attnzoo/torchscript/models/seq2seq.h>
 #include <fmt/format.h>
 
 #include "data/error.h"
@@ -33,97 +39,6 @@ void register_text_attributes(torch::jit::Module& m) {
   m.register_attribute("space_symbol", c10::StringType::get(), kSpaceSymbol);
 }
 
-const char* const kTranslatorStepSource = R"JIT(
-def encode(self, src: Tensor, src_lengths: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
-    values, summary = self.encode_steps(torch.embedding(self.encoder.embedding.weight, src, self.pad), src_lengths)
-    memory = [values, self.keys(values), src.ne(self.pad), summary]
-    return memory, self.initial_state(summary)
-
-def step(self, tokens: Tensor, memory: List[Tensor], state: List[Tensor]) -> Tuple[Tensor, Tensor, List[Tensor]]:
-    features, weights, state = self.decode_step(torch.embedding(self.decoder.embedding.weight, tokens, self.pad), memory, state)
-    return torch.log_softmax(self.project(features), -1), weights, state
-)JIT";
-
-const char* const kTranslatorSearchSource = R"JIT(
-def limits(self, src_lengths: Tensor, max_len: int) -> List[int]:
-    lengths: List[int] = src_lengths.to(device=torch.device("cpu"), dtype=4).tolist()
-    out: List[int] = []
-    for n in lengths:
-        limit = max(1, int(self.max_len_ratio * float(n)) + self.max_len_offset)
-        if max_len > 0:
-            limit = min(limit, max_len)
-        out.append(limit)
-    return out
-
-def forward(self, src: Tensor, src_lengths: Tensor) -> Tuple[Tensor, Tensor]:
-    memory, state = self.encode(src, src_lengths)
-    ids, scores, weights = self.greedy(memory, state, self.limits(src_lengths, 0))
-    return ids, weights
-
-def beam_search(self, src: Tensor, src_lengths: Tensor, beam: int, max_len: int) -> Tuple[Tensor, Tensor, Tensor]:
-    memory, state = self.encode(src, src_lengths)
-    limits = self.limits(src_lengths, max_len)
-    if beam > 1:
-        return self.beam(memory, state, limits, beam, self.alpha)
-    return self.greedy(memory, state, limits)
-
-def run_ids(self, ids: List[int]) -> Tuple[List[int], Tensor]:
-    device = self.decoder.out.weight.device
-    src = torch.tensor([ids], dtype=4, device=device)
-    lengths = torch.tensor([len(ids)], dtype=4)
-    out, scores, weights = self.beam_search(src, lengths, self.default_beam, 0)
-    out_ids: List[int] = out[0].tolist()
-    return out_ids, weights[0]
-)JIT";
-
-// translate() and attention() on text (word and character tokenizers).
-const char* const kTranslatorTextSource = R"JIT(
-def source_ids(self, text: str) -> Tuple[List[str], List[int]]:
-    tokens = self.tokens_src(text)
-    ids: List[int] = []
-    for t in tokens:
-        ids.append(self.src_ids.get(t, self.unk))
-    ids.append(self.eos)
-    return tokens, ids
-
-def translate(self, text: str) -> str:
-    tokens, ids = self.source_ids(text)
-    out, weights = self.run_ids(ids)
-    return self.text_tgt(self.decode_tgt(out))
-
-def attention(self, text: str) -> Tuple[List[str], List[str], Tensor]:
-    tokens, ids = self.source_ids(text)
-    out, weights = self.run_ids(ids)
-    target: List[str] = []
-    for i in out:
-        target.append(self.tgt_tokens[i])
-    return tokens + ["<eos>"], target, weights
-)JIT";
-
-// SentencePiece models: the pieces are made outside (with the .spm models
-// saved beside the code); translate() and attention() take and give ids.
-const char* const kTranslatorIdsSource = R"JIT(
-def translate(self, ids: List[int]) -> List[int]:
-    out, weights = self.run_ids(ids + [self.eos])
-    result: List[int] = []
-    for i in out:
-        if i == self.eos:
-            break
-        result.append(i)
-    return result
-
-def attention(self, ids: List[int]) -> Tuple[List[str], List[str], Tensor]:
-    source = ids + [self.eos]
-    out, weights = self.run_ids(source)
-    source_tokens: List[str] = []
-    for i in source:
-        source_tokens.append(self.src_tokens[i])
-    target: List[str] = []
-    for i in out:
-        target.append(self.tgt_tokens[i])
-    return source_tokens, target, weights
-)JIT";
-
 bool runs_in_torchscript(const Tokenizer& tokenizer) {
   return tokenizer.options().kind == "word" || tokenizer.options().kind == "char";
 }
@@ -149,9 +64,9 @@ torch::jit::Module export_translator(const Translator& translator,
   m.define(attention_source(*model.decoder->attention, "self.decoder.attention"));
   m.define(encoder_source(*model.encoder, "self.encoder"));
   m.define(decoder_source(*model.decoder, "self.decoder"));
-  m.define(kTranslatorStepSource);
+  m.define(torchscript::models_seq2seq);
   m.define(kSearchSource);
-  m.define(kTranslatorSearchSource);
+  m.define(torchscript::export_translator);
   m.define(vocab_decode_source("tgt"));
   const bool text = runs_in_torchscript(*translator.src_tokenizer) &&
                     runs_in_torchscript(*translator.tgt_tokenizer);
@@ -159,9 +74,9 @@ torch::jit::Module export_translator(const Translator& translator,
     m.define(kTextSource);
     m.define(tokenizer_source(translator.src_tokenizer->options(), "src"));
     m.define(tokenizer_source(translator.tgt_tokenizer->options(), "tgt"));
-    m.define(kTranslatorTextSource);
+    m.define(torchscript::export_translator_text);
   } else {
-    m.define(kTranslatorIdsSource);
+    m.define(torchscript::export_translator_ids);
     if (files != nullptr) {
       (*files)["src.spm"] = translator.src_tokenizer->model_bytes();
       (*files)["tgt.spm"] = translator.tgt_tokenizer->model_bytes();
@@ -171,54 +86,7 @@ torch::jit::Module export_translator(const Translator& translator,
   return m;
 }
 
-namespace {
-
-// The captioner's annotation vectors: the ResNet's locations, then the
-// position channels (encoder.positions), as CaptionNet::encode.
-const char* const kCaptionEncodeSource = R"JIT(
-def encode(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
-    values = self.resnet(images)
-    if self.positions.size(1) > 0:
-        assert values.size(1) == self.positions.size(0), "the image is not image_side x image_side"
-        values = torch.cat([values, self.positions.unsqueeze(0).expand([values.size(0), -1, -1])], 2)
-    return self.caption_start(values)
-)JIT";
-
-const char* const kCaptionSource = R"JIT(
-def limits(self, batch: int) -> List[int]:
-    out: List[int] = []
-    for b in range(batch):
-        out.append(max(1, self.max_length))
-    return out
-
-def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
-    memory, state = self.encode(images)
-    ids, scores, alphas = self.greedy(memory, state, self.limits(images.size(0)))
-    return ids, alphas
-
-def beam_search(self, images: Tensor, beam: int) -> Tuple[Tensor, Tensor, Tensor]:
-    memory, state = self.encode(images)
-    if beam > 1:
-        return self.beam(memory, state, self.limits(images.size(0)), beam, self.alpha)
-    return self.greedy(memory, state, self.limits(images.size(0)))
-
-def caption(self, image: Tensor, beam: int) -> str:
-    if image.dim() == 3:
-        image = image.unsqueeze(0)
-    ids, scores, alphas = self.beam_search(image, beam)
-    out: List[int] = ids[0].tolist()
-    return self.text_caption(self.decode_caption(out))
-
-def preprocess(self, pixels: Tensor) -> Tensor:
-    x = pixels.to(self.pixel_mean.dtype).div(255.0)
-    if x.dim() == 3:
-        x = x.unsqueeze(1).expand([x.size(0), 3, x.size(1), x.size(2)])
-    else:
-        x = x.permute([0, 3, 1, 2])
-    return (x - self.pixel_mean) / self.pixel_std
-)JIT";
-
-}  // namespace
+namespace {}  // namespace
 
 torch::jit::Module export_captioner(const Captioner& captioner) {
   const auto& net = *captioner.model;
@@ -249,12 +117,11 @@ torch::jit::Module export_captioner(const Captioner& captioner) {
   m.register_buffer("positions", positions);
   m.define(attention_source(*net.decoder->attention, "self.decoder.attention"));
   m.define(caption_decoder_source(*net.decoder, "self.decoder"));
-  m.define(kCaptionEncodeSource);
   m.define(kSearchSource);
   m.define(kTextSource);
   m.define(tokenizer_source(captioner.tokenizer->options(), "caption"));
   m.define(vocab_decode_source("caption"));
-  m.define(kCaptionSource);
+  m.define(torchscript::export_captioner);
   m.eval();
   return m;
 }
