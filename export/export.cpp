@@ -1,5 +1,6 @@
 #include "export/export.h"
 
+#include <attnzoo/torchscript/export/glimpse.h>
 #include <attnzoo/torchscript/models/glimpse_cnn.h>
 #include <attnzoo/torchscript/models/glimpse_mlp.h>
 #include <attnzoo/torchscript/models/glimpse_ram.h>
@@ -67,10 +68,7 @@ torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   } else {
     module.define(net.kind == "cnn" ? cnn_source(*net.cnn) : torchscript::models_glimpse_mlp);
   }
-  module.define(R"JIT(
-def preprocess(self, pixels: Tensor) -> Tensor:
-    return pixels.unsqueeze(1).to(dtype=6).div(255.0)
-)JIT");
+  module.define(torchscript::export_glimpse);
   module.register_attribute("image_side", c10::IntType::get(), classifier.image_size());
   module.register_attribute("image_grey", c10::BoolType::get(), true);
   module.register_attribute("image_crop", c10::BoolType::get(), false);

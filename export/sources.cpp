@@ -1,6 +1,9 @@
 #include "export/sources.h"
 
 #include <attnzoo/torchscript/data/text.h>
+#include <attnzoo/torchscript/data/tokenizer.h>
+#include <attnzoo/torchscript/data/vocab.h>
+#include <attnzoo/torchscript/export/helpers.h>
 #include <attnzoo/torchscript/models/attention.h>
 #include <attnzoo/torchscript/models/captioner.h>
 #include <attnzoo/torchscript/models/decoder.h>
@@ -20,10 +23,8 @@
 
 namespace attnzoo {
 
-const char* const kLinearSource = R"JIT(
-def linear(self, x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:
-    return torch.linear(x, w, b)
-)JIT";
+// export/helpers.ts.
+const char* const kLinearSource = torchscript::export_helpers;
 
 // models/search.ts, the port of models/search.cpp.
 const char* const kSearchSource = torchscript::models_search;
@@ -124,14 +125,9 @@ const char* const kTextSource = torchscript::data_text;
 std::string tokenizer_source(const TokenizerOptions& options, const std::string& name) {
   if (options.kind != "word" && options.kind != "char")
     throw UserError("a {} tokenizer cannot run inside TorchScript", options.kind);
-  return fmt::format(R"JIT(
-def tokens_{0}(self, text: str) -> List[str]:
-    return self.{1}_tokens(text, {2})
-
-def text_{0}(self, tokens: List[str]) -> str:
-    return self.{1}_text(tokens)
-)JIT",
-                     name, options.kind, options.lowercase ? "True" : "False");
+  return fmt::format(fmt::runtime(torchscript::data_tokenizer), fmt::arg("name", name),
+                     fmt::arg("kind", options.kind),
+                     fmt::arg("lowercase", options.lowercase ? "True" : "False"));
 }
 
 void register_vocab(torch::jit::Module& module, const Vocab& vocab, const std::string& name) {
@@ -147,17 +143,7 @@ void register_vocab(torch::jit::Module& module, const Vocab& vocab, const std::s
 }
 
 std::string vocab_decode_source(const std::string& name) {
-  return fmt::format(R"JIT(
-def decode_{0}(self, ids: List[int]) -> List[str]:
-    tokens: List[str] = []
-    for i in ids:
-        if i == {1}:
-            break
-        if i != {2} and i != {3}:
-            tokens.append(self.{0}_tokens[i])
-    return tokens
-)JIT",
-                     name, Vocab::kEos, Vocab::kPad, Vocab::kBos);
+  return fmt::format(fmt::runtime(torchscript::data_vocab), fmt::arg("name", name));
 }
 
 std::string conv2d_source(const torch::nn::Conv2dImpl& conv, const std::string& path,
