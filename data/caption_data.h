@@ -2,8 +2,8 @@
 // The images a captioner learns from and is scored on: the embedded
 // Fashion-MNIST scenes (data/scenes.h) with their item boxes, or image files
 // with the captions of a Karpathy split file (data/karpathy.h).
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <functional>
@@ -38,8 +38,7 @@ struct CaptionSplits {
 // on all threads, telling `progress` (when given) how far each split is.
 using LoadProgress = std::function<void(const std::string& split, int64_t done, int64_t total)>;
 CaptionSplits load_caption_data(const nlohmann::json& data_config,
-                                const std::vector<std::string>& splits = {"train", "valid",
-                                                                          "test"},
+                                const std::vector<std::string>& splits = {"train", "valid", "test"},
                                 const LoadProgress& progress = nullptr);
 // How image files are read for this data config (size, grey, crop).
 ImageReadOptions caption_image_options(const nlohmann::json& data_config);

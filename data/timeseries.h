@@ -3,6 +3,7 @@
 // standard ETT splits, z-scoring with training statistics, calendar features,
 // and stride-1 windows (L input steps, H target steps).
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
@@ -80,5 +81,10 @@ class Windows {
   torch::Tensor inputs_, target_, times_;  // (rows, F), (rows), (rows, 4) of the range
   int64_t begin_ = 0, count_ = 0, input_len_ = 0, horizon_ = 0;
 };
+
+// The table data.csv names (or the synthetic series when it is empty),
+// holding the input channels: data.features, then data.target (default: the
+// last column) when it is not among them.
+TimeTable load_forecast_table(const nlohmann::json& data_config);
 
 }  // namespace attnzoo

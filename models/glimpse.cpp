@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "data/error.h"
+#include "models/reinforce.h"
 
 namespace attnzoo {
 
@@ -192,6 +193,27 @@ RamOutput GlimpseNetImpl::forward(const torch::Tensor& images, bool sample) {
   RamOutput out;
   out.logits = cnn ? cnn->forward(images) : mlp->forward(images);
   return out;
+}
+
+torch::Tensor hybrid_loss(const RamOutput& out, const torch::Tensor& labels, double reinforce_scale,
+                          std::vector<std::pair<std::string, torch::Tensor>>* terms) {
+  const auto nll = torch::nn::functional::cross_entropy(out.logits, labels);
+  auto loss = nll;
+  if (terms) terms->push_back({"nll", nll.detach()});
+  if (!out.log_probs.defined()) return loss;
+  // Every location of an episode gets its final reward; b_t is what h_{t-1} expects of it.
+  const auto reward = out.logits.argmax(1).eq(labels).to(out.baselines.scalar_type()).detach();
+  const auto rewards = reward.unsqueeze(1).expand_as(out.baselines);
+  const double episodes = static_cast<double>(labels.size(0));
+  const auto reinforce = reinforce_surrogate(out.log_probs.flatten(), rewards.flatten(),
+                                             out.baselines.flatten(), reinforce_scale, episodes);
+  const auto baseline = torch::nn::functional::mse_loss(out.baselines, rewards);
+  if (terms) {
+    terms->push_back({"reinforce", reinforce.detach()});
+    terms->push_back({"baseline", baseline.detach()});
+    terms->push_back({"reward", reward.mean()});
+  }
+  return loss + reinforce + baseline;
 }
 
 }  // namespace attnzoo

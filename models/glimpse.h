@@ -19,10 +19,12 @@
 // W_l, as kevinzakka's PyTorch RAM does); with it true, REINFORCE's gradient
 // also flows through h_{t-1} into the core and glimpse networks, as in the
 // paper, where every parameter follows the sum of both gradients.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace attnzoo {
 
@@ -147,5 +149,12 @@ class GlimpseNetImpl : public torch::nn::Module {
   Mlp mlp{nullptr};
 };
 TORCH_MODULE(GlimpseNet);
+
+// The hybrid loss of a batch: cross-entropy of the classifier, plus for RAM
+// REINFORCE on the locations (reward 1 for a right answer; the learned
+// baseline subtracted; weighted by `reinforce_scale`) and the baseline's
+// squared error. Returns the total and, in *terms, its parts.
+torch::Tensor hybrid_loss(const RamOutput& out, const torch::Tensor& labels, double reinforce_scale,
+                          std::vector<std::pair<std::string, torch::Tensor>>* terms);
 
 }  // namespace attnzoo

@@ -33,36 +33,6 @@ nlohmann::json load_forecast_config(const std::string& path) {
   return merge_config(default_forecast_config(), read_json_file(path), path);
 }
 
-TimeTable load_forecast_table(const nlohmann::json& d) {
-  const std::string csv = d.at("csv");
-  auto features = d.at("features").get<std::vector<std::string>>();
-  std::string target = d.at("target");
-  TimeTable table;
-  if (csv.empty()) {
-    const auto& s = d.at("synthetic");
-    SyntheticSeriesOptions o;
-    o.length = s.at("length");
-    o.seed = s.at("seed");
-    o.noise = s.at("noise");
-    table = synthetic_series(o);
-  } else {
-    // Only the columns used must be numeric; the target defaults to the file's last column.
-    std::vector<std::string> wanted = features;
-    if (!target.empty()) wanted.push_back(target);
-    table = read_csv_series(csv, d.at("time_column"),
-                            target.empty() ? std::vector<std::string>{} : wanted);
-  }
-  if (target.empty()) target = table.columns.back();
-  std::vector<std::string> channels = features;
-  if (std::find(channels.begin(), channels.end(), target) == channels.end())
-    channels.push_back(target);
-  std::vector<int64_t> index;
-  for (const auto& c : channels) index.push_back(table.column(c));
-  table.values = table.values.index_select(1, torch::tensor(index, torch::kLong));
-  table.columns = channels;
-  return table;
-}
-
 // ----------------------------------------------------------------------------
 // Forecasting
 

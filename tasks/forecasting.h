@@ -20,11 +20,6 @@ namespace attnzoo {
 nlohmann::json default_forecast_config();
 nlohmann::json load_forecast_config(const std::string& path);
 
-// The table data.csv names (or the synthetic series when it is empty),
-// holding the input channels: data.features, then data.target (default: the
-// last column) when it is not among them.
-TimeTable load_forecast_table(const nlohmann::json& data_config);
-
 // A forecaster with its channels and scaler: a checkpoint holds exactly this.
 class Forecasting {
  public:

@@ -40,49 +40,6 @@ nlohmann::json load_glimpse_config(const std::string& path) {
   return merge_config(default_glimpse_config(), read_json_file(path), path);
 }
 
-// ----------------------------------------------------------------------------
-// Data
-
-CanvasOptions canvas_options(const nlohmann::json& d) {
-  CanvasOptions o;
-  o.canvas = d.at("canvas");
-  o.clutter = d.at("clutter");
-  o.clutter_size = d.at("clutter_size");
-  return o;
-}
-
-GlimpseSplits load_glimpse_data(const nlohmann::json& d, const std::vector<std::string>& splits) {
-  const auto options = canvas_options(d);
-  const std::string dir = d.at("fashion_mnist");
-  const uint64_t seed = d.at("seed");
-  const int64_t valid_size = d.at("valid_size");
-  auto wanted = [&](const std::string& s) {
-    return std::find(splits.begin(), splits.end(), s) != splits.end();
-  };
-  auto capped = [&](int64_t n, const std::string& split) {
-    const int64_t limit = d.at("limit").at(split);
-    return limit > 0 ? std::min(n, limit) : n;
-  };
-  GlimpseSplits s;
-  if (wanted("train") || wanted("valid")) {
-    const auto source = load_fashion_mnist(dir, "train");
-    const int64_t n = source.images.size(0);
-    if (valid_size < 1 || valid_size >= n)
-      throw UserError("config: data.valid_size {} is not in [1, {})", valid_size, n);
-    const int64_t n_train = n - valid_size;
-    // Different streams per split, so no two splits share a placement pattern.
-    if (wanted("train"))
-      s.train = make_canvas_set(source, seed, 0, capped(n_train, "train"), options);
-    if (wanted("valid"))
-      s.valid = make_canvas_set(source, seed + 1, n_train, capped(valid_size, "valid"), options);
-  }
-  if (wanted("test")) {
-    const auto source = load_fashion_mnist(dir, "test");
-    s.test = make_canvas_set(source, seed + 2, 0, capped(source.images.size(0), "test"), options);
-  }
-  return s;
-}
-
 torch::Tensor glimpse_input(const torch::Tensor& pixels) {
   return pixels.unsqueeze(1).to(torch::kFloat).div(255.0);
 }
@@ -137,33 +94,6 @@ nlohmann::json GlimpseEval::to_json() const {
   return j;
 }
 
-namespace {
-
-// Location -1 is the canvas's left (top) edge and +1 its right (bottom) edge:
-// pixel p covers [p, p + 1) in these pixel units.
-torch::Tensor location_pixels(const torch::Tensor& locations, int64_t side) {
-  return (locations + 1.0) * (0.5 * static_cast<double>(side));
-}
-
-}  // namespace
-
-torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side) {
-  const auto pixel = location_pixels(locations, side);
-  const auto corner = places.to(pixel.scalar_type()).unsqueeze(1);  // (B,1,2)
-  return ((pixel >= corner) & (pixel < corner + 28.0)).all(-1);
-}
-
-torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places,
-                           int64_t side) {
-  const auto pixel = location_pixels(locations, side).to(torch::kDouble);  // (B,G,2)
-  const auto item = places.to(torch::kDouble).unsqueeze(1);                // (B,1,2)
-  const auto item_offset = item - item.mean(0, true);
-  const auto variance = item_offset.pow(2).sum(0);  // (1,2)
-  if ((variance <= 0).any().item<bool>()) return {};
-  const auto covariance = ((pixel - pixel.mean(0, true)) * item_offset).sum(0);  // (G,2)
-  return (covariance / variance).mean(-1);
-}
-
 GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& data,
                              int64_t batch_size) {
   const auto start = std::chrono::steady_clock::now();
@@ -185,27 +115,6 @@ GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& dat
       ev.follows_item.push_back(slopes[t].item<double>());
   }
   return ev;
-}
-
-torch::Tensor hybrid_loss(const RamOutput& out, const torch::Tensor& labels, double reinforce_scale,
-                          std::vector<std::pair<std::string, torch::Tensor>>* terms) {
-  const auto nll = torch::nn::functional::cross_entropy(out.logits, labels);
-  auto loss = nll;
-  if (terms) terms->push_back({"nll", nll.detach()});
-  if (!out.log_probs.defined()) return loss;
-  // Every location of an episode gets its final reward; b_t is what h_{t-1} expects of it.
-  const auto reward = out.logits.argmax(1).eq(labels).to(out.baselines.scalar_type()).detach();
-  const auto rewards = reward.unsqueeze(1).expand_as(out.baselines);
-  const double episodes = static_cast<double>(labels.size(0));
-  const auto reinforce = reinforce_surrogate(out.log_probs.flatten(), rewards.flatten(),
-                                             out.baselines.flatten(), reinforce_scale, episodes);
-  const auto baseline = torch::nn::functional::mse_loss(out.baselines, rewards);
-  if (terms) {
-    terms->push_back({"reinforce", reinforce.detach()});
-    terms->push_back({"baseline", baseline.detach()});
-    terms->push_back({"reward", reward.mean()});
-  }
-  return loss + reinforce + baseline;
 }
 
 // ----------------------------------------------------------------------------

@@ -13,6 +13,8 @@
 
 #include "data/canvas.h"
 #include "data/fashion_mnist.h"
+#include "data/glimpse_data.h"
+#include "eval/glimpse_metrics.h"
 #include "models/glimpse.h"
 #include "train/checkpoint.h"
 #include "train/loop.h"
@@ -21,17 +23,6 @@ namespace attnzoo {
 
 nlohmann::json default_glimpse_config();
 nlohmann::json load_glimpse_config(const std::string& path);
-
-// Images (N,S,S) uint8 and labels (N) of each split: training items
-// 0 .. 60000-valid_size-1 of Fashion-MNIST's training set, validation the
-// rest of it, test its test set; each placed on data.canvas with data.clutter.
-struct GlimpseSplits {
-  CanvasSet train, valid, test;
-};
-GlimpseSplits load_glimpse_data(const nlohmann::json& data_config,
-                                const std::vector<std::string>& splits = {"train", "valid",
-                                                                          "test"});
-CanvasOptions canvas_options(const nlohmann::json& data_config);
 
 // uint8 images (N,S,S) -> the network's input (N,1,S,S), floats in [0,1].
 torch::Tensor glimpse_input(const torch::Tensor& pixels);
@@ -65,25 +56,6 @@ struct GlimpseEval {
 };
 GlimpseEval evaluate_glimpse(GlimpseClassifier& classifier, const CanvasSet& images,
                              int64_t batch_size = 256);
-
-// Whether each location (B,G,2), in the sensor's [-1,1] units on a side x side
-// canvas, falls on the 28x28 square at places (B,2) (x, y of its top-left
-// pixel): (B,G) bool.
-torch::Tensor on_item(const torch::Tensor& locations, const torch::Tensor& places, int64_t side);
-
-// Per glimpse (G), the least-squares slope of the glimpse centre's pixel on the
-// item centre's pixel, the mean of the x and y slopes: 1 for a glimpse that
-// moves one pixel with every pixel the item moves, 0 for one that ignores
-// where the item is. Undefined (an empty tensor) when the items do not move.
-torch::Tensor follows_item(const torch::Tensor& locations, const torch::Tensor& places,
-                           int64_t side);
-
-// The hybrid loss of a batch: cross-entropy of the classifier, plus for RAM
-// REINFORCE on the locations (reward 1 for a right answer; the learned
-// baseline subtracted; weighted by `reinforce_scale`) and the baseline's
-// squared error. Returns the total and, in *terms, its parts.
-torch::Tensor hybrid_loss(const RamOutput& out, const torch::Tensor& labels, double reinforce_scale,
-                          std::vector<std::pair<std::string, torch::Tensor>>* terms);
 
 std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier,
                                              const GlimpseSplits& data,

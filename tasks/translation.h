@@ -11,6 +11,7 @@
 #include "data/batching.h"
 #include "data/parallel_corpus.h"
 #include "data/tokenizer.h"
+#include "data/translation_data.h"
 #include "data/vocab.h"
 #include "eval/bleu.h"
 #include "models/search.h"
@@ -23,12 +24,6 @@ namespace attnzoo {
 nlohmann::json default_translate_config();
 // The config file laid over the defaults (unknown keys are errors).
 nlohmann::json load_translate_config(const std::string& path);
-
-struct TranslationSplits {
-  std::vector<SentencePair> train, valid, test;
-};
-// Reads or generates the data the config's "data" section names.
-TranslationSplits load_translation_data(const nlohmann::json& data_config);
 
 SearchOptions search_options(const nlohmann::json& decode_config);
 
