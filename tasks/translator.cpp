@@ -1,0 +1,212 @@
+#include "tasks/translator.h"
+
+#include <chrono>
+
+#include "data/error.h"
+#include "data/text_io.h"
+#include "tasks/translation.h"
+#include "train/config.h"
+#include "train/progress.h"
+
+namespace attnzoo {
+
+using Clock = std::chrono::steady_clock;
+
+SearchOptions search_options(const nlohmann::json& d) {
+  SearchOptions o;
+  o.beam = d.at("beam").get<int64_t>();
+  o.length_penalty = d.at("length_penalty").get<double>();
+  o.bos = Vocab::kBos;
+  o.eos = Vocab::kEos;
+  if (o.beam < 1) throw UserError("decode.beam must be at least 1 (got {})", o.beam);
+  return o;
+}
+
+// ----------------------------------------------------------------------------
+// Translator
+
+Translator::Translator(const nlohmann::json& config_, const std::vector<SentencePair>& train)
+    : config(config_) {
+  std::vector<std::string> src_text, tgt_text;
+  src_text.reserve(train.size());
+  tgt_text.reserve(train.size());
+  for (const auto& p : train) {
+    src_text.push_back(p.src);
+    tgt_text.push_back(p.tgt);
+  }
+  const auto src_opts = TokenizerOptions::from_json(config.at("tokenizer").at("src"));
+  const auto tgt_opts = TokenizerOptions::from_json(config.at("tokenizer").at("tgt"));
+  src_tokenizer = make_tokenizer(src_opts, "", &src_text);
+  tgt_tokenizer = make_tokenizer(tgt_opts, "", &tgt_text);
+  const auto& v = config.at("vocab");
+  auto build = [&](const Tokenizer& tok, const std::vector<std::string>& text) {
+    std::vector<std::vector<std::string>> tokens;
+    tokens.reserve(text.size());
+    for (const auto& line : text) tokens.push_back(tok.tokenize(line));
+    // SentencePiece already chose its vocabulary; keep every piece it produces.
+    const bool spm = !tok.model_bytes().empty();
+    return Vocab::build(tokens, spm ? 1 : v.at("min_freq").get<int64_t>(),
+                        v.at("max_size").get<int64_t>());
+  };
+  src_vocab = build(*src_tokenizer, src_text);
+  tgt_vocab = build(*tgt_tokenizer, tgt_text);
+  build_model();
+}
+
+Translator::Translator(const Checkpoint& checkpoint) {
+  const auto& meta = checkpoint.meta();
+  // Defaults first, so that a checkpoint from before a config key existed still loads.
+  config = merge_config(default_translate_config(), meta.at("config"), checkpoint.path());
+  src_vocab = Vocab::from_json(meta.at("vocab_src"), checkpoint.path() + " (source vocabulary)");
+  tgt_vocab = Vocab::from_json(meta.at("vocab_tgt"), checkpoint.path() + " (target vocabulary)");
+  auto tokenizer = [&](const char* side) {
+    const auto opts = TokenizerOptions::from_json(config.at("tokenizer").at(side));
+    const std::string name = std::string("spm.") + side;
+    const std::string bytes =
+        checkpoint.has_tensor(name) ? tensor_to_bytes(checkpoint.tensor(name)) : "";
+    return std::shared_ptr<Tokenizer>(make_tokenizer(opts, bytes));
+  };
+  src_tokenizer = tokenizer("src");
+  tgt_tokenizer = tokenizer("tgt");
+  build_model();
+  checkpoint.load_model(*model);
+}
+
+void Translator::build_model() {
+  model =
+      Seq2Seq(Seq2SeqOptions::from_json(config.at("model"), src_vocab.size(), tgt_vocab.size()));
+}
+
+nlohmann::json Translator::meta() const {
+  return {{"app", "translate"},
+          {"config", config},
+          {"vocab_src", src_vocab.to_json()},
+          {"vocab_tgt", tgt_vocab.to_json()}};
+}
+
+std::map<std::string, torch::Tensor> Translator::tensors() const {
+  std::map<std::string, torch::Tensor> t;
+  if (!src_tokenizer->model_bytes().empty())
+    t["spm.src"] = bytes_to_tensor(src_tokenizer->model_bytes());
+  if (!tgt_tokenizer->model_bytes().empty())
+    t["spm.tgt"] = bytes_to_tensor(tgt_tokenizer->model_bytes());
+  return t;
+}
+
+std::vector<int64_t> Translator::encode_source(const std::string& text) const {
+  auto ids = src_vocab.encode(src_tokenizer->tokenize(text));
+  ids.push_back(Vocab::kEos);
+  return ids;
+}
+
+Example Translator::encode(const SentencePair& pair) const {
+  return {encode_source(pair.src), tgt_vocab.encode(tgt_tokenizer->tokenize(pair.tgt))};
+}
+
+std::vector<int64_t> Translator::max_lengths(const torch::Tensor& source_lengths) const {
+  const auto& d = config.at("decode");
+  return source_length_limits(source_lengths, d.at("max_len_ratio").get<double>(),
+                              d.at("max_len_offset").get<int64_t>());
+}
+
+std::vector<Translation> Translator::translate(const std::vector<std::string>& sources,
+                                               const SearchOptions& options, int64_t batch_size,
+                                               bool show_progress) {
+  std::vector<Example> examples;
+  examples.reserve(sources.size());
+  for (const auto& s : sources) examples.push_back({encode_source(s), {}});
+  std::vector<Translation> results(sources.size());
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  std::unique_ptr<ProgressBar> bar;
+  if (show_progress)
+    bar = std::make_unique<ProgressBar>(static_cast<int64_t>(sources.size()), "translate");
+  int64_t done = 0;
+  for (const auto& indices : make_batches(examples, batch_size, /*shuffle=*/false, 0)) {
+    const Batch batch = collate(examples, indices);
+    Seq2SeqStepper stepper(model, batch.src, batch.src_lengths);
+    const auto hypotheses = search(stepper, max_lengths(batch.src_lengths), options);
+    for (int64_t r = 0; r < batch.size(); ++r) {
+      const size_t i = indices[r];
+      const auto& list = hypotheses[r];
+      const Hypothesis& best = list.front();
+      Translation& t = results[i];
+      t.text = tgt_tokenizer->detokenize(tgt_vocab.decode(best.tokens));
+      t.score = best.score;
+      for (int64_t id : best.tokens) t.output_tokens.push_back(tgt_vocab.token(id));
+      t.source_tokens = src_tokenizer->tokenize(sources[i]);
+      t.source_tokens.push_back("<eos>");
+      const int64_t length = static_cast<int64_t>(examples[i].src.size());
+      if (best.attention.defined()) t.attention = best.attention.narrow(1, 0, length).clone();
+      for (const auto& h : list)
+        t.n_best.push_back(tgt_tokenizer->detokenize(tgt_vocab.decode(h.tokens)));
+    }
+    done += batch.size();
+    if (bar) bar->update(done);
+  }
+  if (bar) bar->finish();
+  model->train(was_training);
+  return results;
+}
+
+double Translator::mean_nll(const std::vector<Example>& examples, int64_t batch_size) {
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  double total = 0.0;
+  int64_t tokens = 0;
+  for (const auto& indices : make_batches(examples, batch_size, false, 0)) {
+    const Batch batch = collate(examples, indices);
+    const auto rows = batch.tgt_out.ne(Vocab::kPad);
+    const auto logits =
+        model->forward(batch.src, batch.src_lengths, batch.tgt_in, 1.0, rows).logits;
+    total += torch::nn::functional::cross_entropy(
+                 logits, batch.tgt_out.masked_select(rows),
+                 torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                 .item<double>();
+    tokens += batch.target_tokens;
+  }
+  model->train(was_training);
+  return tokens > 0 ? total / tokens : 0.0;
+}
+
+// ----------------------------------------------------------------------------
+// Evaluation
+
+nlohmann::json TranslationEval::to_json() const {
+  auto j = bleu.to_json();
+  j["exact_match"] = exact_match;
+  j["sentences_per_sec"] = sentences_per_sec;
+  j["sentences"] = sentences;
+  return j;
+}
+
+TranslationEval evaluate_translator(Translator& translator, const std::vector<std::string>& sources,
+                                    const std::vector<std::vector<std::string>>& references,
+                                    const SearchOptions& options, int64_t batch_size,
+                                    const BleuOptions& bleu, bool show_progress) {
+  for (const auto& refs : references)
+    if (refs.size() != sources.size())
+      throw UserError("{} references for {} source sentences", refs.size(), sources.size());
+  TranslationEval ev;
+  const auto start = Clock::now();
+  const auto translations = translator.translate(sources, options, batch_size, show_progress);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  int64_t exact = 0;
+  for (size_t i = 0; i < translations.size(); ++i) {
+    ev.hypotheses.push_back(translations[i].text);
+    for (const auto& refs : references)
+      if (trim(translations[i].text) == trim(refs[i])) {
+        ++exact;
+        break;
+      }
+  }
+  ev.sentences = static_cast<int64_t>(sources.size());
+  ev.exact_match = sources.empty() ? 0.0 : static_cast<double>(exact) / sources.size();
+  ev.sentences_per_sec = seconds > 0 ? sources.size() / seconds : 0.0;
+  ev.bleu = corpus_bleu(ev.hypotheses, references, bleu);
+  return ev;
+}
+
+}  // namespace attnzoo

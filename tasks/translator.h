@@ -1,0 +1,84 @@
+#pragma once
+// The translator as a checkpoint holds it (config, tokenizers, vocabularies
+// and Seq2Seq), translating with the searches, and its evaluation (BLEU,
+// exact match, speed).
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/batching.h"
+#include "data/parallel_corpus.h"
+#include "data/tokenizer.h"
+#include "data/vocab.h"
+#include "eval/bleu.h"
+#include "models/search.h"
+#include "models/seq2seq.h"
+#include "train/checkpoint.h"
+
+namespace attnzoo {
+
+// The searches' options from a config's "decode" section; bos and eos from the vocabulary.
+SearchOptions search_options(const nlohmann::json& decode_config);
+
+struct Translation {
+  std::string text;                        // detokenised output
+  std::vector<std::string> source_tokens;  // as the model saw them, with <eos>
+  std::vector<std::string> output_tokens;  // with <eos> when produced
+  torch::Tensor attention;                 // (output, source) weights
+  double score = 0.0;
+  std::vector<std::string> n_best;  // all hypotheses' texts, best first
+};
+
+// Everything needed to translate: a checkpoint holds exactly this.
+class Translator {
+ public:
+  // A new, untrained translator for `config`; tokenizers and vocabularies are
+  // built from `train` (SentencePiece models are trained on it).
+  Translator(const nlohmann::json& config, const std::vector<SentencePair>& train);
+  // The translator stored in a checkpoint.
+  explicit Translator(const Checkpoint& checkpoint);
+
+  Example encode(const SentencePair& pair) const;
+  std::vector<int64_t> encode_source(const std::string& text) const;
+  std::vector<Translation> translate(const std::vector<std::string>& sources,
+                                     const SearchOptions& options, int64_t batch_size,
+                                     bool show_progress = false);
+  // The search's length limit of each sentence of a batch: decode.max_len_ratio
+  // times its source length (with <eos>) plus decode.max_len_offset.
+  std::vector<int64_t> max_lengths(const torch::Tensor& source_lengths) const;
+  // Mean per-token negative log-likelihood (nats) of `pairs` under teacher forcing.
+  double mean_nll(const std::vector<Example>& examples, int64_t batch_size);
+
+  // The checkpoint's meta and tensors for this translator.
+  nlohmann::json meta() const;
+  std::map<std::string, torch::Tensor> tensors() const;
+
+  nlohmann::json config;
+  std::shared_ptr<Tokenizer> src_tokenizer, tgt_tokenizer;
+  Vocab src_vocab, tgt_vocab;
+  Seq2Seq model{nullptr};
+
+ private:
+  void build_model();
+};
+
+struct TranslationEval {
+  BleuScore bleu;
+  double exact_match = 0.0;
+  double sentences_per_sec = 0.0;
+  int64_t sentences = 0;
+  std::vector<std::string> hypotheses;
+  nlohmann::json to_json() const;
+};
+
+// Translates `sources` and scores them against `references` (one or more sets).
+TranslationEval evaluate_translator(Translator& translator, const std::vector<std::string>& sources,
+                                    const std::vector<std::vector<std::string>>& references,
+                                    const SearchOptions& options, int64_t batch_size,
+                                    const BleuOptions& bleu = {}, bool show_progress = false);
+
+}  // namespace attnzoo
