@@ -12,9 +12,9 @@
 #include "data/batching.h"
 #include "data/scenes.h"
 #include "tasks/captioning.h"
-#include "train/config.h"
 #include "tasks/forecasting.h"
 #include "tasks/translation.h"
+#include "train/config.h"
 
 namespace attnzoo::testing {
 
@@ -219,15 +219,32 @@ struct ForecasterCase {
 // Every branch of the exported forecaster: direct and autoregressive decoders,
 // GRU and two-layer LSTM, calendar features, each instance normalisation, linear.
 inline std::vector<ForecasterCase> forecaster_cases() {
-  return {
-      {"direct", {}},
-      {"autoregressive-lstm-timed",
-       {"model.decoder=\"autoregressive\"", "model.rnn=\"lstm\"", "model.layers=2",
-        "data.time_features=true", "model.instance_norm=\"mean\""}},
-      {"direct-timed-general",
-       {"data.time_features=true", "model.attention=\"general\"", "model.instance_norm=\"none\""}},
-      {"linear", {"model.kind=\"linear\""}},
-  };
+  // Every decoder x calendar features x instance normalisation, the cells,
+  // depths and attention kinds taking turns; and the linear model under each
+  // normalisation.
+  std::vector<ForecasterCase> cases;
+  const std::vector<std::string> rnns = {"gru", "lstm"}, kinds = {"additive", "general", "none"};
+  int turn = 0;
+  for (const std::string decoder : {"direct", "autoregressive"}) {
+    for (const bool timed : {false, true}) {
+      for (const std::string norm : {"last", "mean", "none"}) {
+        const auto& rnn = rnns[turn % 2];
+        const auto& kind = kinds[turn % 3];
+        const int layers = 1 + (turn / 2) % 2;
+        ++turn;
+        cases.push_back(
+            {decoder + (timed ? "-timed-" : "-") + norm + "-" + rnn + "-" + kind,
+             {"model.decoder=\"" + decoder + "\"", "model.rnn=\"" + rnn + "\"",
+              "model.attention=\"" + kind + "\"", "model.layers=" + std::to_string(layers),
+              std::string("data.time_features=") + (timed ? "true" : "false"),
+              "model.instance_norm=\"" + norm + "\""}});
+      }
+    }
+  }
+  for (const std::string norm : {"last", "mean", "none"})
+    cases.push_back(
+        {"linear-" + norm, {"model.kind=\"linear\"", "model.instance_norm=\"" + norm + "\""}});
+  return cases;
 }
 
 inline nlohmann::json tiny_forecast_config() {
