@@ -20,16 +20,16 @@ MovingAverageBaselineImpl::MovingAverageBaselineImpl(double decay_) : decay(deca
 }
 
 torch::Tensor MovingAverageBaselineImpl::value(const torch::Tensor& rewards) const {
-  return started.item<bool>() ? average.clone() : rewards.detach().mean();
+  return started.item<bool>() ? average.clone() : mean(rewards);
 }
 
 void MovingAverageBaselineImpl::update(const torch::Tensor& rewards) {
   torch::NoGradGuard no_grad;
-  const auto mean = rewards.detach().mean().to(torch::kFloat);
+  const auto batch_mean = mean(rewards).to(torch::kFloat);
   if (started.item<bool>()) {
-    average.mul_(decay).add_(mean * (1.0 - decay));
+    average.mul_(decay).add_(batch_mean * (1.0 - decay));
   } else {
-    average.copy_(mean);
+    average.copy_(batch_mean);
     started.fill_(true);
   }
 }

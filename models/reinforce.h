@@ -7,6 +7,7 @@
 // gradient (negated, to minimise). Used by hard attention (the sampled
 // location) and the Recurrent Attention Model (the sampled glimpse locations).
 #include <torch/torch.h>
+#include <functional>
 
 namespace attnzoo {
 
@@ -31,6 +32,11 @@ class MovingAverageBaselineImpl : public torch::nn::Module {
   torch::Tensor value(const torch::Tensor& rewards) const;
   void update(const torch::Tensor& rewards);
   double decay;
+  // The mean of a batch's rewards; data-parallel training replaces it with
+  // the mean over every process's rewards, so the baseline stays one.
+  std::function<torch::Tensor(const torch::Tensor&)> mean = [](const torch::Tensor& rewards) {
+    return rewards.detach().mean();
+  };
   torch::Tensor average, started;  // buffers: scalar float, scalar bool
 };
 TORCH_MODULE(MovingAverageBaseline);

@@ -13,6 +13,7 @@
 #include "eval/heatmap.h"
 #include "tasks/captioning.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/progress.h"
 
 namespace attnzoo {
@@ -357,6 +358,7 @@ torch::Tensor load_or_build_feature_cache(Captioner& c, const std::vector<Captio
     }
   }
   const auto features = encode_images(c, images, batch_size);
+  if (!world().main()) return features;  // every rank encodes; rank 0 writes the file
   torch::serialize::OutputArchive archive;
   archive.write("key", c10::IValue(key));
   archive.write("features", features, /*is_buffer=*/true);

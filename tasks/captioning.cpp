@@ -18,6 +18,7 @@
 #include "tasks/hard_attention.h"
 #include "tasks/item_pretrain.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -128,6 +129,17 @@ class CaptionTask : public TrainTask {
     return batches;
   }
 
+  // The doubly stochastic penalty is a mean per caption while the loop
+  // weighs each process's loss by its words: this factor (1 in one process)
+  // makes N processes' weighted penalties add up to the whole batch's mean.
+  static double caption_share(double captions, int64_t words) {
+    if (!world().distributed()) return 1.0;
+    auto sums = torch::tensor({captions, static_cast<double>(words)}, torch::kDouble);
+    world().sum(sums, "every rank's caption and word counts");
+    const double all_captions = sums[0].item<double>(), all_words = sums[1].item<double>();
+    return (captions / static_cast<double>(words)) * (all_words / all_captions);
+  }
+
   StepResult train_step(const std::vector<size_t>& batch) override {
     // Each image of the batch is encoded once, however many of its captions the batch holds.
     std::vector<const torch::Tensor*> pixels;
@@ -174,7 +186,9 @@ class CaptionTask : public TrainTask {
     auto loss = token_nll.mean();
     StepResult step;
     step.terms.push_back({"nll", loss.detach()});
-    if (lambda_ > 0) loss = loss + doubly_stochastic_penalty(result.alphas, rows, lambda_);
+    if (lambda_ > 0)
+      loss = loss + doubly_stochastic_penalty(result.alphas, rows, lambda_) *
+                        caption_share(static_cast<double>(batch.size()), tokens);
     if (entropy_weight_ > 0) {
       const auto entropy = attention_entropy(result.alphas, rows);
       step.terms.push_back({"attn_entropy", entropy.detach()});
@@ -262,10 +276,11 @@ void pretrain_caption_encoder(Captioner& c, const std::string& report_path) {
   };
   const auto report = pretrain_on_items(*c.model->encoder, load_fashion_mnist(dir, "train"),
                                         load_fashion_mnist(dir, "test"), o, prepare);
-  write_json_file(report_path, {{"steps", report.steps},
-                                {"seconds", report.seconds},
-                                {"train_loss", report.train_loss},
-                                {"test_accuracy", report.test_accuracy}});
+  if (world().main())
+    write_json_file(report_path, {{"steps", report.steps},
+                                  {"seconds", report.seconds},
+                                  {"train_loss", report.train_loss},
+                                  {"test_accuracy", report.test_accuracy}});
   c.apply_freezing();
 }
 
@@ -290,8 +305,10 @@ std::string train_captioner(const nlohmann::json& config_in, const std::string& 
   }
   Captioner& c = *captioner;
   if (!checkpoint) pretrain_caption_encoder(c, out_dir + "/pretrain.json");
-  write_json_file(out_dir + "/config.json", c.config);
-  c.vocab.save(out_dir + "/vocab.json");
+  if (world().main()) {
+    write_json_file(out_dir + "/config.json", c.config);
+    c.vocab.save(out_dir + "/vocab.json");
+  }
   int64_t parameters = 0, trainable = 0;
   for (const auto& p : c.model->parameters()) {
     parameters += p.numel();

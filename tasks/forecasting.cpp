@@ -6,6 +6,7 @@
 #include "data/error.h"
 #include "data/text_io.h"
 #include "train/config.h"
+#include "train/distributed.h"
 
 namespace attnzoo {
 
@@ -264,7 +265,7 @@ std::string train_forecaster(const nlohmann::json& config_in, const std::string&
   }
   Forecasting& f = *forecasting;
   const auto data = make_forecast_splits(f, table);
-  write_json_file(out_dir + "/config.json", f.config);
+  if (world().main()) write_json_file(out_dir + "/config.json", f.config);
   int64_t parameters = 0;
   for (const auto& p : f.model->parameters()) parameters += p.numel();
   std::fprintf(

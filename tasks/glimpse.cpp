@@ -8,6 +8,7 @@
 #include "data/text_io.h"
 #include "models/reinforce.h"
 #include "train/config.h"
+#include "train/distributed.h"
 
 namespace attnzoo {
 
@@ -224,7 +225,7 @@ std::string train_glimpse(const nlohmann::json& config_in, const std::string& ou
                static_cast<long long>(d.at("canvas").get<int64_t>()),
                static_cast<long long>(d.at("clutter").get<int64_t>()));
   const auto data = load_glimpse_data(d, {"train", "valid"});
-  write_json_file(out_dir + "/config.json", c.config);
+  if (world().main()) write_json_file(out_dir + "/config.json", c.config);
   int64_t parameters = 0;
   for (const auto& p : c.model->parameters()) parameters += p.numel();
   std::fprintf(stderr, "data: %lld train images, %lld valid | model: %s, %lld parameters\n",

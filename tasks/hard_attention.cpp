@@ -1,6 +1,7 @@
 #include "tasks/hard_attention.h"
 
 #include "data/error.h"
+#include "train/distributed.h"
 
 namespace attnzoo {
 
@@ -28,10 +29,22 @@ HardAttentionTraining::HardAttentionTraining(Attention attention, const nlohmann
     throw UserError("config: train.hard.baseline_decay {} is not in [0, 1)", decay);
   if (options_.entropy_weight < 0) throw UserError("config: train.hard.entropy must be >= 0");
   attention_->baseline->decay = decay;
+  if (world().distributed())
+    attention_->baseline->mean = [](const torch::Tensor& rewards) {
+      auto sums =
+          torch::stack({rewards.detach().sum().to(torch::kDouble),
+                        torch::tensor(static_cast<double>(rewards.numel()), torch::kDouble)});
+      world().sum(sums, "every rank's rewards for the REINFORCE baseline");
+      return (sums[0] / sums[1]).to(rewards.scalar_type());
+    };
 }
 
 void HardAttentionTraining::begin_batch() {
-  if (active_) attention_->set_sampling(torch::rand({}).item<double>() >= expectation_prob_);
+  // Rank 0's draw decides for every rank: one batch, one kind of attention.
+  if (active_)
+    attention_->set_sampling(world().agree(torch::rand({}).item<double>(),
+                                           "rank 0's choice of sampled or expected attention") >=
+                             expectation_prob_);
 }
 
 torch::Tensor HardAttentionTraining::loss(

@@ -8,6 +8,7 @@
 #include "data/text_io.h"
 #include "tasks/hard_attention.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/loop.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -205,9 +206,11 @@ std::string train_translator(const nlohmann::json& config_in, const std::string&
     valid_src.push_back(p.src);
     valid_ref.push_back(p.tgt);
   }
-  write_json_file(out_dir + "/config.json", config);
-  tr.src_vocab.save(out_dir + "/vocab.src.json");
-  tr.tgt_vocab.save(out_dir + "/vocab.tgt.json");
+  if (world().main()) {
+    write_json_file(out_dir + "/config.json", config);
+    tr.src_vocab.save(out_dir + "/vocab.src.json");
+    tr.tgt_vocab.save(out_dir + "/vocab.tgt.json");
+  }
   std::fprintf(stderr,
                "data: %zu train pairs (%lld longer than %lld skipped), %zu valid | vocab: %lld "
                "src, %lld tgt | "

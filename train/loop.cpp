@@ -6,10 +6,13 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include "data/error.h"
 #include "data/text_io.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
+#include "train/distributed.h"
 #include "train/progress.h"
 #include "train/runtime.h"
 #include "train/schedule.h"
@@ -153,8 +156,11 @@ class Run {
         metrics_path_(out_dir + "/metrics.jsonl"),
         groups_(task.parameter_groups()),
         optimizer_(make_optimizer(o, groups_)),
-        schedule_(o.lr, o.schedule) {
+        schedule_(o.lr, o.schedule),
+        world_(world()) {
     std::filesystem::create_directories(out_dir);
+    if (world_.distributed())
+      reducer_ = std::make_unique<GradientReducer>(task.model().parameters(), world_);
   }
 
   // Continues where `checkpoint` stopped, or (null) starts a fresh metrics log.
@@ -163,21 +169,47 @@ class Run {
       checkpoint->load_optimizer(*optimizer_);
       progress = Progress::from_json(checkpoint->meta().at("progress"));
       schedule_.load_state(checkpoint->meta().at("schedule"));
-      set_rng_state(checkpoint->tensor("rng"));
-      std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n",
-                   checkpoint->path().c_str(), static_cast<long long>(progress.step),
-                   static_cast<long long>(progress.epoch + 1));
+      load_rng(*checkpoint);
+      if (world_.main())
+        std::fprintf(stderr, "resuming from %s at step %lld (epoch %lld)\n",
+                     checkpoint->path().c_str(), static_cast<long long>(progress.step),
+                     static_cast<long long>(progress.epoch + 1));
     }
-    truncate_metrics(metrics_path_, progress.step);
-    metrics_.open(metrics_path_, std::ios::app);
-    batches_per_epoch_ = static_cast<int64_t>(task_.epoch_batches(shuffle_seed(o_.seed, 0)).size());
+    if (world_.distributed()) {
+      // Every rank starts from rank 0's weights, then draws its own dropout
+      // and samples (rank 0 keeps the stream one process would draw).
+      broadcast_parameters(task_.model(), "rank 0's initial parameters");
+      if (checkpoint == nullptr && !world_.main())
+        seed_everything(rank_seed(o_.seed, world_.rank()));
+    }
+    if (world_.main()) {
+      truncate_metrics(metrics_path_, progress.step);
+      metrics_.open(metrics_path_, std::ios::app);
+    }
+    const auto batches = task_.epoch_batches(shuffle_seed(o_.seed, 0));
+    batches_per_epoch_ = static_cast<int64_t>(batches.size());
     if (batches_per_epoch_ == 0) throw UserError("no training batches");
     planned_ = o_.epochs * batches_per_epoch_;
     if (o_.max_steps > 0) planned_ = std::min(planned_, o_.max_steps);
-    std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch)\n",
-                 static_cast<long long>(planned_), static_cast<long long>(batches_per_epoch_));
+    if (world_.main()) {
+      std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch)\n",
+                   static_cast<long long>(planned_), static_cast<long long>(batches_per_epoch_));
+      if (world_.distributed())
+        std::fprintf(stderr,
+                     "data-parallel: %d processes (%s), each trains on 1/%d of every batch; "
+                     "gradients: %.1f MB in %lld all-reduce buckets per step\n",
+                     world_.size(), world_.backend().c_str(), world_.size(),
+                     static_cast<double>(reducer_->bytes_per_step()) / 1e6,
+                     static_cast<long long>(reducer_->buckets()));
+    }
     task_.set_training(true);
     start_ = Clock::now();
+  }
+
+  // Whether batch `batch` is too small to give every rank an example (then
+  // it is skipped: a rank with nothing to train on has no loss to weigh).
+  bool too_small(const std::vector<size_t>& batch) const {
+    return world_.distributed() && static_cast<int64_t>(batch.size()) < world_.size();
   }
 
   int64_t planned_steps() const { return planned_; }
@@ -185,8 +217,11 @@ class Run {
   // Whether the step or time budget forbids another step.
   bool budget_reached() const {
     if (o_.max_steps > 0 && progress.step >= o_.max_steps) return true;
-    if (o_.max_minutes > 0 && seconds_since(start_) >= 60 * o_.max_minutes) {
-      std::fprintf(stderr, "\ntime budget of %.1f minutes reached\n", o_.max_minutes);
+    // Rank 0's clock decides, so every rank stops at the same step.
+    if (o_.max_minutes > 0 && world_.agree(seconds_since(start_) >= 60 * o_.max_minutes ? 1.0 : 0.0,
+                                           "rank 0's time-budget check") > 0) {
+      if (world_.main())
+        std::fprintf(stderr, "\ntime budget of %.1f minutes reached\n", o_.max_minutes);
       return true;
     }
     return false;
@@ -200,11 +235,17 @@ class Run {
     set_learning_rates(*optimizer_, groups_, lr);
     optimizer_->zero_grad();
     task_.set_progress(progress.step, planned_);
-    const StepResult result = task_.train_step(batch);
+    StepResult result = task_.train_step(
+        world_.distributed() ? shard_of(batch, world_.rank(), world_.size()) : batch);
     result.loss.backward();
+    if (reducer_) {
+      result = reduce_gradients(result);
+      reduce_seconds_ += reducer_->last_seconds();
+    }
     if (o_.clip > 0) torch::nn::utils::clip_grad_norm_(task_.model().parameters(), o_.clip);
     optimizer_->step();
     decay_groups(groups_, lr);
+    if (world_.distributed()) broadcast_buffers(task_.model(), "rank 0's buffers");
     const double seconds = seconds_since(step_start);
     progress.batch_in_epoch = i + 1;
     progress.tokens += result.tokens;
@@ -215,7 +256,7 @@ class Run {
   // The progress bar, and every log_every steps (or with an evaluation) a
   // line of metrics.jsonl; the evaluation steers best.pt, the schedule and
   // early stopping.
-  void report(ProgressBar& bar, bool evaluate_now) {
+  void report(ProgressBar* bar, bool evaluate_now) {
     const double lr = schedule_.lr(progress.step);
     if (progress.step % std::max<int64_t>(1, o_.log_every) == 0 || evaluate_now) {
       nlohmann::json line = {{"step", progress.step},
@@ -230,19 +271,27 @@ class Run {
         summary_ += fmt::format(" {} {:.3f}", name, value);
       }
       summary_ += fmt::format(" lr {:.1e} {:.0f} {}/s", lr, window_.tokens_per_sec(), task_.unit());
+      if (reducer_) {
+        // Time in the gradient all-reduce (waiting for the slowest rank included).
+        line["allreduce_ms"] = 1e3 * reduce_seconds_ / static_cast<double>(window_.steps);
+        line["allreduce_bytes"] = reducer_->bytes_per_step();
+        reduce_seconds_ = 0;
+      }
       if (evaluate_now) line.update(evaluate_and_select());
-      metrics_ << line.dump() << '\n' << std::flush;
+      if (world_.main()) metrics_ << line.dump() << '\n' << std::flush;
       window_ = Window();
     }
     evaluated_last_step_ = evaluate_now;
-    bar.update(progress.step, fmt::format("epoch {}{}", progress.epoch + 1, summary_));
+    if (bar != nullptr)
+      bar->update(progress.step, fmt::format("epoch {}{}", progress.epoch + 1, summary_));
   }
 
   bool patience_exhausted() const {
     if (o_.early_stopping <= 0 || progress.evals_without_improvement < o_.early_stopping)
       return false;
-    std::fprintf(stderr, "early stopping: no improvement in %lld evaluations\n",
-                 static_cast<long long>(o_.early_stopping));
+    if (world_.main())
+      std::fprintf(stderr, "early stopping: no improvement in %lld evaluations\n",
+                   static_cast<long long>(o_.early_stopping));
     return true;
   }
 
@@ -253,13 +302,16 @@ class Run {
   // resumed run differ from an uninterrupted one); then the last checkpoint
   // and a summary.
   void finish() {
-    if (!evaluated_last_step_ && !file_exists(best_path_)) {
+    if (world_.agree(!evaluated_last_step_ && !file_exists(best_path_) ? 1.0 : 0.0,
+                     "rank 0's look for best.pt") > 0) {
       const Evaluation ev = evaluate();
-      std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(progress.step),
-                   ev.summary.c_str());
+      if (world_.main())
+        std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(progress.step),
+                     ev.summary.c_str());
       save(best_path_);
     }
     save(checkpoint_path_);
+    if (!world_.main()) return;
     const double rate = progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
     std::fprintf(stderr, "done: %lld steps, %.0f %s/s\n", static_cast<long long>(progress.step),
                  rate, task_.unit().c_str());
@@ -273,11 +325,48 @@ class Run {
   Progress progress;
 
  private:
+  // Rank 0 validates; the others wait for its score, which steers best.pt,
+  // the schedule and early stopping on every rank alike.
   Evaluation evaluate() {
-    task_.set_training(false);
-    Evaluation ev = task_.evaluate();
-    task_.set_training(true);
+    Evaluation ev;
+    ev.metrics = nlohmann::json::object();
+    if (world_.main()) {
+      task_.set_training(false);
+      ev = task_.evaluate();
+      task_.set_training(true);
+    }
+    ev.score = world_.agree(ev.score, "rank 0's validation");
     return ev;
+  }
+
+  // The step's global figures: gradients averaged over the ranks, weighted
+  // by the tokens (what each loss is a mean over) of each shard, and the loss
+  // and its terms as the whole batch's means.
+  StepResult reduce_gradients(const StepResult& local) {
+    const auto weight = static_cast<double>(local.tokens);
+    std::vector<torch::Tensor> parts = {
+        torch::tensor({weight}, torch::kDouble),
+        local.loss.detach().to(torch::kDouble).reshape({1}) * weight};
+    for (const auto& term : local.terms)
+      parts.push_back(term.second.detach().to(torch::kDouble).reshape({1}) * weight);
+    double total = 0;
+    const auto sums =
+        reducer_->reduce(weight, torch::cat(parts), &total, fmt::format("step {}", progress.step));
+    StepResult global;
+    global.tokens = static_cast<int64_t>(sums[0].item<double>());
+    const double scale = total > 0 ? 1.0 / total : 0.0;
+    global.loss = sums[1] * scale;
+    for (size_t i = 0; i < local.terms.size(); ++i)
+      global.terms.push_back({local.terms[i].first, sums[2 + static_cast<int64_t>(i)] * scale});
+    return global;
+  }
+
+  void load_rng(const Checkpoint& checkpoint) {
+    const std::string own = world_.rank() == 0 ? "rng" : fmt::format("rng.{}", world_.rank());
+    if (checkpoint.has_tensor(own))
+      set_rng_state(checkpoint.tensor(own));
+    else  // a rank the saved run did not have
+      seed_everything(rank_seed(o_.seed + static_cast<uint64_t>(progress.step), world_.rank()));
   }
 
   nlohmann::json evaluate_and_select() {
@@ -293,17 +382,24 @@ class Run {
     }
     if (schedule_.on_evaluation(ev.score)) j["lr_reduced"] = true;
     if (improved) save(best_path_);
-    std::fprintf(stderr, "\nstep %lld: %s%s\n", static_cast<long long>(progress.step),
-                 ev.summary.c_str(), j.contains("lr_reduced") ? " (lr reduced)" : "");
+    if (world_.main())
+      std::fprintf(stderr, "\nstep %lld: %s%s\n", static_cast<long long>(progress.step),
+                   ev.summary.c_str(), j.contains("lr_reduced") ? " (lr reduced)" : "");
     return j;
   }
 
+  // Rank 0 writes; every rank's RNG state goes in, so a resume on as many
+  // processes continues each one's draws.
   void save(const std::string& path) {
+    const auto states = world_.gather(get_rng_state(), "every rank's RNG state for a checkpoint");
+    if (!world_.main()) return;
     nlohmann::json meta = task_.meta();
     meta["progress"] = progress.to_json();
     meta["schedule"] = schedule_.state();
+    meta["world_size"] = world_.size();
     auto tensors = task_.tensors();
-    tensors["rng"] = get_rng_state();
+    tensors["rng"] = states[0];
+    for (size_t r = 1; r < states.size(); ++r) tensors[fmt::format("rng.{}", r)] = states[r];
     save_checkpoint(path, meta, task_.model(), optimizer_.get(), tensors);
   }
 
@@ -319,6 +415,9 @@ class Run {
   int64_t batches_per_epoch_ = 0, planned_ = 0;
   bool evaluated_last_step_ = false;
   Clock::time_point start_;
+  const World& world_;
+  std::unique_ptr<GradientReducer> reducer_;  // with several processes
+  double reduce_seconds_ = 0;                 // in the reducer since the last log line
 };
 
 }  // namespace
@@ -330,7 +429,8 @@ nlohmann::json default_loop_config() {
     "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5,
                  "warmup_steps": 0, "total_steps": 0},
     "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 0,
-    "seed": 1, "threads": 0, "blas_threads": 0
+    "seed": 1, "threads": 0, "blas_threads": 0,
+    "dist_backend": "auto", "dist_timeout": 300
   })");
 }
 
@@ -358,6 +458,7 @@ LoopOptions LoopOptions::from_json(const nlohmann::json& t) {
   o.seed = t.at("seed");
   o.threads = t.at("threads");
   o.blas_threads = t.at("blas_threads");
+  o.dist = DistributedOptions::from_json(t);
   if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
     throw UserError("config: train.optimizer \"{}\" is not one of adam, adamw, sgd", o.optimizer);
   if (o.lr <= 0) throw UserError("config: train.lr must be above 0 (got {})", o.lr);
@@ -369,12 +470,20 @@ LoopOptions LoopOptions::from_json(const nlohmann::json& t) {
 
 std::unique_ptr<Checkpoint> begin_run(const LoopOptions& o, const std::string& out_dir, bool resume,
                                       const std::string& app) {
+  init_world(o.dist);
+  const World& w = world();
   std::filesystem::create_directories(out_dir);
-  set_threads(o.threads, o.blas_threads);
+  int threads = o.threads;
+  // Processes sharing a machine share its cores (torchrun also sets OMP_NUM_THREADS=1).
+  if (threads <= 0 && w.local_size() > 1 && std::getenv("OMP_NUM_THREADS") == nullptr)
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / w.local_size());
+  set_threads(threads, o.blas_threads);
   seed_everything(o.seed);
   if (!resume) return nullptr;
   const std::string path = out_dir + "/checkpoint.pt";
-  if (!file_exists(path)) throw UserError("{}: nothing to resume (no checkpoint.pt)", out_dir);
+  if (!file_exists(path))
+    throw UserError("{}: nothing to resume (no checkpoint.pt){}", out_dir,
+                    w.distributed() ? fmt::format(" on {}", w.label()) : "");
   return std::make_unique<Checkpoint>(path, app);
 }
 
@@ -410,7 +519,8 @@ void run_training(TrainTask& task, const LoopOptions& o, const std::string& out_
   Run run(task, o, out_dir);
   run.start(resume_from.get());
   resume_from.reset();
-  ProgressBar bar(run.planned_steps(), "train");
+  std::unique_ptr<ProgressBar> bar;
+  if (world().main()) bar = std::make_unique<ProgressBar>(run.planned_steps(), "train");
   auto& p = run.progress;
   bool stop = false;
   for (; p.epoch < o.epochs; ++p.epoch, p.batch_in_epoch = 0) {
@@ -418,14 +528,15 @@ void run_training(TrainTask& task, const LoopOptions& o, const std::string& out_
     const auto n = static_cast<int64_t>(batches.size());
     for (int64_t i = p.batch_in_epoch; i < n && !stop; ++i) {
       if ((stop = run.budget_reached())) break;
+      if (run.too_small(batches[i])) continue;
       run.step(batches[i], i);
-      run.report(bar, o.eval_every > 0 ? p.step % o.eval_every == 0 : i + 1 == n);
+      run.report(bar.get(), o.eval_every > 0 ? p.step % o.eval_every == 0 : i + 1 == n);
       stop = run.patience_exhausted();
       if (o.checkpoint_every > 0 && p.step % o.checkpoint_every == 0) run.save_last();
     }
     if (stop) break;
   }
-  bar.finish();
+  if (bar) bar->finish();
   run.finish();
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "train/distributed.h"
 #include "train/schedule.h"
 
 namespace attnzoo {
@@ -42,13 +43,17 @@ struct LoopOptions {
   int64_t early_stopping = 0;  // evaluations without improvement that stop the run; 0: never
   uint64_t seed = 1;
   int threads = 0, blas_threads = 0;  // 0: auto (train/runtime.h)
+  DistributedOptions dist;            // dist_backend, dist_timeout (train/distributed.h)
   // A config's "train" section (its loop keys); UserError names a bad value.
   static LoopOptions from_json(const nlohmann::json& train);
 };
 
 struct StepResult {
   torch::Tensor loss;  // scalar to minimise; the loop backpropagates it
-  int64_t tokens = 0;  // what the speed counts (target tokens, caption words, images)
+  // What the loss is a mean over (target tokens, caption words, images): the
+  // speed counts it, and data-parallel training weighs each process's
+  // gradient by it, so that N processes step as one would on the whole batch.
+  int64_t tokens = 0;
   // Parts of the loss, or other figures, worth watching on their own (e.g.
   // "nll", "reinforce", "reward"), as scalars: averaged over the steps of
   // the log window that report them,
