@@ -12,6 +12,7 @@
 #include "data/text_io.h"
 #include "tasks/captioning.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/progress.h"
 #include "train/runtime.h"
 
@@ -42,6 +43,7 @@ void apply_karpathy_args(nlohmann::json& config, const KarpathyArgs& k) {
 struct DecodeArgs {
   std::string checkpoint;
   int64_t beam = -1, batch_size = 64, threads = 0;
+  std::string device = "cpu";
 };
 
 void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
@@ -52,6 +54,7 @@ void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
   cmd->add_option("--batch-size", a.batch_size, "Images decoded together")->capture_default_str();
   cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
       ->capture_default_str();
+  add_device_flag(cmd, a.device);
 }
 
 SearchOptions resolve_search(const Captioner& c, const DecodeArgs& a) {
@@ -73,6 +76,7 @@ int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& spli
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "caption");
   Captioner captioner(checkpoint);
+  captioner.model->to(parse_device(d.device));
   if (split != "test" && split != "valid")
     throw UserError("eval: --split \"{}\" is not one of test, valid", split);
   auto data_config = captioner.config.at("data");
@@ -118,6 +122,7 @@ int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths,
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "caption");
   Captioner captioner(checkpoint);
+  captioner.model->to(parse_device(d.device));
   if (!heatmap.empty() && paths.size() != 1)
     throw UserError("predict: --heatmap takes one --image");
   const auto options = caption_image_options(captioner.config.at("data"));

@@ -13,9 +13,10 @@
 #include "attnzoo/version.h"
 #include "data/error.h"
 #include "eval/forecast_plot.h"
-#include "train/config.h"
 #include "export/export.h"
 #include "tasks/forecasting.h"
+#include "train/config.h"
+#include "train/device.h"
 #include "train/runtime.h"
 
 using namespace attnzoo;
@@ -72,10 +73,12 @@ struct Loaded {
   TimeTable table;
 };
 
-Loaded load(const std::string& checkpoint_path, const std::string& csv, int64_t threads) {
+Loaded load(const std::string& checkpoint_path, const std::string& csv, int64_t threads,
+            const std::string& device) {
   set_threads(static_cast<int>(threads), 0);
   Loaded l;
   l.f = std::make_unique<Forecasting>(Checkpoint(checkpoint_path, "forecast"));
+  l.f->model->to(parse_device(device));
   auto data = l.f->config.at("data");
   if (!csv.empty()) data["csv"] = csv;
   l.table = load_forecast_table(data);
@@ -83,8 +86,8 @@ Loaded load(const std::string& checkpoint_path, const std::string& csv, int64_t 
 }
 
 int run_eval(const std::string& checkpoint, const std::string& csv, const std::string& split,
-             int64_t threads, bool json) {
-  auto l = load(checkpoint, csv, threads);
+             int64_t threads, const std::string& device, bool json) {
+  auto l = load(checkpoint, csv, threads, device);
   const auto data = make_forecast_splits(*l.f, l.table);
   const auto ev =
       evaluate_forecaster(*l.f, data.named(split), l.f->config.at("eval").at("batch_size"));
@@ -109,8 +112,8 @@ int run_eval(const std::string& checkpoint, const std::string& csv, const std::s
 // Forecasts rows [at, at+H) from rows [at-L, at): the CSV on stdout (original
 // units), and the figure with the attention matrix.
 int run_predict(const std::string& checkpoint, const std::string& csv, int64_t at,
-                const std::string& png, int64_t threads) {
-  auto l = load(checkpoint, csv, threads);
+                const std::string& png, int64_t threads, const std::string& device) {
+  auto l = load(checkpoint, csv, threads, device);
   auto& f = *l.f;
   const int64_t rows = l.table.rows(), len = f.input_len(), h = f.horizon();
   if (at < 0) at = rows - h;  // the last H rows, which have a truth
@@ -206,6 +209,7 @@ int main(int argc, char** argv) {
 
   std::string eval_checkpoint, eval_csv, split = "test";
   int64_t eval_threads = 0;
+  std::string eval_device = "cpu", predict_device = "cpu";
   bool json = false;
   auto* cmd_eval = app.add_subcommand(
       "eval", "MSE and MAE (normalised) of a split, next to the Repeat baseline");
@@ -213,6 +217,7 @@ int main(int argc, char** argv) {
   cmd_eval->add_option("--csv", eval_csv, "CSV to evaluate on (default: the checkpoint's data)");
   cmd_eval->add_option("--split", split, "test | valid | train")->capture_default_str();
   cmd_eval->add_option("--threads", eval_threads, "ATen threads (0: auto)")->capture_default_str();
+  add_device_flag(cmd_eval, eval_device);
   cmd_eval->add_flag("--json", json, "Print one JSON object");
 
   std::string predict_checkpoint, predict_csv, png;
@@ -226,14 +231,17 @@ int main(int argc, char** argv) {
   cmd_predict->add_option("--png", png, "Write the forecast and attention figure here");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")
       ->capture_default_str();
+  add_device_flag(cmd_predict, predict_device);
 
   ExportFlags export_flags;
   auto* cmd_export = add_export_command(app, export_flags, "a forecaster (its scaler inside)");
 
   return run_app(app, argc, argv, "forecast", [&] {
     if (*cmd_train) return run_train(train, train_data, kind, decoder);
-    if (*cmd_eval) return run_eval(eval_checkpoint, eval_csv, split, eval_threads, json);
-    if (*cmd_predict) return run_predict(predict_checkpoint, predict_csv, at, png, predict_threads);
+    if (*cmd_eval)
+      return run_eval(eval_checkpoint, eval_csv, split, eval_threads, eval_device, json);
+    if (*cmd_predict)
+      return run_predict(predict_checkpoint, predict_csv, at, png, predict_threads, predict_device);
     if (*cmd_export) return run_export(export_flags);
     return 0;
   });

@@ -10,9 +10,10 @@
 #include "data/error.h"
 #include "data/images.h"
 #include "eval/glimpse_plot.h"
-#include "train/config.h"
 #include "export/export.h"
 #include "tasks/glimpse.h"
+#include "train/config.h"
+#include "train/device.h"
 #include "train/runtime.h"
 
 using namespace attnzoo;
@@ -28,12 +29,13 @@ int run_train(const TrainFlags& a, const std::string& kind) {
 }
 
 int run_eval(const std::string& checkpoint_path, const std::string& split, int64_t limit,
-             int64_t batch_size, int64_t threads, bool json) {
+             int64_t batch_size, int64_t threads, const std::string& device, bool json) {
   set_threads(static_cast<int>(threads), 0);
   if (split != "test" && split != "valid")
     throw UserError("eval: --split \"{}\" is not one of test, valid", split);
   const Checkpoint checkpoint(checkpoint_path, "glimpse");
   GlimpseClassifier classifier(checkpoint);
+  classifier.model->to(parse_device(device));
   auto data_config = classifier.config.at("data");
   data_config["limit"][split] = limit;
   const auto data = load_glimpse_data(data_config, {split});
@@ -69,10 +71,11 @@ int run_eval(const std::string& checkpoint_path, const std::string& split, int64
 }
 
 int run_predict(const std::string& checkpoint_path, const std::vector<std::string>& paths,
-                const std::string& png, int64_t threads) {
+                const std::string& png, int64_t threads, const std::string& device) {
   set_threads(static_cast<int>(threads), 0);
   const Checkpoint checkpoint(checkpoint_path, "glimpse");
   GlimpseClassifier classifier(checkpoint);
+  classifier.model->to(parse_device(device));
   if (!png.empty() && paths.size() != 1) throw UserError("predict: --png takes one --image");
   if (!png.empty() && classifier.model->kind != "ram")
     throw UserError("predict: --png draws glimpses, and this {} model takes none",
@@ -158,6 +161,7 @@ int main(int argc, char** argv) {
 
   std::string checkpoint, split = "test";
   int64_t limit = 0, batch_size = 256, threads = 0;
+  std::string eval_device = "cpu", predict_device = "cpu";
   bool json = false;
   auto* cmd_eval = app.add_subcommand("eval", "Classify a split and print its error rate");
   cmd_eval->add_option("--checkpoint", checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")
@@ -168,6 +172,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see README)")
       ->capture_default_str();
+  add_device_flag(cmd_eval, eval_device);
   cmd_eval->add_flag("--json", json,
                      "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec; "
                      "RAM: on_item, centre_on_item, follows_item)");
@@ -186,6 +191,7 @@ int main(int argc, char** argv) {
                           "Draw where the model looked on the (one) image, in this PNG file");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")
       ->capture_default_str();
+  add_device_flag(cmd_predict, predict_device);
 
   ExportFlags export_flags;
   auto* cmd_export = add_export_command(app, export_flags, "a classifier");
@@ -204,8 +210,10 @@ int main(int argc, char** argv) {
 
   return run_app(app, argc, argv, "glimpse", [&] {
     if (*cmd_train) return run_train(train, kind);
-    if (*cmd_eval) return run_eval(checkpoint, split, limit, batch_size, threads, json);
-    if (*cmd_predict) return run_predict(predict_checkpoint, image_paths, png, predict_threads);
+    if (*cmd_eval)
+      return run_eval(checkpoint, split, limit, batch_size, threads, eval_device, json);
+    if (*cmd_predict)
+      return run_predict(predict_checkpoint, image_paths, png, predict_threads, predict_device);
     if (*cmd_export) return run_export(export_flags);
     if (*cmd_samples)
       return run_samples(samples_config, samples_overrides, samples_out, samples_split,

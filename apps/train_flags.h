@@ -12,13 +12,19 @@
 #include <vector>
 
 #include "data/error.h"
-#include "train/config.h"
 #include "export/export.h"
+#include "train/config.h"
 
 namespace attnzoo {
 
+// --device on every command that runs a model (train: overrides train.device).
+inline void add_device_flag(CLI::App* cmd, std::string& device) {
+  cmd->add_option("--device", device,
+                  "cpu, cuda or cuda:N (under torchrun, cuda is cuda:LOCAL_RANK); default cpu");
+}
+
 struct TrainFlags {
-  std::string config, out, attention;
+  std::string config, out, attention, device;
   int64_t epochs = -1, max_steps = -1, seed = -1, threads = -1, batch_size = -1;
   double lr = -1, max_minutes = -1;
   std::vector<std::string> overrides;
@@ -39,6 +45,7 @@ inline void add_train_flags(CLI::App* cmd, TrainFlags& f, const std::string& con
                   "Stop after this much wall-clock time (this invocation)");
   cmd->add_option("--seed", f.seed, "Random seed");
   cmd->add_option("--threads", f.threads, "ATen intra-op threads (0: auto, see README)");
+  add_device_flag(cmd, f.device);
   cmd->add_option("--batch-size", f.batch_size, batch_unit + " per batch");
   cmd->add_option("--lr", f.lr, "Learning rate");
   cmd->add_option("--set", f.overrides, "Any config value, e.g. --set train.clip=5 (repeatable)");
@@ -100,6 +107,7 @@ inline void apply_train_flags(nlohmann::json& config, const TrainFlags& f) {
   if (f.batch_size >= 0) set("train.batch_size", f.batch_size);
   if (f.lr >= 0) set("train.lr", f.lr);
   if (f.max_minutes >= 0) set("train.max_minutes", f.max_minutes);
+  if (!f.device.empty()) set("train.device", f.device);
   for (const auto& o : f.overrides) apply_override(config, o);
 }
 

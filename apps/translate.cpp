@@ -18,9 +18,10 @@
 #include "eval/alignment_plot.h"
 #include "eval/bleu.h"
 #include "eval/line_plot.h"
-#include "train/config.h"
-#include "train/runtime.h"
 #include "tasks/translation.h"
+#include "train/config.h"
+#include "train/device.h"
+#include "train/runtime.h"
 
 using namespace attnzoo;
 
@@ -30,6 +31,7 @@ struct DecodeArgs {
   std::string checkpoint;
   int64_t beam = -1, batch_size = -1, threads = 0;
   double length_penalty = -1;
+  std::string device = "cpu";
 };
 
 void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
@@ -42,6 +44,7 @@ void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
   cmd->add_option("--batch-size", a.batch_size, "Sentences decoded together");
   cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
       ->capture_default_str();
+  add_device_flag(cmd, a.device);
 }
 
 SearchOptions resolve_search(const Translator& t, const DecodeArgs& a) {
@@ -80,6 +83,7 @@ int run_eval(const DecodeArgs& d, const EvalArgs& e) {
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "translate");
   Translator translator(checkpoint);
+  translator.model->to(parse_device(d.device));
   std::vector<std::string> sources;
   std::vector<std::vector<std::string>> references;
   if (!src.empty()) {
@@ -149,6 +153,7 @@ int run_predict(const DecodeArgs& d, int64_t n_best) {
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "translate");
   Translator translator(checkpoint);
+  translator.model->to(parse_device(d.device));
   auto search = resolve_search(translator, d);
   search.n_best = std::max<int64_t>(1, n_best);
   if (search.n_best > search.beam) search.beam = search.n_best;
@@ -222,6 +227,7 @@ int run_attention(const DecodeArgs& d, const std::string& text, const std::strin
   set_threads(static_cast<int>(d.threads), 0);
   const Checkpoint checkpoint(d.checkpoint, "translate");
   Translator translator(checkpoint);
+  translator.model->to(parse_device(d.device));
   if (translator.config.at("model").at("attention") == "none")
     throw UserError("{}: this model has no attention (attention: none); there is nothing to plot",
                     d.checkpoint);

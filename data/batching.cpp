@@ -7,6 +7,13 @@
 
 namespace attnzoo {
 
+Batch Batch::to(torch::Device device) const {
+  Batch b = *this;
+  for (auto* t : {&b.src, &b.src_mask, &b.tgt_in, &b.tgt_out})
+    if (t->defined()) *t = t->to(device);
+  return b;
+}
+
 Batch collate(const std::vector<Example>& data, const std::vector<size_t>& indices) {
   const int64_t b = static_cast<int64_t>(indices.size());
   int64_t max_src = 1, max_tgt = 1;

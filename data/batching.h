@@ -21,6 +21,8 @@ struct Batch {
   std::vector<size_t> indices;  // where each row came from in the data set
   int64_t target_tokens = 0;    // real tokens in tgt_out (the loss's denominator)
   int64_t size() const { return src.size(0); }
+  // The token tensors on `device`; src_lengths stays on the CPU (search reads it there).
+  Batch to(torch::Device device) const;
 };
 
 Batch collate(const std::vector<Example>& data, const std::vector<size_t>& indices);

@@ -13,6 +13,7 @@
 #include "eval/heatmap.h"
 #include "tasks/captioning.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/distributed.h"
 #include "train/progress.h"
 
@@ -128,7 +129,7 @@ torch::Tensor Captioner::prepare(const std::vector<const torch::Tensor*>& pixels
   if (augment) batch = attnzoo::augment(batch, augment_options());
   const auto mean = torch::tensor(imagenet_mean(), torch::kFloat).view({1, 3, 1, 1});
   const auto std = torch::tensor(imagenet_std(), torch::kFloat).view({1, 3, 1, 1});
-  return (batch - mean) / std;
+  return ((batch - mean) / std).to(module_device(*model));
 }
 
 SearchOptions Captioner::search_options() const {
@@ -168,9 +169,10 @@ std::vector<CaptionResult> Captioner::caption(const std::vector<const CaptionIma
       CaptionResult r;
       r.words = vocab.decode(best.tokens);
       r.text = tokenizer->detokenize(r.words);
-      r.attention = best.attention.defined()
-                        ? best.attention.slice(0, 0, static_cast<int64_t>(r.words.size()))
-                        : torch::Tensor();
+      r.attention =
+          best.attention.defined()
+              ? best.attention.slice(0, 0, static_cast<int64_t>(r.words.size())).to(torch::kCPU)
+              : torch::Tensor();
       r.grid_h = gh;
       r.grid_w = gw;
       r.shift_x = shift_x;
@@ -281,7 +283,7 @@ torch::Tensor encode_images(Captioner& c, const std::vector<CaptionImage>& image
     const size_t end = std::min(images.size(), start + static_cast<size_t>(batch_size));
     std::vector<const torch::Tensor*> pixels;
     for (size_t i = start; i < end; ++i) pixels.push_back(&images[i].pixels);
-    parts.push_back(c.model->encode(c.prepare(pixels)).to(torch::kHalf));
+    parts.push_back(c.model->encode(c.prepare(pixels)).to(torch::kCPU, torch::kHalf));
     bar.update(static_cast<int64_t>(end));
   }
   bar.finish();

@@ -18,6 +18,7 @@
 #include "tasks/hard_attention.h"
 #include "tasks/item_pretrain.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/distributed.h"
 #include "train/loop.h"
 #include "train/progress.h"
@@ -170,15 +171,17 @@ class CaptionTask : public TrainTask {
     }
     const std::vector<int64_t> shape = {static_cast<int64_t>(batch.size()),
                                         static_cast<int64_t>(longest)};
-    const auto in = torch::tensor(in_ids, torch::kLong).view(shape);
-    const auto out = torch::tensor(out_ids, torch::kLong).view(shape);
+    const auto device = module_device(*c_.model);
+    const auto in = torch::tensor(in_ids, torch::kLong).view(shape).to(device);
+    const auto out = torch::tensor(out_ids, torch::kLong).view(shape).to(device);
     const auto rows = out.ne(Vocab::kPad);
     hard_.begin_batch();
-    const auto images =
-        cache_.defined()
-            ? cache_.index_select(0, torch::tensor(image_ids, torch::kLong)).to(torch::kFloat)
-            : c_.model->encode(c_.prepare(pixels, augment_));
-    const auto features = images.index_select(0, torch::tensor(image_of_row, torch::kLong));
+    const auto images = cache_.defined()
+                            ? cache_.index_select(0, torch::tensor(image_ids, torch::kLong))
+                                  .to(device, torch::kFloat)
+                            : c_.model->encode(c_.prepare(pixels, augment_));
+    const auto features =
+        images.index_select(0, torch::tensor(image_of_row, torch::kLong).to(device));
     const auto result = c_.model->decoder->forward(features, in, rows);
     const auto token_nll = torch::nn::functional::cross_entropy(
         result.logits, out.masked_select(rows),

@@ -6,6 +6,7 @@
 #include "data/error.h"
 #include "data/text_io.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/distributed.h"
 
 namespace attnzoo {
@@ -144,8 +145,12 @@ ForecastOutput forecast_batch(Forecasting& f, const Windows::Batch& b) {
   torch::NoGradGuard no_grad;
   const bool was_training = f.model->is_training();
   f.model->eval();
-  auto out = f.model->forward(b.inputs, b.times);
+  const auto device = module_device(*f.model);
+  auto out =
+      f.model->forward(b.inputs.to(device), b.times.defined() ? b.times.to(device) : b.times);
   f.model->train(was_training);
+  out.forecast = out.forecast.to(torch::kCPU);
+  if (out.attention.defined()) out.attention = out.attention.to(torch::kCPU);
   return out;
 }
 
@@ -210,7 +215,10 @@ class ForecastTask : public TrainTask {
   }
 
   StepResult train_step(const std::vector<size_t>& batch) override {
-    const auto b = data_.train.batch(std::vector<int64_t>(batch.begin(), batch.end()));
+    const auto device = module_device(*f_.model);
+    auto b = data_.train.batch(std::vector<int64_t>(batch.begin(), batch.end()));
+    for (auto* t : {&b.inputs, &b.times, &b.targets})
+      if (t->defined()) *t = t->to(device);
     const auto out = f_.model->forward(b.inputs, b.times, b.targets, teacher_forcing_);
     StepResult r;
     r.loss = torch::nn::functional::mse_loss(out.forecast, b.targets);

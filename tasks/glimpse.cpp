@@ -8,6 +8,7 @@
 #include "data/text_io.h"
 #include "models/reinforce.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/distributed.h"
 
 namespace attnzoo {
@@ -62,11 +63,12 @@ RamOutput GlimpseClassifier::predict(const torch::Tensor& pixels, int64_t batch_
   const bool was_training = model->is_training();
   model->eval();
   std::vector<torch::Tensor> logits, locations;
+  const auto device = module_device(*model);
   for (int64_t start = 0; start < pixels.size(0); start += batch_size) {
-    const auto out =
-        model->forward(glimpse_input(pixels.slice(0, start, start + batch_size)), /*sample=*/false);
-    logits.push_back(out.logits);
-    if (out.locations.defined()) locations.push_back(out.locations);
+    const auto out = model->forward(
+        glimpse_input(pixels.slice(0, start, start + batch_size)).to(device), /*sample=*/false);
+    logits.push_back(out.logits.to(torch::kCPU));
+    if (out.locations.defined()) locations.push_back(out.locations.to(torch::kCPU));
   }
   model->train(was_training);
   RamOutput out;
@@ -167,8 +169,9 @@ class GlimpseTask : public TrainTask {
   StepResult train_step(const std::vector<size_t>& batch) override {
     const auto index =
         torch::tensor(std::vector<int64_t>(batch.begin(), batch.end()), torch::kLong);
-    const auto images = glimpse_input(data_.train.images.index_select(0, index));
-    const auto labels = data_.train.labels.index_select(0, index);
+    const auto device = module_device(*c_.model);
+    const auto images = glimpse_input(data_.train.images.index_select(0, index)).to(device);
+    const auto labels = data_.train.labels.index_select(0, index).to(device);
     StepResult r;
     r.loss =
         hybrid_loss(c_.model->forward(images, /*sample=*/true), labels, reinforce_scale_, &r.terms);

@@ -32,10 +32,10 @@ HardAttentionTraining::HardAttentionTraining(Attention attention, const nlohmann
   if (world().distributed())
     attention_->baseline->mean = [](const torch::Tensor& rewards) {
       auto sums =
-          torch::stack({rewards.detach().sum().to(torch::kDouble),
+          torch::stack({rewards.detach().sum().to(torch::kCPU, torch::kDouble),
                         torch::tensor(static_cast<double>(rewards.numel()), torch::kDouble)});
       world().sum(sums, "every rank's rewards for the REINFORCE baseline");
-      return (sums[0] / sums[1]).to(rewards.scalar_type());
+      return (sums[0] / sums[1]).to(rewards.device(), rewards.scalar_type());
     };
 }
 

@@ -8,6 +8,7 @@
 #include "data/text_io.h"
 #include "tasks/hard_attention.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/distributed.h"
 #include "train/loop.h"
 #include "train/progress.h"
@@ -111,7 +112,7 @@ class TranslationTask : public TrainTask {
   }
 
   StepResult train_step(const std::vector<size_t>& indices) override {
-    const Batch batch = collate(train_, indices);
+    const Batch batch = collate(train_, indices).to(module_device(*tr_.model));
     const auto rows = batch.tgt_out.ne(Vocab::kPad);
     hard_.begin_batch();
     const auto out =

@@ -6,6 +6,7 @@
 #include "data/text_io.h"
 #include "tasks/translation.h"
 #include "train/config.h"
+#include "train/device.h"
 #include "train/progress.h"
 
 namespace attnzoo {
@@ -124,7 +125,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& s
     bar = std::make_unique<ProgressBar>(static_cast<int64_t>(sources.size()), "translate");
   int64_t done = 0;
   for (const auto& indices : make_batches(examples, batch_size, /*shuffle=*/false, 0)) {
-    const Batch batch = collate(examples, indices);
+    const Batch batch = collate(examples, indices).to(module_device(*model));
     Seq2SeqStepper stepper(model, batch.src, batch.src_lengths);
     const auto hypotheses = search(stepper, max_lengths(batch.src_lengths), options);
     for (int64_t r = 0; r < batch.size(); ++r) {
@@ -138,7 +139,10 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& s
       t.source_tokens = src_tokenizer->tokenize(sources[i]);
       t.source_tokens.push_back("<eos>");
       const int64_t length = static_cast<int64_t>(examples[i].src.size());
-      if (best.attention.defined()) t.attention = best.attention.narrow(1, 0, length).clone();
+      if (best.attention.defined())
+        t.attention = best.attention.narrow(1, 0, length)
+                          .to(torch::kCPU, /*non_blocking=*/false,
+                              /*copy=*/true);
       for (const auto& h : list)
         t.n_best.push_back(tgt_tokenizer->detokenize(tgt_vocab.decode(h.tokens)));
     }
@@ -157,7 +161,7 @@ double Translator::mean_nll(const std::vector<Example>& examples, int64_t batch_
   double total = 0.0;
   int64_t tokens = 0;
   for (const auto& indices : make_batches(examples, batch_size, false, 0)) {
-    const Batch batch = collate(examples, indices);
+    const Batch batch = collate(examples, indices).to(module_device(*model));
     const auto rows = batch.tgt_out.ne(Vocab::kPad);
     const auto logits =
         model->forward(batch.src, batch.src_lengths, batch.tgt_in, 1.0, rows).logits;

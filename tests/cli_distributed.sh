@@ -91,6 +91,25 @@ cp -r "$run/forecast.1" "$run/from1"
 two forecast train --out "$run/from1" --resume --max-steps 12
 "${compare[@]}" "$run/straight/checkpoint.pt" "$run/from1/checkpoint.pt" --tol 1e-5
 
+echo "== --device"
+"$bin/forecast" eval --checkpoint "$run/forecast.1/best.pt" --device cpu --json | grep -q '"mse"'
+"$bin/glimpse" eval --checkpoint "$run/glimpse-cnn.1/best.pt" --limit 50 --device cpu | grep -q "error rate"
+"$bin/translate" eval --checkpoint "$run/dates.1/best.pt" --limit 20 --device cpu | grep -q "BLEU"
+set +e
+"$bin/forecast" train "${forecast[@]}" --max-steps 1 --device gpu --out "$run/gpu" > "$run/gpu.log" 2>&1
+rc=$?
+"$bin/forecast" eval --checkpoint "$run/forecast.1/best.pt" --device cuda > "$run/cuda.log" 2>&1
+rc_cuda=$?
+set -e
+cat "$run/gpu.log" "$run/cuda.log"
+[ $rc -eq 1 ] && [ "$(wc -l < "$run/gpu.log")" -eq 1 ]
+grep -qx 'forecast: error: device "gpu" is not one of cpu, cuda, cuda:N' "$run/gpu.log"
+# Where this LibTorch has CUDA and a GPU, eval runs there; else one line says why not.
+if [ $rc_cuda -ne 0 ]; then
+  [ $rc_cuda -eq 1 ] && [ "$(wc -l < "$run/cuda.log")" -eq 1 ]
+  grep -q "forecast: error: device cuda: this LibTorch has no CUDA" "$run/cuda.log"
+fi
+
 echo "== no hangs"
 # Bounded: a minute at most, whatever happens.
 long=("${forecast[@]}" --set train.epochs=1000 --set train.early_stopping=0 --set train.max_minutes=1

@@ -1,11 +1,13 @@
 // Data-parallel pieces: the shard each rank trains on, the launcher's
 // variables, the config keys, and the gradient reduction over two ranks that
 // meet on 127.0.0.1 (two threads of this process, each one rank of a Gloo
-// group). The apps on 2 processes: tests/cli_distributed.sh.
+// group); --device and the optimizer state that follows it. The apps on 2
+// processes: tests/cli_distributed.sh.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
+#include <torch/cuda.h>
 
 #include <cstdlib>
 #include <future>
@@ -14,6 +16,7 @@
 
 #include "data/error.h"
 #include "train/data_parallel.h"
+#include "train/device.h"
 #include "train/distributed.h"
 
 using namespace attnzoo;
@@ -218,4 +221,42 @@ TEST_CASE("a peer that never arrives ends the wait with a clear error", "[distri
   options.timeout_seconds = 1;
   CHECK_THROWS_WITH(World(rank_of_two(0, free_port()), options),
                     Catch::Contains("rank 0 of 2") && Catch::Contains("within 1 s"));
+}
+
+TEST_CASE("--device: cpu, cuda, cuda:N; mistakes and a missing GPU are one clear error",
+          "[distributed][device]") {
+  CHECK(parse_device("cpu") == torch::Device(torch::kCPU));
+  CHECK_THROWS_WITH(parse_device("gpu"), Catch::Contains("not one of cpu, cuda, cuda:N"));
+  CHECK_THROWS_WITH(parse_device("cuda:x"), Catch::Contains("not one of cpu, cuda, cuda:N"));
+  if (torch::cuda::is_available()) {
+    CHECK(parse_device("cuda") == torch::Device(torch::kCUDA, 0));
+    CHECK(parse_device("cuda:0") == torch::Device(torch::kCUDA, 0));
+    CHECK_THROWS_WITH(parse_device("cuda:999"), Catch::Contains("there is no cuda:999"));
+  } else {  // Debian's LibTorch
+    CHECK_THROWS_WITH(parse_device("cuda"), Catch::Contains("this LibTorch has no CUDA"));
+    CHECK_THROWS_WITH(parse_device("cuda:1"), Catch::Contains("this LibTorch has no CUDA"));
+  }
+  torch::nn::Linear layer(2, 3);
+  CHECK(module_device(*layer) == torch::Device(torch::kCPU));
+  CHECK(module_device(torch::nn::Module()) == torch::Device(torch::kCPU));
+}
+
+TEST_CASE("an optimizer's state moves with its parameters and keeps its values",
+          "[distributed][device]") {
+  for (const std::string kind : {"adam", "adamw", "sgd"}) {
+    auto w = torch::ones({3}, torch::requires_grad());
+    std::unique_ptr<torch::optim::Optimizer> o;
+    if (kind == "adam") o = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{w});
+    if (kind == "adamw") o = std::make_unique<torch::optim::AdamW>(std::vector<torch::Tensor>{w});
+    if (kind == "sgd")
+      o = std::make_unique<torch::optim::SGD>(std::vector<torch::Tensor>{w},
+                                              torch::optim::SGDOptions(0.1).momentum(0.9));
+    w.mutable_grad() = torch::full({3}, 0.5);
+    o->step();
+    const auto before = w.detach().clone();
+    move_optimizer_state(*o, torch::kCPU);
+    REQUIRE(o->state().size() == 1);
+    o->step();
+    CHECK_FALSE(torch::equal(w.detach(), before));  // the state still drives the next step
+  }
 }

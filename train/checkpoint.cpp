@@ -63,7 +63,7 @@ Checkpoint::Checkpoint(const std::string& path, const std::string& app) : path_(
   archive_ = std::make_shared<torch::serialize::InputArchive>();
   c10::IValue meta;
   try {
-    archive_->load_from(path);
+    archive_->load_from(path, torch::kCPU);  // a GPU-trained run loads anywhere
     if (!archive_->try_read("meta", meta) || !meta.isString())
       throw std::runtime_error("no meta record");
     meta_ = nlohmann::json::parse(meta.toStringRef());

@@ -44,11 +44,12 @@ torch::Tensor GradientReducer::reduce(double weight, const torch::Tensor& stats,
   torch::NoGradGuard no_grad;
   // The small numbers first: weight, which gradients exist here, the stats.
   const auto n = static_cast<int64_t>(params_.size());
-  auto head = torch::zeros({1 + n + stats.numel()}, torch::kDouble);
-  head[0] = weight;
-  for (int64_t i = 0; i < n; ++i)
-    if (params_[static_cast<size_t>(i)].grad().defined()) head[1 + i] = 1.0;
-  head.slice(0, 1 + n).copy_(stats.to(torch::kDouble).flatten());
+  std::vector<double> small(static_cast<size_t>(1 + n), 0.0);
+  small[0] = weight;
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].grad().defined()) small[1 + i] = 1.0;
+  auto head = torch::cat(
+      {torch::tensor(small, torch::kDouble), stats.to(torch::kCPU, torch::kDouble).flatten()});
   std::vector<World::Pending> pending;
   pending.push_back(w.sum_async(head, what + "'s token counts"));
   for (size_t b = 0; b < buckets_.size(); ++b) {
@@ -67,17 +68,17 @@ torch::Tensor GradientReducer::reduce(double weight, const torch::Tensor& stats,
                                                            b + 1, buckets_.size())));
   }
   for (auto& p : pending) p.wait();
-  const double total = head[0].item<double>();
+  const auto head_values = head.accessor<double, 1>();
+  const double total = head_values[0];
   if (total_weight != nullptr) *total_weight = total;
   const double scale = total > 0 ? 1.0 / total : 0.0;
-  const auto defined = head.slice(0, 1, 1 + n);
   for (auto& bucket : buckets_) {
     int64_t offset = 0;
     for (size_t i : bucket.members) {
       auto& p = params_[i];
       const auto slot = bucket.flat.slice(0, offset, offset + p.numel()).view(p.sizes());
       offset += p.numel();
-      if (defined[static_cast<int64_t>(i)].item<double>() == 0) continue;
+      if (head_values[static_cast<int64_t>(1 + i)] == 0) continue;
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       p.mutable_grad().copy_(slot).mul_(scale);
     }

@@ -91,6 +91,7 @@ struct World::Group {
 
 struct World::Pending::Impl {
   c10::intrusive_ptr<c10d::Work> work;
+  torch::Tensor staged, target;  // the copy reduced on the backend's device, and the caller's
   std::string what, label;
   double timeout_seconds = 0;
 };
@@ -151,6 +152,7 @@ World::World(const LaunchEnvironment& env, const DistributedOptions& options)
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = timeout;
       group_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, rank_, size_, o);
+      device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank_));
 #else
       throw UserError(
           "config: train.dist_backend nccl needs a LibTorch built with CUDA and NCCL; this one "
@@ -183,8 +185,11 @@ std::string World::label() const { return fmt::format("rank {} of {}", rank_, si
 
 void World::broadcast(std::vector<torch::Tensor>& tensors, const std::string& what) const {
   if (!distributed() || tensors.empty()) return;
-  std::vector<torch::Tensor> t = tensors;
+  std::vector<torch::Tensor> t;
+  for (const auto& x : tensors) t.push_back(x.device() == device_ ? x : x.to(device_));
   wait_for(group_->pg->broadcast(t), label(), what, timeout_seconds_);
+  for (size_t i = 0; i < t.size(); ++i)
+    if (!t[i].is_same(tensors[i])) tensors[i].copy_(t[i]);
 }
 
 double World::agree(double value, const std::string& what) const {
@@ -195,18 +200,18 @@ double World::agree(double value, const std::string& what) const {
 }
 
 void World::sum(torch::Tensor& tensor, const std::string& what) const {
-  if (!distributed()) return;
-  std::vector<torch::Tensor> t = {tensor};
-  wait_for(group_->pg->allreduce(t), label(), what, timeout_seconds_);
+  sum_async(tensor, what).wait();
 }
 
 std::vector<torch::Tensor> World::gather(const torch::Tensor& tensor,
                                          const std::string& what) const {
   if (!distributed()) return {tensor};
   std::vector<std::vector<torch::Tensor>> out(1);
-  for (int r = 0; r < size_; ++r) out[0].push_back(torch::empty_like(tensor));
-  std::vector<torch::Tensor> in = {tensor.contiguous()};
+  const auto staged = tensor.to(device_).contiguous();
+  for (int r = 0; r < size_; ++r) out[0].push_back(torch::empty_like(staged));
+  std::vector<torch::Tensor> in = {staged};
   wait_for(group_->pg->allgather(out, in), label(), what, timeout_seconds_);
+  for (auto& t : out[0]) t = t.to(tensor.device());
   return out[0];
 }
 
@@ -223,15 +228,19 @@ World::Pending::Pending(Pending&&) noexcept = default;
 World::Pending& World::Pending::operator=(Pending&&) noexcept = default;
 
 void World::Pending::wait() {
-  if (impl_ && impl_->work)
+  if (impl_ && impl_->work) {
     wait_for(impl_->work, impl_->label, impl_->what, impl_->timeout_seconds);
+    if (!impl_->staged.is_same(impl_->target)) impl_->target.copy_(impl_->staged);
+  }
   impl_.reset();
 }
 
 World::Pending World::sum_async(torch::Tensor& tensor, const std::string& what) const {
   auto impl = std::make_unique<Pending::Impl>();
   if (distributed()) {
-    std::vector<torch::Tensor> t = {tensor};
+    impl->target = tensor;
+    impl->staged = tensor.device() == device_ ? tensor : tensor.to(device_);
+    std::vector<torch::Tensor> t = {impl->staged};
     try {
       impl->work = group_->pg->allreduce(t);
     } catch (const std::exception& e) {
@@ -253,11 +262,17 @@ std::unique_ptr<World>& the_world() {
 
 World& world() { return *the_world(); }
 
-void init_world(const DistributedOptions& options) {
+void init_world(const DistributedOptions& options, bool cuda) {
   if (the_world()->distributed()) return;
   const auto env = LaunchEnvironment::from_environment();
   if (env.world_size == 1) return;
-  the_world() = std::make_unique<World>(env, options);
+  DistributedOptions o = options;
+#ifdef USE_C10D_NCCL
+  if (o.backend == "auto" && cuda) o.backend = "nccl";
+#else
+  (void)cuda;
+#endif
+  the_world() = std::make_unique<World>(env, o);
 }
 
 uint64_t rank_seed(uint64_t seed, int rank) {

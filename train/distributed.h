@@ -70,7 +70,8 @@ class World {
   void barrier(const std::string& what) const;
 
   // An all-reduce (sum, in place) running while the caller goes on: start
-  // several, then wait for each.
+  // several, then wait for each. (Each collective copies a tensor that is not
+  // where the backend reduces, the GPU for NCCL, there and back.)
   class Pending {
    public:
     void wait();
@@ -90,6 +91,7 @@ class World {
   struct Group;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   std::string backend_ = "none";
+  torch::Device device_ = torch::kCPU;  // where the backend reduces: CUDA for NCCL
   double timeout_seconds_ = 300;
   std::unique_ptr<Group> group_;
 };
@@ -98,7 +100,8 @@ class World {
 World& world();
 // Reads the launcher's variables and, where there are several processes,
 // joins them (once per process; later calls keep the world already joined).
-void init_world(const DistributedOptions& options);
+// `cuda`: training runs on GPUs, so backend auto means NCCL where LibTorch has it.
+void init_world(const DistributedOptions& options, bool cuda = false);
 
 // The RNG seed of `rank` for a run seeded `seed`: the seed itself on rank 0
 // (so one process draws exactly as before), a distinct one on every other.

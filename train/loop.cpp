@@ -12,6 +12,7 @@
 #include "data/text_io.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
+#include "train/device.h"
 #include "train/distributed.h"
 #include "train/progress.h"
 #include "train/runtime.h"
@@ -167,6 +168,7 @@ class Run {
   void start(const Checkpoint* checkpoint) {
     if (checkpoint != nullptr) {
       checkpoint->load_optimizer(*optimizer_);
+      move_optimizer_state(*optimizer_, module_device(task_.model()));
       progress = Progress::from_json(checkpoint->meta().at("progress"));
       schedule_.load_state(checkpoint->meta().at("schedule"));
       load_rng(*checkpoint);
@@ -346,9 +348,9 @@ class Run {
     const auto weight = static_cast<double>(local.tokens);
     std::vector<torch::Tensor> parts = {
         torch::tensor({weight}, torch::kDouble),
-        local.loss.detach().to(torch::kDouble).reshape({1}) * weight};
+        local.loss.detach().to(torch::kCPU, torch::kDouble).reshape({1}) * weight};
     for (const auto& term : local.terms)
-      parts.push_back(term.second.detach().to(torch::kDouble).reshape({1}) * weight);
+      parts.push_back(term.second.detach().to(torch::kCPU, torch::kDouble).reshape({1}) * weight);
     double total = 0;
     const auto sums =
         reducer_->reduce(weight, torch::cat(parts), &total, fmt::format("step {}", progress.step));
@@ -430,7 +432,7 @@ nlohmann::json default_loop_config() {
                  "warmup_steps": 0, "total_steps": 0},
     "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 0,
     "seed": 1, "threads": 0, "blas_threads": 0,
-    "dist_backend": "auto", "dist_timeout": 300
+    "dist_backend": "auto", "dist_timeout": 300, "device": "cpu"
   })");
 }
 
@@ -459,6 +461,7 @@ LoopOptions LoopOptions::from_json(const nlohmann::json& t) {
   o.threads = t.at("threads");
   o.blas_threads = t.at("blas_threads");
   o.dist = DistributedOptions::from_json(t);
+  o.device = t.at("device");
   if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
     throw UserError("config: train.optimizer \"{}\" is not one of adam, adamw, sgd", o.optimizer);
   if (o.lr <= 0) throw UserError("config: train.lr must be above 0 (got {})", o.lr);
@@ -470,8 +473,9 @@ LoopOptions LoopOptions::from_json(const nlohmann::json& t) {
 
 std::unique_ptr<Checkpoint> begin_run(const LoopOptions& o, const std::string& out_dir, bool resume,
                                       const std::string& app) {
-  init_world(o.dist);
+  init_world(o.dist, o.device != "cpu");
   const World& w = world();
+  parse_device(o.device, w.local_rank());  // a wrong or missing device fails before any work
   std::filesystem::create_directories(out_dir);
   int threads = o.threads;
   // Processes sharing a machine share its cores (torchrun also sets OMP_NUM_THREADS=1).
@@ -516,6 +520,8 @@ void truncate_metrics(const std::string& path, int64_t step) {
 
 void run_training(TrainTask& task, const LoopOptions& o, const std::string& out_dir,
                   std::unique_ptr<Checkpoint> resume_from) {
+  // Data moves to the model's device batch by batch (each task's train_step).
+  task.model().to(parse_device(o.device, world().local_rank()));
   Run run(task, o, out_dir);
   run.start(resume_from.get());
   resume_from.reset();

@@ -44,6 +44,7 @@ struct LoopOptions {
   uint64_t seed = 1;
   int threads = 0, blas_threads = 0;  // 0: auto (train/runtime.h)
   DistributedOptions dist;            // dist_backend, dist_timeout (train/distributed.h)
+  std::string device = "cpu";         // cpu | cuda | cuda:N (train/device.h)
   // A config's "train" section (its loop keys); UserError names a bad value.
   static LoopOptions from_json(const nlohmann::json& train);
 };
