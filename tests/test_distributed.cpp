@@ -5,14 +5,16 @@
 // processes: tests/cli_distributed.sh.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <torch/cuda.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
-#include <torch/cuda.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <future>
 #include <numeric>
 #include <optional>
+#include <thread>
 
 #include "data/error.h"
 #include "train/data_parallel.h"
@@ -258,5 +260,27 @@ TEST_CASE("an optimizer's state moves with its parameters and keeps its values",
     REQUIRE(o->state().size() == 1);
     o->step();
     CHECK_FALSE(torch::equal(w.detach(), before));  // the state still drives the next step
+  }
+}
+
+TEST_CASE("rank 0's validation may outlast the collectives' timeout", "[distributed]") {
+  const int port = free_port();
+  DistributedOptions options;
+  options.timeout_seconds = 1;
+  auto rank_main = [&](int rank) {
+    World w(rank_of_two(rank, port), options);
+    if (rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    const double score = w.await_main(rank == 0 ? 31.25 : -1.0, 30, "rank 0's validation");
+    // The collectives still work afterwards.
+    auto t = torch::ones({2});
+    w.sum(t, "a sum");
+    return std::make_pair(score, t[0].item<float>());
+  };
+  auto r0 = std::async(std::launch::async, rank_main, 0);
+  auto r1 = std::async(std::launch::async, rank_main, 1);
+  for (auto* f : {&r0, &r1}) {
+    const auto [score, summed] = f->get();
+    CHECK(score == 31.25);
+    CHECK(summed == 2.0F);
   }
 }

@@ -199,6 +199,25 @@ double World::agree(double value, const std::string& what) const {
   return t[0].item<double>();
 }
 
+double World::await_main(double value, double wait_seconds, const std::string& what) const {
+  if (!distributed()) return value;
+  const std::string key = fmt::format("await_main/{}", published_++);
+  try {
+    if (main()) {
+      const std::string text = fmt::format("{:.17g}", value);
+      group_->store->set(key, std::vector<uint8_t>(text.begin(), text.end()));
+      return value;
+    }
+    group_->store->wait({key}, to_ms(wait_seconds));
+    const auto bytes = group_->store->get(key);
+    return std::stod(std::string(bytes.begin(), bytes.end()));
+  } catch (const std::exception& e) {
+    throw UserError(
+        "distributed: {} gave up waiting for {}: rank 0 died, or did not answer within {} s ({})",
+        label(), what, wait_seconds, first_line(e.what()));
+  }
+}
+
 void World::sum(torch::Tensor& tensor, const std::string& what) const {
   sum_async(tensor, what).wait();
 }

@@ -62,6 +62,10 @@ class World {
   void broadcast(std::vector<torch::Tensor>& tensors, const std::string& what) const;
   // Rank 0's value of a number every rank must agree on (a decision, a score).
   double agree(double value, const std::string& what) const;
+  // The same through the store, for a value rank 0 may take longer than the
+  // collectives' timeout to produce (its validation): the others wait up to
+  // `wait_seconds` for it.
+  double await_main(double value, double wait_seconds, const std::string& what) const;
   // The sum over ranks, in place.
   void sum(torch::Tensor& tensor, const std::string& what) const;
   // Every rank's tensor (same shape everywhere), in rank order.
@@ -94,6 +98,7 @@ class World {
   torch::Device device_ = torch::kCPU;  // where the backend reduces: CUDA for NCCL
   double timeout_seconds_ = 300;
   std::unique_ptr<Group> group_;
+  mutable int64_t published_ = 0;  // await_main's calls so far: the same on every rank
 };
 
 // This process's world: alone until init_world joins the launcher's.

@@ -337,7 +337,9 @@ class Run {
       ev = task_.evaluate();
       task_.set_training(true);
     }
-    ev.score = world_.agree(ev.score, "rank 0's validation");
+    // Validation may outlast train.dist_timeout: wait at least an hour for it.
+    ev.score = world_.await_main(ev.score, std::max(3600.0, world_.timeout_seconds()),
+                                 "rank 0's validation");
     return ev;
   }
 
