@@ -225,7 +225,7 @@ TEST_CASE("a peer that never arrives ends the wait with a clear error", "[distri
                     Catch::Contains("rank 0 of 2") && Catch::Contains("within 1 s"));
 }
 
-TEST_CASE("--device: cpu, cuda, cuda:N; mistakes and a missing GPU are one clear error",
+TEST_CASE("the device: cpu, cuda or cuda:N, and one clear error for a mistake or a missing GPU",
           "[distributed][device]") {
   CHECK(parse_device("cpu") == torch::Device(torch::kCPU));
   CHECK_THROWS_WITH(parse_device("gpu"), Catch::Contains("not one of cpu, cuda, cuda:N"));
