@@ -118,7 +118,7 @@ TEST_CASE("shard_of splits a batch into contiguous, nearly equal shards", "[dist
   CHECK(shard_of({7}, 1, 2).empty());
 }
 
-TEST_CASE("the launcher's variables: none is one process; mistakes name the variable",
+TEST_CASE("the launcher's variables: none is one process, and mistakes name the variable",
           "[distributed]") {
   {
     auto env = launcher({});

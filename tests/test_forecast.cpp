@@ -108,7 +108,7 @@ TEST_CASE("split_rows: the ETT protocol's borders, and the ratio split", "[forec
   CHECK_THROWS_WITH(split_rows("weekly", "x.csv", 1000, 10, 5), Catch::Contains("not one of auto"));
 }
 
-TEST_CASE("the scaler uses the training rows only; windows read the rows they say", "[forecast]") {
+TEST_CASE("the scaler uses the training rows only, and windows read the rows they say", "[forecast]") {
   auto table = ramp_table(20);
   table.values[19][0] = 1000.0;  // a test row: must not move the statistics
   Forecasting f(small_config(2, 2, "linear"), table);

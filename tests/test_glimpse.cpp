@@ -109,7 +109,7 @@ TEST_CASE("the glimpse sensor reads exact pixels, in (x, y) order", "[glimpse][s
   CHECK(torch::allclose(p[0][0], image[0][0].slice(0, 3, 11).slice(1, 17, 25)));
 }
 
-TEST_CASE("wider scales are averaged down; outside the image is black", "[glimpse][sensor]") {
+TEST_CASE("wider scales are averaged down, and outside the image is black", "[glimpse][sensor]") {
   const auto image = ramp();
   GlimpseSensorOptions o;
   o.patch = 4;

@@ -134,7 +134,7 @@ TEST_CASE("the entropy term's gradient matches finite differences", "[reinforce]
   CHECK(categorical_entropy(uniform).item<double>() == Approx(std::log(2.0)));
 }
 
-TEST_CASE("hard attention samples by alpha, never padding; argmax and expectation at evaluation",
+TEST_CASE("hard attention samples by alpha, never padding, with argmax and expectation at evaluation",
           "[reinforce]") {
   torch::manual_seed(4);
   const int64_t n = 20000;
