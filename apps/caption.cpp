@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/train_flags.h"
 #include "data/error.h"
+#include "data/files.h"
 #include "data/images.h"
 #include "data/karpathy.h"
 #include "data/text_io.h"
@@ -49,10 +51,13 @@ struct DecodeArgs {
 void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
   cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")
       ->required();
-  cmd->add_option("--beam", a.beam,
-                  "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
-  cmd->add_option("--batch-size", a.batch_size, "Images decoded together")->capture_default_str();
+  cmd->add_option("--beam", a.beam, "Beam size (1 = greedy; default: the checkpoint's decode.beam)")
+      ->check(at_least(1));
+  cmd->add_option("--batch-size", a.batch_size, "Images decoded together")
+      ->check(at_least(1))
+      ->capture_default_str();
   cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
+      ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd, a.device);
 }
@@ -67,7 +72,7 @@ int run_train(const TrainFlags& a, const KarpathyArgs& k) {
   auto config = base_train_config(a, default_caption_config());
   apply_karpathy_args(config, k);
   apply_train_flags(config, a);
-  train_captioner(config, a.out, a.resume);
+  train_captioner(config, a.out, a.start());
   return 0;
 }
 
@@ -77,8 +82,6 @@ int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& spli
   const Checkpoint checkpoint(d.checkpoint, "caption");
   Captioner captioner(checkpoint);
   captioner.model->to(parse_device(d.device));
-  if (split != "test" && split != "valid")
-    throw UserError("eval: --split \"{}\" is not one of test, valid", split);
   auto data_config = captioner.config.at("data");
   if (!k.images.empty() || !k.captions.empty()) {
     if (data_config.at("source") != "karpathy")
@@ -92,7 +95,7 @@ int run_eval(const DecodeArgs& d, const KarpathyArgs& k, const std::string& spli
   auto& images = split == "valid" ? data.valid : data.test;
   const auto ev = evaluate_captioner(captioner, images, resolve_search(captioner, d), d.batch_size);
   if (!heatmaps.empty()) {
-    std::filesystem::create_directories(heatmaps);
+    create_folder(heatmaps, "heatmap");
     for (int64_t i = 0; i < std::min<int64_t>(heatmap_count, ev.images); ++i) {
       const auto& r = ev.results[static_cast<size_t>(i)];
       const std::string path = heatmaps + "/" + images[static_cast<size_t>(i)].name + ".png";
@@ -152,7 +155,7 @@ int run_scenes(const std::string& config_path, const std::vector<std::string>& o
   auto data = load_caption_data(config.at("data"), {"train", "valid", "test"},
                                 stage_progress_bars("images"));
   if (!karpathy) {
-    std::filesystem::create_directories(out);
+    create_folder(out);
     for (int64_t i = 0; i < std::min<int64_t>(count, static_cast<int64_t>(data.test.size())); ++i) {
       const auto& image = data.test[static_cast<size_t>(i)];
       const std::string path = out + "/" + image.name + ".png";
@@ -161,7 +164,7 @@ int run_scenes(const std::string& config_path, const std::vector<std::string>& o
     }
     return 0;
   }
-  std::filesystem::create_directories(out + "/images");
+  create_folder(out + "/images");
   std::vector<KarpathyImage> entries;
   for (auto [name, split] : data.named()) {
     for (const auto& image : *split) {
@@ -211,11 +214,14 @@ int main(int argc, char** argv) {
   add_decode_options(cmd_eval, eval_args);
   KarpathyArgs eval_data;
   add_karpathy_options(cmd_eval, eval_data);
-  cmd_eval->add_option("--split", split, "test | valid")->capture_default_str();
-  cmd_eval->add_option("--limit", limit, "Evaluate only the first N images");
+  cmd_eval->add_option("--split", split, "test | valid")
+      ->check(CLI::IsMember({"test", "valid"}))
+      ->capture_default_str();
+  cmd_eval->add_option("--limit", limit, "Evaluate only the first N images")->check(at_least(0));
   cmd_eval->add_option("--heatmaps", heatmaps,
                        "Write attention heatmap figures of the first images to this folder");
   cmd_eval->add_option("--heatmap-count", heatmap_count, "How many figures --heatmaps writes")
+      ->check(at_least(0))
       ->capture_default_str();
   cmd_eval->add_flag("--json", json, "Print one JSON object");
 
@@ -240,7 +246,9 @@ int main(int argc, char** argv) {
   cmd_scenes->add_option("--out", scenes_out, "Folder for the PNG files")->required();
   cmd_scenes->add_option("--set", scenes_overrides,
                          "Any config value, e.g. --set data.scenes.train_size=500");
-  cmd_scenes->add_option("--count", scenes_count, "How many test scenes")->capture_default_str();
+  cmd_scenes->add_option("--count", scenes_count, "How many test scenes")
+      ->check(at_least(0))
+      ->capture_default_str();
   cmd_scenes->add_flag(
       "--karpathy", scenes_karpathy,
       "Write every split: <out>/images/*.png and <out>/dataset_scenes.json (Karpathy format)");
@@ -253,7 +261,12 @@ int main(int argc, char** argv) {
     if (*cmd_train) return run_train(train, train_data);
     if (*cmd_eval)
       return run_eval(eval_args, eval_data, split, limit, heatmaps, heatmap_count, json);
-    if (*cmd_predict) return run_predict(predict_args, image_paths, heatmap);
+    if (*cmd_predict) {
+      auto inputs = image_paths;
+      inputs.push_back(predict_args.checkpoint);
+      refuse_overwriting_inputs(heatmap, "--heatmap", inputs);
+      return run_predict(predict_args, image_paths, heatmap);
+    }
     if (*cmd_scenes)
       return run_scenes(scenes_config, scenes_overrides, scenes_out, scenes_count, scenes_karpathy);
     if (*cmd_export) return run_export(export_flags);

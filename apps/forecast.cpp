@@ -9,6 +9,7 @@
 
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/train_flags.h"
 #include "attnzoo/version.h"
 #include "data/error.h"
@@ -36,8 +37,10 @@ void add_data_flags(CLI::App* cmd, DataFlags& d, bool shape) {
   cmd->add_option("--target", d.target, "Column to forecast (default: the last column)");
   cmd->add_option("--features", d.features,
                   "Comma-separated input columns besides the target (default: none)");
-  cmd->add_option("--input-len", d.input_len, "L: input steps (overrides data.input_len)");
-  cmd->add_option("--horizon", d.horizon, "H: steps to forecast (overrides data.horizon)");
+  cmd->add_option("--input-len", d.input_len, "L: input steps (overrides data.input_len)")
+      ->check(at_least(1));
+  cmd->add_option("--horizon", d.horizon, "H: steps to forecast (overrides data.horizon)")
+      ->check(at_least(1));
 }
 
 void apply_data_flags(nlohmann::json& config, const DataFlags& d) {
@@ -63,7 +66,13 @@ int run_train(const TrainFlags& a, const DataFlags& d, const std::string& kind,
   if (!kind.empty()) config["model"]["kind"] = kind;
   if (!decoder.empty()) config["model"]["decoder"] = decoder;
   apply_train_flags(config, a);
-  train_forecaster(config, a.out, a.resume);
+  if (config.at("model").at("kind") == "linear") {  // flags it would ignore are mistakes
+    if (!a.attention.empty())
+      throw UserError("--attention does not apply to the linear model (it has no attention)");
+    if (!decoder.empty())
+      throw UserError("--decoder does not apply to the linear model (it has no decoder)");
+  }
+  train_forecaster(config, a.out, a.start());
   return 0;
 }
 
@@ -215,8 +224,12 @@ int main(int argc, char** argv) {
       "eval", "MSE and MAE (normalised) of a split, next to the Repeat baseline");
   cmd_eval->add_option("--checkpoint", eval_checkpoint, "Checkpoint file")->required();
   cmd_eval->add_option("--csv", eval_csv, "CSV to evaluate on (default: the checkpoint's data)");
-  cmd_eval->add_option("--split", split, "test | valid | train")->capture_default_str();
-  cmd_eval->add_option("--threads", eval_threads, "ATen threads (0: auto)")->capture_default_str();
+  cmd_eval->add_option("--split", split, "test | valid | train")
+      ->check(CLI::IsMember({"test", "valid", "train"}))
+      ->capture_default_str();
+  cmd_eval->add_option("--threads", eval_threads, "ATen threads (0: auto)")
+      ->check(at_least(0))
+      ->capture_default_str();
   add_device_flag(cmd_eval, eval_device);
   cmd_eval->add_flag("--json", json, "Print one JSON object");
 
@@ -227,9 +240,11 @@ int main(int argc, char** argv) {
   cmd_predict->add_option("--checkpoint", predict_checkpoint, "Checkpoint file")->required();
   cmd_predict->add_option("--csv", predict_csv, "CSV to read (default: the checkpoint's data)");
   cmd_predict->add_option(
-      "--at", at, "First forecast row, 0-based over the data rows (default: the last H rows)");
+      "--at", at, "First forecast row, 0-based over the data rows (default: the last H rows)")
+      ->check(at_least(0));
   cmd_predict->add_option("--png", png, "Write the forecast and attention figure here");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")
+      ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd_predict, predict_device);
 
@@ -240,8 +255,10 @@ int main(int argc, char** argv) {
     if (*cmd_train) return run_train(train, train_data, kind, decoder);
     if (*cmd_eval)
       return run_eval(eval_checkpoint, eval_csv, split, eval_threads, eval_device, json);
-    if (*cmd_predict)
+    if (*cmd_predict) {
+      refuse_overwriting_inputs(png, "--png", {predict_checkpoint, predict_csv});
       return run_predict(predict_checkpoint, predict_csv, at, png, predict_threads, predict_device);
+    }
     if (*cmd_export) return run_export(export_flags);
     return 0;
   });

@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/train_flags.h"
 #include "data/error.h"
+#include "data/files.h"
 #include "data/images.h"
 #include "eval/glimpse_plot.h"
 #include "export/export.h"
@@ -24,15 +26,13 @@ int run_train(const TrainFlags& a, const std::string& kind) {
   auto config = base_train_config(a, default_glimpse_config());
   if (!kind.empty()) apply_override(config, "model.kind=" + kind);
   apply_train_flags(config, a);
-  train_glimpse(config, a.out, a.resume);
+  train_glimpse(config, a.out, a.start());
   return 0;
 }
 
 int run_eval(const std::string& checkpoint_path, const std::string& split, int64_t limit,
              int64_t batch_size, int64_t threads, const std::string& device, bool json) {
   set_threads(static_cast<int>(threads), 0);
-  if (split != "test" && split != "valid")
-    throw UserError("eval: --split \"{}\" is not one of test, valid", split);
   const Checkpoint checkpoint(checkpoint_path, "glimpse");
   GlimpseClassifier classifier(checkpoint);
   classifier.model->to(parse_device(device));
@@ -128,12 +128,10 @@ int run_samples(const std::string& config_path, const std::vector<std::string>& 
                 const std::string& out, const std::string& split, int64_t count) {
   auto config = config_path.empty() ? default_glimpse_config() : load_glimpse_config(config_path);
   for (const auto& o : overrides) apply_override(config, o);
-  if (split != "test" && split != "valid" && split != "train")
-    throw UserError("samples: --split \"{}\" is not one of train, valid, test", split);
   config["data"]["limit"][split] = count;
   const auto data = load_glimpse_data(config.at("data"), {split});
   const auto& set = split == "test" ? data.test : split == "valid" ? data.valid : data.train;
-  std::filesystem::create_directories(out);
+  create_folder(out);
   for (int64_t i = 0; i < set.images.size(0); ++i) {
     const auto label = fashion_mnist_classes()[static_cast<size_t>(set.labels[i].item<int64_t>())];
     const std::string path = fmt::format("{}/{}-{}-{}.png", out, split, i, label);
@@ -166,11 +164,15 @@ int main(int argc, char** argv) {
   auto* cmd_eval = app.add_subcommand("eval", "Classify a split and print its error rate");
   cmd_eval->add_option("--checkpoint", checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")
       ->required();
-  cmd_eval->add_option("--split", split, "test | valid")->capture_default_str();
-  cmd_eval->add_option("--limit", limit, "Evaluate only the first N images");
+  cmd_eval->add_option("--split", split, "test | valid")
+      ->check(CLI::IsMember({"test", "valid"}))
+      ->capture_default_str();
+  cmd_eval->add_option("--limit", limit, "Evaluate only the first N images")->check(at_least(0));
   cmd_eval->add_option("--batch-size", batch_size, "Images classified together")
+      ->check(at_least(1))
       ->capture_default_str();
   cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see README)")
+      ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd_eval, eval_device);
   cmd_eval->add_flag("--json", json,
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
   cmd_predict->add_option("--png", png,
                           "Draw where the model looked on the (one) image, in this PNG file");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")
+      ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd_predict, predict_device);
 
@@ -205,15 +208,23 @@ int main(int argc, char** argv) {
   cmd_samples->add_option("--set", samples_overrides,
                           "Any config value, e.g. --set data.clutter=4");
   cmd_samples->add_option("--out", samples_out, "Folder for the PNG files")->required();
-  cmd_samples->add_option("--split", samples_split, "train | valid | test")->capture_default_str();
-  cmd_samples->add_option("--count", samples_count, "How many images")->capture_default_str();
+  cmd_samples->add_option("--split", samples_split, "train | valid | test")
+      ->check(CLI::IsMember({"train", "valid", "test"}))
+      ->capture_default_str();
+  cmd_samples->add_option("--count", samples_count, "How many images")
+      ->check(at_least(0))
+      ->capture_default_str();
 
   return run_app(app, argc, argv, "glimpse", [&] {
     if (*cmd_train) return run_train(train, kind);
     if (*cmd_eval)
       return run_eval(checkpoint, split, limit, batch_size, threads, eval_device, json);
-    if (*cmd_predict)
+    if (*cmd_predict) {
+      auto inputs = image_paths;
+      inputs.push_back(predict_checkpoint);
+      refuse_overwriting_inputs(png, "--png", inputs);
       return run_predict(predict_checkpoint, image_paths, png, predict_threads, predict_device);
+    }
     if (*cmd_export) return run_export(export_flags);
     if (*cmd_samples)
       return run_samples(samples_config, samples_overrides, samples_out, samples_split,

@@ -6,14 +6,19 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <iostream>
+#include <map>
 
 #include <string>
 #include <vector>
 
+#include "apps/cli_checks.h"
 #include "data/error.h"
+#include "data/files.h"
 #include "export/export.h"
 #include "train/config.h"
+#include "train/loop.h"
 
 namespace attnzoo {
 
@@ -28,7 +33,11 @@ struct TrainFlags {
   int64_t epochs = -1, max_steps = -1, seed = -1, threads = -1, batch_size = -1;
   double lr = -1, max_minutes = -1;
   std::vector<std::string> overrides;
-  bool resume = false;
+  bool resume = false, overwrite = false;
+
+  RunStart start() const {
+    return resume ? RunStart::resume : overwrite ? RunStart::overwrite : RunStart::fresh;
+  }
 };
 
 inline void add_train_flags(CLI::App* cmd, TrainFlags& f, const std::string& config_help,
@@ -38,18 +47,24 @@ inline void add_train_flags(CLI::App* cmd, TrainFlags& f, const std::string& con
       ->required();
   if (!attention_kinds.empty())  // an app without attention kinds has no --attention
     cmd->add_option("--attention", f.attention, attention_kinds + " (overrides model.attention)");
-  cmd->add_option("--epochs", f.epochs, "Epochs (overrides train.epochs)");
+  cmd->add_option("--epochs", f.epochs, "Epochs (overrides train.epochs)")->check(at_least(1));
   cmd->add_option("--max-steps", f.max_steps,
-                  "Stop after this many steps in all, counting those before a resume");
+                  "Stop after this many steps in all, counting those before a resume")
+      ->check(at_least(0));
   cmd->add_option("--max-minutes", f.max_minutes,
-                  "Stop after this much wall-clock time (this invocation)");
-  cmd->add_option("--seed", f.seed, "Random seed");
-  cmd->add_option("--threads", f.threads, "ATen intra-op threads (0: auto, see README)");
+                  "Stop after this much wall-clock time (this invocation)")
+      ->check(at_least(0));
+  cmd->add_option("--seed", f.seed, "Random seed")->check(at_least(0));
+  cmd->add_option("--threads", f.threads, "ATen intra-op threads (0: auto, see README)")
+      ->check(at_least(0));
   add_device_flag(cmd, f.device);
-  cmd->add_option("--batch-size", f.batch_size, batch_unit + " per batch");
-  cmd->add_option("--lr", f.lr, "Learning rate");
+  cmd->add_option("--batch-size", f.batch_size, batch_unit + " per batch")->check(at_least(1));
+  cmd->add_option("--lr", f.lr, "Learning rate")->check(above(0));
   cmd->add_option("--set", f.overrides, "Any config value, e.g. --set train.clip=5 (repeatable)");
-  cmd->add_flag("--resume", f.resume, "Continue from <out>/checkpoint.pt");
+  auto* resume = cmd->add_flag("--resume", f.resume, "Continue from <out>/checkpoint.pt");
+  cmd->add_flag("--overwrite", f.overwrite,
+                "Start over in an --out that holds a run (its checkpoints and metrics are deleted)")
+      ->excludes(resume);
 }
 
 // The config a `train` command starts from: --config laid over `defaults`;
@@ -71,6 +86,9 @@ inline nlohmann::json base_train_config(const TrainFlags& f, const nlohmann::jso
 // ...", and exit status 1; an error inside LibTorch says so, with status 2.
 template <typename Dispatch>
 int run_app(CLI::App& app, int argc, char** argv, const std::string& name, Dispatch dispatch) {
+  // A file size limit (ulimit -f) then fails the write (EFBIG), which is
+  // reported like a full disk, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -91,13 +109,29 @@ int run_app(CLI::App& app, int argc, char** argv, const std::string& name, Dispa
   } catch (const std::exception& e) {
     std::cerr << name << ": error: " << e.what() << std::endl;
     return 2;
+  } catch (...) {
+    std::cerr << name << ": internal error: an unknown exception" << std::endl;
+    return 2;
   }
 }
 
-// The flags laid over `config`, --set last.
+// The flags laid over `config`, --set last; a --set of a key that a flag
+// also sets is an error (which should win is not obvious).
 inline void apply_train_flags(nlohmann::json& config, const TrainFlags& f) {
+  std::map<std::string, std::string> by_flag;  // config key -> the flag that set it
   auto set = [&](const std::string& key, const nlohmann::json& v) {
     apply_override(config, key + "=" + v.dump());
+    static const std::map<std::string, std::string> kFlags = {
+        {"model.attention", "--attention"},
+        {"train.epochs", "--epochs"},
+        {"train.max_steps", "--max-steps"},
+        {"train.seed", "--seed"},
+        {"train.threads", "--threads"},
+        {"train.batch_size", "--batch-size"},
+        {"train.lr", "--lr"},
+        {"train.max_minutes", "--max-minutes"},
+        {"train.device", "--device"}};
+    by_flag[key] = kFlags.at(key);
   };
   if (!f.attention.empty()) set("model.attention", f.attention);
   if (f.epochs >= 0) set("train.epochs", f.epochs);
@@ -108,7 +142,13 @@ inline void apply_train_flags(nlohmann::json& config, const TrainFlags& f) {
   if (f.lr >= 0) set("train.lr", f.lr);
   if (f.max_minutes >= 0) set("train.max_minutes", f.max_minutes);
   if (!f.device.empty()) set("train.device", f.device);
-  for (const auto& o : f.overrides) apply_override(config, o);
+  for (const auto& o : f.overrides) {
+    const auto flag = by_flag.find(o.substr(0, o.find('=')));
+    if (flag != by_flag.end())
+      throw UserError("--set {} and {} both set {}; give one of them", o, flag->second,
+                      flag->first);
+    apply_override(config, o);
+  }
 }
 
 // `<app> export --checkpoint C --out model.pt [--freeze]`.
@@ -135,6 +175,7 @@ inline void write_export(const torch::jit::Module& module, const ExportFlags& f,
                          const std::string& app, const nlohmann::json& config,
                          const std::vector<std::string>& keep, const std::string& usage,
                          const torch::jit::ExtraFilesMap& files = {}) {
+  refuse_overwriting_inputs(f.out, "--out", {f.checkpoint});
   bool optimized = false;
   const auto out = f.freeze ? freeze_export(module, keep, &optimized) : module;
   save_export(out, f.out, app, config, f.freeze, files);

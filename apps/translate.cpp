@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/train_flags.h"
 #include "attnzoo/version.h"
 #include "data/error.h"
+#include "data/files.h"
 #include "data/text_io.h"
 #include "eval/alignment_plot.h"
 #include "eval/bleu.h"
@@ -37,12 +39,14 @@ struct DecodeArgs {
 void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
   cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")
       ->required();
-  cmd->add_option("--beam", a.beam,
-                  "Beam size (1 = greedy; default: the checkpoint's decode.beam)");
+  cmd->add_option("--beam", a.beam, "Beam size (1 = greedy; default: the checkpoint's decode.beam)")
+      ->check(at_least(1));
   cmd->add_option("--length-penalty", a.length_penalty,
-                  "GNMT length penalty alpha (default: the checkpoint's)");
-  cmd->add_option("--batch-size", a.batch_size, "Sentences decoded together");
+                  "GNMT length penalty alpha (default: the checkpoint's)")
+      ->check(at_least(0));
+  cmd->add_option("--batch-size", a.batch_size, "Sentences decoded together")->check(at_least(1));
   cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
+      ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd, a.device);
 }
@@ -64,7 +68,7 @@ int run_train(const TrainFlags& a, const std::string& data_dir) {
                         "train: --config is required (or --resume with an existing --out)");
   if (!data_dir.empty()) apply_override(config, "data.dir=" + nlohmann::json(data_dir).dump());
   apply_train_flags(config, a);
-  train_translator(config, a.out, a.resume);
+  train_translator(config, a.out, a.start());
   return 0;
 }
 
@@ -157,8 +161,7 @@ int run_predict(const DecodeArgs& d, int64_t n_best) {
   auto search = resolve_search(translator, d);
   search.n_best = std::max<int64_t>(1, n_best);
   if (search.n_best > search.beam) search.beam = search.n_best;
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(std::cin, line);) lines.push_back(line);
+  const auto lines = read_input_lines(std::cin, "stdin");
   const auto out = translator.translate(lines, search, decode_batch(translator, d));
   for (size_t i = 0; i < out.size(); ++i) {
     if (search.n_best == 1) {
@@ -231,7 +234,10 @@ int run_attention(const DecodeArgs& d, const std::string& text, const std::strin
   if (translator.config.at("model").at("attention") == "none")
     throw UserError("{}: this model has no attention (attention: none); there is nothing to plot",
                     d.checkpoint);
-  const auto out = translator.translate({text}, resolve_search(translator, d), 1).front();
+  const auto out =
+      translator.translate({check_input_line(text, "--text")}, resolve_search(translator, d), 1)
+          .front();
+  if (out.output_tokens.empty()) throw UserError("--text: empty; there is nothing to translate");
   plot_alignment(out.attention, out.source_tokens, out.output_tokens, png,
                  text + "  ->  " + out.text);
   std::cout << out.text << '\n';
@@ -293,12 +299,14 @@ int main(int argc, char** argv) {
   cmd_eval->add_option("--ref", eval.refs,
                        "Reference translations (repeat for several references)");
   cmd_eval->add_option("--split", eval.split, "test | valid, when --src is not given")
+      ->check(CLI::IsMember({"test", "valid"}))
       ->capture_default_str();
   cmd_eval->add_option("--output", eval.output, "Write the translations to this file");
   cmd_eval->add_option("--by-length", eval.by_length,
                        "Write BLEU by source length (5-word buckets) to this JSON file");
   cmd_eval->add_option("--label", eval.label, "Name of this model in --by-length output");
-  cmd_eval->add_option("--limit", eval.limit, "Evaluate only the first N sentences");
+  cmd_eval->add_option("--limit", eval.limit, "Evaluate only the first N sentences")
+      ->check(at_least(0));
   cmd_eval->add_flag("--lowercase", eval.lowercase, "Case-insensitive BLEU");
   cmd_eval->add_flag("--json", eval.json, "Print one JSON object");
 
@@ -313,7 +321,8 @@ int main(int argc, char** argv) {
   int64_t n_best = 1;
   auto* cmd_predict = app.add_subcommand("predict", "Translate lines from stdin to stdout");
   add_decode_options(cmd_predict, predict_args);
-  cmd_predict->add_option("--n-best", n_best, "Print the N best translations as 'i ||| text'");
+  cmd_predict->add_option("--n-best", n_best, "Print the N best translations as 'i ||| text'")
+      ->check(at_least(1));
 
   std::string bleu_hyp, bleu_tokenize = "13a";
   std::vector<std::string> bleu_refs;
@@ -322,7 +331,9 @@ int main(int argc, char** argv) {
       app.add_subcommand("bleu", "Corpus BLEU of a hypothesis file, identical to sacreBLEU");
   cmd_bleu->add_option("--hyp", bleu_hyp, "Hypotheses, one per line")->required();
   cmd_bleu->add_option("--ref", bleu_refs, "References (repeat for several)")->required();
-  cmd_bleu->add_option("--tokenize", bleu_tokenize, "13a | none")->capture_default_str();
+  cmd_bleu->add_option("--tokenize", bleu_tokenize, "13a | none")
+      ->check(CLI::IsMember({"13a", "none"}))
+      ->capture_default_str();
   cmd_bleu->add_flag("--lowercase", bleu_lowercase, "Case-insensitive");
   cmd_bleu->add_flag("--json", bleu_json, "Print one JSON object");
 
@@ -340,11 +351,23 @@ int main(int argc, char** argv) {
 
   return run_app(app, argc, argv, "translate", [&] {
     if (*cmd_train) return run_train(train, data_dir);
-    if (*cmd_eval) return run_eval(eval_args, eval);
-    if (*cmd_plot) return run_plot_lengths(plot_inputs, plot_png);
+    if (*cmd_eval) {
+      auto inputs = eval.refs;
+      inputs.insert(inputs.end(), {eval_args.checkpoint, eval.src});
+      refuse_overwriting_inputs(eval.output, "--output", inputs);
+      refuse_overwriting_inputs(eval.by_length, "--by-length", inputs);
+      return run_eval(eval_args, eval);
+    }
+    if (*cmd_plot) {
+      refuse_overwriting_inputs(plot_png, "--png", plot_inputs);
+      return run_plot_lengths(plot_inputs, plot_png);
+    }
     if (*cmd_predict) return run_predict(predict_args, n_best);
     if (*cmd_bleu) return run_bleu(bleu_hyp, bleu_refs, bleu_lowercase, bleu_tokenize, bleu_json);
-    if (*cmd_attention) return run_attention(attention_args, text, png);
+    if (*cmd_attention) {
+      refuse_overwriting_inputs(png, "--png", {attention_args.checkpoint});
+      return run_attention(attention_args, text, png);
+    }
     if (*cmd_export) return run_export(export_flags);
     return 0;
   });

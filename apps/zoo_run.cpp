@@ -1,6 +1,7 @@
 // zoo-run: runs any file an attnzoo app exported, as a deployment would. It
-// links LibTorch (torch::jit::load), OpenCV (to read images) and no attnzoo
-// code: everything the model needs is inside the file.
+// links LibTorch (torch::jit::load), OpenCV (to read images) and, of attnzoo,
+// only the readers that check its input (data/text_io.h): no model code, as
+// everything the model needs is inside the file.
 //
 //   zoo-run m30k.pt --text "Ein Hund rennt ."      translate (or lines on stdin)
 //   zoo-run scenes.pt --image scene.png            caption
@@ -25,12 +26,14 @@
 #include <string>
 #include <vector>
 
+#include "apps/cli_checks.h"
+#include "data/error.h"
+#include "data/text_io.h"
+
 namespace {
 
 // A mistake of the user's: one line on stderr, exit status 1.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using UsageError = attnzoo::UserError;
 
 struct Loaded {
   torch::jit::Module module;
@@ -53,7 +56,14 @@ Loaded load(const std::string& path) {
         ": a TorchScript file, but not one an attnzoo app exported (no attnzoo.json inside; "
         "for a checkpoint, run `translate|caption|glimpse|forecast export --checkpoint " +
         path + " --out model.pt` first)");
-  out.record = nlohmann::json::parse(extra.at("attnzoo.json"));
+  try {
+    out.record = nlohmann::json::parse(extra.at("attnzoo.json"));
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(path + ": its attnzoo.json is not valid JSON (" + e.what() + ")");
+  }
+  if (!out.record.is_object() || !out.record.contains("app") || !out.record["app"].is_string() ||
+      !out.record.contains("config") || !out.record["config"].is_object())
+    throw UsageError(path + ": its attnzoo.json lacks the app and config records (damaged?)");
   return out;
 }
 
@@ -91,6 +101,10 @@ bool takes_text(torch::jit::Module& m) {
 void run_translate(torch::jit::Module& m, const std::vector<std::string>& texts) {
   const bool text = takes_text(m);
   auto one = [&](const std::string& line) {
+    if (line.find_first_not_of(" \t") == std::string::npos) {  // empty in, empty out
+      std::cout << '\n';
+      return;
+    }
     if (text) {
       std::cout << m.get_method("translate")({line}).toStringRef() << '\n';
       return;
@@ -111,10 +125,10 @@ void run_translate(torch::jit::Module& m, const std::vector<std::string>& texts)
     std::cout << '\n';
   };
   if (!texts.empty()) {
-    for (const auto& t : texts) one(t);
+    for (const auto& t : texts) one(attnzoo::check_input_line(t, "--text"));
     return;
   }
-  for (std::string line; std::getline(std::cin, line);) one(line);
+  for (const auto& line : attnzoo::read_input_lines(std::cin, "stdin")) one(line);
 }
 
 void run_images(torch::jit::Module& m, const std::string& app,
@@ -139,8 +153,7 @@ void run_images(torch::jit::Module& m, const std::string& app,
 // The model's input channels over rows [at - L, at) of a CSV with a header
 // naming them (any other columns, the time column included, are ignored).
 torch::Tensor read_window(const std::string& path, torch::jit::Module& m, int64_t at) {
-  std::ifstream in(path);
-  if (!in) throw UsageError(path + ": no such CSV file");
+  const auto lines = attnzoo::read_lines(path);  // BOM and \r dropped, UTF-8 checked
   const auto channels = m.attr("channels").toListRef();
   const int64_t len = m.attr("input_len").toInt();
   auto split = [](const std::string& line) {
@@ -149,9 +162,8 @@ torch::Tensor read_window(const std::string& path, torch::jit::Module& m, int64_
     for (std::string cell; std::getline(s, cell, ',');) cells.push_back(cell);
     return cells;
   };
-  std::string line;
-  if (!std::getline(in, line)) throw UsageError(path + ": empty file");
-  const auto header = split(line);
+  if (lines.empty()) throw UsageError(path + ": empty file");
+  const auto header = split(lines[0]);
   std::vector<size_t> cells;
   for (const auto& c : channels) {
     const auto it = std::find(header.begin(), header.end(), c.toStringRef());
@@ -160,16 +172,22 @@ torch::Tensor read_window(const std::string& path, torch::jit::Module& m, int64_
     cells.push_back(static_cast<size_t>(it - header.begin()));
   }
   std::vector<std::vector<float>> rows;
-  for (int64_t n = 2; std::getline(in, line); ++n) {
+  for (size_t n = 2; n <= lines.size(); ++n) {
+    const auto& line = lines[n - 1];
     if (line.empty()) continue;
     const auto row = split(line);
     std::vector<float> values;
     for (size_t c : cells) {
+      float v = 0;
       try {
-        values.push_back(std::stof(row.at(c)));
+        v = std::stof(row.at(c));
       } catch (const std::exception&) {
         throw UsageError(fmt::format("{}:{}: column \"{}\" is not a number", path, n, header[c]));
       }
+      if (!std::isfinite(v))
+        throw UsageError(
+            fmt::format("{}:{}: column \"{}\" is {}, not a finite number", path, n, header[c], v));
+      values.push_back(v);
     }
     rows.push_back(values);
   }
@@ -228,10 +246,13 @@ int main(int argc, char** argv) {
   app.add_option("--text", texts,
                  "translate: sentence to translate (repeat; default: lines on stdin)");
   app.add_option("--image", images, "caption, glimpse: image file (repeat)");
-  app.add_option("--beam", beam, "caption: beam size (default: the model's)");
+  app.add_option("--beam", beam, "caption: beam size (default: the model's)")
+      ->check(attnzoo::at_least(1));
   app.add_option("--csv", csv, "forecast: CSV with the model's channels as columns");
-  app.add_option("--at", at, "forecast: first forecast row, 0-based (default: after the last row)");
-  app.add_option("--threads", threads, "ATen threads (0: LibTorch's default)");
+  app.add_option("--at", at, "forecast: first forecast row, 0-based (default: after the last row)")
+      ->check(attnzoo::at_least(0));
+  app.add_option("--threads", threads, "ATen threads (0: LibTorch's default)")
+      ->check(attnzoo::at_least(0));
   app.add_flag("--info", info, "Print the app, version, methods and config of the file");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -239,6 +260,17 @@ int main(int argc, char** argv) {
     auto loaded = load(model);
     auto& m = loaded.module;
     const std::string kind = loaded.record.value("app", "");
+    // A flag that the model's kind does not read is a mistake, not a no-op.
+    auto refuse = [&](bool given, const char* flag) {
+      if (given) throw UsageError(std::string(flag) + " does not apply to a " + kind + " model");
+    };
+    if (!info) {
+      refuse(!texts.empty() && kind != "translate", "--text");
+      refuse(!images.empty() && kind != "caption" && kind != "glimpse", "--image");
+      refuse(beam > 0 && kind != "caption", "--beam");
+      refuse(!csv.empty() && kind != "forecast", "--csv");
+      refuse(at >= 0 && kind != "forecast", "--at");
+    }
     torch::NoGradGuard no_grad;
     if (info) {
       print_info(m, loaded.record);
@@ -256,6 +288,9 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const c10::Error& e) {
     std::cerr << "zoo-run: error inside the model: " << e.what_without_backtrace() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "zoo-run: error: " << e.what() << std::endl;
     return 2;
   }
   return 0;

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "data/error.h"
+#include "data/files.h"
 
 namespace attnzoo {
 
@@ -47,13 +48,24 @@ void write_image(const std::string& path, const torch::Tensor& pixels) {
   } else {
     m = view;
   }
+  write_image(path, m);
+}
+
+void write_image(const std::string& path, const cv::Mat& image) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  std::vector<uchar> bytes;
   bool ok = false;
   try {
-    ok = cv::imwrite(path, m);
+    ok = !ext.empty() && cv::imencode(ext, image, bytes);
   } catch (const cv::Exception&) {
     ok = false;
   }
-  if (!ok) throw UserError("{}: cannot write the image", path);
+  if (!ok)
+    throw UserError("{}: cannot write the image (no image format for the extension \"{}\")", path,
+                    ext);
+  write_file_atomically(path,
+                        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                        "the image");
 }
 
 torch::Tensor augment(const torch::Tensor& images, const AugmentOptions& o) {

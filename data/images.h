@@ -2,6 +2,7 @@
 // Image files in and out (OpenCV), and the training-time augmentation of a
 // batch. Images are uint8 tensors: (H,W) grey or (H,W,3) RGB.
 #include <torch/torch.h>
+#include <opencv2/core.hpp>
 
 #include <string>
 
@@ -21,6 +22,9 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& option
 
 // Writes a uint8 (H,W) or (H,W,3) RGB tensor; the format follows the extension.
 void write_image(const std::string& path, const torch::Tensor& pixels);
+// Writes an OpenCV image (BGR or grey) atomically (data/files.h); the format
+// follows the extension. UserError names the path on failure.
+void write_image(const std::string& path, const cv::Mat& image);
 
 // Random changes applied to a training batch, each image drawn separately
 // from torch's default generator (so a resumed run draws the same ones).

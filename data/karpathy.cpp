@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "data/error.h"
+#include "data/files.h"
 #include "data/text_io.h"
 
 namespace attnzoo {
@@ -91,9 +92,8 @@ void write_karpathy(const std::string& path, const std::string& dataset,
                     {"sentids", ids},
                     {"sentences", sentences}});
   }
-  std::ofstream out(path);
-  out << nlohmann::json{{"images", list}, {"dataset", dataset}}.dump() << "\n";
-  if (!out) throw UserError("{}: cannot write", path);
+  write_file_atomically(path, nlohmann::json{{"images", list}, {"dataset", dataset}}.dump() + "\n",
+                        "the Karpathy JSON");
 }
 
 }  // namespace attnzoo

@@ -4,8 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 #include "data/error.h"
+#include "data/files.h"
 #include "data/utf8.h"
 
 namespace attnzoo {
@@ -31,6 +33,26 @@ std::string read_bytes(const std::string& path) {
   return bytes;
 }
 
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+// Line `number` (1-based) of `where` without its \r (and, on the first, the
+// BOM); UserError for invalid UTF-8 or a NUL byte.
+void clean_line(std::string& line, const std::string& where, size_t number) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (number == 1 && line.compare(0, kBom.size(), kBom) == 0) line.erase(0, kBom.size());
+  const size_t nul = line.find('\0');
+  if (nul != std::string::npos)
+    throw UserError("{}:{}: a NUL byte at byte {} (binary data, or UTF-16 text?)", where, number,
+                    nul + 1);
+  const size_t bad = find_invalid_utf8(line);
+  if (bad != std::string::npos)
+    throw UserError("{}:{}: invalid UTF-8 at byte {}", where, number, bad + 1);
+}
+
+}  // namespace
+
 std::vector<std::string> read_lines(const std::string& path) {
   const std::string bytes = read_bytes(path);
   std::vector<std::string> lines;
@@ -44,21 +66,52 @@ std::vector<std::string> read_lines(const std::string& path) {
     }
   }
   if (!current.empty()) lines.push_back(std::move(current));
-  for (size_t i = 0; i < lines.size(); ++i) {
-    auto& line = lines[i];
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const size_t bad = find_invalid_utf8(line);
-    if (bad != std::string::npos)
-      throw UserError("{}:{}: invalid UTF-8 at byte {}", path, i + 1, bad + 1);
+  for (size_t i = 0; i < lines.size(); ++i) clean_line(lines[i], path, i + 1);
+  return lines;
+}
+
+std::vector<std::string> read_input_lines(std::istream& in, const std::string& where,
+                                          size_t max_bytes) {
+  std::vector<std::string> lines;
+  std::streambuf* buffer = in.rdbuf();
+  std::string line;
+  bool open_line = false;
+  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
+    if (c == '\n') {
+      clean_line(line, where, lines.size() + 1);
+      lines.push_back(std::move(line));
+      line.clear();
+      open_line = false;
+      continue;
+    }
+    open_line = true;
+    line.push_back(static_cast<char>(c));
+    if (line.size() > max_bytes + 1)  // + 1: the \r of a \r\n ending
+      throw UserError("{}:{}: a line longer than {} bytes; split the text into lines", where,
+                      lines.size() + 1, max_bytes);
+  }
+  if (open_line) {
+    clean_line(line, where, lines.size() + 1);
+    lines.push_back(std::move(line));
   }
   return lines;
 }
 
+std::string check_input_line(std::string line, const std::string& where, size_t max_bytes) {
+  if (line.size() > max_bytes)
+    throw UserError("{}: longer than {} bytes; split the text into lines", where, max_bytes);
+  const size_t newline = line.find('\n');
+  if (newline != std::string::npos && newline + 1 < line.size())
+    throw UserError("{}: holds several lines; give each its own {}", where, where);
+  if (newline != std::string::npos) line.erase(newline);
+  clean_line(line, where, 1);
+  return line;
+}
+
 void write_lines(const std::string& path, const std::vector<std::string>& lines) {
-  std::ofstream out(path);
-  if (!out) throw UserError("{}: cannot open for writing", path);
-  for (const auto& line : lines) out << line << '\n';
-  if (!out) throw UserError("{}: write failed", path);
+  std::string text;
+  for (const auto& line : lines) text.append(line).push_back('\n');
+  write_file_atomically(path, text, "the text file");
 }
 
 std::string trim(const std::string& s) {

@@ -1,5 +1,7 @@
 #pragma once
 // Line-oriented text readers: plain or gzip files, validated as UTF-8.
+#include <cstddef>
+#include <istream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -7,9 +9,24 @@
 namespace attnzoo {
 
 // All lines of `path` (plain text or .gz; zlib reads both), without the line
-// ending (\n or \r\n). Throws UserError naming the file and line for a missing
-// file or invalid UTF-8.
+// ending (\n or \r\n) and without a UTF-8 byte order mark before the first.
+// Throws UserError naming the file and line for a missing file, invalid UTF-8
+// or a NUL byte.
 std::vector<std::string> read_lines(const std::string& path);
+
+// The longest line the apps take from a user (stdin, --text).
+constexpr size_t kMaxInputLineBytes = size_t{1} << 20;
+
+// Lines of a stream a user types or pipes in, read as read_lines reads a file
+// (BOM and \r dropped; invalid UTF-8 or NUL refused), and refused past
+// `max_bytes` a line without reading the rest of it, so that memory stays
+// bounded; UserError "<where>:<line>: ...".
+std::vector<std::string> read_input_lines(std::istream& in, const std::string& where,
+                                          size_t max_bytes = kMaxInputLineBytes);
+
+// One line given on the command line (`where`: "--text"), checked the same way.
+std::string check_input_line(std::string line, const std::string& where,
+                             size_t max_bytes = kMaxInputLineBytes);
 
 // The whole content of `path`, decompressed where it is gzip. Throws
 // UserError naming the file when it is missing or unreadable.

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "data/error.h"
+#include "data/files.h"
 
 namespace attnzoo {
 namespace {
@@ -80,9 +81,7 @@ Vocab Vocab::from_json(const nlohmann::json& j, const std::string& where) {
 }
 
 void Vocab::save(const std::string& path) const {
-  std::ofstream out(path);
-  if (!out) throw UserError("{}: cannot open for writing", path);
-  out << to_json().dump() << '\n';
+  write_file_atomically(path, to_json().dump() + "\n", "the vocabulary");
 }
 
 Vocab Vocab::load(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/error.h"
+#include "data/images.h"
 #include "data/text_io.h"
 #include "eval/png.h"
 #include "eval/text_painter.h"
@@ -64,7 +65,7 @@ void plot_alignment(const torch::Tensor& weights_in, const std::vector<std::stri
     cv::rotate(strip, rotated, cv::ROTATE_90_COUNTERCLOCKWISE);  // text reads bottom to top
     rotated.copyTo(canvas(cv::Rect(left + c * kCell, title_height, kCell, strip_height)));
   }
-  write_png(png_path, canvas);
+  write_image(png_path, canvas);
 }
 
 }  // namespace attnzoo

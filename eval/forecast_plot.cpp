@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "data/error.h"
+#include "data/images.h"
 #include "eval/png.h"
 #include "eval/text_painter.h"
 
@@ -97,7 +98,7 @@ cv::Mat forecast_figure(const ForecastFigure& f) {
 }
 
 void write_forecast_figure(const std::string& png_path, const ForecastFigure& figure) {
-  write_png(png_path, forecast_figure(figure));
+  write_image(png_path, forecast_figure(figure));
 }
 
 }  // namespace attnzoo

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "data/error.h"
+#include "data/images.h"
 #include "eval/png.h"
 #include "eval/text_painter.h"
 
@@ -72,7 +73,7 @@ cv::Mat glimpse_path_figure(const torch::Tensor& image, const torch::Tensor& loc
 void write_glimpse_path(const std::string& png_path, const torch::Tensor& image,
                         const torch::Tensor& locations, const std::vector<int64_t>& sides,
                         const std::string& title, int side) {
-  write_png(png_path, glimpse_path_figure(image, locations, sides, title, side));
+  write_image(png_path, glimpse_path_figure(image, locations, sides, title, side));
 }
 
 }  // namespace attnzoo

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "data/error.h"
+#include "data/images.h"
 #include "eval/png.h"
 #include "eval/text_painter.h"
 
@@ -68,7 +69,7 @@ cv::Mat attention_heatmaps(const torch::Tensor& image, const std::vector<std::st
 void write_attention_heatmaps(const std::string& png_path, const torch::Tensor& image,
                               const std::vector<std::string>& words, const torch::Tensor& attention,
                               int64_t grid_h, int64_t grid_w, const HeatmapOptions& options) {
-  write_png(png_path, attention_heatmaps(image, words, attention, grid_h, grid_w, options));
+  write_image(png_path, attention_heatmaps(image, words, attention, grid_h, grid_w, options));
 }
 
 }  // namespace attnzoo

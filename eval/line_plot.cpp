@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/error.h"
+#include "data/images.h"
 #include "eval/png.h"
 
 namespace attnzoo {
@@ -74,7 +75,7 @@ void plot_lines(const std::vector<std::string>& x_labels, const std::vector<Seri
              cv::LINE_AA);
     cv::putText(img, series[s].name, {kLeft + plot_w + 46, ly}, font, 0.45, black, 1, cv::LINE_AA);
   }
-  write_png(png_path, img);
+  write_image(png_path, img);
 }
 
 }  // namespace attnzoo

@@ -8,15 +8,6 @@
 
 namespace attnzoo {
 
-void write_png(const std::string& path, const cv::Mat& image) {
-  bool ok = false;
-  try {
-    ok = cv::imwrite(path, image);
-  } catch (const cv::Exception&) {
-  }
-  if (!ok) throw UserError("{}: cannot write the image", path);
-}
-
 cv::Mat image_to_bgr(const torch::Tensor& image, int side, int interpolation) {
   const auto img = image.to(torch::kCPU, torch::kUInt8).contiguous();
   cv::Mat bgr;

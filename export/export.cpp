@@ -13,6 +13,7 @@
 
 #include "data/error.h"
 #include "data/fashion_mnist.h"
+#include "data/files.h"
 #include "export/sources.h"
 #include "tasks/glimpse.h"
 
@@ -108,11 +109,13 @@ void save_export(const torch::jit::Module& module, const std::string& path, cons
       {"app", app}, {"version", ATTNZOO_VERSION}, {"config", config}, {"frozen", frozen}};
   torch::jit::ExtraFilesMap extra = files;
   extra["attnzoo.json"] = record.dump();
+  std::ostringstream bytes;
   try {
-    module.save(path, extra);
+    module.save(bytes, extra);
   } catch (const c10::Error& e) {
     throw UserError("{}: cannot write the exported model ({})", path, e.what_without_backtrace());
   }
+  write_file_atomically(path, bytes.str(), "the exported model");
 }
 
 }  // namespace attnzoo

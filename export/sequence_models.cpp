@@ -56,6 +56,8 @@ torch::jit::Module export_translator(const Translator& translator,
   m.register_attribute("max_len_offset", c10::IntType::get(),
                        decode.at("max_len_offset").get<int64_t>());
   m.register_attribute("default_beam", c10::IntType::get(), decode.at("beam").get<int64_t>());
+  m.register_attribute("max_source_tokens", c10::IntType::get(),
+                       decode.at("max_source_tokens").get<int64_t>());
   register_text_attributes(m);
   register_vocab(m, translator.src_vocab, "src");
   register_vocab(m, translator.tgt_vocab, "tgt");

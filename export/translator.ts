@@ -24,6 +24,9 @@ def beam_search(self, src: Tensor, src_lengths: Tensor, beam: int, max_len: int)
     return self.greedy(memory, state, limits)
 
 def run_ids(self, ids: List[int]) -> Tuple[List[int], Tensor]:
+    # a longer source is cut to decode.max_source_tokens, as the app does
+    if len(ids) > self.max_source_tokens:
+        ids = ids[:self.max_source_tokens - 1] + [self.eos]
     device = self.decoder.out.weight.device
     src = torch.tensor([ids], dtype=4, device=device)
     lengths = torch.tensor([len(ids)], dtype=4)

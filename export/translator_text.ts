@@ -19,4 +19,4 @@ def attention(self, text: str) -> Tuple[List[str], List[str], Tensor]:
     target: List[str] = []
     for i in out:
         target.append(self.tgt_tokens[i])
-    return tokens + [self.src_tokens[self.eos]], target, weights
+    return tokens[:weights.size(1) - 1] + [self.src_tokens[self.eos]], target, weights

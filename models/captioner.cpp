@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "data/config_checks.h"
 #include "data/error.h"
 #include "data/vocab.h"
 
@@ -183,6 +184,10 @@ void CaptionStepper::select(const torch::Tensor& rows) {
 
 CaptionNetOptions CaptionNetOptions::from_json(const nlohmann::json& config, int64_t vocab_size) {
   const auto& e = config.at("encoder");
+  require_at_least(e, "encoder", {"width"}, 1);
+  require_at_least(config.at("model"), "model", {"embedding_size", "hidden_size", "attention_size"},
+                   1);
+  require_between(config.at("model"), "model", "dropout", 0, 1);
   const auto encoder = ResNetOptions(e.at("depth").get<int64_t>())
                            .width(e.at("width"))
                            .last_stage(e.at("last_stage"))

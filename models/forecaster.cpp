@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "data/config_checks.h"
 #include "data/error.h"
 
 namespace attnzoo {
@@ -14,6 +15,8 @@ ForecasterOptions ForecasterOptions::from_json(const nlohmann::json& j, int64_t 
       "attention", "decoder",        "instance_norm", "dropout"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) throw UserError("config: unknown key model.{}", key);
+  require_at_least(j, "model", {"embedding_size", "hidden_size", "layers"}, 1);
+  require_between(j, "model", "dropout", 0, 1);
   ForecasterOptions o(input_size, input_len, horizon);
   o.target_channel(target_channel).time_size(time_size);
   try {

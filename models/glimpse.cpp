@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "data/config_checks.h"
 #include "data/error.h"
 #include "models/reinforce.h"
 
@@ -150,6 +151,14 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
 GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
   const auto& m = config.at("model");
   const int64_t side = config.at("data").at("canvas");
+  require_at_least(m, "model",
+                   {"glimpses", "patch", "scales", "glimpse_hidden", "location_hidden", "hidden"},
+                   1);
+  require_at_least(m, "model", {"zoom"}, 1);
+  require_at_least(m, "model", {"location_std"}, 0);
+  require_at_least(m.at("cnn"), "model.cnn", {"conv1", "conv2", "hidden"}, 1);
+  require_at_least(m.at("mlp"), "model.mlp", {"hidden"}, 1);
+  require_at_least(config.at("data"), "data", {"canvas"}, 1);
   GlimpseNetOptions o;
   o.kind(m.at("kind").get<std::string>());
   if (o.kind() != "ram" && o.kind() != "cnn" && o.kind() != "mlp")

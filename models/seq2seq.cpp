@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "data/config_checks.h"
 #include "data/error.h"
 #include "data/vocab.h"
 
@@ -25,6 +26,11 @@ Seq2SeqOptions Seq2SeqOptions::from_json(const nlohmann::json& j, int64_t src_vo
                                               "hard_eval"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) throw UserError("config: unknown key model.{}", key);
+  require_at_least(j, "model",
+                   {"embedding_size", "encoder_hidden_size", "decoder_hidden_size",
+                    "encoder_layers", "decoder_layers"},
+                   1);
+  require_between(j, "model", "dropout", 0, 1);
   Seq2SeqOptions o(src_vocab_size, tgt_vocab_size);
   try {
     o.embedding_size(j.value("embedding_size", o.embedding_size()));

@@ -288,12 +288,12 @@ void pretrain_caption_encoder(Captioner& c, const std::string& report_path) {
 }
 
 std::string train_captioner(const nlohmann::json& config_in, const std::string& out_dir,
-                            bool resume) {
+                            RunStart start) {
   const auto& tc = config_in.at("train");
-  auto checkpoint = begin_run(LoopOptions::from_json(tc), out_dir, resume, "caption");
+  auto checkpoint = begin_run(LoopOptions::from_json(tc), out_dir, start, "caption");
 
   if (config_in.at("encoder").at("cache").get<bool>()) check_cache_config(config_in);
-  if (!resume) check_encoder_weights(config_in);
+  if (start != RunStart::resume) check_encoder_weights(config_in);
   std::fprintf(stderr, "loading data (%s)\n",
                config_in.at("data").at("source").get<std::string>().c_str());
   auto data = load_caption_data(config_in.at("data"), {"train", "valid", "test"},

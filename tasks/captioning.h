@@ -43,7 +43,9 @@ std::unique_ptr<TrainTask> make_caption_task(Captioner& captioner, CaptionSplits
                                              const nlohmann::json& train_config,
                                              const std::string& cache_path);
 
-// Trains (or, with resume, continues) in out_dir; returns the checkpoint path.
-std::string train_captioner(const nlohmann::json& config, const std::string& out_dir, bool resume);
+// Trains in out_dir (fresh, resumed or started over: RunStart in train/loop.h);
+// returns the checkpoint path.
+std::string train_captioner(const nlohmann::json& config, const std::string& out_dir,
+                            RunStart start);
 
 }  // namespace attnzoo

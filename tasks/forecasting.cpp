@@ -257,9 +257,9 @@ std::unique_ptr<TrainTask> make_forecast_task(Forecasting& f, const ForecastSpli
 }
 
 std::string train_forecaster(const nlohmann::json& config_in, const std::string& out_dir,
-                             bool resume) {
+                             RunStart start) {
   auto checkpoint =
-      begin_run(LoopOptions::from_json(config_in.at("train")), out_dir, resume, "forecast");
+      begin_run(LoopOptions::from_json(config_in.at("train")), out_dir, start, "forecast");
   std::unique_ptr<Forecasting> forecasting;
   TimeTable table;
   if (checkpoint) {

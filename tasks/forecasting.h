@@ -63,7 +63,9 @@ ForecastOutput forecast_batch(Forecasting& f, const Windows::Batch& batch);
 std::unique_ptr<TrainTask> make_forecast_task(Forecasting& f, const ForecastSplits& data,
                                               const nlohmann::json& train_config);
 
-// Trains (or, with resume, continues) in out_dir; returns the checkpoint path.
-std::string train_forecaster(const nlohmann::json& config, const std::string& out_dir, bool resume);
+// Trains in out_dir (fresh, resumed or started over: RunStart in train/loop.h);
+// returns the checkpoint path.
+std::string train_forecaster(const nlohmann::json& config, const std::string& out_dir,
+                             RunStart start);
 
 }  // namespace attnzoo

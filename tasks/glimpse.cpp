@@ -210,9 +210,9 @@ std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier,
 }
 
 std::string train_glimpse(const nlohmann::json& config_in, const std::string& out_dir,
-                          bool resume) {
+                          RunStart start) {
   auto checkpoint =
-      begin_run(LoopOptions::from_json(config_in.at("train")), out_dir, resume, "glimpse");
+      begin_run(LoopOptions::from_json(config_in.at("train")), out_dir, start, "glimpse");
   std::unique_ptr<GlimpseClassifier> classifier;
   if (checkpoint) {
     classifier = std::make_unique<GlimpseClassifier>(*checkpoint);

@@ -61,7 +61,8 @@ std::unique_ptr<TrainTask> make_glimpse_task(GlimpseClassifier& classifier,
                                              const GlimpseSplits& data,
                                              const nlohmann::json& train_config);
 
-// Trains (or, with resume, continues) in out_dir; returns the checkpoint path.
-std::string train_glimpse(const nlohmann::json& config, const std::string& out_dir, bool resume);
+// Trains in out_dir (fresh, resumed or started over: RunStart in train/loop.h);
+// returns the checkpoint path.
+std::string train_glimpse(const nlohmann::json& config, const std::string& out_dir, RunStart start);
 
 }  // namespace attnzoo

@@ -43,7 +43,7 @@ nlohmann::json default_translate_config() {
       "select_metric": "bleu", "valid_max_sentences": 0, "precision": "fp32"
     },
     "decode": {"beam": 5, "length_penalty": 0.6, "max_len_ratio": 2.0, "max_len_offset": 10,
-               "batch_size": 64}
+               "batch_size": 64, "max_source_tokens": 256}
   })");
   config["train"] = with_loop_defaults(config.at("train"));
   config["train"]["hard"] = default_hard_attention_config();
@@ -175,9 +175,9 @@ class TranslationTask : public TrainTask {
 }  // namespace
 
 std::string train_translator(const nlohmann::json& config_in, const std::string& out_dir,
-                             bool resume) {
+                             RunStart start) {
   const auto& tc = config_in.at("train");
-  auto checkpoint = begin_run(LoopOptions::from_json(tc), out_dir, resume, "translate");
+  auto checkpoint = begin_run(LoopOptions::from_json(tc), out_dir, start, "translate");
   const auto data = load_translation_data(config_in.at("data"));
   std::unique_ptr<Translator> translator;
   if (checkpoint) {

@@ -19,6 +19,7 @@
 #include "models/seq2seq.h"
 #include "tasks/translator.h"
 #include "train/checkpoint.h"
+#include "train/loop.h"
 
 namespace attnzoo {
 
@@ -27,9 +28,10 @@ nlohmann::json default_translate_config();
 // The config file laid over the defaults (unknown keys are errors).
 nlohmann::json load_translate_config(const std::string& path);
 
-// Trains per `config` into `out_dir`. With `resume`, continues from
+// Trains per `config` into `out_dir`. With RunStart::resume, continues from
 // `out_dir/checkpoint.pt`, reaching the same weights as an uninterrupted run.
 // Returns the final checkpoint's path.
-std::string train_translator(const nlohmann::json& config, const std::string& out_dir, bool resume);
+std::string train_translator(const nlohmann::json& config, const std::string& out_dir,
+                             RunStart start);
 
 }  // namespace attnzoo

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "data/config_checks.h"
 #include "data/error.h"
 #include "data/text_io.h"
 #include "tasks/translation.h"
@@ -20,6 +21,7 @@ SearchOptions search_options(const nlohmann::json& d) {
   o.bos = Vocab::kBos;
   o.eos = Vocab::kEos;
   if (o.beam < 1) throw UserError("decode.beam must be at least 1 (got {})", o.beam);
+  require_at_least(d, "decode", {"max_source_tokens"}, 2);
   return o;
 }
 
@@ -113,32 +115,55 @@ std::vector<int64_t> Translator::max_lengths(const torch::Tensor& source_lengths
 std::vector<Translation> Translator::translate(const std::vector<std::string>& sources,
                                                const SearchOptions& options, int64_t batch_size,
                                                bool show_progress) {
+  // Empty lines translate to empty lines; longer sources than
+  // decode.max_source_tokens are cut to it, which bounds the search's memory
+  // and time whatever the input.
+  const auto max_source =
+      static_cast<size_t>(config.at("decode").at("max_source_tokens").get<int64_t>());
   std::vector<Example> examples;
-  examples.reserve(sources.size());
-  for (const auto& s : sources) examples.push_back({encode_source(s), {}});
+  std::vector<size_t> source_of;  // examples[k] translates sources[source_of[k]]
+  int64_t cut = 0;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (trim(sources[i]).empty()) continue;
+    auto ids = encode_source(sources[i]);
+    if (ids.size() > max_source) {
+      ids.resize(max_source - 1);
+      ids.push_back(Vocab::kEos);
+      ++cut;
+    }
+    examples.push_back({std::move(ids), {}});
+    source_of.push_back(i);
+  }
+  if (cut > 0)
+    std::fprintf(stderr,
+                 "warning: %lld source sentences were cut to decode.max_source_tokens (%zu)\n",
+                 static_cast<long long>(cut), max_source);
   std::vector<Translation> results(sources.size());
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (trim(sources[i]).empty()) results[i].n_best.emplace_back();
   const bool was_training = model->is_training();
   model->eval();
   torch::NoGradGuard no_grad;
   std::unique_ptr<ProgressBar> bar;
   if (show_progress)
-    bar = std::make_unique<ProgressBar>(static_cast<int64_t>(sources.size()), "translate");
+    bar = std::make_unique<ProgressBar>(static_cast<int64_t>(examples.size()), "translate");
   int64_t done = 0;
   for (const auto& indices : make_batches(examples, batch_size, /*shuffle=*/false, 0)) {
     const Batch batch = collate(examples, indices).to(module_device(*model));
     Seq2SeqStepper stepper(model, batch.src, batch.src_lengths);
     const auto hypotheses = search(stepper, max_lengths(batch.src_lengths), options);
     for (int64_t r = 0; r < batch.size(); ++r) {
-      const size_t i = indices[r];
+      const size_t k = indices[r], i = source_of[k];
       const auto& list = hypotheses[r];
       const Hypothesis& best = list.front();
       Translation& t = results[i];
       t.text = tgt_tokenizer->detokenize(tgt_vocab.decode(best.tokens));
       t.score = best.score;
       for (int64_t id : best.tokens) t.output_tokens.push_back(tgt_vocab.token(id));
+      const int64_t length = static_cast<int64_t>(examples[k].src.size());
       t.source_tokens = src_tokenizer->tokenize(sources[i]);
+      t.source_tokens.resize(std::min(t.source_tokens.size(), examples[k].src.size() - 1));
       t.source_tokens.push_back("<eos>");
-      const int64_t length = static_cast<int64_t>(examples[i].src.size());
       if (best.attention.defined())
         t.attention = best.attention.narrow(1, 0, length)
                           .to(torch::kCPU, /*non_blocking=*/false,

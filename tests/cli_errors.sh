@@ -4,27 +4,7 @@ set -u
 translate="$1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-passes=0
-
-# expect_error DESCRIPTION EXPECTED_TEXT COMMAND...
-expect_error() {
-  local what="$1" expected="$2"
-  shift 2
-  local out rc
-  out=$("$@" 2>&1 >/dev/null)
-  rc=$?
-  if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
-    echo "FAIL $what: exit code $rc"; failures=$((failures + 1)); return
-  fi
-  if ! grep -qF -- "$expected" <<<"$out"; then
-    echo "FAIL $what: message lacks '$expected': $out"; failures=$((failures + 1)); return
-  fi
-  if [ "$(wc -l <<<"$out")" -gt 2 ]; then
-    echo "FAIL $what: more than one line: $out"; failures=$((failures + 1)); return
-  fi
-  echo "ok   $what"; passes=$((passes + 1))
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 printf '{"train": {"lrr": 1}}' > "$tmp/typo.json"
 printf '{"train": ' > "$tmp/broken.json"
@@ -43,9 +23,8 @@ expect_error "junk checkpoint" "not an attnzoo checkpoint" "$translate" predict 
 expect_error "misaligned BLEU" "has 1 lines" "$translate" bleu --hyp "$tmp/two.txt" --ref "$tmp/one.txt"
 printf '{"data": {"source": "dates", "dates": {"train_size": 50}}, "model": {"attention": "bogus"}}' > "$tmp/bogus.json"
 expect_error "bad attention kind" 'attention "bogus" is not one of' "$translate" train --config "$tmp/bogus.json" --out "$tmp/run"
-"$translate" --help >/dev/null || { echo "FAIL --help"; failures=$((failures + 1)); }
+"$translate" --help >/dev/null || fail "--help"
 for sub in train eval predict bleu attention; do
-  "$translate" "$sub" --help | grep -q -- "--" || { echo "FAIL $sub --help"; failures=$((failures + 1)); }
+  "$translate" "$sub" --help | grep -q -- "--" || fail "$sub --help"
 done
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

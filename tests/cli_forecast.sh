@@ -77,7 +77,7 @@ echo "$err" | grep -q 'no column "OT" in the header (it has date, a)'
 if err=$("$forecast" predict --checkpoint "$run/s/best.pt" --at 10 2>&1); then exit 1; fi
 echo "$err" | grep -q "needs 96 input rows"
 if err=$("$forecast" eval --checkpoint "$run/lin/checkpoint.pt" --split nope 2>&1); then exit 1; fi
-echo "$err" | grep -q 'split "nope"'
+echo "$err" | grep -q -- '--split: nope not in {test,valid,train}'
 
 if [ -f "$ett" ]; then
   "$forecast" train --config "$source_dir/configs/forecast/etth1.json" --csv "$ett" --out "$run/ett" --model linear \

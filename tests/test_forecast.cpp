@@ -201,7 +201,7 @@ TEST_CASE("forecast checkpoints keep the channels and the scaler", "[forecast]")
   config["train"]["max_steps"] = 3;
   config["train"]["log_every"] = 1;
   const auto dir = (testing::scratch_dir() / "forecast-run").string();
-  train_forecaster(config, dir, false);
+  train_forecaster(config, dir, RunStart::fresh);
   const Forecasting loaded(Checkpoint(dir + "/best.pt", "forecast"));
   CHECK(loaded.channels == std::vector<std::string>{"load", "value"});
   CHECK(loaded.target_channel == 1);

@@ -65,13 +65,13 @@ TEST_CASE("a resumed run reaches exactly the weights of an uninterrupted one",
   auto config = tiny_config();
   config["train"]["max_steps"] = 14;
   const auto straight = fresh_dir("straight");
-  train_translator(config, straight, false);
+  train_translator(config, straight, RunStart::fresh);
 
   const auto resumed = fresh_dir("resumed");
   config["train"]["max_steps"] = 7;
-  train_translator(config, resumed, false);
+  train_translator(config, resumed, RunStart::fresh);
   config["train"]["max_steps"] = 14;
-  train_translator(config, resumed, true);
+  train_translator(config, resumed, RunStart::resume);
 
   const auto a = weights_of(straight + "/checkpoint.pt");
   const auto b = weights_of(resumed + "/checkpoint.pt");
@@ -95,7 +95,7 @@ TEST_CASE("checkpoints hold everything needed to translate, and reject strangers
   config["tokenizer"]["src"] = {{"kind", "bpe"}, {"lowercase", true}, {"vocab_size", 60}};
   config["train"]["max_steps"] = 2;
   const auto dir = fresh_dir("holds");
-  const auto path = train_translator(config, dir, false);
+  const auto path = train_translator(config, dir, RunStart::fresh);
   const Checkpoint checkpoint(path, "translate");
   Translator t(checkpoint);
   CHECK(t.src_tokenizer->options().kind == "bpe");

@@ -6,6 +6,7 @@
 
 #include "attnzoo/version.h"
 #include "data/error.h"
+#include "data/files.h"
 
 namespace attnzoo {
 
@@ -31,15 +32,28 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, torch:
 
 void save_archive_atomically(torch::serialize::OutputArchive& archive, const std::string& path,
                              const std::string& what) {
-  const std::string tmp = path + ".tmp";
+  AtomicFile file(path, what);
+  // LibTorch's writer hands over each chunk. A failed write (a full disk) is
+  // kept and rethrown after save_to returns; until then the rest is
+  // discarded, but counted as written, since LibTorch's writer cannot stop
+  // cleanly (it throws from its destructor on a short count).
+  std::exception_ptr failure;
   try {
-    archive.save_to(tmp);
-    std::filesystem::rename(tmp, path);
-  } catch (const std::exception& e) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw UserError("{}: cannot write {} ({})", path, what, e.what());
+    archive.save_to([&](const void* data, size_t size) -> size_t {
+      if (failure) return size;
+      try {
+        file.write(data, size);
+      } catch (const UserError&) {
+        failure = std::current_exception();
+      }
+      return size;
+    });
+  } catch (const c10::Error& e) {
+    if (failure) std::rethrow_exception(failure);
+    throw UserError("{}: cannot write {} ({})", path, what, e.what_without_backtrace());
   }
+  if (failure) std::rethrow_exception(failure);
+  file.commit();
 }
 
 std::string checkpoint_app(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "data/error.h"
+#include "data/files.h"
 
 namespace attnzoo {
 
@@ -25,9 +26,7 @@ nlohmann::json read_json_file(const std::string& path) {
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& j) {
-  std::ofstream out(path);
-  if (!out) throw UserError("{}: cannot open for writing", path);
-  out << j.dump(2) << '\n';
+  write_file_atomically(path, j.dump(2) + "\n", "the JSON file");
 }
 
 namespace {
@@ -43,7 +42,8 @@ nlohmann::json merge_config(const nlohmann::json& defaults, const nlohmann::json
   if (!user.is_object()) throw UserError("{}: expected a JSON object", where);
   nlohmann::json result = defaults;
   for (const auto& [key, value] : user.items()) {
-    const std::string path = where + "." + key;
+    // "file.json.train.lr", or for `--set ` (trailing space) "--set train.lr"
+    const std::string path = !where.empty() && where.back() == ' ' ? where + key : where + "." + key;
     if (!defaults.contains(key)) throw UserError("{}: unknown key", path);
     const auto& def = defaults[key];
     if (def.is_object() && !def.empty()) {
@@ -54,6 +54,10 @@ nlohmann::json merge_config(const nlohmann::json& defaults, const nlohmann::json
       // Integers stay integers: a float given for an integer setting is an error.
       if (def.is_number_integer() && value.is_number_float())
         throw UserError("{}: expected an integer but got {}", path, value.dump());
+      // Sizes, counts, rates and weights are never negative: a value below 0
+      // where the default is not is a mistake, not a request for the default.
+      if (def.is_number() && value.is_number() && def.get<double>() >= 0 && value.get<double>() < 0)
+        throw UserError("{}: must be 0 or more (got {})", path, value.dump());
       result[key] = value;
     }
   }
@@ -77,7 +81,7 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
   std::stringstream ss(key);
   for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) patch = nlohmann::json{{*it, patch}};
-  config = merge_config(config, patch, "--set");
+  config = merge_config(config, patch, "--set ");
 }
 
 }  // namespace attnzoo

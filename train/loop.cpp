@@ -1,5 +1,7 @@
 #include "train/loop.h"
 
+#include <fmt/ranges.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "data/error.h"
+#include "data/files.h"
 #include "data/text_io.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
@@ -159,7 +162,7 @@ class Run {
         optimizer_(make_optimizer(o, groups_)),
         schedule_(o.lr, o.schedule),
         world_(world()) {
-    std::filesystem::create_directories(out_dir);
+    create_folder(out_dir, "run");  // begin_run made it, unless a caller skipped that
     if (world_.distributed())
       reducer_ = std::make_unique<GradientReducer>(task.model().parameters(), world_);
   }
@@ -185,8 +188,9 @@ class Run {
         seed_everything(rank_seed(o_.seed, world_.rank()));
     }
     if (world_.main()) {
-      truncate_metrics(metrics_path_, progress.step);
-      metrics_.open(metrics_path_, std::ios::app);
+      for (const auto& line : metrics_until(metrics_path_, progress.step))
+        metrics_.append(line).push_back('\n');
+      write_file_atomically(metrics_path_, metrics_, "the metrics log");
     }
     const auto batches = task_.epoch_batches(shuffle_seed(o_.seed, 0));
     batches_per_epoch_ = static_cast<int64_t>(batches.size());
@@ -280,7 +284,12 @@ class Run {
         reduce_seconds_ = 0;
       }
       if (evaluate_now) line.update(evaluate_and_select());
-      if (world_.main()) metrics_ << line.dump() << '\n' << std::flush;
+      if (world_.main()) {
+        // The whole log is rewritten (a few hundred kB at most), so that a
+        // full disk or a kill leaves the previous one whole.
+        metrics_.append(line.dump()).push_back('\n');
+        write_file_atomically(metrics_path_, metrics_, "the metrics log");
+      }
       window_ = Window();
     }
     evaluated_last_step_ = evaluate_now;
@@ -413,7 +422,7 @@ class Run {
   const std::vector<ParameterGroup> groups_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   LrSchedule schedule_;
-  std::ofstream metrics_;
+  std::string metrics_;  // metrics.jsonl's content
   Window window_;
   std::string summary_;  // the last log line's figures, shown on the bar
   int64_t batches_per_epoch_ = 0, planned_ = 0;
@@ -473,19 +482,54 @@ LoopOptions LoopOptions::from_json(const nlohmann::json& t) {
   return o;
 }
 
-std::unique_ptr<Checkpoint> begin_run(const LoopOptions& o, const std::string& out_dir, bool resume,
-                                      const std::string& app) {
+namespace {
+
+// The files a run writes in its folder (tasks add vocabularies and caches,
+// which a new run rewrites).
+const std::vector<std::string> kRunFiles = {"checkpoint.pt", "best.pt", "metrics.jsonl",
+                                            "config.json"};
+
+// Rank 0's claim on out_dir: the lock, then the earlier run's files refused or removed.
+void claim_run_folder(const std::string& out_dir, RunStart start) {
+  create_folder(out_dir, "run");
+  lock_folder(out_dir, "training");
+  remove_stale_temporaries(out_dir);
+  if (start == RunStart::resume) return;
+  std::vector<std::string> found;
+  for (const auto& name : kRunFiles)
+    if (file_exists(out_dir + "/" + name)) found.push_back(name);
+  if (found.empty()) return;
+  if (start == RunStart::fresh)
+    throw UserError(
+        "{}: holds a run already ({}); continue it with --resume, start it over with "
+        "--overwrite, or choose another --out",
+        out_dir, fmt::join(found, ", "));
+  for (const auto& name : found) {
+    std::error_code ec;
+    if (!std::filesystem::remove(out_dir + "/" + name, ec) || ec)
+      throw UserError("{}/{}: cannot remove it for --overwrite ({})", out_dir, name, ec.message());
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Checkpoint> begin_run(const LoopOptions& o, const std::string& out_dir,
+                                      RunStart start, const std::string& app) {
   init_world(o.dist, o.device != "cpu");
   const World& w = world();
   parse_device(o.device, w.local_rank());  // a wrong or missing device fails before any work
-  std::filesystem::create_directories(out_dir);
+  if (w.main()) {
+    claim_run_folder(out_dir, start);
+  } else {
+    create_folder(out_dir, "run");
+  }
   int threads = o.threads;
   // Processes sharing a machine share its cores (torchrun also sets OMP_NUM_THREADS=1).
   if (threads <= 0 && w.local_size() > 1 && std::getenv("OMP_NUM_THREADS") == nullptr)
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / w.local_size());
   set_threads(threads, o.blas_threads);
   seed_everything(o.seed);
-  if (!resume) return nullptr;
+  if (start != RunStart::resume) return nullptr;
   const std::string path = out_dir + "/checkpoint.pt";
   if (!file_exists(path))
     throw UserError("{}: nothing to resume (no checkpoint.pt){}", out_dir,
@@ -508,16 +552,16 @@ std::vector<std::vector<size_t>> shuffled_batches(size_t n, int64_t batch_size, 
   return batches;
 }
 
-void truncate_metrics(const std::string& path, int64_t step) {
-  if (!file_exists(path)) return;
+std::vector<std::string> metrics_until(const std::string& path, int64_t step) {
   std::vector<std::string> kept;
+  if (!file_exists(path)) return kept;
   for (const auto& line : read_lines(path)) {
     try {
       if (nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept.push_back(line);
     } catch (const nlohmann::json::exception&) {
     }
   }
-  write_lines(path, kept);
+  return kept;
 }
 
 void run_training(TrainTask& task, const LoopOptions& o, const std::string& out_dir,

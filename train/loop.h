@@ -112,18 +112,24 @@ class TrainTask {
 void run_training(TrainTask& task, const LoopOptions& options, const std::string& out_dir,
                   std::unique_ptr<Checkpoint> resume_from);
 
-// What every app's `train` does first: creates out_dir, applies the threads
-// and the seed, and with `resume` opens <out_dir>/checkpoint.pt, which `app`
-// must have written (UserError naming out_dir when there is none). Returns
-// null for a fresh run.
+// How `train` treats its --out folder: a fresh run refuses a folder that
+// holds a run already, `resume` continues it, `overwrite` (--overwrite)
+// deletes that run's files and starts over.
+enum class RunStart { fresh, resume, overwrite };
+
+// What every app's `train` does first: creates out_dir and locks it (one
+// training per folder: data/files.h), refuses or clears an earlier run there
+// as `start` says, applies the threads and the seed, and when resuming opens
+// <out_dir>/checkpoint.pt, which `app` must have written (UserError naming
+// out_dir when there is none). Returns null for a fresh run.
 std::unique_ptr<Checkpoint> begin_run(const LoopOptions& options, const std::string& out_dir,
-                                      bool resume, const std::string& app);
+                                      RunStart start, const std::string& app);
 
 // Example indices 0..n-1 shuffled by `seed`, cut into batches of batch_size
 // (the last one may be smaller): an epoch of a task whose examples need no bucketing.
 std::vector<std::vector<size_t>> shuffled_batches(size_t n, int64_t batch_size, uint64_t seed);
 
-// Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites the rest).
-void truncate_metrics(const std::string& path, int64_t step);
+// The lines of metrics.jsonl up to `step` (a resumed run rewrites the rest).
+std::vector<std::string> metrics_until(const std::string& path, int64_t step);
 
 }  // namespace attnzoo
