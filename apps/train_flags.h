@@ -100,8 +100,19 @@ int run_app(CLI::App& app, int argc, char** argv, const std::string& name, Dispa
     std::cerr << name << ": error: " << e.what() << std::endl;
     return 1;
   } catch (const c10::Error& e) {
-    std::cerr << name << ": internal error: " << e.what_without_backtrace() << std::endl;
+    const std::string what = e.what_without_backtrace();
+    if (what.find("can't allocate memory") != std::string::npos ||
+        what.find("out of memory") != std::string::npos) {
+      std::cerr << name << ": error: out of memory (" << what.substr(0, what.find('\n'))
+                << "); lower the model's sizes or the batch size" << std::endl;
+      return 1;
+    }
+    std::cerr << name << ": internal error: " << what << std::endl;
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << name << ": error: out of memory; lower the model's sizes or the batch size"
+              << std::endl;
+    return 1;
   } catch (const nlohmann::json::exception& e) {
     // A config value of the wrong type or a missing key that merge_config did not catch.
     std::cerr << name << ": error in a config or checkpoint: " << e.what() << std::endl;

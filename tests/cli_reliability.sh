@@ -96,6 +96,8 @@ expect_error "--set 1e999" "number overflow" "$translate" train --config "$src/c
 expect_error "--set negative lr" "--set train.lr: must be 0 or more (got -1)" "$translate" train --config "$src/configs/translate/dates.json" --out "$tmp/x" --set train.lr=-1
 expect_error "--set hidden size 0" "model.encoder_hidden_size must be at least 1 (got 0)" "$translate" train --config "$src/configs/translate/dates.json" --out "$tmp/x" --set model.encoder_hidden_size=0
 expect_error "--set negative count" "--set data.dates.train_size: must be 0 or more" "$translate" train --config "$src/configs/translate/dates.json" --out "$tmp/x" --set data.dates.train_size=-5
+expect_error "a batch size of 0 in a config" "--set eval.batch_size: must be at least 1 (got 0)" "$forecast" train --out "$tmp/x" --set eval.batch_size=0
+expect_error "a model too big for memory" "error: out of memory" "$translate" train --config "$src/configs/translate/dates.json" --out "$tmp/x" --set model.encoder_hidden_size=1000000000
 expect_error "forecast hidden size 0" "model.hidden_size must be at least 1 (got 0)" "$forecast" train --out "$tmp/x" --set model.hidden_size=0
 expect_error "glimpse dropout-like zoom 0" "model.zoom must be at least 1" "$glimpse" train --config "$src/configs/glimpse/mnist28.json" --out "$tmp/x" --set model.zoom=0
 expect_error "flag and --set on one key" "--set train.batch_size=8 and --batch-size both set train.batch_size" "$translate" train --config "$src/configs/translate/dates.json" --out "$tmp/x" --batch-size 16 --set train.batch_size=8

@@ -58,6 +58,8 @@ nlohmann::json merge_config(const nlohmann::json& defaults, const nlohmann::json
       // where the default is not is a mistake, not a request for the default.
       if (def.is_number() && value.is_number() && def.get<double>() >= 0 && value.get<double>() < 0)
         throw UserError("{}: must be 0 or more (got {})", path, value.dump());
+      if (key == "batch_size" && value.is_number() && value.get<double>() < 1)
+        throw UserError("{}: must be at least 1 (got {})", path, value.dump());
       result[key] = value;
     }
   }
