@@ -1,7 +1,7 @@
 // zoo-run: runs any file an attnzoo app exported, as a deployment would. It
-// links LibTorch (torch::jit::load), OpenCV (to read images) and, of attnzoo,
-// only the readers that check its input (data/text_io.h): no model code, as
-// everything the model needs is inside the file.
+// links LibTorch (torch::jit::load), OpenCV and, of attnzoo, only the readers
+// of its input (data/text_io.h, data/images.h): no model code, as everything
+// the model needs is inside the file.
 //
 //   zoo-run m30k.pt --text "Ein Hund rennt ."      translate (or lines on stdin)
 //   zoo-run scenes.pt --image scene.png            caption
@@ -28,6 +28,7 @@
 
 #include "apps/cli_checks.h"
 #include "data/error.h"
+#include "data/images.h"
 #include "data/text_io.h"
 
 namespace {
@@ -71,25 +72,11 @@ Loaded load(const std::string& path) {
 // scaled to image_side and the centre cut (photos), or the whole image
 // stretched (scenes, glimpse canvases); uint8 (1,S,S,3) RGB or (1,S,S) grey.
 torch::Tensor read_image(const std::string& path, const torch::jit::Module& m) {
-  const int side = static_cast<int>(m.attr("image_side").toInt());
-  const bool grey = m.attr("image_grey").toBool();
-  const bool crop = m.attr("image_crop").toBool();
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": no such image file");
-  cv::Mat img = cv::imread(path, grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
-  if (img.empty()) throw UsageError(path + ": not an image OpenCV can decode");
-  if (crop) {
-    const double scale = static_cast<double>(side) / std::min(img.cols, img.rows);
-    const int w = std::max(side, static_cast<int>(std::lround(img.cols * scale)));
-    const int h = std::max(side, static_cast<int>(std::lround(img.rows * scale)));
-    cv::resize(img, img, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-    img = img(cv::Rect((w - side) / 2, (h - side) / 2, side, side)).clone();
-  } else {
-    cv::resize(img, img, cv::Size(side, side), 0, 0, cv::INTER_AREA);
-  }
-  if (grey) return torch::from_blob(img.data, {1, side, side}, torch::kUInt8).clone();
-  cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
-  return torch::from_blob(img.data, {1, side, side, 3}, torch::kUInt8).clone();
+  attnzoo::ImageReadOptions o;
+  o.side = m.attr("image_side").toInt();
+  o.grey = m.attr("image_grey").toBool();
+  o.centre_crop = m.attr("image_crop").toBool();
+  return attnzoo::read_image(path, o).unsqueeze(0);
 }
 
 // Whether the model's translate() takes text (word and character models) or ids (SentencePiece).

@@ -1,26 +1,81 @@
 #include "data/images.h"
 
+#include <ATen/Parallel.h>
+#include <unistd.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 
 #include "data/error.h"
 #include "data/files.h"
 
 namespace attnzoo {
+namespace {
+
+// Runs `decode` with the process's stderr sent to a temporary file and
+// returns what was written there on one line, so that a codec library's own
+// messages ("libpng error: Read Error") become part of the app's one line
+// instead of printing before it. Inside a parallel region (bulk loading)
+// `decode` runs as is: redirecting stderr is process-wide.
+std::string capture_stderr(const std::function<void()>& decode) {
+  static std::mutex mutex;
+  if (at::in_parallel_region()) {
+    decode();
+    return "";
+  }
+  const std::lock_guard<std::mutex> guard(mutex);
+  std::fflush(stderr);
+  FILE* sink = std::tmpfile();
+  const int saved = sink != nullptr ? ::dup(2) : -1;
+  if (saved < 0) {
+    if (sink != nullptr) std::fclose(sink);
+    decode();
+    return "";
+  }
+  ::dup2(::fileno(sink), 2);
+  auto restore = [&] {
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+  };
+  try {
+    decode();
+  } catch (...) {
+    restore();
+    std::fclose(sink);
+    throw;
+  }
+  restore();
+  std::string said;
+  std::rewind(sink);
+  for (int c = std::fgetc(sink); c != EOF && said.size() < 500; c = std::fgetc(sink))
+    said.push_back(c == '\n' ? ' ' : static_cast<char>(c));
+  std::fclose(sink);
+  while (!said.empty() && said.back() == ' ') said.pop_back();
+  return said;
+}
+
+}  // namespace
 
 torch::Tensor read_image(const std::string& path, const ImageReadOptions& o) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw UserError("{}: no such image file", path);
   cv::Mat img;
+  std::string said;
   try {
-    img = cv::imread(path, o.grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+    said = capture_stderr(
+        [&] { img = cv::imread(path, o.grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR); });
   } catch (const cv::Exception& e) {
     throw UserError("{}: cannot decode the image ({})", path, e.what());
   }
-  if (img.empty()) throw UserError("{}: not an image OpenCV can decode", path);
+  if (img.empty())
+    throw UserError("{}: not an image OpenCV can decode{}", path,
+                    said.empty() ? "" : " (" + said + ")");
   const int side = static_cast<int>(o.side);
   if (o.centre_crop) {
     const double scale = static_cast<double>(side) / std::min(img.cols, img.rows);

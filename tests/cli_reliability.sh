@@ -130,6 +130,12 @@ if "$zoo_run" "$tmp/fc.pt" --csv "$tmp/bom.csv" >/dev/null 2>"$tmp/bom.err"; the
 else
   fail "zoo-run: BOM CSV: $(cat "$tmp/bom.err")"
 fi
+head -c 60 "$src/docs/glimpse-path.png" >"$tmp/truncated.png"
+"$glimpse" export --checkpoint "$tmp/g/best.pt" --out "$tmp/g.pt" >/dev/null || fail "export glimpse"
+expect_error "glimpse predict: a truncated PNG" "truncated.png: not an image OpenCV can decode (libpng error: Read Error)" \
+  "$glimpse" predict --checkpoint "$tmp/g/best.pt" --image "$tmp/truncated.png"
+expect_error "zoo-run: a truncated PNG" "truncated.png: not an image OpenCV can decode (libpng error: Read Error)" \
+  "$zoo_run" "$tmp/g.pt" --image "$tmp/truncated.png"
 expect_error "zoo-run: forged attnzoo.json" "its attnzoo.json is not valid JSON" "$zoo_run" "$tmp/forged.pt" --text x
 
 # --- runs: refusal, --overwrite, the lock ----------------------------------
