@@ -1,10 +1,11 @@
 # Thin wrapper over scripts/setup, CMake and CTest.
 #   make demo   install what is missing, build, train + evaluate the date translator, plot
 #   make test   install what is missing, build, run the whole test suite
+#   make fuzz   libFuzzer over every reader of outside bytes (clang, ASan + UBSan)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build test demo bench clean format
+.PHONY: all setup build test demo bench fuzz clean format
 
 all: build
 
@@ -25,6 +26,10 @@ demo: build
 
 bench: build
 	@scripts/bench $(BUILD)
+
+# FUZZ_SECONDS per target (default 60); build-fuzz/ holds the clang build
+fuzz: setup
+	@scripts/fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -30,15 +30,22 @@ torch::Tensor read_idx(const std::string& path) {
   std::vector<int64_t> sizes;
   size_t count = 1;
   for (size_t d = 0; d < rank; ++d) {
-    sizes.push_back(big_endian_u32(bytes, 4 + 4 * d));
-    count *= static_cast<size_t>(sizes.back());
+    const size_t size = big_endian_u32(bytes, 4 + 4 * d);
+    sizes.push_back(static_cast<int64_t>(size));
+    // Checked before multiplying: sizes whose product wraps around must not
+    // pass for the file's length (found by make fuzz, fuzz/corpus/idx/).
+    if (size != 0 && count > bytes.size() / size)
+      throw UserError("{}: its IDX header says {}, more data than the file's {} bytes", path,
+                      fmt::join(sizes, " x "), bytes.size());
+    count *= size;
   }
   const size_t header = 4 + 4 * rank;
   if (bytes.size() != header + count)
     throw UserError("{}: IDX data holds {} bytes, its header says {}", path, bytes.size() - header,
                     count);
   auto t = torch::empty(sizes, torch::kUInt8);
-  std::memcpy(t.data_ptr<uint8_t>(), bytes.data() + header, count);
+  if (count > 0)  // an empty tensor's data pointer is null
+    std::memcpy(t.data_ptr<uint8_t>(), bytes.data() + header, count);
   return t;
 }
 
