@@ -35,6 +35,8 @@ sums() { md5sum "$@" 2>&1; }
   --set data.limit.train=256 --set data.limit.valid=64 --set data.limit.test=64 >/dev/null 2>&1 ||
   fail "train glimpse"
 dates="$tmp/dates/best.pt"
+head -c 60 "$src/docs/glimpse-path.png" >"$tmp/truncated.png"
+touch "$tmp/afile"
 
 # --- text input: CRLF, a BOM and empty lines are cleaned; bad bytes refused --
 printf '24/11/26\n\n1 January 2000\n' >"$tmp/lf.txt"
@@ -89,6 +91,15 @@ expect_error "--horizon 0" "--horizon: must be a number >= 1" "$forecast" train 
 expect_error "forecast --at -3" "--at: must be a number >= 0" "$forecast" predict --checkpoint "$tmp/fc/best.pt" --at -3
 expect_error "glimpse --split bogus" "--split: bogus not in {test,valid}" "$glimpse" eval --checkpoint "$tmp/g/best.pt" --split bogus
 expect_error "glimpse --limit -5" "--limit: must be a number >= 0" "$glimpse" eval --checkpoint "$tmp/g/best.pt" --limit -5
+tiny_caption=(--config "$src/configs/caption/scenes-small.json" --set encoder.pretrain.steps=0
+  --set data.scenes.train_size=64 --set data.scenes.valid_size=16 --set data.scenes.test_size=16)
+"$caption" train "${tiny_caption[@]}" --out "$tmp/cap" --max-steps 1 >/dev/null 2>&1 || fail "train caption"
+expect_error "caption: train into an existing run" "holds a run already" "$caption" train "${tiny_caption[@]}" --out "$tmp/cap"
+expect_error "caption: hidden size 0" "model.hidden_size must be at least 1 (got 0)" "$caption" train "${tiny_caption[@]}" --out "$tmp/x" --set model.hidden_size=0
+expect_error "caption: decode batch size 0" "--set decode.batch_size: must be at least 1" "$caption" train "${tiny_caption[@]}" --out "$tmp/x" --set decode.batch_size=0
+expect_error "caption: a truncated PNG" "not an image OpenCV can decode (libpng error: Read Error)" "$caption" predict --checkpoint "$tmp/cap/best.pt" --image "$tmp/truncated.png"
+expect_error "caption: --heatmap onto the image" "--heatmap $tmp/truncated.png: this is the input" "$caption" predict --checkpoint "$tmp/cap/best.pt" --image "$tmp/truncated.png" --heatmap "$tmp/truncated.png"
+expect_error "caption: scenes --out through a file" "cannot create the output folder" "$caption" scenes "${tiny_caption[@]}" --out "$tmp/afile/s" --count 1
 expect_error "caption --beam 0" "--beam: must be a number >= 1" "$caption" predict --checkpoint "$tmp/none.pt" --image x.png --beam 0
 expect_error "caption --heatmap-count -1" "--heatmap-count: must be a number >= 0" "$caption" eval --checkpoint "$tmp/none.pt" --heatmap-count -1
 expect_error "zoo-run --beam 0" "--beam: must be a number >= 1" "$zoo_run" "$tmp/dates.pt" --beam 0
@@ -130,7 +141,6 @@ if "$zoo_run" "$tmp/fc.pt" --csv "$tmp/bom.csv" >/dev/null 2>"$tmp/bom.err"; the
 else
   fail "zoo-run: BOM CSV: $(cat "$tmp/bom.err")"
 fi
-head -c 60 "$src/docs/glimpse-path.png" >"$tmp/truncated.png"
 "$glimpse" export --checkpoint "$tmp/g/best.pt" --out "$tmp/g.pt" >/dev/null || fail "export glimpse"
 expect_error "glimpse predict: a truncated PNG" "truncated.png: not an image OpenCV can decode (libpng error: Read Error)" \
   "$glimpse" predict --checkpoint "$tmp/g/best.pt" --image "$tmp/truncated.png"
@@ -195,7 +205,6 @@ expect_error "forecast predict --png onto the checkpoint" "this is the input" "$
 expect_error "glimpse export onto its checkpoint" "this is the input" "$glimpse" export --checkpoint "$tmp/g/best.pt" --out "$tmp/g/best.pt"
 [ "$before" = "$(sums "$dates" "$tmp/fc/best.pt" "$tmp/g/best.pt" "$tmp/lf.txt")" ] &&
   pass "refused outputs left their inputs unchanged" || fail "a refused output changed an input"
-touch "$tmp/afile"
 expect_error "--out through a file" "cannot create the run folder" "$translate" train --config "$src/configs/translate/dates.json" --out "$tmp/afile/run"
 expect_error "--out under /proc" "cannot create the run folder" "$forecast" train --out /proc/attnzoo-run
 expect_error "samples --out through a file" "cannot create the output folder" "$glimpse" samples --config "$src/configs/glimpse/mnist28.json" --out "$tmp/afile/s" --count 1
