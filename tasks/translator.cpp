@@ -120,11 +120,15 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& s
   // and time whatever the input.
   const auto max_source =
       static_cast<size_t>(config.at("decode").at("max_source_tokens").get<int64_t>());
+  std::vector<Translation> results(sources.size());
   std::vector<Example> examples;
   std::vector<size_t> source_of;  // examples[k] translates sources[source_of[k]]
   int64_t cut = 0;
   for (size_t i = 0; i < sources.size(); ++i) {
-    if (trim(sources[i]).empty()) continue;
+    if (trim(sources[i]).empty()) {
+      results[i].n_best.emplace_back();  // one empty hypothesis, for --n-best
+      continue;
+    }
     auto ids = encode_source(sources[i]);
     if (ids.size() > max_source) {
       ids.resize(max_source - 1);
@@ -138,9 +142,6 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& s
     std::fprintf(stderr,
                  "warning: %lld source sentences were cut to decode.max_source_tokens (%zu)\n",
                  static_cast<long long>(cut), max_source);
-  std::vector<Translation> results(sources.size());
-  for (size_t i = 0; i < sources.size(); ++i)
-    if (trim(sources[i]).empty()) results[i].n_best.emplace_back();
   const bool was_training = model->is_training();
   model->eval();
   torch::NoGradGuard no_grad;
