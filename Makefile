@@ -2,10 +2,11 @@
 #   make demo   install what is missing, build, train + evaluate the date translator, plot
 #   make test   install what is missing, build, run the whole test suite
 #   make fuzz   libFuzzer over every reader of outside bytes (clang, ASan + UBSan)
+#   make sanitize  the unit and CLI error tests built with ASan + UBSan (build-sanitize/)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build test demo bench fuzz clean format
+.PHONY: all setup build test demo bench fuzz sanitize clean format
 
 all: build
 
@@ -30,6 +31,10 @@ bench: build
 # FUZZ_SECONDS per target (default 60); build-fuzz/ holds the clang build
 fuzz: setup
 	@scripts/fuzz
+
+# build-sanitize/ holds the gcc ASan + UBSan build; extra ctest arguments: scripts/sanitize -R PATTERN
+sanitize: setup
+	@scripts/sanitize
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -161,16 +161,32 @@ int run_predict(const DecodeArgs& d, int64_t n_best) {
   auto search = resolve_search(translator, d);
   search.n_best = std::max<int64_t>(1, n_best);
   if (search.n_best > search.beam) search.beam = search.n_best;
-  const auto lines = read_input_lines(std::cin, "stdin");
-  const auto out = translator.translate(lines, search, decode_batch(translator, d));
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (search.n_best == 1) {
-      std::cout << out[i].text << '\n';
-    } else {
-      for (const auto& h : out[i].n_best) std::cout << i << " ||| " << h << '\n';
+  // stdin in shards (as OpenNMT's -shard_size): memory stays bounded on any
+  // input, and each shard is sorted by length for batching inside translate().
+  constexpr size_t kShardLines = 10000, kShardBytes = size_t{64} << 20;
+  InputLines input(std::cin, "stdin");
+  size_t first = 0;  // index of the shard's first line in the whole input
+  bool more = true;
+  while (more) {
+    std::vector<std::string> shard;
+    size_t bytes = 0;
+    std::string line;
+    while (shard.size() < kShardLines && bytes < kShardBytes && (more = input.next(line))) {
+      bytes += line.size();
+      shard.push_back(std::move(line));
     }
+    if (shard.empty()) break;
+    const auto out = translator.translate(shard, search, decode_batch(translator, d));
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (search.n_best == 1) {
+        std::cout << out[i].text << '\n';
+      } else {
+        for (const auto& h : out[i].n_best) std::cout << first + i << " ||| " << h << '\n';
+      }
+    }
+    std::cout.flush();
+    first += shard.size();
   }
-  std::cout.flush();
   return 0;
 }
 

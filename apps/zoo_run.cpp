@@ -28,6 +28,7 @@
 
 #include "apps/cli_checks.h"
 #include "data/error.h"
+#include "data/exported.h"
 #include "data/images.h"
 #include "data/text_io.h"
 
@@ -35,38 +36,6 @@ namespace {
 
 // A mistake of the user's: one line on stderr, exit status 1.
 using UsageError = attnzoo::UserError;
-
-struct Loaded {
-  torch::jit::Module module;
-  nlohmann::json record;  // attnzoo.json: app, version, config, frozen
-};
-
-Loaded load(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw UsageError(path + ": no such file");
-  torch::jit::ExtraFilesMap extra = {{"attnzoo.json", ""}};
-  Loaded out;
-  try {
-    out.module = torch::jit::load(path, torch::kCPU, extra);
-  } catch (const c10::Error& e) {
-    throw UsageError(path + ": not a TorchScript file (" + e.what_without_backtrace() + ")");
-  }
-  if (extra.at("attnzoo.json").empty())
-    throw UsageError(
-        path +
-        ": a TorchScript file, but not one an attnzoo app exported (no attnzoo.json inside; "
-        "for a checkpoint, run `translate|caption|glimpse|forecast export --checkpoint " +
-        path + " --out model.pt` first)");
-  try {
-    out.record = nlohmann::json::parse(extra.at("attnzoo.json"));
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError(path + ": its attnzoo.json is not valid JSON (" + e.what() + ")");
-  }
-  if (!out.record.is_object() || !out.record.contains("app") || !out.record["app"].is_string() ||
-      !out.record.contains("config") || !out.record["config"].is_object())
-    throw UsageError(path + ": its attnzoo.json lacks the app and config records (damaged?)");
-  return out;
-}
 
 // The image as the app that exported the model reads it: the shorter side
 // scaled to image_side and the centre cut (photos), or the whole image
@@ -115,7 +84,12 @@ void run_translate(torch::jit::Module& m, const std::vector<std::string>& texts)
     for (const auto& t : texts) one(attnzoo::check_input_line(t, "--text"));
     return;
   }
-  for (const auto& line : attnzoo::read_input_lines(std::cin, "stdin")) one(line);
+  // Each line answered as it comes: memory stays bounded on an endless stdin.
+  attnzoo::InputLines lines(std::cin, "stdin");
+  for (std::string line; lines.next(line);) {
+    one(line);
+    std::cout.flush();
+  }
 }
 
 void run_images(torch::jit::Module& m, const std::string& app,
@@ -244,9 +218,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) at::set_num_threads(static_cast<int>(threads));
-    auto loaded = load(model);
+    auto loaded = attnzoo::load_exported(model);
     auto& m = loaded.module;
-    const std::string kind = loaded.record.value("app", "");
+    const std::string kind = loaded.app();
     // A flag that the model's kind does not read is a mistake, not a no-op.
     auto refuse = [&](bool given, const char* flag) {
       if (given) throw UsageError(std::string(flag) + " does not apply to a " + kind + " model");

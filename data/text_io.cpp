@@ -70,30 +70,33 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-std::vector<std::string> read_input_lines(std::istream& in, const std::string& where,
-                                          size_t max_bytes) {
-  std::vector<std::string> lines;
-  std::streambuf* buffer = in.rdbuf();
-  std::string line;
+InputLines::InputLines(std::istream& in, std::string where, size_t max_bytes)
+    : buffer_(in.rdbuf()), where_(std::move(where)), max_bytes_(max_bytes) {}
+
+bool InputLines::next(std::string& line) {
+  line.clear();
   bool open_line = false;
-  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
+  for (int c = buffer_->sbumpc(); c != std::char_traits<char>::eof(); c = buffer_->sbumpc()) {
     if (c == '\n') {
-      clean_line(line, where, lines.size() + 1);
-      lines.push_back(std::move(line));
-      line.clear();
-      open_line = false;
-      continue;
+      clean_line(line, where_, ++count_);
+      return true;
     }
     open_line = true;
     line.push_back(static_cast<char>(c));
-    if (line.size() > max_bytes + 1)  // + 1: the \r of a \r\n ending
-      throw UserError("{}:{}: a line longer than {} bytes; split the text into lines", where,
-                      lines.size() + 1, max_bytes);
+    if (line.size() > max_bytes_ + 1)  // + 1: the \r of a \r\n ending
+      throw UserError("{}:{}: a line longer than {} bytes; split the text into lines", where_,
+                      count_ + 1, max_bytes_);
   }
-  if (open_line) {
-    clean_line(line, where, lines.size() + 1);
-    lines.push_back(std::move(line));
-  }
+  if (!open_line) return false;
+  clean_line(line, where_, ++count_);
+  return true;
+}
+
+std::vector<std::string> read_input_lines(std::istream& in, const std::string& where,
+                                          size_t max_bytes) {
+  InputLines reader(in, where, max_bytes);
+  std::vector<std::string> lines;
+  for (std::string line; reader.next(line);) lines.push_back(std::move(line));
   return lines;
 }
 

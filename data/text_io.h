@@ -2,6 +2,7 @@
 // Line-oriented text readers: plain or gzip files, validated as UTF-8.
 #include <cstddef>
 #include <istream>
+#include <streambuf>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,23 @@ std::vector<std::string> read_lines(const std::string& path);
 
 // The longest line the apps take from a user (stdin, --text).
 constexpr size_t kMaxInputLineBytes = size_t{1} << 20;
+
+// A stream a user types or pipes in, one line at a time, so that a program can
+// answer each part of an endless input as it comes: the checks of
+// read_input_lines below, per line.
+class InputLines {
+ public:
+  InputLines(std::istream& in, std::string where, size_t max_bytes = kMaxInputLineBytes);
+  // The next line into `line`; false at the end of the stream.
+  bool next(std::string& line);
+  size_t count() const { return count_; }  // lines read so far
+
+ private:
+  std::streambuf* buffer_;
+  std::string where_;
+  size_t max_bytes_;
+  size_t count_ = 0;
+};
 
 // Lines of a stream a user types or pipes in, read as read_lines reads a file
 // (BOM and \r dropped; invalid UTF-8 or NUL refused), and refused past

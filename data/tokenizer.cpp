@@ -138,7 +138,13 @@ struct SpmLibrary {
     std::string errors;
     for (const auto& path : candidates) {
       if (!std::filesystem::exists(path, ec)) continue;
+#ifdef ATTNZOO_SANITIZE
+      // AddressSanitizer refuses RTLD_DEEPBIND; a link namespace of its own
+      // keeps SentencePiece's protobuf apart from LibTorch's just as well.
+      handle = dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
+#else
       handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+#endif
       if (handle != nullptr) break;
       errors += std::string(dlerror()) + "; ";
     }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "data/error.h"
+#include "data/exported.h"
 #include "data/fashion_mnist.h"
 #include "data/karpathy.h"
 #include "data/parallel_corpus.h"
@@ -113,15 +114,28 @@ void checkpoint(std::string_view bytes) {
   Translator t(c);
 }
 
+// An exported file: LibTorch's archive reader and TorchScript compiler, then
+// our record, and the methods zoo-run lists.
+void exported(std::string_view bytes) {
+  std::istringstream in{std::string(bytes)};
+  auto file = load_exported(in, "fuzz");
+  file.app();
+  for (const auto& method : file.module.get_methods()) method.function().getSchema();
+}
+
 }  // namespace
 
 const std::vector<NamedTarget>& targets() {
-  static const std::vector<NamedTarget> all = {
-      {"text_lines", text_lines}, {"parallel_corpus", parallel_corpus},
-      {"tsv_pairs", tsv_pairs},   {"csv", csv},
-      {"config", config},         {"vocab", vocab},
-      {"idx", idx},               {"karpathy", karpathy},
-      {"checkpoint", checkpoint}};
+  static const std::vector<NamedTarget> all = {{"text_lines", text_lines},
+                                               {"parallel_corpus", parallel_corpus},
+                                               {"tsv_pairs", tsv_pairs},
+                                               {"csv", csv},
+                                               {"config", config},
+                                               {"vocab", vocab},
+                                               {"idx", idx},
+                                               {"karpathy", karpathy},
+                                               {"checkpoint", checkpoint},
+                                               {"exported", exported}};
   return all;
 }
 

@@ -76,6 +76,21 @@ else
   fail "predict: 100,000 tokens: $out"
 fi
 
+# stdin in shards: 10,005 lines (past one shard of 10,000) give 10,005 answers
+# in order, the n-best numbered across the shard boundary.
+seq 10005 | sed 's|.*|1/2/03|; 10003s|.*|12/31/99|' >"$tmp/many-lines.txt"
+out=$("$translate" predict --checkpoint "$dates" <"$tmp/many-lines.txt" 2>/dev/null)
+nbest=$("$translate" predict --checkpoint "$dates" --n-best 2 <"$tmp/many-lines.txt" 2>/dev/null)
+one=$(echo 12/31/99 | "$translate" predict --checkpoint "$dates" 2>/dev/null)
+other=$(echo 1/2/03 | "$translate" predict --checkpoint "$dates" 2>/dev/null)
+if [ "$(wc -l <<<"$out")" -eq 10005 ] && [ "$(sed -n 10003p <<<"$out")" = "$one" ] &&
+  [ "$(sed -n 10002p <<<"$out")" = "$other" ] && [ "$(wc -l <<<"$nbest")" -eq 20010 ] &&
+  [ "$(tail -n 1 <<<"$nbest" | cut -d' ' -f1)" = 10004 ]; then
+  pass "predict: 10,005 lines over two shards, in order"
+else
+  fail "predict: 10,005 lines: $(wc -l <<<"$out") lines, line 10003 $(sed -n 10003p <<<"$out"), n-best ends $(tail -n 1 <<<"$nbest")"
+fi
+
 # --- flags and config values out of range ------------------------------------
 expect_error "--beam 0" "--beam: must be a number >= 1" "$translate" predict --checkpoint "$dates" --beam 0
 expect_error "--beam -1" "--beam: must be a number >= 1" "$translate" eval --checkpoint "$dates" --beam -1

@@ -6,6 +6,11 @@
 
 #include "tests/temp_dir.h"
 
+// make sanitize must test an instrumented build, not quietly a plain one.
+#if defined(ATTNZOO_SANITIZE) && !defined(__SANITIZE_ADDRESS__)
+#error "ATTNZOO_SANITIZE is set but AddressSanitizer is not on"
+#endif
+
 int main(int argc, char* argv[]) {
   const int result = Catch::Session().run(argc, argv);
   std::error_code ec;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "data/error.h"
+#include "data/exported.h"
 #include "fuzz/targets.h"
 
 namespace fs = std::filesystem;
@@ -37,4 +38,24 @@ TEST_CASE("fuzz targets replay their corpus: each input is read or refused with 
     }
     CHECK(inputs >= 2);
   }
+}
+
+// The exported-file seeds are the kinds of file zoo-run meets: each is read, or
+// refused with the line that says what is wrong with it.
+TEST_CASE("load_exported: a good export is read, each damaged kind refused by name") {
+  const fs::path dir = fs::path(ATTNZOO_SOURCE_DIR) / "fuzz" / "corpus" / "exported";
+  const auto good = attnzoo::load_exported((dir / "tiny-translator").string());
+  CHECK(good.app() == "translate");
+  CHECK(good.record.at("config").is_object());
+  CHECK(good.module.find_method("translate").has_value());
+  auto refused = [&](const char* name, const char* expected) {
+    INFO(name);
+    CHECK_THROWS_WITH(attnzoo::load_exported((dir / name).string()), Catch::Contains(expected));
+  };
+  refused("truncated", "not a TorchScript file");
+  refused("junk", "not a TorchScript file");
+  refused("plain-torchscript", "not one an attnzoo app exported");
+  refused("damaged-record", "its attnzoo.json is not valid JSON");
+  refused("forged-record", "lacks the app and config records");
+  refused("no-such-file", "no-such-file: no such file");
 }

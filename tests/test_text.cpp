@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "data/batching.h"
 #include "data/dates.h"
@@ -72,6 +73,38 @@ TEST_CASE("read_lines: plain and gzip files, CRLF, errors name file and line", "
   const auto bad = write_file("bad.txt", "fine\nstill fine\nbro\xffken\n");
   CHECK_THAT(error_of([&] { read_lines(bad); }),
              Catch::Contains(bad + ":3") && Catch::Contains("invalid UTF-8"));
+}
+
+TEST_CASE("input lines: one at a time, BOM and CR dropped, bad lines named, long lines refused",
+          "[text]") {
+  std::istringstream in(
+      "\xEF\xBB\xBF"
+      "one\r\ntwo\n\nlast");
+  InputLines lines(in, "stdin");
+  std::string line;
+  REQUIRE(lines.next(line));
+  CHECK(line == "one");
+  // Nothing read ahead: the stream stands right after the first line.
+  CHECK(in.rdbuf()->pubseekoff(0, std::ios::cur, std::ios::in) == 8);
+  REQUIRE(lines.next(line));
+  CHECK(line == "two");
+  REQUIRE(lines.next(line));
+  CHECK(line.empty());
+  REQUIRE(lines.next(line));
+  CHECK(line == "last");
+  CHECK_FALSE(lines.next(line));
+  CHECK(lines.count() == 4);
+
+  std::istringstream bad("fine\nbad \xC3(\n");
+  CHECK_THROWS_WITH(read_input_lines(bad, "stdin"), "stdin:2: invalid UTF-8 at byte 5");
+  std::istringstream nul(std::string("a\0b\n", 4));
+  CHECK_THROWS_WITH(read_input_lines(nul, "stdin"),
+                    Catch::Contains("stdin:1: a NUL byte at byte 2"));
+  std::istringstream long_line("ok\n" + std::string(100, 'x') + "\n");
+  CHECK_THROWS_WITH(read_input_lines(long_line, "stdin", 64),
+                    "stdin:2: a line longer than 64 bytes; split the text into lines");
+  CHECK(check_input_line("24/11/26\r\n", "--text") == "24/11/26");
+  CHECK_THROWS_WITH(check_input_line("a\nb", "--text"), Catch::Contains("holds several lines"));
 }
 
 TEST_CASE("parallel corpora: aligned files, TSV pairs, and their errors", "[text]") {
