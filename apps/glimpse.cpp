@@ -155,7 +155,8 @@ int main(int argc, char** argv) {
   add_train_flags(cmd_train, train,
                   "JSON config (configs/glimpse/*.json; default: RAM on 28x28 images)", "Images",
                   "");
-  cmd_train->add_option("--model", kind, "ram | cnn | mlp (overrides model.kind)");
+  cmd_train->add_option("--model", kind,
+                        "ram | residual-attention | resnet | cnn | mlp (overrides model.kind)");
 
   std::string checkpoint, split = "test";
   int64_t limit = 0, batch_size = 256, threads = 0;

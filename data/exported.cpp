@@ -3,17 +3,37 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/address_space.h"
 #include "data/error.h"
 
 namespace attnzoo {
+
+namespace {
+
+// The stream's length from where it stands (0 where it cannot seek).
+size_t stream_length(std::istream& in) {
+  const auto start = in.tellg();
+  if (start < 0 || !in.seekg(0, std::ios::end)) return in.clear(), 0;
+  const auto end = in.tellg();
+  in.seekg(start);
+  return end > start ? static_cast<size_t>(end - start) : 0;
+}
+
+}  // namespace
 
 ExportedFile load_exported(std::istream& in, const std::string& where) {
   torch::jit::ExtraFilesMap extra = {{"attnzoo.json", ""}};
   ExportedFile out;
   try {
+    const AddressSpaceCap cap(load_headroom(stream_length(in)));
     out.module = torch::jit::load(in, torch::kCPU, extra);
   } catch (const c10::Error& e) {
     throw UserError("{}: not a TorchScript file ({})", where, e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    throw UserError(
+        "{}: a damaged TorchScript file (it asks for more memory than its size can "
+        "need)",
+        where);
   } catch (const std::exception& e) {  // the TorchScript compiler's own errors on damaged code
     throw UserError("{}: a damaged TorchScript file ({})", where, e.what());
   }

@@ -62,6 +62,9 @@ std::string cnn_source(const ConvNetImpl& cnn) {
 
 torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   const auto& net = *classifier.model;
+  if (net.residual)
+    throw UserError("{} models cannot be exported yet: their TorchScript is still to be written",
+                    net.kind);
   auto module = mirror(net, "attnzoo_glimpse");
   module.define(kLinearSource);
   if (net.kind == "ram") {

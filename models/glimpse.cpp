@@ -148,6 +148,51 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   return out(torch::relu(fc2(torch::relu(fc1(x.flatten(1))))));
 }
 
+namespace {
+
+// model.residual_attention, checked; `plain`: without the mask branches (resnet).
+ResidualAttentionOptions residual_attention_options(const nlohmann::json& r, int64_t side,
+                                                    bool plain) {
+  const std::string where = "model.residual_attention";
+  require_at_least(r, where, {"stem", "t", "r"}, 1);
+  require_at_least(r, where, {"p"}, 0);
+  auto sizes = [&](const char* key, int64_t min) {
+    const auto& list = r.at(key);
+    if (!list.is_array() || list.empty())
+      throw UserError("config: {}.{} must be a list of numbers, one per stage", where, key);
+    std::vector<int64_t> out;
+    for (const auto& v : list) {
+      if (!v.is_number_integer() || v.get<int64_t>() < min)
+        throw UserError("config: {}.{} must hold whole numbers of at least {} (got {})", where, key,
+                        min, list.dump());
+      out.push_back(v.get<int64_t>());
+    }
+    return out;
+  };
+  const auto widths = sizes("widths", 1);
+  const auto modules = sizes("modules_per_stage", 0);
+  if (widths.size() != modules.size())
+    throw UserError("config: {}.widths and .modules_per_stage need one entry per stage ({} and {})",
+                    where, widths.size(), modules.size());
+  const std::string mask = r.at("mask"), attention = r.at("attention");
+  if (mask != "mixed" && mask != "channel" && mask != "spatial")
+    throw UserError("config: {}.mask \"{}\" is not one of mixed, channel, spatial", where, mask);
+  if (attention != "arl" && attention != "nal")
+    throw UserError("config: {}.attention \"{}\" is not one of arl, nal", where, attention);
+  return ResidualAttentionOptions()
+      .image_size(side)
+      .stem(r.at("stem"))
+      .widths(widths)
+      .modules_per_stage(modules)
+      .p(r.at("p"))
+      .t(r.at("t"))
+      .r(r.at("r"))
+      .mask(mask)
+      .attention(plain ? "none" : attention);
+}
+
+}  // namespace
+
 GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
   const auto& m = config.at("model");
   const int64_t side = config.at("data").at("canvas");
@@ -161,8 +206,12 @@ GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
   require_at_least(config.at("data"), "data", {"canvas"}, 1);
   GlimpseNetOptions o;
   o.kind(m.at("kind").get<std::string>());
-  if (o.kind() != "ram" && o.kind() != "cnn" && o.kind() != "mlp")
-    throw UserError("config: model.kind \"{}\" is not one of ram, cnn, mlp", o.kind());
+  if (o.kind() != "ram" && o.kind() != "cnn" && o.kind() != "mlp" &&
+      o.kind() != "residual-attention" && o.kind() != "resnet")
+    throw UserError(
+        "config: model.kind \"{}\" is not one of ram, residual-attention, resnet, cnn, mlp",
+        o.kind());
+  o.residual(residual_attention_options(m.at("residual_attention"), side, o.kind() == "resnet"));
   o.ram(RamOptions()
             .glimpses(m.at("glimpses"))
             .patch(m.at("patch"))
@@ -192,14 +241,23 @@ GlimpseNetImpl::GlimpseNetImpl(GlimpseNetOptions options_)
     cnn = register_module("cnn", ConvNet(options.cnn()));
   } else if (kind == "mlp") {
     mlp = register_module("mlp", Mlp(options.mlp()));
+  } else if (kind == "residual-attention" || kind == "resnet") {
+    residual = register_module("residual", ResidualAttentionNet(options.residual()));
   } else {
-    TORCH_CHECK(false, "GlimpseNet: kind \"", kind, "\" is not one of ram, cnn, mlp");
+    TORCH_CHECK(false, "GlimpseNet: kind \"", kind,
+                "\" is not one of ram, residual-attention, resnet, cnn, mlp");
   }
 }
 
 RamOutput GlimpseNetImpl::forward(const torch::Tensor& images, bool sample) {
   if (ram) return ram->forward(images, sample);
   RamOutput out;
+  if (residual) {
+    auto r = residual->forward(images);
+    out.logits = r.logits;
+    out.masks = std::move(r.masks);
+    return out;
+  }
   out.logits = cnn ? cnn->forward(images) : mlp->forward(images);
   return out;
 }

@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "models/residual_attention.h"
+
 namespace attnzoo {
 
 struct GlimpseSensorOptions {
@@ -69,6 +71,8 @@ struct RamOutput {
   // (B, G): log pi(l_t) of the sampled locations; undefined without sampling
   torch::Tensor log_probs;
   torch::Tensor baselines;  // (B, G): b_t
+  // Residual attention only: each attention module's mask M(x), (B, C, H, W).
+  std::vector<torch::Tensor> masks;
 };
 
 class RecurrentAttentionModelImpl : public torch::nn::Module {
@@ -125,8 +129,10 @@ class MlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
-// One of the three classifiers behind one forward: "ram" (the Recurrent
-// Attention Model), "cnn" or "mlp" (the whole-image baselines).
+// The image classifiers behind one forward: "ram" (the Recurrent Attention
+// Model), "residual-attention" (the Residual Attention Network,
+// models/residual_attention.h), "resnet" (the same network without its mask
+// branches), "cnn" or "mlp" (the whole-image baselines).
 struct GlimpseNetOptions {
   // From a glimpse config's "model" section and data.canvas; UserError names a bad kind.
   static GlimpseNetOptions from_json(const nlohmann::json& config);
@@ -134,6 +140,7 @@ struct GlimpseNetOptions {
   TORCH_ARG(RamOptions, ram);
   TORCH_ARG(ConvNetOptions, cnn);
   TORCH_ARG(MlpOptions, mlp);
+  TORCH_ARG(ResidualAttentionOptions, residual);
 };
 
 class GlimpseNetImpl : public torch::nn::Module {
@@ -147,6 +154,7 @@ class GlimpseNetImpl : public torch::nn::Module {
   RecurrentAttentionModel ram{nullptr};
   ConvNet cnn{nullptr};
   Mlp mlp{nullptr};
+  ResidualAttentionNet residual{nullptr};  // residual-attention and resnet
 };
 TORCH_MODULE(GlimpseNet);
 

@@ -26,7 +26,9 @@ nlohmann::json default_glimpse_config() {
       "glimpse_hidden": 128, "location_hidden": 128, "hidden": 256, "core": "rnn", "location_std": 0.15,
       "policy_reaches_core": false,
       "cnn": {"conv1": 16, "conv2": 32, "hidden": 64},
-      "mlp": {"hidden": 256}
+      "mlp": {"hidden": 256},
+      "residual_attention": {"stem": 16, "widths": [32, 64, 128], "modules_per_stage": [1, 1, 1],
+                             "p": 1, "t": 2, "r": 1, "mask": "mixed", "attention": "arl"}
     },
     "train": {
       "batch_size": 64, "clip": 5.0, "schedule": {"patience": 2},

@@ -125,6 +125,9 @@ expect_error "--set negative count" "--set data.dates.train_size: must be 0 or m
 expect_error "a batch size of 0 in a config" "--set eval.batch_size: must be at least 1 (got 0)" "$forecast" train --out "$tmp/x" --set eval.batch_size=0
 expect_error "a model too big for memory" "error: out of memory" "$translate" train --config "$src/configs/translate/dates.json" --out "$tmp/x" --set model.encoder_hidden_size=1000000000
 expect_error "forecast hidden size 0" "model.hidden_size must be at least 1 (got 0)" "$forecast" train --out "$tmp/x" --set model.hidden_size=0
+expect_error "residual attention: stages disagree" "model.residual_attention.widths and .modules_per_stage need one entry per stage (3 and 2)" "$glimpse" train --config "$src/configs/glimpse/mnist28.json" --out "$tmp/x" --model residual-attention --set 'model.residual_attention.modules_per_stage=[1,1]'
+expect_error "residual attention: bad mask" 'model.residual_attention.mask "soft" is not one of mixed, channel, spatial' "$glimpse" train --config "$src/configs/glimpse/mnist28.json" --out "$tmp/x" --model residual-attention --set model.residual_attention.mask=soft
+expect_error "residual attention: width 0" "model.residual_attention.widths must hold whole numbers of at least 1" "$glimpse" train --config "$src/configs/glimpse/mnist28.json" --out "$tmp/x" --model resnet --set 'model.residual_attention.widths=[8,0,8]'
 expect_error "glimpse dropout-like zoom 0" "model.zoom must be at least 1" "$glimpse" train --config "$src/configs/glimpse/mnist28.json" --out "$tmp/x" --set model.zoom=0
 expect_error "flag and --set on one key" "--set train.batch_size=8 and --batch-size both set train.batch_size" "$translate" train --config "$src/configs/translate/dates.json" --out "$tmp/x" --batch-size 16 --set train.batch_size=8
 expect_error "--attention for the linear forecaster" "--attention does not apply to the linear model" "$forecast" train --out "$tmp/x" --model linear --attention dot

@@ -2,6 +2,7 @@
 // (fuzz/corpus/<target>/): each input is read or refused with a UserError
 // (or a JSON error the apps report on one line), never anything else. A crash
 // make fuzz finds is kept there, so that it stays fixed.
+#include <sys/resource.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -58,4 +59,12 @@ TEST_CASE("load_exported: a good export is read, each damaged kind refused by na
   refused("damaged-record", "its attnzoo.json is not valid JSON");
   refused("forged-record", "lacks the app and config records");
   refused("no-such-file", "no-such-file: no such file");
+  // make fuzz's findings: pickles that ask LibTorch for 4 to 26 GB. Refused at
+  // once, the process never near that size (without the cap: 13-17 GB touched).
+  for (const char* name : {"exported-pickle-string-length", "exported-new-26gb",
+                           "exported-touches-17gb", "exported-touches-13gb"})
+    refused(name, "a damaged TorchScript file (it asks for more memory than its size can need)");
+  rusage usage{};
+  REQUIRE(getrusage(RUSAGE_SELF, &usage) == 0);
+  CHECK(usage.ru_maxrss < 2 * 1024 * 1024);  // KiB: under 2 GiB
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "attnzoo/version.h"
+#include "data/address_space.h"
 #include "data/error.h"
 #include "data/files.h"
 
@@ -77,6 +78,7 @@ Checkpoint::Checkpoint(const std::string& path, const std::string& app) : path_(
   archive_ = std::make_shared<torch::serialize::InputArchive>();
   c10::IValue meta;
   try {
+    const AddressSpaceCap cap(load_headroom(std::filesystem::file_size(path, ec)));
     archive_->load_from(path, torch::kCPU);  // a GPU-trained run loads anywhere
     if (!archive_->try_read("meta", meta) || !meta.isString())
       throw std::runtime_error("no meta record");
