@@ -12,6 +12,7 @@
 #include "data/files.h"
 #include "data/images.h"
 #include "eval/glimpse_plot.h"
+#include "eval/heatmap.h"
 #include "export/export.h"
 #include "tasks/glimpse.h"
 #include "train/config.h"
@@ -77,9 +78,11 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
   GlimpseClassifier classifier(checkpoint);
   classifier.model->to(parse_device(device));
   if (!png.empty() && paths.size() != 1) throw UserError("predict: --png takes one --image");
-  if (!png.empty() && classifier.model->kind != "ram")
-    throw UserError("predict: --png draws glimpses, and this {} model takes none",
-                    classifier.model->kind);
+  const bool masks = classifier.model->kind == "residual-attention";
+  if (!png.empty() && classifier.model->kind != "ram" && !masks)
+    throw UserError(
+        "predict: --png draws glimpses or attention masks, and this {} model has neither",
+        classifier.model->kind);
   ImageReadOptions options;
   options.side = classifier.image_size();
   options.grey = true;
@@ -87,7 +90,7 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
   std::vector<torch::Tensor> images;
   for (const auto& p : paths) images.push_back(read_image(p, options));
   const auto pixels = torch::stack(images);
-  const auto out = classifier.predict(pixels);
+  const auto out = classifier.predict(pixels, 256, /*masks=*/!png.empty() && masks);
   const auto probs = torch::softmax(out.logits, 1);
   const auto& classes = fashion_mnist_classes();
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -96,7 +99,12 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
               << "\t" << fmt::format("{:.3f}", probs[static_cast<int64_t>(i)][label].item<double>())
               << std::endl;
   }
-  if (!png.empty()) {
+  if (!png.empty() && masks) {
+    std::vector<torch::Tensor> first;
+    for (const auto& m : out.masks) first.push_back(m[0]);
+    write_mask_figure(png, pixels[0], first, classifier.model->residual->stage_of_block);
+    std::cerr << "wrote " << png << std::endl;
+  } else if (!png.empty()) {
     const auto sensor = classifier.model->ram->sensor();
     std::vector<int64_t> sides;
     for (int64_t k = 0; k < sensor.scales; ++k) sides.push_back(glimpse_side(sensor, k));
@@ -117,8 +125,12 @@ int run_export(const ExportFlags& f) {
       export_glimpse(classifier), f, "glimpse", classifier.config,
       {"preprocess", "image_side", "image_grey", "image_crop", "classes"},
       fmt::format(
-          "  forward(images: Tensor (B,1,{0},{0}) in [0,1]) -> (logits (B,10), locations (B,G,2))",
-          side));
+          "  forward(images: Tensor (B,1,{0},{0}) in [0,1]) -> (logits (B,10), locations (B,G,2))"
+          "{1}",
+          side,
+          classifier.model->kind == "residual-attention"
+              ? "\n  attention_masks(images) -> List[Tensor]: each module's mask (B,C,H,W)"
+              : ""));
   return 0;
 }
 

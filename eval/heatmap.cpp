@@ -1,5 +1,7 @@
 #include "eval/heatmap.h"
 
+#include <fmt/format.h>
+
 #include <fmt/ranges.h>
 #include <opencv2/imgproc.hpp>
 
@@ -70,6 +72,28 @@ void write_attention_heatmaps(const std::string& png_path, const torch::Tensor& 
                               const std::vector<std::string>& words, const torch::Tensor& attention,
                               int64_t grid_h, int64_t grid_w, const HeatmapOptions& options) {
   write_image(png_path, attention_heatmaps(image, words, attention, grid_h, grid_w, options));
+}
+
+void write_mask_figure(const std::string& png_path, const torch::Tensor& image,
+                       const std::vector<torch::Tensor>& masks, const std::vector<int64_t>& stages,
+                       const HeatmapOptions& options) {
+  TORCH_CHECK(masks.size() == stages.size(), "write_mask_figure: a stage per mask");
+  const int64_t h = image.size(0), w = image.size(1);
+  std::vector<torch::Tensor> rows;
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < masks.size(); ++i) {
+    const auto mean = masks[i].to(torch::kFloat).mean(0);  // (H, W)
+    labels.push_back(fmt::format("stage {} ({:.2f}-{:.2f})", stages[i] + 1,
+                                 mean.min().item<double>(), mean.max().item<double>()));
+    rows.push_back(
+        torch::nn::functional::interpolate(mean.unsqueeze(0).unsqueeze(0),
+                                           torch::nn::functional::InterpolateFuncOptions()
+                                               .size(std::vector<int64_t>{h, w})
+                                               .mode(torch::kBilinear)
+                                               .align_corners(false))
+            .flatten());
+  }
+  write_attention_heatmaps(png_path, image, labels, torch::stack(rows).contiguous(), h, w, options);
 }
 
 }  // namespace attnzoo

@@ -31,4 +31,13 @@ void write_attention_heatmaps(const std::string& png_path, const torch::Tensor& 
                               const std::vector<std::string>& words, const torch::Tensor& attention,
                               int64_t grid_h, int64_t grid_w, const HeatmapOptions& options = {});
 
+// Where a Residual Attention Network's modules attend, for one image: the
+// image, then one panel per module with its mask M(x) averaged over the
+// channels and upsampled to the image, labelled with the module's stage and
+// the mask's range (each panel's colours span its own range).
+// image: (S,S) or (S,S,3) uint8; masks: per module (C,H,W); stages: per module, from 0.
+void write_mask_figure(const std::string& png_path, const torch::Tensor& image,
+                       const std::vector<torch::Tensor>& masks, const std::vector<int64_t>& stages,
+                       const HeatmapOptions& options = {});
+
 }  // namespace attnzoo

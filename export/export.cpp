@@ -4,6 +4,7 @@
 #include <attnzoo/torchscript/models/glimpse_cnn.h>
 #include <attnzoo/torchscript/models/glimpse_mlp.h>
 #include <attnzoo/torchscript/models/glimpse_ram.h>
+#include <attnzoo/torchscript/models/residual_attention.h>
 #include <attnzoo/version.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
@@ -62,12 +63,12 @@ std::string cnn_source(const ConvNetImpl& cnn) {
 
 torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   const auto& net = *classifier.model;
-  if (net.residual)
-    throw UserError("{} models cannot be exported yet: their TorchScript is still to be written",
-                    net.kind);
   auto module = mirror(net, "attnzoo_glimpse");
   module.define(kLinearSource);
-  if (net.kind == "ram") {
+  if (net.residual) {
+    module.define(residual_attention_source(*net.residual, "self.residual"));
+    module.define(torchscript::models_residual_attention);
+  } else if (net.kind == "ram") {
     module.define(ram_source(net.ram->options));
   } else {
     module.define(net.kind == "cnn" ? cnn_source(*net.cnn) : torchscript::models_glimpse_mlp);

@@ -19,6 +19,7 @@ class CaptionDecoderImpl;
 class DecoderImpl;
 class EncoderImpl;
 class ResNetImpl;
+class ResidualAttentionNetImpl;
 class Vocab;
 struct TokenizerOptions;
 
@@ -82,5 +83,10 @@ std::string conv2d_source(const torch::nn::Conv2dImpl& conv, const std::string& 
 // def resnet(self, images) -> Tensor (B,L,D), ResNetImpl::locations, for the
 // trunk mirrored under `path`.
 std::string resnet_source(const ResNetImpl& resnet, const std::string& path);
+
+// def residual_attention(self, images) -> Tuple[Tensor, List[Tensor]]: the
+// logits and each module's mask, as ResidualAttentionNetImpl::forward, for the
+// network mirrored under `path`; uses self.linear (kLinearSource).
+std::string residual_attention_source(const ResidualAttentionNetImpl& net, const std::string& path);
 
 }  // namespace attnzoo

@@ -60,22 +60,29 @@ GlimpseClassifier::GlimpseClassifier(const Checkpoint& checkpoint) {
   checkpoint.load_model(*model);
 }
 
-RamOutput GlimpseClassifier::predict(const torch::Tensor& pixels, int64_t batch_size) {
+RamOutput GlimpseClassifier::predict(const torch::Tensor& pixels, int64_t batch_size, bool masks) {
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
   std::vector<torch::Tensor> logits, locations;
+  std::vector<std::vector<torch::Tensor>> mask_parts;  // per module, per batch
   const auto device = module_device(*model);
   for (int64_t start = 0; start < pixels.size(0); start += batch_size) {
     const auto out = model->forward(
         glimpse_input(pixels.slice(0, start, start + batch_size)).to(device), /*sample=*/false);
     logits.push_back(out.logits.to(torch::kCPU));
     if (out.locations.defined()) locations.push_back(out.locations.to(torch::kCPU));
+    if (masks) {
+      mask_parts.resize(out.masks.size());
+      for (size_t i = 0; i < out.masks.size(); ++i)
+        mask_parts[i].push_back(out.masks[i].to(torch::kCPU));
+    }
   }
   model->train(was_training);
   RamOutput out;
   out.logits = torch::cat(logits);
   if (!locations.empty()) out.locations = torch::cat(locations);
+  for (const auto& parts : mask_parts) out.masks.push_back(torch::cat(parts));
   return out;
 }
 

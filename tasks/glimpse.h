@@ -34,8 +34,9 @@ class GlimpseClassifier {
   explicit GlimpseClassifier(const Checkpoint& checkpoint);
   nlohmann::json meta() const { return {{"app", "glimpse"}, {"config", config}}; }
   int64_t image_size() const { return config.at("data").at("canvas"); }
-  // Deterministic predictions (RAM looks at its policy's mean locations).
-  RamOutput predict(const torch::Tensor& pixels, int64_t batch_size = 256);
+  // Deterministic predictions (RAM looks at its policy's mean locations);
+  // `masks`: residual attention's masks too (C*H*W floats per image and module).
+  RamOutput predict(const torch::Tensor& pixels, int64_t batch_size = 256, bool masks = false);
   nlohmann::json config;
   GlimpseNet model{nullptr};
 };

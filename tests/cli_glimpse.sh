@@ -3,7 +3,8 @@
 # translated Fashion-MNIST (60x60 canvases, configs/glimpse/translated.json)
 # learns within the CI budget: test error at most MAX_ERROR on 2,000 test
 # images, where guessing errs 90% of the time. Also: samples, resume (exact
-# step), predict with the glimpse path figure, the CNN baseline, and errors.
+# step), predict with the glimpse path figure, the CNN baseline, the Residual
+# Attention Network's masks and export, and errors.
 set -euo pipefail
 glimpse="$1"
 source_dir="$2"
@@ -101,6 +102,22 @@ fi
 "$glimpse" train --config "$config" --out "$run/cnn" --model cnn --max-steps 20 --set data.limit.valid=200
 if "$glimpse" predict --checkpoint "$run/cnn/best.pt" --image "$image" --png "$run/x.png" 2>"$run/err.txt"; then
   echo "predict --png on a CNN should fail"; exit 1
+fi
+
+# The Residual Attention Network (small, a few steps): predict draws its masks,
+# the exported file (plain and frozen) names the class predict names.
+"$glimpse" train --config "$config" --out "$run/ra" --model residual-attention --max-steps 4 \
+  --set data.limit.train=64 --set data.limit.valid=32 --set 'model.residual_attention.widths=[8,8,16]' \
+  --set model.residual_attention.stem=4
+ra=$("$glimpse" predict --checkpoint "$run/ra/best.pt" --image "$image" --png "$run/ra.png")
+test -s "$run/ra.png"
+"$glimpse" export --checkpoint "$run/ra/best.pt" --out "$run/ra.pt" | grep -q "attention_masks"
+"$glimpse" export --checkpoint "$run/ra/best.pt" --out "$run/ra.frozen.pt" --freeze >/dev/null
+if [ -n "$zoo_run" ]; then
+  for f in ra.pt ra.frozen.pt; do
+    z=$("$zoo_run" "$run/$f" --image "$image")
+    [ "$(cut -f2 <<<"$z")" = "$(cut -f1 <<<"$ra")" ] || { echo "zoo-run $f: $z, predict: $ra"; exit 1; }
+  done
 fi
 grep -q "glimpse: error: predict: --png draws glimpses" "$run/err.txt"
 if "$glimpse" eval --checkpoint "$run/missing.pt" 2>"$run/err.txt"; then echo "missing checkpoint accepted"; exit 1; fi

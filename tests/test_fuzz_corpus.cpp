@@ -16,6 +16,23 @@
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// make fuzz's findings in exported files ask LibTorch for 4-26 GB, which the
+// address-space cap refuses. Under AddressSanitizer (make sanitize) a refused
+// operator new is a report, not a bad_alloc, so there they cannot be replayed;
+// make test replays them (sanitize/README.md).
+bool replayable(const fs::path& input) {
+#ifdef __SANITIZE_ADDRESS__
+  return input.filename().string().rfind("exported-", 0) != 0;
+#else
+  (void)input;
+  return true;
+#endif
+}
+
+}  // namespace
+
 TEST_CASE("fuzz targets replay their corpus: each input is read or refused with one line") {
   const fs::path corpus = fs::path(ATTNZOO_SOURCE_DIR) / "fuzz" / "corpus";
   for (const auto& target : attnzoo::fuzz::targets()) {
@@ -29,6 +46,7 @@ TEST_CASE("fuzz targets replay their corpus: each input is read or refused with 
       bytes << in.rdbuf();
       INFO("input " << entry.path().string());
       ++inputs;
+      if (!replayable(entry.path())) continue;
       try {
         target.run(bytes.str());
       } catch (const attnzoo::UserError&) {
@@ -63,7 +81,8 @@ TEST_CASE("load_exported: a good export is read, each damaged kind refused by na
   // once, the process never near that size (without the cap: 13-17 GB touched).
   for (const char* name : {"exported-pickle-string-length", "exported-new-26gb",
                            "exported-touches-17gb", "exported-touches-13gb"})
-    refused(name, "a damaged TorchScript file (it asks for more memory than its size can need)");
+    if (replayable(name))
+      refused(name, "a damaged TorchScript file (it asks for more memory than its size can need)");
   rusage usage{};
   REQUIRE(getrusage(RUSAGE_SELF, &usage) == 0);
   CHECK(usage.ru_maxrss < 2 * 1024 * 1024);  // KiB: under 2 GiB

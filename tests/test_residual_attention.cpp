@@ -1,10 +1,14 @@
 // The Residual Attention Network (models/residual_attention.h): shapes, the
 // mask functions' ranges, attention residual learning, the mask's way back up
-// on odd sizes.
+// on odd sizes, the mask figure.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
+#include <opencv2/imgcodecs.hpp>
+
+#include "eval/heatmap.h"
 #include "models/residual_attention.h"
+#include "tests/temp_dir.h"
 
 using namespace attnzoo;
 
@@ -100,7 +104,7 @@ TEST_CASE("residual attention: mask functions (mixed, channel, spatial) and thei
   CHECK_THROWS(AttentionModule(AttentionModuleOptions(6).mask("soft")));
 }
 
-TEST_CASE("residual attention: ARL with M = 0 is the trunk alone, with M = 1 twice it; NAL erases",
+TEST_CASE("residual attention: ARL with M = 0 is the trunk alone, with M = 1 twice it, NAL erases",
           "[residual_attention]") {
   torch::manual_seed(3);
   AttentionModule arl(AttentionModuleOptions(8).p(1).t(2).r(1).downsamples(2));
@@ -138,4 +142,31 @@ TEST_CASE("residual attention: the mask's way up restores odd and non-square siz
     CHECK(out.mask.sizes() == x.sizes());
     CHECK(out.features.sizes() == x.sizes());
   }
+}
+
+TEST_CASE("residual attention: the mask figure puts each module's mask over the image",
+          "[residual_attention]") {
+  // One module whose mask is high on the left half, one high on the bottom half.
+  auto left = torch::zeros({2, 7, 7});
+  left.slice(2, 0, 3).fill_(1.0);
+  auto bottom = torch::zeros({4, 4, 4});
+  bottom.slice(1, 2, 4).fill_(0.9);
+  const auto image = torch::full({28, 28}, 128, torch::kUInt8);
+  const auto path = (attnzoo::testing::scratch_dir() / "masks.png").string();
+  HeatmapOptions o;
+  write_mask_figure(path, image, {left, bottom}, {0, 1}, o);
+  const cv::Mat figure = cv::imread(path);
+  REQUIRE(!figure.empty());
+  const int gap = 4;
+  CHECK(figure.cols == 3 * (o.panel + gap) + gap);  // the image and two panels
+  // JET: high is red, low is blue (BGR).
+  auto pixel = [&](int panel, double fx, double fy) {
+    return figure.at<cv::Vec3b>(gap + static_cast<int>(fy * o.panel),
+                                gap + panel * (o.panel + gap) + static_cast<int>(fx * o.panel));
+  };
+  CHECK(pixel(1, 0.15, 0.5)[2] > pixel(1, 0.15, 0.5)[0]);
+  CHECK(pixel(1, 0.85, 0.5)[0] > pixel(1, 0.85, 0.5)[2]);
+  CHECK(pixel(2, 0.5, 0.85)[2] > pixel(2, 0.5, 0.85)[0]);
+  CHECK(pixel(2, 0.5, 0.15)[0] > pixel(2, 0.5, 0.15)[2]);
+  CHECK_THROWS(write_mask_figure(path, image, {left}, {0, 1}, o));
 }
