@@ -31,9 +31,7 @@ ExportedFile load_exported(std::istream& in, const std::string& where) {
     throw UserError("{}: not a TorchScript file ({})", where, e.what_without_backtrace());
   } catch (const std::bad_alloc&) {
     throw UserError(
-        "{}: a damaged TorchScript file (it asks for more memory than its size can "
-        "need)",
-        where);
+        "{}: a damaged TorchScript file (it asks for more memory than its size can need)", where);
   } catch (const std::exception& e) {  // the TorchScript compiler's own errors on damaged code
     throw UserError("{}: a damaged TorchScript file ({})", where, e.what());
   }

@@ -78,7 +78,8 @@ Checkpoint::Checkpoint(const std::string& path, const std::string& app) : path_(
   archive_ = std::make_shared<torch::serialize::InputArchive>();
   c10::IValue meta;
   try {
-    const AddressSpaceCap cap(load_headroom(std::filesystem::file_size(path, ec)));
+    const auto bytes = std::filesystem::file_size(path, ec);  // (uintmax_t)-1 on error
+    const AddressSpaceCap cap(load_headroom(ec ? 0 : static_cast<size_t>(bytes)));
     archive_->load_from(path, torch::kCPU);  // a GPU-trained run loads anywhere
     if (!archive_->try_read("meta", meta) || !meta.isString())
       throw std::runtime_error("no meta record");
