@@ -1,5 +1,6 @@
-// glimpse: the Recurrent Attention Model on Fashion-MNIST (train, eval,
-// predict, samples), and the whole-image CNN and fully connected baselines.
+// glimpse: the image classifiers (train, eval, predict, export, samples): the
+// Recurrent Attention Model, the Residual Attention Network and the
+// whole-image baselines, on Fashion-MNIST canvases or CIFAR-10.
 #include <attnzoo/version.h>
 #include <CLI/CLI.hpp>
 
@@ -85,14 +86,14 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
         classifier.model->kind);
   ImageReadOptions options;
   options.side = classifier.image_size();
-  options.grey = true;
+  options.grey = glimpse_channels(classifier.config.at("data")) == 1;
   options.centre_crop = false;
   std::vector<torch::Tensor> images;
   for (const auto& p : paths) images.push_back(read_image(p, options));
   const auto pixels = torch::stack(images);
   const auto out = classifier.predict(pixels, 256, /*masks=*/!png.empty() && masks);
   const auto probs = torch::softmax(out.logits, 1);
-  const auto& classes = fashion_mnist_classes();
+  const auto& classes = glimpse_classes(classifier.config.at("data"));
   for (size_t i = 0; i < paths.size(); ++i) {
     const int64_t label = probs[static_cast<int64_t>(i)].argmax().item<int64_t>();
     std::cout << (paths.size() > 1 ? paths[i] + "\t" : "") << classes[static_cast<size_t>(label)]
@@ -125,12 +126,13 @@ int run_export(const ExportFlags& f) {
       export_glimpse(classifier), f, "glimpse", classifier.config,
       {"preprocess", "image_side", "image_grey", "image_crop", "classes"},
       fmt::format(
-          "  forward(images: Tensor (B,1,{0},{0}) in [0,1]) -> (logits (B,10), locations (B,G,2))"
+          "  forward(images: Tensor (B,{2},{0},{0}) in [0,1]) -> (logits (B,10), locations (B,G,2))"
           "{1}",
           side,
           classifier.model->kind == "residual-attention"
               ? "\n  attention_masks(images) -> List[Tensor]: each module's mask (B,C,H,W)"
-              : ""));
+              : "",
+          glimpse_channels(classifier.config.at("data"))));
   return 0;
 }
 
@@ -145,7 +147,8 @@ int run_samples(const std::string& config_path, const std::vector<std::string>& 
   const auto& set = split == "test" ? data.test : split == "valid" ? data.valid : data.train;
   create_folder(out);
   for (int64_t i = 0; i < set.images.size(0); ++i) {
-    const auto label = fashion_mnist_classes()[static_cast<size_t>(set.labels[i].item<int64_t>())];
+    const auto label =
+        glimpse_classes(config.at("data"))[static_cast<size_t>(set.labels[i].item<int64_t>())];
     const std::string path = fmt::format("{}/{}-{}-{}.png", out, split, i, label);
     write_image(path, set.images[i]);
     std::cout << path << "\t" << label << std::endl;

@@ -17,8 +17,9 @@ double location_to_pixel(double location, double pixels) { return (location + 1.
 
 cv::Mat glimpse_path_figure(const torch::Tensor& image, const torch::Tensor& locations_in,
                             const std::vector<int64_t>& sides, const std::string& title, int side) {
-  if (image.dim() != 2)
-    throw UserError("glimpse plot: the image must be (S,S), got {}", fmt::join(image.sizes(), "x"));
+  if (image.dim() != 2 && !(image.dim() == 3 && image.size(2) == 3))
+    throw UserError("glimpse plot: the image must be (S,S) or (S,S,3), got {}",
+                    fmt::join(image.sizes(), "x"));
   const auto locations = locations_in.detach().to(torch::kCPU, torch::kDouble).contiguous();
   if (locations.dim() != 2 || locations.size(1) != 2)
     throw UserError("glimpse plot: locations must be (G,2), got {}",

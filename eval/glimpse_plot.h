@@ -11,7 +11,7 @@
 
 namespace attnzoo {
 
-// image: (S,S) uint8. locations: (G,2), (x,y) in [-1,1] as the sensor takes
+// image: (S,S) or (S,S,3) uint8. locations: (G,2), (x,y) in [-1,1] as the sensor takes
 // them. sides: the pixel side of each scale of the sensor (glimpse_side()).
 cv::Mat glimpse_path_figure(const torch::Tensor& image, const torch::Tensor& locations,
                             const std::vector<int64_t>& sides, const std::string& title,

@@ -75,10 +75,11 @@ torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   }
   module.define(torchscript::export_glimpse);
   module.register_attribute("image_side", c10::IntType::get(), classifier.image_size());
-  module.register_attribute("image_grey", c10::BoolType::get(), true);
+  const auto& data = classifier.config.at("data");
+  module.register_attribute("image_grey", c10::BoolType::get(), glimpse_channels(data) == 1);
   module.register_attribute("image_crop", c10::BoolType::get(), false);
   c10::List<std::string> classes;
-  for (const auto& name : fashion_mnist_classes()) classes.push_back(name);
+  for (const auto& name : glimpse_classes(data)) classes.push_back(name);
   module.register_attribute("classes", c10::ListType::ofStrings(), classes);
   module.eval();
   return module;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "data/cifar10.h"
 #include "data/error.h"
 #include "data/exported.h"
 #include "data/fashion_mnist.h"
@@ -108,6 +109,8 @@ void idx(std::string_view bytes) { read_idx(scratch(bytes)); }
 
 void karpathy(std::string_view bytes) { read_karpathy(scratch(bytes)); }
 
+void cifar10(std::string_view bytes) { read_cifar10_batch(scratch(bytes)); }
+
 // A checkpoint: LibTorch's archive reader, then our meta record and model.
 void checkpoint(std::string_view bytes) {
   const Checkpoint c(scratch(bytes), "translate");
@@ -134,6 +137,7 @@ const std::vector<NamedTarget>& targets() {
                                                {"vocab", vocab},
                                                {"idx", idx},
                                                {"karpathy", karpathy},
+                                               {"cifar10", cifar10},
                                                {"checkpoint", checkpoint},
                                                {"exported", exported}};
   return all;

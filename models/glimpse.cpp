@@ -4,6 +4,7 @@
 
 #include "data/config_checks.h"
 #include "data/error.h"
+#include "data/glimpse_data.h"
 #include "models/reinforce.h"
 
 namespace attnzoo {
@@ -204,6 +205,7 @@ GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
   require_at_least(m.at("cnn"), "model.cnn", {"conv1", "conv2", "hidden"}, 1);
   require_at_least(m.at("mlp"), "model.mlp", {"hidden"}, 1);
   require_at_least(config.at("data"), "data", {"canvas"}, 1);
+  const int64_t channels = glimpse_channels(config.at("data"));
   GlimpseNetOptions o;
   o.kind(m.at("kind").get<std::string>());
   if (o.kind() != "ram" && o.kind() != "cnn" && o.kind() != "mlp" &&
@@ -211,8 +213,10 @@ GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
     throw UserError(
         "config: model.kind \"{}\" is not one of ram, residual-attention, resnet, cnn, mlp",
         o.kind());
-  o.residual(residual_attention_options(m.at("residual_attention"), side, o.kind() == "resnet"));
+  o.residual(residual_attention_options(m.at("residual_attention"), side, o.kind() == "resnet")
+                 .channels(channels));
   o.ram(RamOptions()
+            .channels(channels)
             .glimpses(m.at("glimpses"))
             .patch(m.at("patch"))
             .scales(m.at("scales"))
@@ -226,10 +230,11 @@ GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
   const auto& c = m.at("cnn");
   o.cnn(ConvNetOptions()
             .image_size(side)
+            .channels(channels)
             .conv1(c.at("conv1"))
             .conv2(c.at("conv2"))
             .hidden(c.at("hidden")));
-  o.mlp(MlpOptions().inputs(side * side).hidden(m.at("mlp").at("hidden")));
+  o.mlp(MlpOptions().inputs(channels * side * side).hidden(m.at("mlp").at("hidden")));
   return o;
 }
 

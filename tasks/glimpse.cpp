@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "data/augment.h"
 #include "data/error.h"
 #include "data/text_io.h"
 #include "models/reinforce.h"
@@ -16,7 +17,7 @@ namespace attnzoo {
 nlohmann::json default_glimpse_config() {
   auto config = nlohmann::json::parse(R"({
     "data": {
-      "fashion_mnist": "/usr/share/datasets/fashion-mnist",
+      "source": "fashion-mnist", "fashion_mnist": "/usr/share/datasets/fashion-mnist", "cifar10": "",
       "canvas": 28, "clutter": 0, "clutter_size": 8, "valid_size": 5000, "seed": 1,
       "limit": {"train": 0, "valid": 0, "test": 0}
     },
@@ -32,7 +33,8 @@ nlohmann::json default_glimpse_config() {
     },
     "train": {
       "batch_size": 64, "clip": 5.0, "schedule": {"patience": 2},
-      "reinforce_scale": 1.0, "policy_lr_scale": 1.0, "policy_decay": 0.0
+      "reinforce_scale": 1.0, "policy_lr_scale": 1.0, "policy_decay": 0.0,
+      "augment": {"crop_padding": 0, "flip": false}
     },
     "eval": {"batch_size": 256}
   })");
@@ -45,7 +47,8 @@ nlohmann::json load_glimpse_config(const std::string& path) {
 }
 
 torch::Tensor glimpse_input(const torch::Tensor& pixels) {
-  return pixels.unsqueeze(1).to(torch::kFloat).div(255.0);
+  const auto nchw = pixels.dim() == 4 ? pixels.permute({0, 3, 1, 2}) : pixels.unsqueeze(1);
+  return nchw.to(torch::kFloat).div(255.0);
 }
 
 GlimpseClassifier::GlimpseClassifier(const nlohmann::json& c) : config(c) {
@@ -143,7 +146,9 @@ class GlimpseTask : public TrainTask {
         reinforce_scale_(tc.at("reinforce_scale")),
         policy_lr_scale_(tc.at("policy_lr_scale")),
         policy_decay_(tc.at("policy_decay")),
-        eval_batch_(c.config.at("eval").at("batch_size")) {
+        eval_batch_(c.config.at("eval").at("batch_size")),
+        augment_(AugmentOptions::from_json(tc.at("augment"))),
+        seed_(tc.at("seed")) {
     if (data.train.images.size(0) == 0) throw UserError("no training images");
     if (!(policy_lr_scale_ > 0)) throw UserError("config: train.policy_lr_scale must be positive");
     if (!(policy_decay_ >= 0)) throw UserError("config: train.policy_decay must not be negative");
@@ -170,6 +175,7 @@ class GlimpseTask : public TrainTask {
     return {{rest, 1.0, 0.0}, {policy, policy_lr_scale_, policy_decay_}};
   }
   std::string unit() const override { return "img"; }
+  void set_progress(int64_t step, int64_t) override { step_ = step; }
 
   std::vector<std::vector<size_t>> epoch_batches(uint64_t seed) override {
     return shuffled_batches(static_cast<size_t>(data_.train.images.size(0)), batch_size_, seed);
@@ -179,7 +185,14 @@ class GlimpseTask : public TrainTask {
     const auto index =
         torch::tensor(std::vector<int64_t>(batch.begin(), batch.end()), torch::kLong);
     const auto device = module_device(*c_.model);
-    const auto images = glimpse_input(data_.train.images.index_select(0, index)).to(device);
+    auto pixels = data_.train.images.index_select(0, index);
+    // Each step's crops and flips follow from the seed, the step and the process:
+    // the same after a resume, different on every rank.
+    if (augment_.any())
+      pixels = augment_images(pixels, augment_,
+                              (seed_ * 1000003ULL + static_cast<uint64_t>(step_)) * 131ULL +
+                                  static_cast<uint64_t>(world().rank()));
+    const auto images = glimpse_input(pixels).to(device);
     const auto labels = data_.train.labels.index_select(0, index).to(device);
     StepResult r;
     r.loss =
@@ -208,6 +221,9 @@ class GlimpseTask : public TrainTask {
   double policy_lr_scale_;
   double policy_decay_;
   int64_t eval_batch_;
+  AugmentOptions augment_;
+  uint64_t seed_;
+  int64_t step_ = 0;
 };
 
 }  // namespace
@@ -232,10 +248,13 @@ std::string train_glimpse(const nlohmann::json& config_in, const std::string& ou
   }
   GlimpseClassifier& c = *classifier;
   const auto& d = c.config.at("data");
-  std::fprintf(stderr, "making %lldx%lld canvases (%lld pieces of clutter)\n",
-               static_cast<long long>(d.at("canvas").get<int64_t>()),
-               static_cast<long long>(d.at("canvas").get<int64_t>()),
-               static_cast<long long>(d.at("clutter").get<int64_t>()));
+  if (d.at("source") == "cifar10")
+    std::fprintf(stderr, "reading CIFAR-10 from %s\n", d.at("cifar10").get<std::string>().c_str());
+  else
+    std::fprintf(stderr, "making %lldx%lld canvases (%lld pieces of clutter)\n",
+                 static_cast<long long>(d.at("canvas").get<int64_t>()),
+                 static_cast<long long>(d.at("canvas").get<int64_t>()),
+                 static_cast<long long>(d.at("clutter").get<int64_t>()));
   const auto data = load_glimpse_data(d, {"train", "valid"});
   if (world().main()) write_json_file(out_dir + "/config.json", c.config);
   int64_t parameters = 0;

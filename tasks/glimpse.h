@@ -1,9 +1,10 @@
 #pragma once
-// The glimpse task end to end: Fashion-MNIST classified by the Recurrent
-// Attention Model (models/glimpse.h), or by the whole-image baselines it is
-// compared with (a CNN, a fully connected net); config, data (28x28,
-// translated or cluttered canvases), training through the shared loop with
-// the hybrid loss, and evaluation (error rate).
+// The glimpse task end to end: Fashion-MNIST (28x28, translated or cluttered
+// canvases) or CIFAR-10 classified by the Recurrent Attention Model
+// (models/glimpse.h), the Residual Attention Network, or the whole-image
+// baselines they are compared with (a ResNet, a CNN, a fully connected net);
+// config, data, training through the shared loop with the hybrid loss and
+// optional augmentation (data/augment.h), and evaluation (error rate).
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -24,7 +25,8 @@ namespace attnzoo {
 nlohmann::json default_glimpse_config();
 nlohmann::json load_glimpse_config(const std::string& path);
 
-// uint8 images (N,S,S) -> the network's input (N,1,S,S), floats in [0,1].
+// uint8 images (N,S,S) grey or (N,S,S,3) RGB -> the network's input
+// (N,1,S,S) or (N,3,S,S), floats in [0,1].
 torch::Tensor glimpse_input(const torch::Tensor& pixels);
 
 // A classifier and its config: a checkpoint holds exactly this.
