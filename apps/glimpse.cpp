@@ -47,6 +47,9 @@ int run_eval(const std::string& checkpoint_path, const std::string& split, int64
     auto j = ev.to_json();
     j["split"] = split;
     j["model"] = classifier.model->kind;
+    int64_t parameters = 0;
+    for (const auto& p : classifier.model->parameters()) parameters += p.numel();
+    j["parameters"] = parameters;
     std::cout << j.dump() << std::endl;
   } else {
     std::printf("%s split, %lld images: error rate %.4f (%lld wrong), %.0f images/s\n",
@@ -192,7 +195,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_device_flag(cmd_eval, eval_device);
   cmd_eval->add_flag("--json", json,
-                     "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec; "
+                     "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec, model, "
+                     "parameters; "
                      "RAM: on_item, centre_on_item, follows_item)");
 
   std::string predict_checkpoint, png;

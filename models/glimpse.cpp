@@ -175,6 +175,9 @@ ResidualAttentionOptions residual_attention_options(const nlohmann::json& r, int
   if (widths.size() != modules.size())
     throw UserError("config: {}.widths and .modules_per_stage need one entry per stage ({} and {})",
                     where, widths.size(), modules.size());
+  const int64_t stem_stride = r.at("stem_stride");
+  if (stem_stride != 1 && stem_stride != 2)
+    throw UserError("config: {}.stem_stride is {}, it must be 1 or 2", where, stem_stride);
   const std::string mask = r.at("mask"), attention = r.at("attention");
   if (mask != "mixed" && mask != "channel" && mask != "spatial")
     throw UserError("config: {}.mask \"{}\" is not one of mixed, channel, spatial", where, mask);
@@ -183,6 +186,7 @@ ResidualAttentionOptions residual_attention_options(const nlohmann::json& r, int
   return ResidualAttentionOptions()
       .image_size(side)
       .stem(r.at("stem"))
+      .stem_stride(stem_stride)
       .widths(widths)
       .modules_per_stage(modules)
       .p(r.at("p"))

@@ -153,10 +153,12 @@ ResidualAttentionNetImpl::ResidualAttentionNetImpl(ResidualAttentionOptions opti
   const auto& o = options;
   TORCH_CHECK(!o.widths().empty() && o.widths().size() == o.modules_per_stage().size(),
               "ResidualAttentionNet: widths and modules_per_stage need one entry per stage");
-  stem = register_module("stem", conv(o.channels(), o.stem(), 3));
+  TORCH_CHECK(o.stem_stride() == 1 || o.stem_stride() == 2,
+              "ResidualAttentionNet: stem_stride must be 1 or 2");
+  stem = register_module("stem", conv(o.channels(), o.stem(), 3, o.stem_stride()));
   transitions = register_module("transitions", torch::nn::ModuleList());
   blocks = register_module("blocks", torch::nn::ModuleList());
-  int64_t in = o.stem(), side = o.image_size();
+  int64_t in = o.stem(), side = o.stem_stride() == 2 ? (o.image_size() + 1) / 2 : o.image_size();
   for (size_t s = 0; s < o.widths().size(); ++s) {
     const int64_t stride = s == 0 ? 1 : 2;
     if (stride == 2) side = (side + 1) / 2;

@@ -89,6 +89,8 @@ struct ResidualAttentionOptions {
   TORCH_ARG(int64_t, classes) = 10;
   TORCH_ARG(int64_t, image_size) = 28;  // sets each stage's mask depth
   TORCH_ARG(int64_t, stem) = 16;        // the first convolution's channels
+  // the first convolution's stride: 2 halves large images (60x60 canvases) before stage 1
+  TORCH_ARG(int64_t, stem_stride) = 1;
   TORCH_ARG(std::vector<int64_t>, widths) = std::vector<int64_t>{32, 64, 128};  // per stage
   TORCH_ARG(std::vector<int64_t>, modules_per_stage) = std::vector<int64_t>{1, 1, 1};
   TORCH_ARG(int64_t, p) = 1;

@@ -28,7 +28,7 @@ nlohmann::json default_glimpse_config() {
       "policy_reaches_core": false,
       "cnn": {"conv1": 16, "conv2": 32, "hidden": 64},
       "mlp": {"hidden": 256},
-      "residual_attention": {"stem": 16, "widths": [32, 64, 128], "modules_per_stage": [1, 1, 1],
+      "residual_attention": {"stem": 16, "stem_stride": 1, "widths": [32, 64, 128], "modules_per_stage": [1, 1, 1],
                              "p": 1, "t": 2, "r": 1, "mask": "mixed", "attention": "arl"}
     },
     "train": {
