@@ -162,8 +162,10 @@ int run_samples(const std::string& config_path, const std::vector<std::string>& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"glimpse: the Recurrent Attention Model on Fashion-MNIST (attnzoo " ATTNZOO_VERSION
-               ")"};
+  CLI::App app{
+      "glimpse: image classifiers with attention, the Recurrent Attention Model and the Residual "
+      "Attention Network, and their baselines, on Fashion-MNIST canvases or CIFAR-10 "
+      "(attnzoo " ATTNZOO_VERSION ")"};
   app.require_subcommand(1);
 
   TrainFlags train;
@@ -171,8 +173,8 @@ int main(int argc, char** argv) {
   auto* cmd_train =
       app.add_subcommand("train", "Train a classifier; stop and --resume at any time");
   add_train_flags(cmd_train, train,
-                  "JSON config (configs/glimpse/*.json; default: RAM on 28x28 images)", "Images",
-                  "");
+                  "JSON config (configs/glimpse/*.json; default: RAM on 28x28 Fashion-MNIST)",
+                  "Images", "");
   cmd_train->add_option("--model", kind,
                         "ram | residual-attention | resnet | cnn | mlp (overrides model.kind)");
 
@@ -194,23 +196,25 @@ int main(int argc, char** argv) {
       ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd_eval, eval_device);
-  cmd_eval->add_flag("--json", json,
-                     "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec, model, "
-                     "parameters; "
-                     "RAM: on_item, centre_on_item, follows_item)");
+  cmd_eval->add_flag(
+      "--json", json,
+      "Print one JSON object (error_rate, accuracy, images, errors, images_per_sec, model, "
+      "parameters; "
+      "RAM: on_item, centre_on_item, follows_item)");
 
   std::string predict_checkpoint, png;
   std::vector<std::string> image_paths;
   int64_t predict_threads = 0;
-  auto* cmd_predict =
-      app.add_subcommand("predict", "Classify image files; optionally draw the glimpse path");
+  auto* cmd_predict = app.add_subcommand(
+      "predict", "Classify image files; optionally draw the glimpse path or the masks");
   cmd_predict->add_option("--checkpoint", predict_checkpoint, "Checkpoint file")->required();
   cmd_predict
       ->add_option("--image", image_paths,
-                   "Image file, light item on dark ground (repeat for several)")
+                   "Image file (Fashion-MNIST: light item on dark ground; repeat for several)")
       ->required();
-  cmd_predict->add_option("--png", png,
-                          "Draw where the model looked on the (one) image, in this PNG file");
+  cmd_predict->add_option(
+      "--png", png,
+      "Draw where the model looked on the (one) image (RAM: glimpses; residual attention: masks)");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")
       ->check(at_least(0))
       ->capture_default_str();
