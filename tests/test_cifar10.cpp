@@ -59,6 +59,17 @@ fs::path handmade_cifar(const std::string& name) {
   return dir;
 }
 
+// The glimpse defaults with CIFAR-10 from `dir` as the data.
+nlohmann::json cifar_config(const fs::path& dir, int64_t valid_size) {
+  auto config = default_glimpse_config();
+  auto& d = config["data"];
+  d["source"] = "cifar10";
+  d["cifar10"] = dir.string();
+  d["canvas"] = 32;
+  d["valid_size"] = valid_size;
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("CIFAR-10 batches: label byte, then red, green and blue planes row by row", "[cifar10]") {
@@ -117,12 +128,8 @@ TEST_CASE("CIFAR-10 splits: five training batches in order, validation their tai
   fs::rename(handmade_cifar("inner"), outer / "cifar-10-batches-bin");
   CHECK(load_cifar10(outer.string(), "test").images.size(0) == 3);
 
-  auto config = default_glimpse_config();
+  auto config = cifar_config(dir, 5);
   auto& d = config["data"];
-  d["source"] = "cifar10";
-  d["cifar10"] = dir.string();
-  d["canvas"] = 32;
-  d["valid_size"] = 5;
   const auto s = load_glimpse_data(d);
   CHECK(s.train.images.size(0) == 15);
   CHECK(s.valid.images.size(0) == 5);
@@ -206,12 +213,8 @@ TEST_CASE("colour images through every classifier kind, trained with augmentatio
   const auto dir = handmade_cifar("cifar-kinds");
   for (const std::string kind : {"ram", "residual-attention", "resnet", "cnn", "mlp"}) {
     CAPTURE(kind);
-    auto config = default_glimpse_config();
+    auto config = cifar_config(dir, 4);
     auto& d = config["data"];
-    d["source"] = "cifar10";
-    d["cifar10"] = dir.string();
-    d["canvas"] = 32;
-    d["valid_size"] = 4;
     config["model"]["kind"] = kind;
     config["model"]["hidden"] = 16;
     config["model"]["glimpses"] = 2;
