@@ -6,6 +6,8 @@
 //   translate bleu --hyp hyp.txt --ref ref.txt --json
 //   translate attention --checkpoint runs/m30k/best.pt --text "ein hund ." --png a.png
 //   translate export --checkpoint runs/m30k/best.pt --out m30k.pt [--freeze]
+//   translate average --checkpoint a.pt b.pt c.pt --out avg.pt
+//   translate eval --checkpoint runs/a/best.pt --checkpoint runs/b/best.pt   (an ensemble)
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -30,14 +32,18 @@ using namespace attnzoo;
 namespace {
 
 struct DecodeArgs {
-  std::string checkpoint;
+  std::vector<std::string> checkpoints;  // several: an ensemble
   int64_t beam = -1, batch_size = -1, threads = 0;
   double length_penalty = -1;
   std::string device = "cpu";
+  bool replace_unk = false;
+  std::string phrase_table;
 };
 
 void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
-  cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (best.pt or checkpoint.pt)")
+  cmd->add_option("--checkpoint", a.checkpoints,
+                  "Checkpoint file (best.pt or checkpoint.pt); repeat for an ensemble (the mean "
+                  "of the models' log-probabilities at each step)")
       ->required();
   cmd->add_option("--beam", a.beam, "Beam size (1 = greedy; default: the checkpoint's decode.beam)")
       ->check(at_least(1));
@@ -45,6 +51,12 @@ void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
                   "GNMT length penalty alpha (default: the checkpoint's)")
       ->check(at_least(0));
   cmd->add_option("--batch-size", a.batch_size, "Sentences decoded together")->check(at_least(1));
+  cmd->add_flag("--replace-unk", a.replace_unk,
+                "Replace each <unk> of an output by the source token its attention weighs most");
+  cmd->add_option("--phrase-table", a.phrase_table,
+                  "With --replace-unk: 'source ||| target' lines; a source token found here is "
+                  "replaced by its target")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
       ->check(at_least(0))
       ->capture_default_str();
@@ -56,6 +68,25 @@ SearchOptions resolve_search(const Translator& t, const DecodeArgs& a) {
   if (a.beam > 0) o.beam = a.beam;
   if (a.length_penalty >= 0) o.length_penalty = a.length_penalty;
   return o;
+}
+
+// The first checkpoint's translator on the device, the others its ensemble members.
+Translator load_translator(const DecodeArgs& d) {
+  Translator translator{Checkpoint(d.checkpoints.front(), "translate")};
+  translator.model->to(parse_device(d.device));
+  for (size_t i = 1; i < d.checkpoints.size(); ++i)
+    translator.add_ensemble_member(Translator{Checkpoint(d.checkpoints[i], "translate")},
+                                   d.checkpoints[i]);
+  if (!d.phrase_table.empty() && !d.replace_unk)
+    throw UserError("--phrase-table works with --replace-unk; add it");
+  if (d.replace_unk) {
+    if (translator.config.at("model").at("attention") == "none")
+      throw UserError("{}: --replace-unk needs attention, and this model has none",
+                      d.checkpoints.front());
+    translator.unk.replace = true;
+    if (!d.phrase_table.empty()) translator.unk.phrase_table = read_phrase_table(d.phrase_table);
+  }
+  return translator;
 }
 
 int64_t decode_batch(const Translator& t, const DecodeArgs& a) {
@@ -85,9 +116,7 @@ int run_eval(const DecodeArgs& d, const EvalArgs& e) {
   const std::string& split = e.split;
   const int64_t limit = e.limit;
   set_threads(static_cast<int>(d.threads), 0);
-  const Checkpoint checkpoint(d.checkpoint, "translate");
-  Translator translator(checkpoint);
-  translator.model->to(parse_device(d.device));
+  Translator translator = load_translator(d);
   std::vector<std::string> sources;
   std::vector<std::vector<std::string>> references;
   if (!src.empty()) {
@@ -126,16 +155,17 @@ int run_eval(const DecodeArgs& d, const EvalArgs& e) {
     for (const auto& b : bleu_by_source_length(sources, ev.hypotheses, references, 5, 25, bleu))
       buckets.push_back(
           {{"from", b.from}, {"to", b.to}, {"sentences", b.sentences}, {"bleu", b.bleu}});
-    write_json_file(e.by_length, {{"label", e.label.empty() ? d.checkpoint : e.label},
+    write_json_file(e.by_length, {{"label", e.label.empty() ? d.checkpoints.front() : e.label},
                                   {"attention", translator.config.at("model").at("attention")},
                                   {"bleu", ev.bleu.score},
                                   {"buckets", buckets}});
   }
   auto j = ev.to_json();
+  if (d.replace_unk) j["unk_replaced"] = translator.unk.replaced;
   j["beam"] = search.beam;
   j["length_penalty"] = search.length_penalty;
-  j["perplexity"] = nullptr;
-  {
+  j["perplexity"] = nullptr;  // of one model; an ensemble has none here
+  if (translator.ensemble.empty()) {
     std::vector<Example> examples;
     for (size_t i = 0; i < sources.size(); ++i)
       examples.push_back(translator.encode({sources[i], references[0][i]}));
@@ -145,19 +175,22 @@ int run_eval(const DecodeArgs& d, const EvalArgs& e) {
     std::cout << j.dump() << std::endl;
   } else {
     std::cout << fmt::format(
-        "BLEU {:.2f}  exact match {:.4f}  perplexity {:.2f}  {} sentences, {:.1f} sentences/s "
-        "(beam {})\n",
-        ev.bleu.score, ev.exact_match, j["perplexity"].get<double>(), ev.sentences,
-        ev.sentences_per_sec, search.beam);
+        "BLEU {:.2f}  exact match {:.4f}  perplexity {}  {} sentences, {:.1f} sentences/s "
+        "(beam {}{})\n",
+        ev.bleu.score, ev.exact_match,
+        j["perplexity"].is_null() ? "-" : fmt::format("{:.2f}", j["perplexity"].get<double>()),
+        ev.sentences, ev.sentences_per_sec, search.beam,
+        translator.ensemble.empty()
+            ? ""
+            : fmt::format(", ensemble of {}", translator.ensemble.size() + 1));
+    if (d.replace_unk) std::cout << translator.unk.replaced << " <unk> replaced\n";
   }
   return 0;
 }
 
 int run_predict(const DecodeArgs& d, int64_t n_best) {
   set_threads(static_cast<int>(d.threads), 0);
-  const Checkpoint checkpoint(d.checkpoint, "translate");
-  Translator translator(checkpoint);
-  translator.model->to(parse_device(d.device));
+  Translator translator = load_translator(d);
   auto search = resolve_search(translator, d);
   search.n_best = std::max<int64_t>(1, n_best);
   if (search.n_best > search.beam) search.beam = search.n_best;
@@ -187,6 +220,7 @@ int run_predict(const DecodeArgs& d, int64_t n_best) {
     std::cout.flush();
     first += shard.size();
   }
+  if (d.replace_unk) std::cerr << translator.unk.replaced << " <unk> replaced\n";
   return 0;
 }
 
@@ -244,20 +278,32 @@ int run_plot_lengths(const std::vector<std::string>& inputs, const std::string& 
 
 int run_attention(const DecodeArgs& d, const std::string& text, const std::string& png) {
   set_threads(static_cast<int>(d.threads), 0);
-  const Checkpoint checkpoint(d.checkpoint, "translate");
-  Translator translator(checkpoint);
-  translator.model->to(parse_device(d.device));
+  Translator translator = load_translator(d);
   if (translator.config.at("model").at("attention") == "none")
     throw UserError("{}: this model has no attention (attention: none); there is nothing to plot",
-                    d.checkpoint);
+                    d.checkpoints.front());
   const auto out =
       translator.translate({check_input_line(text, "--text")}, resolve_search(translator, d), 1)
           .front();
   if (out.output_tokens.empty()) throw UserError("--text: empty; there is nothing to translate");
+  if (!out.attention.defined())
+    throw UserError(
+        "--checkpoint: a model of the ensemble has no attention; there is nothing to plot");
   plot_alignment(out.attention, out.source_tokens, out.output_tokens, png,
                  text + "  ->  " + out.text);
   std::cout << out.text << '\n';
   std::cerr << "alignment plot written to " << png << '\n';
+  return 0;
+}
+
+int run_average(const std::vector<std::string>& checkpoints, const std::string& out) {
+  refuse_overwriting_inputs(out, "--out", checkpoints);
+  auto averaged = average_translators(checkpoints);
+  auto meta = averaged.meta();
+  meta["averaged_from"] = checkpoints;
+  save_checkpoint(out, meta, *averaged.model, nullptr, averaged.tensors());
+  std::cout << "wrote " << out << ": the parameter average of " << checkpoints.size()
+            << " checkpoints (decode it as any checkpoint; it cannot resume training)" << std::endl;
   return 0;
 }
 
@@ -278,14 +324,18 @@ int run_export(const ExportFlags& f) {
       "\n"
       "  attention(" +
       input + ") -> (source tokens, output tokens, attention (T,S))";
+  if (text)
+    usage +=
+        "\n  translate_batch(texts: List[str], beam: int, n_best: int) -> per text, up to n_best "
+        "(translation, score, source tokens, output tokens, attention (T,S)), best first";
   if (!text)
     usage +=
         "\n  SentencePiece models: extra files src.spm and tgt.spm; vocabularies: src_ids, "
         "tgt_tokens";
-  write_export(module, f, "translate", translator.config,
-               {"beam_search", "translate", "attention", "src_ids", "src_tokens", "tgt_ids",
-                "tgt_tokens", "default_beam"},
-               usage, files);
+  std::vector<std::string> keep = {"beam_search", "translate", "attention",  "src_ids",
+                                   "src_tokens",  "tgt_ids",   "tgt_tokens", "default_beam"};
+  if (text) keep.push_back("translate_batch");
+  write_export(module, f, "translate", translator.config, keep, usage, files);
   return 0;
 }
 
@@ -361,6 +411,15 @@ int main(int argc, char** argv) {
   cmd_attention->add_option("--text", text, "Sentence to translate")->required();
   cmd_attention->add_option("--png", png, "Output image")->required();
 
+  std::vector<std::string> average_inputs;
+  std::string average_out;
+  auto* cmd_average = app.add_subcommand(
+      "average", "Average the parameters of checkpoints of one model (e.g. a run's last few)");
+  cmd_average->add_option("--checkpoint", average_inputs, "Checkpoints (two or more)")
+      ->required()
+      ->expected(2, 1000);
+  cmd_average->add_option("--out", average_out, "Checkpoint to write")->required();
+
   ExportFlags export_flags;
   auto* cmd_export =
       add_export_command(app, export_flags, "a translator (weights, vocabularies, decoding)");
@@ -369,7 +428,8 @@ int main(int argc, char** argv) {
     if (*cmd_train) return run_train(train, data_dir);
     if (*cmd_eval) {
       auto inputs = eval.refs;
-      inputs.insert(inputs.end(), {eval_args.checkpoint, eval.src});
+      inputs.insert(inputs.end(), eval_args.checkpoints.begin(), eval_args.checkpoints.end());
+      inputs.push_back(eval.src);
       refuse_overwriting_inputs(eval.output, "--output", inputs);
       refuse_overwriting_inputs(eval.by_length, "--by-length", inputs);
       return run_eval(eval_args, eval);
@@ -381,9 +441,10 @@ int main(int argc, char** argv) {
     if (*cmd_predict) return run_predict(predict_args, n_best);
     if (*cmd_bleu) return run_bleu(bleu_hyp, bleu_refs, bleu_lowercase, bleu_tokenize, bleu_json);
     if (*cmd_attention) {
-      refuse_overwriting_inputs(png, "--png", {attention_args.checkpoint});
+      refuse_overwriting_inputs(png, "--png", attention_args.checkpoints);
       return run_attention(attention_args, text, png);
     }
+    if (*cmd_average) return run_average(average_inputs, average_out);
     if (*cmd_export) return run_export(export_flags);
     return 0;
   });

@@ -62,6 +62,27 @@ std::string capture_stderr(const std::function<void()>& decode) {
 
 }  // namespace
 
+namespace {
+
+// A decoded image (BGR or grey) to the tensor ImageReadOptions ask for.
+torch::Tensor fit_image(cv::Mat img, const ImageReadOptions& o) {
+  const int side = static_cast<int>(o.side);
+  if (o.centre_crop) {
+    const double scale = static_cast<double>(side) / std::min(img.cols, img.rows);
+    const int w = std::max(side, static_cast<int>(std::lround(img.cols * scale)));
+    const int h = std::max(side, static_cast<int>(std::lround(img.rows * scale)));
+    cv::resize(img, img, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    img = img(cv::Rect((w - side) / 2, (h - side) / 2, side, side)).clone();
+  } else {
+    cv::resize(img, img, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+  }
+  if (o.grey) return torch::from_blob(img.data, {o.side, o.side}, torch::kUInt8).clone();
+  cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+  return torch::from_blob(img.data, {o.side, o.side, 3}, torch::kUInt8).clone();
+}
+
+}  // namespace
+
 torch::Tensor read_image(const std::string& path, const ImageReadOptions& o) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw UserError("{}: no such image file", path);
@@ -76,19 +97,25 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& o) {
   if (img.empty())
     throw UserError("{}: not an image OpenCV can decode{}", path,
                     said.empty() ? "" : " (" + said + ")");
-  const int side = static_cast<int>(o.side);
-  if (o.centre_crop) {
-    const double scale = static_cast<double>(side) / std::min(img.cols, img.rows);
-    const int w = std::max(side, static_cast<int>(std::lround(img.cols * scale)));
-    const int h = std::max(side, static_cast<int>(std::lround(img.rows * scale)));
-    cv::resize(img, img, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-    img = img(cv::Rect((w - side) / 2, (h - side) / 2, side, side)).clone();
-  } else {
-    cv::resize(img, img, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+  return fit_image(img, o);
+}
+
+torch::Tensor decode_image(const std::string& bytes, const ImageReadOptions& o,
+                           const std::string& where) {
+  if (bytes.empty()) throw UserError("{}: empty image", where);
+  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
+  cv::Mat img;
+  std::string said;
+  try {
+    said = capture_stderr(
+        [&] { img = cv::imdecode(buffer, o.grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR); });
+  } catch (const cv::Exception& e) {
+    throw UserError("{}: cannot decode the image ({})", where, e.what());
   }
-  if (o.grey) return torch::from_blob(img.data, {o.side, o.side}, torch::kUInt8).clone();
-  cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
-  return torch::from_blob(img.data, {o.side, o.side, 3}, torch::kUInt8).clone();
+  if (img.empty())
+    throw UserError("{}: not an image OpenCV can decode{}", where,
+                    said.empty() ? "" : " (" + said + ")");
+  return fit_image(img, o);
 }
 
 void write_image(const std::string& path, const torch::Tensor& pixels) {

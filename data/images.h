@@ -19,6 +19,9 @@ struct ImageReadOptions {
 // Reads an image file (any format OpenCV decodes: JPEG, PNG, ...). Throws
 // UserError naming the file when it is missing or cannot be decoded.
 torch::Tensor read_image(const std::string& path, const ImageReadOptions& options);
+// The same from the bytes of an image file (an upload); `where` names it in errors.
+torch::Tensor decode_image(const std::string& bytes, const ImageReadOptions& options,
+                           const std::string& where);
 
 // Writes a uint8 (H,W) or (H,W,3) RGB tensor; the format follows the extension.
 void write_image(const std::string& path, const torch::Tensor& pixels);

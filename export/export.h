@@ -43,7 +43,11 @@ torch::jit::Module export_glimpse(const GlimpseClassifier& classifier);
 //       checkpoint's length penalty; max_len > 0 caps the length limit;
 //   translate(text: str) -> str and attention(text: str) ->
 //       (source tokens, output tokens, attention (T,S)), with the checkpoint's
-//       beam, for word and character tokenizers. For SentencePiece models they
+//       beam, for word and character tokenizers, which also have
+//   translate_batch(texts: List[str], beam: int, n_best: int) -> per text, up
+//       to n_best (translation, score, source tokens, output tokens,
+//       attention (T,S)), best first: the texts as one padded batch (beam < 1:
+//       the checkpoint's; n_best 1 gives translate()'s translation). For SentencePiece models they
 //       take and give ids of the vocabularies (attributes src_ids: Dict[str,int],
 //       tgt_tokens: List[str]), and `files` receives the models as src.spm and tgt.spm.
 torch::jit::Module export_translator(const Translator& translator,

@@ -46,6 +46,30 @@ torch::Tensor rows_tensor(const std::vector<int64_t>& rows, const torch::Device&
 
 }  // namespace
 
+EnsembleStepModel::EnsembleStepModel(std::vector<std::unique_ptr<StepModel>> members)
+    : members_(std::move(members)) {
+  if (members_.empty()) throw std::invalid_argument("EnsembleStepModel: no members");
+}
+
+torch::Tensor EnsembleStepModel::step(const torch::Tensor& tokens, torch::Tensor* weights) {
+  torch::Tensor log_probs, attention;
+  bool every_attention = weights != nullptr;
+  for (auto& m : members_) {
+    torch::Tensor w;
+    const auto lp = m->step(tokens, weights != nullptr ? &w : nullptr);
+    log_probs = log_probs.defined() ? log_probs + lp : lp;
+    if (!w.defined()) every_attention = false;
+    if (every_attention) attention = attention.defined() ? attention + w : w;
+  }
+  const double n = static_cast<double>(members_.size());
+  if (weights != nullptr) *weights = every_attention ? attention / n : torch::Tensor();
+  return log_probs / n;
+}
+
+void EnsembleStepModel::select(const torch::Tensor& rows) {
+  for (auto& m : members_) m->select(rows);
+}
+
 double gnmt_length_penalty(int64_t length, double alpha) {
   return alpha == 0.0 ? 1.0 : std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
 }

@@ -10,6 +10,7 @@
 // from the source length, a captioner uses one cap).
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
 namespace attnzoo {
@@ -26,6 +27,21 @@ class StepModel {
   virtual void select(const torch::Tensor& rows) = 0;
   // Where the model's tensors live: the search puts its token tensors there.
   virtual torch::Device device() const { return torch::kCPU; }
+};
+
+// Several models of one vocabulary decoding as one (an ensemble, as
+// OpenNMT's `-model a b` and Marian's `--models`): each step's
+// log-probabilities are the mean of the members', and its attention the
+// mean of theirs (when every member has one). Rows are selected in all.
+class EnsembleStepModel : public StepModel {
+ public:
+  explicit EnsembleStepModel(std::vector<std::unique_ptr<StepModel>> members);
+  torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) override;
+  void select(const torch::Tensor& rows) override;
+  torch::Device device() const override { return members_.front()->device(); }
+
+ private:
+  std::vector<std::unique_ptr<StepModel>> members_;
 };
 
 // bos and eos come from the model's vocabulary (Vocab::kBos, Vocab::kEos);

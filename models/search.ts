@@ -3,6 +3,8 @@
 # module provides step(tokens, memory, state) and the attributes pad, bos,
 # eos, n_best and alpha. Finished rows leave the batch (greedy); beam keeps
 # `beam` rows per live sentence, dead ones padded with -inf.
+# greedy_hypotheses and beam_hypotheses give each sentence's hypotheses as
+# lists (beam: every finished one, unsorted); greedy and beam pack the best.
 def length_penalty(self, length: int, alpha: float) -> float:
     if alpha == 0.0:
         return 1.0
@@ -27,11 +29,9 @@ def pack(self, tokens: List[List[int]], attention: List[List[Tensor]], source: i
             weights[b, :n] = torch.stack(attention[b]).to(like.dtype)
     return ids, weights
 
-def greedy(self, memory: List[Tensor], state: List[Tensor], limits: List[int]) -> Tuple[Tensor, Tensor, Tensor]:
+def greedy_hypotheses(self, memory: List[Tensor], state: List[Tensor], limits: List[int]) -> Tuple[List[List[int]], List[float], List[List[Tensor]]]:
     batch = len(limits)
     device = memory[0].device
-    source = memory[0].size(1)
-    like = memory[0]
     tokens: List[List[int]] = []
     attention: List[List[Tensor]] = []
     log_probs: List[float] = []
@@ -73,14 +73,16 @@ def greedy(self, memory: List[Tensor], state: List[Tensor], limits: List[int]) -
     scores: List[float] = []
     for b in range(batch):
         scores.append(log_probs[b] / self.length_penalty(len(tokens[b]), self.alpha))
-    ids_out, weights_out = self.pack(tokens, attention, source, like)
+    return tokens, scores, attention
+
+def greedy(self, memory: List[Tensor], state: List[Tensor], limits: List[int]) -> Tuple[Tensor, Tensor, Tensor]:
+    tokens, scores, attention = self.greedy_hypotheses(memory, state, limits)
+    ids_out, weights_out = self.pack(tokens, attention, memory[0].size(1), memory[0])
     return ids_out, torch.tensor(scores, dtype=7), weights_out
 
-def beam(self, memory: List[Tensor], state: List[Tensor], limits: List[int], beam: int, alpha: float) -> Tuple[Tensor, Tensor, Tensor]:
+def beam_hypotheses(self, memory: List[Tensor], state: List[Tensor], limits: List[int], beam: int, alpha: float, n_best: int) -> Tuple[List[List[List[int]]], List[List[float]], List[List[List[Tensor]]]]:
     batch = len(limits)
     device = memory[0].device
-    source = memory[0].size(1)
-    like = memory[0]
     k = max(1, beam)
     neg_inf = float("-inf")
     done_tokens: List[List[List[int]]] = []
@@ -158,7 +160,7 @@ def beam(self, memory: List[Tensor], state: List[Tensor], limits: List[int], bea
                     if len(kept_rows) == k:
                         break
             finished = at_limit or len(kept_rows) == 0
-            if not finished and len(done_scores[b]) >= self.n_best:
+            if not finished and len(done_scores[b]) >= n_best:
                 best = neg_inf
                 for x in done_scores[b]:
                     best = max(best, x)
@@ -185,10 +187,14 @@ def beam(self, memory: List[Tensor], state: List[Tensor], limits: List[int], bea
         scores = next_scores
         inputs = torch.tensor(next_tokens, dtype=4, device=device)
         t += 1
+    return done_tokens, done_scores, done_attention
+
+def beam(self, memory: List[Tensor], state: List[Tensor], limits: List[int], beam: int, alpha: float) -> Tuple[Tensor, Tensor, Tensor]:
+    done_tokens, done_scores, done_attention = self.beam_hypotheses(memory, state, limits, beam, alpha, self.n_best)
     best_tokens: List[List[int]] = []
     best_attention: List[List[Tensor]] = []
     best_scores: List[float] = []
-    for b in range(batch):
+    for b in range(len(limits)):
         pick = 0
         for i in range(len(done_scores[b])):
             if done_scores[b][i] > done_scores[b][pick]:
@@ -196,5 +202,5 @@ def beam(self, memory: List[Tensor], state: List[Tensor], limits: List[int], bea
         best_tokens.append(done_tokens[b][pick])
         best_attention.append(done_attention[b][pick])
         best_scores.append(done_scores[b][pick])
-    ids_out, weights_out = self.pack(best_tokens, best_attention, source, like)
+    ids_out, weights_out = self.pack(best_tokens, best_attention, memory[0].size(1), memory[0])
     return ids_out, torch.tensor(best_scores, dtype=7), weights_out

@@ -96,6 +96,53 @@ std::map<std::string, torch::Tensor> Translator::tensors() const {
   return t;
 }
 
+namespace {
+
+// Why `b` cannot decode beside or be averaged with `a`, or "" when it can.
+std::string incompatibility(const Translator& a, const Translator& b) {
+  if (a.config.at("tokenizer") != b.config.at("tokenizer") ||
+      a.src_tokenizer->model_bytes() != b.src_tokenizer->model_bytes() ||
+      a.tgt_tokenizer->model_bytes() != b.tgt_tokenizer->model_bytes())
+    return "its tokenizers differ";
+  if (!(a.src_vocab == b.src_vocab)) return "its source vocabulary differs";
+  if (!(a.tgt_vocab == b.tgt_vocab)) return "its target vocabulary differs";
+  return "";
+}
+
+}  // namespace
+
+void Translator::add_ensemble_member(const Translator& other, const std::string& where) {
+  const auto why = incompatibility(*this, other);
+  if (!why.empty())
+    throw UserError("{}: cannot decode in an ensemble with the first model: {}", where, why);
+  Seq2Seq member = other.model;  // shares the module
+  member->to(module_device(*model));
+  member->eval();
+  ensemble.push_back(member);
+}
+
+Translator average_translators(const std::vector<std::string>& checkpoints) {
+  if (checkpoints.size() < 2) throw UserError("average: give at least two checkpoints");
+  Translator first{Checkpoint(checkpoints[0], "translate")};
+  auto sums = first.model->named_parameters(/*recurse=*/true);
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> total;
+  for (const auto& p : sums) total[p.key()] = p.value().detach().to(torch::kDouble);
+  for (size_t i = 1; i < checkpoints.size(); ++i) {
+    const Translator other{Checkpoint(checkpoints[i], "translate")};
+    auto why = incompatibility(first, other);
+    if (why.empty() && other.config.at("model") != first.config.at("model"))
+      why = "its model section differs";
+    if (!why.empty())
+      throw UserError("{}: cannot be averaged with {}: {}", checkpoints[i], checkpoints[0], why);
+    for (const auto& p : other.model->named_parameters(/*recurse=*/true))
+      total.at(p.key()) += p.value().detach().to(torch::kDouble);
+  }
+  const double n = static_cast<double>(checkpoints.size());
+  for (auto& p : sums) p.value().copy_(total.at(p.key()) / n);
+  return first;
+}
+
 std::vector<int64_t> Translator::encode_source(const std::string& text) const {
   auto ids = src_vocab.encode(src_tokenizer->tokenize(text));
   ids.push_back(Vocab::kEos);
@@ -110,6 +157,54 @@ std::vector<int64_t> Translator::max_lengths(const torch::Tensor& source_lengths
   const auto& d = config.at("decode");
   return source_length_limits(source_lengths, d.at("max_len_ratio").get<double>(),
                               d.at("max_len_offset").get<int64_t>());
+}
+
+std::vector<std::string> Translator::output_words(const Hypothesis& h,
+                                                  const std::vector<std::string>& source) {
+  std::vector<std::string> words;
+  // source ends with <eos>, which no <unk> is replaced by
+  const int64_t sources = static_cast<int64_t>(source.size()) - 1;
+  for (size_t j = 0; j < h.tokens.size(); ++j) {
+    const int64_t id = h.tokens[j];
+    if (id == Vocab::kEos) break;
+    if (id == Vocab::kPad || id == Vocab::kBos) continue;
+    if (id == Vocab::kUnk && unk.replace && h.attention.defined() && sources > 0) {
+      const auto row = h.attention[static_cast<int64_t>(j)].narrow(0, 0, sources);
+      const auto& word = source[static_cast<size_t>(row.argmax().item<int64_t>())];
+      const auto entry = unk.phrase_table.find(word);
+      words.push_back(entry != unk.phrase_table.end() ? entry->second : word);
+      ++unk.replaced;
+      continue;
+    }
+    words.push_back(tgt_vocab.token(id));
+  }
+  return words;
+}
+
+std::map<std::string, std::string> read_phrase_table(const std::string& path) {
+  std::map<std::string, std::string> table;
+  const auto lines = read_lines(path);
+  for (size_t n = 0; n < lines.size(); ++n) {
+    if (trim(lines[n]).empty()) continue;
+    const size_t bar = lines[n].find("|||");
+    const std::string source = bar == std::string::npos ? "" : trim(lines[n].substr(0, bar));
+    const std::string target = bar == std::string::npos ? "" : trim(lines[n].substr(bar + 3));
+    if (source.empty() || target.empty())
+      throw UserError("{}:{}: not a \"source ||| target\" line", path, n + 1);
+    table[source] = target;
+  }
+  if (table.empty()) throw UserError("{}: an empty phrase table", path);
+  return table;
+}
+
+std::unique_ptr<StepModel> Translator::stepper(const Batch& batch) const {
+  if (ensemble.empty())
+    return std::make_unique<Seq2SeqStepper>(model, batch.src, batch.src_lengths);
+  std::vector<std::unique_ptr<StepModel>> members;
+  members.push_back(std::make_unique<Seq2SeqStepper>(model, batch.src, batch.src_lengths));
+  for (const auto& m : ensemble)
+    members.push_back(std::make_unique<Seq2SeqStepper>(m, batch.src, batch.src_lengths));
+  return std::make_unique<EnsembleStepModel>(std::move(members));
 }
 
 std::vector<Translation> Translator::translate(const std::vector<std::string>& sources,
@@ -151,26 +246,25 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& s
   int64_t done = 0;
   for (const auto& indices : make_batches(examples, batch_size, /*shuffle=*/false, 0)) {
     const Batch batch = collate(examples, indices).to(module_device(*model));
-    Seq2SeqStepper stepper(model, batch.src, batch.src_lengths);
-    const auto hypotheses = search(stepper, max_lengths(batch.src_lengths), options);
+    const auto hypotheses = search(*stepper(batch), max_lengths(batch.src_lengths), options);
     for (int64_t r = 0; r < batch.size(); ++r) {
       const size_t k = indices[r], i = source_of[k];
       const auto& list = hypotheses[r];
       const Hypothesis& best = list.front();
       Translation& t = results[i];
-      t.text = tgt_tokenizer->detokenize(tgt_vocab.decode(best.tokens));
-      t.score = best.score;
-      for (int64_t id : best.tokens) t.output_tokens.push_back(tgt_vocab.token(id));
       const int64_t length = static_cast<int64_t>(examples[k].src.size());
       t.source_tokens = src_tokenizer->tokenize(sources[i]);
       t.source_tokens.resize(std::min(t.source_tokens.size(), examples[k].src.size() - 1));
       t.source_tokens.push_back("<eos>");
+      t.text = tgt_tokenizer->detokenize(output_words(best, t.source_tokens));
+      t.score = best.score;
+      for (int64_t id : best.tokens) t.output_tokens.push_back(tgt_vocab.token(id));
       if (best.attention.defined())
         t.attention = best.attention.narrow(1, 0, length)
                           .to(torch::kCPU, /*non_blocking=*/false,
                               /*copy=*/true);
       for (const auto& h : list)
-        t.n_best.push_back(tgt_tokenizer->detokenize(tgt_vocab.decode(h.tokens)));
+        t.n_best.push_back(tgt_tokenizer->detokenize(output_words(h, t.source_tokens)));
     }
     done += batch.size();
     if (bar) bar->update(done);

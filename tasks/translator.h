@@ -33,6 +33,19 @@ struct Translation {
   std::vector<std::string> n_best;  // all hypotheses' texts, best first
 };
 
+// OpenNMT's -replace_unk: each <unk> of an output becomes the source token
+// its attention row weighs most (not <eos>), or that token's entry in the
+// phrase table. Word-level models; it needs attention.
+struct UnkReplacement {
+  bool replace = false;
+  std::map<std::string, std::string> phrase_table;  // source token -> target text
+  int64_t replaced = 0;                             // over every translate() call
+};
+
+// A phrase table: "source ||| target" lines (OpenNMT's format; blank lines
+// skipped; a later line wins). UserError names the file and line of a bad one.
+std::map<std::string, std::string> read_phrase_table(const std::string& path);
+
 // Everything needed to translate: a checkpoint holds exactly this.
 class Translator {
  public:
@@ -50,8 +63,20 @@ class Translator {
   // The search's length limit of each sentence of a batch: decode.max_len_ratio
   // times its source length (with <eos>) plus decode.max_len_offset.
   std::vector<int64_t> max_lengths(const torch::Tensor& source_lengths) const;
+  // A hypothesis's words (up to <eos>), its <unk> replaced when `unk` says so;
+  // `source` holds the source tokens and <eos>.
+  std::vector<std::string> output_words(const Hypothesis& h,
+                                        const std::vector<std::string>& source);
+
+  // The search's view of a batch: the model, or the ensemble of it and `ensemble`.
+  std::unique_ptr<StepModel> stepper(const Batch& batch) const;
   // Mean per-token negative log-likelihood (nats) of `pairs` under teacher forcing.
   double mean_nll(const std::vector<Example>& examples, int64_t batch_size);
+
+  // Decodes with `other` too, as an ensemble (translate, evaluate): the mean
+  // of the models' log-probabilities at each step (EnsembleStepModel).
+  // UserError naming `where` when its tokenizers or vocabularies differ.
+  void add_ensemble_member(const Translator& other, const std::string& where);
 
   // The checkpoint's meta and tensors for this translator.
   nlohmann::json meta() const;
@@ -61,10 +86,18 @@ class Translator {
   std::shared_ptr<Tokenizer> src_tokenizer, tgt_tokenizer;
   Vocab src_vocab, tgt_vocab;
   Seq2Seq model{nullptr};
+  std::vector<Seq2Seq> ensemble;  // members besides `model` (add_ensemble_member)
+  UnkReplacement unk;             // off unless asked for
 
  private:
   void build_model();
 };
+
+// The parameter average of the translators in `checkpoints` (checkpoint
+// averaging, as OpenNMT's average_models): one model shape, tokenizers and
+// vocabularies, else a UserError naming the file that differs. Config and
+// vocabularies are the first's.
+Translator average_translators(const std::vector<std::string>& checkpoints);
 
 struct TranslationEval {
   BleuScore bleu;

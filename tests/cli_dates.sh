@@ -14,7 +14,8 @@ trap 'rm -rf "$run"' EXIT
 seed=()
 if [ -n "${ATTNZOO_TEST_SEED:-}" ]; then seed=(--seed "$ATTNZOO_TEST_SEED"); fi
 
-"$translate" train --config "$source_dir/configs/translate/dates.json" --out "$run/dates" "${seed[@]}"
+"$translate" train --config "$source_dir/configs/translate/dates.json" --out "$run/dates" "${seed[@]}" \
+  --set train.keep_checkpoints=3
 result=$("$translate" eval --checkpoint "$run/dates/best.pt" --json)
 echo "metrics[dates]: $result"
 "$python" - "$result" <<'PY'
@@ -29,6 +30,24 @@ echo "$out"
 [ "$out" = $'2026-11-24\n2026-11-24\n2026-11-24\n2026-11-24' ]
 "$translate" attention --checkpoint "$run/dates/best.pt" --text "Tuesday, 24 November 2026" --png "$run/a.png"
 [ -s "$run/a.png" ]
+
+# Averaging the last three checkpoints (train.keep_checkpoints) and an ensemble
+# of the best and the last decode as well as one model.
+kept=("$run"/dates/step-*.pt)
+[ "${#kept[@]}" -eq 3 ] || { echo "kept checkpoints: ${kept[*]}"; exit 1; }
+"$translate" average --checkpoint "${kept[@]}" --out "$run/avg.pt"
+averaged=$("$translate" eval --checkpoint "$run/avg.pt" --json --limit 300)
+ensemble=$("$translate" eval --checkpoint "$run/dates/best.pt" --checkpoint "$run/dates/checkpoint.pt" --json --limit 300)
+echo "metrics[averaged]: $averaged"
+echo "metrics[ensemble]: $ensemble"
+"$python" - "$averaged" "$ensemble" <<'PY'
+import json, sys
+for name, text in zip(("average", "ensemble"), sys.argv[1:]):
+    r = json.loads(text)
+    assert r["sentences"] == 300 and r["exact_match"] >= 0.97, (name, r)
+PY
+if err=$("$translate" average --checkpoint "$run/dates/best.pt" "$run/a.png" --out "$run/x.pt" 2>&1); then exit 1; fi
+echo "$err" | grep -q "a.png" && [ "$(echo "$err" | wc -l)" -eq 1 ]
 
 if [ -n "$zoo_run" ]; then
   inputs=$'tue 24 nov 2026\n24/11/26\nMärz 3, 1999\n1 January 2000\nx'

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <iostream>
 
-#include "tests/export_cases.h"
 #include "export/export.h"
+#include "tests/export_cases.h"
 
 using namespace attnzoo;
 using namespace attnzoo::testing;
@@ -33,8 +33,10 @@ int main(int argc, char** argv) {
     const auto m = export_translator(translator, &files);
     save_export(m, dir + "/translate-" + c.name + ".pt", "translate", translator.config, false,
                 files);
-    save_export(freeze_export(m, {"beam_search", "translate", "attention"}),
-                dir + "/translate-" + c.name + ".frozen.pt", "translate", translator.config,
+    std::vector<std::string> keep = {"beam_search", "translate", "attention"};
+    if (m.find_method("translate_batch")) keep.push_back("translate_batch");  // text models
+    save_export(freeze_export(m, keep), dir + "/translate-" + c.name + ".frozen.pt", "translate",
+                translator.config,
                 /*frozen=*/true, files);
     expected["app"] = "translate";
     write_json(dir + "/translate-" + c.name + ".json", expected);

@@ -64,6 +64,17 @@ def check_translator(path, expected, frozen):
         source, target, weights = model.attention(text)
         assert source == alignment["source"] and target == alignment["target"], (path, text)
         assert weights.shape == (len(target), len(source)), (path, weights.shape)
+    # translate_batch: the texts as one padded batch give translate()'s text
+    # and attention()'s tokens; n-best lists come best first.
+    batch = model.translate_batch(expected["texts"], 0, 1)
+    for hypotheses, translation, alignment in zip(batch, expected["translations"], expected["alignments"]):
+        text, score, source, target, weights = hypotheses[0]
+        assert text == translation and source == alignment["source"] and target == alignment["target"], (
+            path, text, translation)
+        assert weights.shape == (len(target), len(source)), (path, weights.shape)
+    for hypotheses in model.translate_batch(expected["texts"], 4, 3):
+        scores = [h[1] for h in hypotheses]
+        assert 1 <= len(scores) <= 3 and scores == sorted(scores, reverse=True), (path, scores)
 
 
 def check_captioner(path, expected, frozen):

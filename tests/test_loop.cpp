@@ -115,6 +115,29 @@ TEST_CASE("a resumed sgd run keeps its momentum", "[loop]") {
   CHECK(std::abs(whole.weight() - 3.0) < 2.0);
 }
 
+TEST_CASE("train.keep_checkpoints keeps the last K checkpoints as step-<N>.pt", "[loop]") {
+  auto config = default_loop_config();
+  config["optimizer"] = "sgd";
+  config["lr"] = 0.05;
+  config["schedule"]["kind"] = "constant";
+  config["max_steps"] = 7;
+  config["checkpoint_every"] = 2;
+  config["keep_checkpoints"] = 2;
+  const auto dir = fresh_dir("keep");
+  LineTask task;
+  run_training(task, LoopOptions::from_json(config), dir, nullptr);
+  // Saved at steps 2, 4, 6 and at the end (7): the newest two remain.
+  CHECK(step_checkpoints(dir) == std::vector<int64_t>{7, 6});
+  const Checkpoint six(dir + "/step-6.pt", "line"), seven(dir + "/step-7.pt", "line");
+  CHECK(six.meta().at("progress").at("step") == 6);
+  CHECK(seven.meta().at("progress").at("step") == 7);
+  LineTask last;
+  Checkpoint(dir + "/checkpoint.pt", "line").load_model(last.model());
+  CHECK(last.weight() == task.weight());
+  config["keep_checkpoints"] = -1;
+  CHECK_THROWS_WITH(LoopOptions::from_json(config), Catch::Contains("keep_checkpoints"));
+}
+
 TEST_CASE("the loop's config keys: defaults under each app's, and bad values named", "[loop]") {
   const auto merged = with_loop_defaults({{"batch_size", 8}, {"schedule", {{"patience", 4}}}});
   CHECK(merged.at("batch_size") == 8);

@@ -2,6 +2,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -306,7 +307,32 @@ class Run {
     return true;
   }
 
-  void save_last() { save(checkpoint_path_); }
+  void save_last() {
+    save(checkpoint_path_);
+    keep_step_checkpoint();
+  }
+
+  // train.keep_checkpoints: checkpoint.pt also kept as step-<N>.pt (a hard
+  // link: checkpoint.pt is replaced by a new file at the next save), the
+  // newest K of them, for `translate average`.
+  void keep_step_checkpoint() {
+    if (o_.keep_checkpoints <= 0 || !world_.main()) return;
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(checkpoint_path_).parent_path();
+    const fs::path kept = dir / fmt::format("step-{}.pt", progress.step);
+    std::error_code ec;
+    fs::remove(kept, ec);
+    fs::create_hard_link(checkpoint_path_, kept, ec);
+    if (ec) {  // a file system without hard links: a copy, renamed into place
+      const fs::path tmp = kept.string() + ".tmp";
+      fs::copy_file(checkpoint_path_, tmp, fs::copy_options::overwrite_existing, ec);
+      if (!ec) fs::rename(tmp, kept, ec);
+      if (ec) throw UserError("{}: cannot keep the checkpoint ({})", kept.string(), ec.message());
+    }
+    const auto steps = step_checkpoints(dir.string());
+    for (size_t i = static_cast<size_t>(o_.keep_checkpoints); i < steps.size(); ++i)
+      fs::remove(dir / fmt::format("step-{}.pt", steps[i]), ec);
+  }
 
   // A run too short to reach an evaluation still leaves a best.pt (that
   // evaluation is reported only: steering the schedule with it would make a
@@ -322,6 +348,7 @@ class Run {
       save(best_path_);
     }
     save(checkpoint_path_);
+    keep_step_checkpoint();
     if (!world_.main()) return;
     const double rate = progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
     std::fprintf(stderr, "done: %lld steps, %.0f %s/s\n", static_cast<long long>(progress.step),
@@ -435,13 +462,29 @@ class Run {
 
 }  // namespace
 
+std::vector<int64_t> step_checkpoints(const std::string& out_dir) {
+  std::vector<int64_t> steps;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < 9 || name.rfind("step-", 0) != 0 || name.substr(name.size() - 3) != ".pt")
+      continue;
+    const std::string digits = name.substr(5, name.size() - 8);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    steps.push_back(std::stoll(digits));
+  }
+  std::sort(steps.rbegin(), steps.rend());
+  return steps;
+}
+
 nlohmann::json default_loop_config() {
   return nlohmann::json::parse(R"({
     "epochs": 10, "max_steps": 0, "max_minutes": 0.0,
     "optimizer": "adam", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0, "clip": 1.0,
     "schedule": {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 1e-5,
                  "warmup_steps": 0, "total_steps": 0},
-    "eval_every": 0, "checkpoint_every": 500, "log_every": 50, "early_stopping": 0,
+    "eval_every": 0, "checkpoint_every": 500, "keep_checkpoints": 0, "log_every": 50,
+    "early_stopping": 0,
     "seed": 1, "threads": 0, "blas_threads": 0,
     "dist_backend": "auto", "dist_timeout": 300, "device": "cpu"
   })");
@@ -466,6 +509,10 @@ LoopOptions LoopOptions::from_json(const nlohmann::json& t) {
   o.schedule = LrScheduleOptions::from_json(t.at("schedule"));
   o.eval_every = t.at("eval_every");
   o.checkpoint_every = t.at("checkpoint_every");
+  o.keep_checkpoints = t.at("keep_checkpoints");
+  if (o.keep_checkpoints < 0)
+    throw UserError("config: train.keep_checkpoints must be 0 or more (got {})",
+                    o.keep_checkpoints);
   o.log_every = t.at("log_every");
   o.early_stopping = t.at("early_stopping");
   o.seed = t.at("seed");
@@ -498,6 +545,8 @@ void claim_run_folder(const std::string& out_dir, RunStart start) {
   std::vector<std::string> found;
   for (const auto& name : kRunFiles)
     if (file_exists(out_dir + "/" + name)) found.push_back(name);
+  for (const int64_t step : step_checkpoints(out_dir))
+    found.push_back(fmt::format("step-{}.pt", step));
   if (found.empty()) return;
   if (start == RunStart::fresh)
     throw UserError(

@@ -39,6 +39,7 @@ struct LoopOptions {
   LrScheduleOptions schedule;
   int64_t eval_every = 0;  // steps; 0: at the end of every epoch
   int64_t checkpoint_every = 500;
+  int64_t keep_checkpoints = 0;  // also keep the last K checkpoints as step-<N>.pt; 0: none
   int64_t log_every = 50;
   int64_t early_stopping = 0;  // evaluations without improvement that stop the run; 0: never
   uint64_t seed = 1;
@@ -120,6 +121,9 @@ enum class RunStart { fresh, resume, overwrite };
 // What every app's `train` does first: creates out_dir and locks it (one
 // training per folder: data/files.h), refuses or clears an earlier run there
 // as `start` says, applies the threads and the seed, and when resuming opens
+// The steps of the step-<N>.pt checkpoints in out_dir (train.keep_checkpoints), newest first.
+std::vector<int64_t> step_checkpoints(const std::string& out_dir);
+
 // <out_dir>/checkpoint.pt, which `app` must have written (UserError naming
 // out_dir when there is none). Returns null for a fresh run.
 std::unique_ptr<Checkpoint> begin_run(const LoopOptions& options, const std::string& out_dir,

@@ -1,0 +1,89 @@
+#pragma once
+// One exported file behind zoo-serve: what a request to it may hold, and its
+// batched runs. Like zoo-run it calls only the file's own methods (no attnzoo
+// model code): translate_batch (or translate / attention in files exported
+// before it), preprocess + caption, preprocess + forward.
+//
+// Requests (JSON bodies; images also as multipart/form-data files named "image"):
+//   translate  {"text": "..."} or {"texts": [...]}, optional "beam" (1-64;
+//              default: the file's), "n_best" (1-beam), "attention" (bool);
+//              SentencePiece files {"ids": [...]}
+//   caption    {"image": "<base64 of a PNG/JPEG>"} or {"images": [...]}, optional "beam"
+//   glimpse    {"image": ...} or {"images": [...]}, optional "top_k" (1-#classes)
+//   forecast   {"values": [[...], ...]} (input_len rows of the file's channels)
+//              or {"windows": [...]}
+// A plural field answers {"results": [...]}, one object per input in order.
+#include <torch/script.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "serve/batcher.h"
+
+namespace attnzoo::serve {
+
+// A request the server refuses: the HTTP status (4xx) and one line saying why.
+class RequestError : public std::runtime_error {
+ public:
+  RequestError(int status, const std::string& what) : std::runtime_error(what), status(status) {}
+  int status;
+};
+
+// One input of a request, and how to decode it.
+struct Item {
+  std::string text;          // translate (word and character models)
+  std::vector<int64_t> ids;  // translate (SentencePiece models)
+  torch::Tensor input;       // caption, glimpse: uint8 image; forecast: float window (L,C)
+  int64_t beam = 0;          // 0: the file's
+  int64_t n_best = 1;
+  bool attention = false;
+  int64_t top_k = 1;
+};
+
+struct ServeOptions {
+  int64_t max_batch = 32;   // items per batched run (1: one at a time)
+  double max_wait_ms = 5;   // how long a batch waits for more after its first item
+  int64_t max_items = 256;  // inputs in one request
+};
+
+class ServedModel {
+ public:
+  ServedModel(std::string name, const std::string& path, const ServeOptions& options);
+
+  const std::string& name() const { return name_; }
+  const std::string& app() const { return app_; }
+  // Name, app, version, config, inputs and batching figures: GET /v1/models.
+  nlohmann::json info() const;
+
+  // A JSON request body -> the answer; RequestError when the request is wrong.
+  nlohmann::json handle_json(const nlohmann::json& request);
+  // Image files uploaded as multipart/form-data (caption, glimpse) and form
+  // fields (beam, top_k) as strings.
+  nlohmann::json handle_images(const std::vector<std::string>& files, const nlohmann::json& fields);
+
+ private:
+  std::vector<nlohmann::json> run(const std::vector<Item>& items);
+  std::vector<nlohmann::json> run_translate(const std::vector<Item>& items);
+  std::vector<nlohmann::json> run_images(const std::vector<Item>& items);
+  std::vector<nlohmann::json> run_forecast(const std::vector<Item>& items);
+  nlohmann::json answer(std::vector<Item> items, bool plural);
+  void check_fields(const nlohmann::json& request) const;
+  Item options_item(const nlohmann::json& request) const;
+  torch::Tensor image(const std::string& bytes, const std::string& where) const;
+  torch::Tensor window(const nlohmann::json& rows, const std::string& where) const;
+
+  std::string name_, app_;
+  nlohmann::json record_;
+  torch::jit::Module module_;
+  bool batch_method_ = false;  // translate: the file has translate_batch
+  bool text_ = true;           // translate: takes text (not SentencePiece ids)
+  std::vector<std::string> classes_, channels_;
+  int64_t max_items_;
+  std::unique_ptr<Batcher<Item, nlohmann::json>> batcher_;
+};
+
+}  // namespace attnzoo::serve

@@ -1,0 +1,144 @@
+// Decoding tools of the translator: ensembles (EnsembleStepModel,
+// Translator::add_ensemble_member) and checkpoint averaging
+// (average_translators).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "data/error.h"
+#include "models/search.h"
+#include "tests/export_cases.h"
+#include "tests/temp_dir.h"
+#include "train/checkpoint.h"
+
+using namespace attnzoo;
+using namespace attnzoo::testing;
+
+namespace {
+
+// Log-probabilities over 5 tokens that depend only on a seed and the row:
+// each member of an ensemble its own.
+class FixedModel : public StepModel {
+ public:
+  FixedModel(int64_t rows, uint64_t seed) : rows_(torch::arange(rows)), seed_(seed) {}
+  torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) override {
+    auto g = at::make_generator<at::CPUGeneratorImpl>(seed_);
+    const auto table = torch::randn({8, 5}, g, torch::kDouble);
+    const auto out = torch::log_softmax(table.index_select(0, rows_), 1);
+    if (weights != nullptr)
+      *weights = torch::softmax(table.index_select(0, rows_).narrow(1, 0, 3), 1);
+    return out;
+  }
+  void select(const torch::Tensor& rows) override { rows_ = rows_.index_select(0, rows); }
+
+ private:
+  torch::Tensor rows_;
+  uint64_t seed_;
+};
+
+std::string save(const Translator& t, const std::string& name) {
+  const auto path = (scratch_dir() / name).string();
+  auto model = t.model;
+  save_checkpoint(path, t.meta(), *model, nullptr, t.tensors());
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("ensemble: each step the mean of the members' log-probabilities and attention",
+          "[decoding]") {
+  std::vector<std::unique_ptr<StepModel>> members;
+  members.push_back(std::make_unique<FixedModel>(4, 1));
+  members.push_back(std::make_unique<FixedModel>(4, 2));
+  EnsembleStepModel ensemble(std::move(members));
+  FixedModel a(4, 1), b(4, 2);
+  const auto tokens = torch::zeros({4}, torch::kLong);
+  torch::Tensor w, wa, wb;
+  const auto lp = ensemble.step(tokens, &w);
+  const auto expected = (a.step(tokens, &wa) + b.step(tokens, &wb)) / 2;
+  CHECK(torch::allclose(lp, expected, 0, 1e-12));
+  CHECK(torch::allclose(w, (wa + wb) / 2, 0, 1e-12));
+  // Rows are selected in every member.
+  const auto rows = torch::tensor({3, 3, 0}, torch::kLong);
+  ensemble.select(rows);
+  a.select(rows);
+  b.select(rows);
+  const auto lp2 = ensemble.step(torch::zeros({3}, torch::kLong), nullptr);
+  CHECK(torch::allclose(lp2, (a.step(tokens, nullptr) + b.step(tokens, nullptr)) / 2, 0, 1e-12));
+}
+
+TEST_CASE("ensemble translator: a model with itself translates as alone; mismatches refused",
+          "[decoding]") {
+  auto first = make_translator(translator_cases()[0]);
+  const auto path = save(first, "ensemble-a.pt");
+  auto options = search_options(first.config.at("decode"));
+  const auto texts = translator_inputs();
+  const auto alone = first.translate(texts, options, 2);
+
+  Translator twice{Checkpoint(path, "translate")};
+  twice.add_ensemble_member(Translator{Checkpoint(path, "translate")}, path);
+  const auto doubled = twice.translate(texts, options, 2);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    CHECK(doubled[i].text == alone[i].text);
+    CHECK(doubled[i].score == Approx(alone[i].score).epsilon(1e-5));
+  }
+  // Another model of the same vocabularies joins; one of other tokenizers cannot.
+  auto lstm = make_translator(translator_cases()[1]);
+  Translator mixed{Checkpoint(path, "translate")};
+  mixed.add_ensemble_member(lstm, "lstm");
+  CHECK(mixed.translate(texts, options, 2).size() == texts.size());
+  auto bpe = make_translator(translator_cases()[4]);
+  CHECK_THROWS_WITH(mixed.add_ensemble_member(bpe, "bpe.pt"),
+                    Catch::Contains("bpe.pt") && Catch::Contains("tokenizers differ"));
+}
+
+TEST_CASE("checkpoint averaging: the mean of the parameters; other shapes refused", "[decoding]") {
+  auto a = make_translator(translator_cases()[0]);
+  auto b = make_translator(translator_cases()[0]);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : b.model->parameters()) p.normal_(0.0, 0.8);
+  }
+  const auto pa = save(a, "average-a.pt"), pb = save(b, "average-b.pt");
+  const auto avg = average_translators({pa, pb, pa});
+  const auto ap = a.model->named_parameters(), bp = b.model->named_parameters();
+  for (const auto& p : avg.model->named_parameters()) {
+    CAPTURE(p.key());
+    const auto expected = (2 * ap[p.key()].to(torch::kDouble) + bp[p.key()].to(torch::kDouble)) / 3;
+    CHECK(torch::allclose(p.value().to(torch::kDouble), expected, 0, 1e-6));
+  }
+  CHECK(avg.src_vocab == a.src_vocab);
+
+  auto lstm = make_translator(translator_cases()[1]);
+  const auto pl = save(lstm, "average-lstm.pt");
+  CHECK_THROWS_WITH(average_translators({pa, pl}),
+                    Catch::Contains("average-lstm.pt") && Catch::Contains("model section"));
+  CHECK_THROWS_AS(average_translators({pa}), UserError);
+}
+
+TEST_CASE("replace-unk: an output <unk> becomes the source token its attention weighs most",
+          "[decoding]") {
+  auto t = make_translator(translator_cases()[0]);
+  Hypothesis h;
+  h.tokens = {5, Vocab::kUnk, 6, Vocab::kUnk, Vocab::kEos};
+  // Rows over the source "Hund bellt laut <eos>": the <eos> column is never picked.
+  h.attention = torch::tensor(
+      {{0.7, 0.1, 0.1, 0.1}, {0.1, 0.2, 0.3, 0.4}, {0.25, 0.25, 0.25, 0.25}, {0.6, 0.1, 0.1, 0.2}});
+  const std::vector<std::string> source = {"Hund", "bellt", "laut", "<eos>"};
+  const auto a = t.tgt_vocab.token(5), b = t.tgt_vocab.token(6);
+  CHECK(t.output_words(h, source) == std::vector<std::string>{a, "<unk>", b, "<unk>"});
+  CHECK(t.unk.replaced == 0);
+  t.unk.replace = true;
+  CHECK(t.output_words(h, source) == std::vector<std::string>{a, "laut", b, "Hund"});
+  CHECK(t.unk.replaced == 2);
+  t.unk.phrase_table = {{"Hund", "dog"}};
+  CHECK(t.output_words(h, source) == std::vector<std::string>{a, "laut", b, "dog"});
+  CHECK(t.unk.replaced == 4);
+
+  const auto table = (scratch_dir() / "phrases.txt").string();
+  std::ofstream(table) << "Hund ||| dog\n\n bellt|||barks \n";
+  CHECK(read_phrase_table(table) ==
+        std::map<std::string, std::string>{{"Hund", "dog"}, {"bellt", "barks"}});
+  std::ofstream(table) << "Hund ||| dog\nkatze cat\n";
+  CHECK_THROWS_WITH(read_phrase_table(table), Catch::Contains("phrases.txt:2"));
+}

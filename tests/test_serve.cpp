@@ -1,0 +1,414 @@
+// zoo-serve (serve/): the batcher, then a server on 127.0.0.1 over exported
+// seeded models of every kind, asked over HTTP: answers equal to the file's
+// own methods called as zoo-run calls them, errors as JSON 4xx that leave the
+// server serving, and 200 concurrent clients answered as sequential ones.
+#include <httplib.h>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "data/images.h"
+#include "export/export.h"
+#include "serve/batcher.h"
+#include "serve/server.h"
+#include "tasks/glimpse.h"
+#include "tests/export_cases.h"
+#include "tests/temp_dir.h"
+
+using namespace attnzoo;
+using namespace attnzoo::testing;
+using nlohmann::json;
+
+TEST_CASE("batcher: concurrent items run in batches, each answered with its own result",
+          "[serve]") {
+  std::atomic<int> calls{0};
+  serve::Batcher<int, int> batcher(
+      [&](const std::vector<int>& items) {
+        ++calls;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        std::vector<int> out;
+        for (int i : items) out.push_back(i * i);
+        return out;
+      },
+      8, std::chrono::milliseconds(20));
+  std::vector<std::thread> threads;
+  std::vector<int> results(64, -1);
+  for (int i = 0; i < 64; ++i)
+    threads.emplace_back([&, i] { results[i] = batcher.submit(i).get(); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 64; ++i) CHECK(results[i] == i * i);
+  const auto s = batcher.stats();
+  CHECK(s.items == 64);
+  CHECK(s.largest <= 8);
+  CHECK(s.largest > 1);  // concurrent submissions were gathered
+  CHECK(s.batches == calls);
+  CHECK(s.batches < 64);
+}
+
+TEST_CASE("batcher: an item that fails fails alone", "[serve]") {
+  serve::Batcher<int, int> batcher(
+      [](const std::vector<int>& items) {
+        std::vector<int> out;
+        for (int i : items) {
+          if (i == 13) throw std::runtime_error("thirteen");
+          out.push_back(-i);
+        }
+        return out;
+      },
+      16, std::chrono::milliseconds(30));
+  std::vector<std::future<int>> futures;
+  for (int i = 10; i < 16; ++i) futures.push_back(batcher.submit(i));
+  for (int i = 10; i < 16; ++i) {
+    auto& f = futures[static_cast<size_t>(i - 10)];
+    if (i == 13) {
+      CHECK_THROWS_WITH(f.get(), "thirteen");
+    } else {
+      CHECK(f.get() == -i);
+    }
+  }
+}
+
+namespace {
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
+                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+                       static_cast<uint8_t>(bytes[i + 2]);
+    for (int k = 3; k >= 0; --k) out.push_back(table[(v >> (6 * k)) & 63]);
+  }
+  if (i + 1 == bytes.size()) {
+    const uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    out += {table[(v >> 18) & 63], table[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == bytes.size()) {
+    const uint32_t v =
+        (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8);
+    out += {table[(v >> 18) & 63], table[(v >> 12) & 63], table[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// The exported fixtures: translator, captioner, a residual-attention glimpse
+// classifier and a forecaster, and images / a window to ask them about.
+struct Fixture {
+  std::string dir, translator, captioner, glimpse, forecaster, scene_png, shoe_png;
+  torch::Tensor window;  // (L,C) in the CSV's units
+};
+
+const Fixture& fixture() {
+  static const Fixture f = [] {
+    Fixture x;
+    x.dir = (scratch_dir() / "serve").string();
+    std::filesystem::create_directories(x.dir);
+    {
+      auto translator = make_translator(translator_cases()[0]);
+      x.translator = x.dir + "/translate.pt";
+      save_export(export_translator(translator), x.translator, "translate", translator.config);
+    }
+    {
+      auto c = make_captioner({"encoder.positions=2"});
+      x.captioner = x.dir + "/caption.pt";
+      save_export(export_captioner(c.captioner), x.captioner, "caption", c.captioner.config);
+      x.scene_png = x.dir + "/scene.png";
+      write_image(x.scene_png, c.data.test[0].pixels);
+    }
+    {
+      auto config = default_glimpse_config();
+      config["model"]["kind"] = "cnn";
+      torch::manual_seed(4);
+      GlimpseClassifier classifier(config);
+      x.glimpse = x.dir + "/glimpse.pt";
+      save_export(export_glimpse(classifier), x.glimpse, "glimpse", classifier.config);
+      torch::manual_seed(5);
+      x.shoe_png = x.dir + "/shoe.png";
+      write_image(x.shoe_png, torch::randint(0, 256, {28, 28}, torch::kLong).to(torch::kUInt8));
+    }
+    {
+      auto f = make_forecaster(forecaster_cases()[0]);
+      x.forecaster = x.dir + "/forecast.pt";
+      save_export(export_forecaster(*f.f), x.forecaster, "forecast", f.f->config);
+      x.window = f.table.values.slice(0, 10, 10 + f.f->input_len()).to(torch::kFloat);
+    }
+    return x;
+  }();
+  return f;
+}
+
+// A server on 127.0.0.1 (any free port) serving the fixtures, stopped at scope end.
+struct RunningServer {
+  explicit RunningServer(serve::ServerOptions o) : server(o) {
+    const auto& f = fixture();
+    server.add_model("m", f.translator);
+    server.add_model("scenes", f.captioner);
+    server.add_model("shoes", f.glimpse);
+    server.add_model("etth1", f.forecaster);
+    port = server.bind();
+    thread = std::thread([this] { server.serve(); });
+  }
+  ~RunningServer() {
+    server.stop();
+    thread.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+  serve::ModelServer server;
+  int port = 0;
+  std::thread thread;
+};
+
+serve::ServerOptions test_options() {
+  serve::ServerOptions o;
+  o.port = 0;
+  o.max_body_bytes = 1u << 20u;
+  o.model.max_batch = 16;
+  o.model.max_wait_ms = 20;
+  return o;
+}
+
+// POSTs `body` to /v1/models/NAME; the status and the parsed answer.
+std::pair<int, json> post(const RunningServer& s, const std::string& name,
+                          const std::string& body) {
+  auto c = s.client();
+  auto res = c.Post(("/v1/models/" + name).c_str(), body, "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->get_header_value("Content-Type") == "application/json");
+  return {res->status, json::parse(res->body)};
+}
+
+torch::jit::Module load(const std::string& path) { return torch::jit::load(path); }
+
+// What zoo-run does with an image file: read_image as the file says, preprocess.
+torch::Tensor zoo_run_input(torch::jit::Module& m, const std::string& path) {
+  ImageReadOptions o;
+  o.side = m.attr("image_side").toInt();
+  o.grey = m.attr("image_grey").toBool();
+  o.centre_crop = m.attr("image_crop").toBool();
+  return m.get_method("preprocess")({read_image(path, o).unsqueeze(0)}).toTensor();
+}
+
+}  // namespace
+
+TEST_CASE("zoo-serve: every model kind answers as zoo-run does", "[serve]") {
+  RunningServer s(test_options());
+  const auto& f = fixture();
+  torch::NoGradGuard no_grad;
+  {
+    auto c = s.client();
+    auto health = c.Get("/health");
+    REQUIRE(health);
+    CHECK(health->status == 200);
+    CHECK(json::parse(health->body) == json{{"status", "ok"}, {"models", 4}});
+    auto models = c.Get("/v1/models");
+    REQUIRE(models);
+    const auto list = json::parse(models->body).at("models");
+    REQUIRE(list.size() == 4);
+    CHECK(list[0].at("name") == "etth1");  // by name
+    CHECK(list[0].at("app") == "forecast");
+  }
+  SECTION("translate: text, texts, n-best and attention") {
+    auto m = load(f.translator);
+    for (const auto& text : translator_inputs()) {
+      const auto [status, answer] = post(s, "m", json{{"text", text}}.dump());
+      CHECK(status == 200);
+      CHECK(answer.at("translation") == m.get_method("translate")({text}).toStringRef());
+      CHECK(answer.at("model") == "m");
+    }
+    const auto texts = translator_inputs();
+    const auto [status, answer] = post(s, "m", json{{"texts", texts}}.dump());
+    REQUIRE(status == 200);
+    REQUIRE(answer.at("results").size() == texts.size());
+    for (size_t i = 0; i < texts.size(); ++i)
+      CHECK(answer["results"][i].at("translation") ==
+            m.get_method("translate")({texts[i]}).toStringRef());
+
+    const auto [s2, nbest] =
+        post(s, "m", json{{"text", texts[1]}, {"beam", 4}, {"n_best", 3}}.dump());
+    REQUIRE(s2 == 200);
+    const auto& list = nbest.at("n_best");
+    REQUIRE(list.size() == 3);
+    CHECK(list[0].at("translation") == nbest.at("translation"));
+    CHECK(list[0].at("score").get<double>() >= list[1].at("score").get<double>());
+    CHECK(list[1].at("score").get<double>() >= list[2].at("score").get<double>());
+    CHECK(list[0].at("translation") != list[1].at("translation"));
+
+    const auto [s3, aligned] = post(s, "m", json{{"text", texts[0]}, {"attention", true}}.dump());
+    REQUIRE(s3 == 200);
+    const auto attention = m.get_method("attention")({texts[0]});
+    const auto& expected = attention.toTupleRef().elements();
+    const auto& a = aligned.at("attention");
+    std::vector<std::string> source, target;
+    for (const auto& t : expected[0].toListRef()) source.push_back(t.toStringRef());
+    for (const auto& t : expected[1].toListRef()) target.push_back(t.toStringRef());
+    CHECK(a.at("source") == source);
+    CHECK(a.at("target") == target);
+    const auto w = expected[2].toTensor();
+    REQUIRE(a.at("weights").size() == static_cast<size_t>(w.size(0)));
+    for (int64_t t = 0; t < w.size(0); ++t)
+      for (int64_t j = 0; j < w.size(1); ++j)
+        CHECK(a["weights"][t][j].get<double>() == Approx(w[t][j].item<double>()).margin(1e-6));
+
+    const auto [s4, empty] = post(s, "m", R"({"text": "   "})");
+    CHECK(s4 == 200);
+    CHECK(empty.at("translation") == "");
+  }
+  SECTION("caption: base64 and multipart uploads") {
+    auto m = load(f.captioner);
+    const auto input = zoo_run_input(m, f.scene_png);
+    const std::string expected =
+        m.get_method("caption")({input[0], m.attr("default_beam").toInt()}).toStringRef();
+    const auto [status, answer] =
+        post(s, "scenes", json{{"image", base64(file_bytes(f.scene_png))}}.dump());
+    REQUIRE(status == 200);
+    CHECK(answer.at("caption") == expected);
+    const auto greedy = m.get_method("caption")({input[0], 1}).toStringRef();
+    const auto [s2, answer2] = post(
+        s, "scenes",
+        json{{"image", "data:image/png;base64," + base64(file_bytes(f.scene_png))}, {"beam", 1}}
+            .dump());
+    REQUIRE(s2 == 200);
+    CHECK(answer2.at("caption") == greedy);
+
+    auto c = s.client();
+    httplib::MultipartFormDataItems form = {
+        {"image", file_bytes(f.scene_png), "scene.png", "image/png"},
+        {"image", file_bytes(f.scene_png), "again.png", "image/png"}};
+    auto res = c.Post("/v1/models/scenes", form);
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    const auto results = json::parse(res->body).at("results");
+    REQUIRE(results.size() == 2);
+    CHECK(results[0].at("caption") == expected);
+    CHECK(results[1].at("caption") == expected);
+  }
+  SECTION("glimpse: class, probability, top k") {
+    auto m = load(f.glimpse);
+    const auto logits =
+        m.forward({zoo_run_input(m, f.shoe_png)}).toTupleRef().elements()[0].toTensor();
+    const auto probs = torch::softmax(logits[0].to(torch::kDouble), 0);
+    const int64_t label = probs.argmax().item<int64_t>();
+    const auto [status, answer] =
+        post(s, "shoes", json{{"image", base64(file_bytes(f.shoe_png))}, {"top_k", 3}}.dump());
+    REQUIRE(status == 200);
+    const auto classes = m.attr("classes").toListRef();
+    CHECK(answer.at("class") == classes[static_cast<size_t>(label)].toStringRef());
+    CHECK(answer.at("probability").get<double>() ==
+          Approx(probs[label].item<double>()).epsilon(1e-5));
+    REQUIRE(answer.at("top").size() == 3);
+    CHECK(answer["top"][0].at("class") == answer.at("class"));
+  }
+  SECTION("forecast: a window of values") {
+    auto m = load(f.forecaster);
+    const auto out = m.forward({f.window.unsqueeze(0)}).toTupleRef().elements()[0].toTensor()[0];
+    json rows = json::array();
+    for (int64_t i = 0; i < f.window.size(0); ++i)
+      rows.push_back(std::vector<float>(f.window[i].data_ptr<float>(),
+                                        f.window[i].data_ptr<float>() + f.window.size(1)));
+    const auto [status, answer] = post(s, "etth1", json{{"values", rows}}.dump());
+    REQUIRE(status == 200);
+    const auto forecast = answer.at("forecast").get<std::vector<double>>();
+    REQUIRE(static_cast<int64_t>(forecast.size()) == out.size(0));
+    const double scale = out.abs().max().item<double>();
+    for (int64_t k = 0; k < out.size(0); ++k)
+      CHECK(std::abs(forecast[static_cast<size_t>(k)] - out[k].item<double>()) <=
+            1e-5 * std::max(1.0, scale));
+  }
+}
+
+TEST_CASE("zoo-serve: bad requests get a JSON 4xx and the server goes on", "[serve]") {
+  RunningServer s(test_options());
+  struct Bad {
+    std::string model, body;
+    int status;
+    std::string says;
+  };
+  const std::string big(2u << 20u, 'x');
+  for (const auto& b : std::vector<Bad>{
+           {"m", "{\"text\": ", 400, "malformed JSON"},
+           {"m", "[1, 2]", 400, "must be a JSON object"},
+           {"m", R"({"text": 5})", 400, "text: must be a string"},
+           {"m", R"({"txt": "a"})", 400, "unknown field \"txt\""},
+           {"m", R"({"text": "a", "texts": ["b"]})", 400, "one of them"},
+           {"m", R"({"texts": []})", 400, "non-empty list"},
+           {"m", R"({"text": "a", "beam": 0})", 400, "\"beam\" must be an integer from 1"},
+           {"m", R"({"text": "a", "beam": 2, "n_best": 3})", 400, "\"n_best\""},
+           {"m", R"({"text": "a", "attention": "yes"})", 400, "true or false"},
+           {"m", "{\"text\": \"a\\nb\"}", 400, "several lines"},
+           {"nope", R"({"text": "a"})", 404, "no model \"nope\""},
+           {"scenes", R"({"image": "%%%"})", 400, "not base64"},
+           {"scenes", R"({"image": "aGVsbG8gd29ybGQ="})", 400, "not an image"},
+           {"shoes", R"({"image": "", "top_k": 11})", 400, "\"top_k\""},
+           {"etth1", R"({"values": [[1, 2]]})", 400, "values: must be"},
+           {"m", "{\"text\": \"" + big + "\"}", 413, "larger than"},
+       }) {
+    CAPTURE(b.model, b.body.substr(0, 60));
+    const auto [status, answer] = post(s, b.model, b.body);
+    CHECK(status == b.status);
+    CHECK_THAT(answer.at("error").get<std::string>(), Catch::Contains(b.says));
+  }
+  auto c = s.client();
+  auto unknown = c.Get("/v2/else");
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+  CHECK(json::parse(unknown->body).contains("error"));
+  auto health = c.Get("/health");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+}
+
+TEST_CASE("zoo-serve: 200 concurrent clients get the answers of sequential requests", "[serve]") {
+  auto options = test_options();
+  options.http_threads = 64;
+  RunningServer s(options);
+  std::vector<std::string> texts = translator_inputs();
+  for (const auto& t : translator_inputs()) texts.push_back(t + " " + t);
+  for (int i = 0; i < 10; ++i)
+    texts.push_back(std::to_string(i + 1) + " May 19" + std::to_string(i * 9 % 100));
+  std::vector<std::string> sequential;
+  for (const auto& t : texts)
+    sequential.push_back(post(s, "m", json{{"text", t}}.dump()).second.at("translation"));
+  const auto before = json::parse(s.client().Get("/v1/models/m")->body);
+
+  constexpr int kClients = 200;
+  std::vector<std::string> concurrent(kClients);
+  std::vector<int> statuses(kClients, 0);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      auto c = s.client();
+      auto res = c.Post("/v1/models/m", json{{"text", texts[i % texts.size()]}}.dump(),
+                        "application/json");
+      if (!res) {
+        concurrent[i] = "no answer: " + httplib::to_string(res.error());
+        return;
+      }
+      statuses[i] = res->status;
+      concurrent[i] = json::parse(res->body).value("translation", "<none>");
+    });
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) {
+    CAPTURE(i, texts[i % texts.size()]);
+    CHECK(statuses[i] == 200);
+    CHECK(concurrent[i] == sequential[i % texts.size()]);
+  }
+  const auto after = json::parse(s.client().Get("/v1/models/m")->body);
+  CHECK(after.at("items").get<int64_t>() - before.at("items").get<int64_t>() == kClients);
+  CHECK(after.at("largest_batch").get<int64_t>() > 1);  // requests were batched
+  CHECK(after.at("largest_batch").get<int64_t>() <= 16);
+}
