@@ -307,9 +307,15 @@ int run_average(const std::vector<std::string>& checkpoints, const std::string& 
   return 0;
 }
 
-int run_export(const ExportFlags& f) {
+int run_export(const ExportFlags& f, bool replace_unk, const std::string& phrase_table) {
   const Checkpoint checkpoint(f.checkpoint, "translate");
-  const Translator translator(checkpoint);
+  Translator translator(checkpoint);
+  if (!phrase_table.empty() && !replace_unk)
+    throw UserError("--phrase-table works with --replace-unk; add it");
+  if (replace_unk && translator.config.at("model").at("attention") == "none")
+    throw UserError("{}: --replace-unk needs attention, and this model has none", f.checkpoint);
+  translator.unk.replace = replace_unk;
+  if (!phrase_table.empty()) translator.unk.phrase_table = read_phrase_table(phrase_table);
   torch::jit::ExtraFilesMap files;
   const auto module = export_translator(translator, &files);
   const bool text = files.empty();
@@ -423,6 +429,15 @@ int main(int argc, char** argv) {
   ExportFlags export_flags;
   auto* cmd_export =
       add_export_command(app, export_flags, "a translator (weights, vocabularies, decoding)");
+  bool export_replace_unk = false;
+  std::string export_phrase_table;
+  cmd_export->add_flag("--replace-unk", export_replace_unk,
+                       "translate() and translate_batch() of the file replace each <unk> by the "
+                       "source token its attention weighs most");
+  cmd_export
+      ->add_option("--phrase-table", export_phrase_table,
+                   "With --replace-unk: 'source ||| target' lines, stored in the file")
+      ->check(CLI::ExistingFile);
 
   return run_app(app, argc, argv, "translate", [&] {
     if (*cmd_train) return run_train(train, data_dir);
@@ -445,7 +460,7 @@ int main(int argc, char** argv) {
       return run_attention(attention_args, text, png);
     }
     if (*cmd_average) return run_average(average_inputs, average_out);
-    if (*cmd_export) return run_export(export_flags);
+    if (*cmd_export) return run_export(export_flags, export_replace_unk, export_phrase_table);
     return 0;
   });
 }

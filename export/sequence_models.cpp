@@ -72,7 +72,18 @@ torch::jit::Module export_translator(const Translator& translator,
   m.define(vocab_decode_source("tgt"));
   const bool text = runs_in_torchscript(*translator.src_tokenizer) &&
                     runs_in_torchscript(*translator.tgt_tokenizer);
+  if (!text && translator.unk.replace)
+    throw UserError(
+        "--replace-unk: a SentencePiece translator's file takes and gives ids; replace <unk> "
+        "outside it");
   if (text) {
+    // translate() and translate_batch() replace <unk> as Translator::output_words does.
+    c10::Dict<std::string, std::string> table;
+    for (const auto& [source, target] : translator.unk.phrase_table) table.insert(source, target);
+    m.register_attribute("replace_unk", c10::BoolType::get(), translator.unk.replace);
+    m.register_attribute("phrase_table",
+                         c10::DictType::create(c10::StringType::get(), c10::StringType::get()),
+                         table);
     m.define(kTextSource);
     m.define(tokenizer_source(translator.src_tokenizer->options(), "src"));
     m.define(tokenizer_source(translator.tgt_tokenizer->options(), "tgt"));

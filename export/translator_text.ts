@@ -8,10 +8,32 @@ def source_ids(self, text: str) -> Tuple[List[str], List[int]]:
     ids.append(self.eos)
     return tokens, ids
 
+def output_words(self, ids: List[int], weights: Tensor, source: List[str]) -> List[str]:
+    # decode_tgt, and with replace_unk (translate export --replace-unk) each
+    # <unk> the source token its attention row weighs most (not <eos>, the
+    # last of `source`), or that token's phrase_table entry.
+    words: List[str] = []
+    sources = len(source) - 1
+    for j in range(len(ids)):
+        i = ids[j]
+        if i == self.eos:
+            break
+        if i == self.pad or i == self.bos:
+            continue
+        if i == self.unk and self.replace_unk and sources > 0:
+            word = source[int(weights[j].narrow(0, 0, sources).argmax())]
+            if word in self.phrase_table:
+                word = self.phrase_table[word]
+            words.append(word)
+        else:
+            words.append(self.tgt_tokens[i])
+    return words
+
 def translate(self, text: str) -> str:
     tokens, ids = self.source_ids(text)
     out, weights = self.run_ids(ids)
-    return self.text_tgt(self.decode_tgt(out))
+    source = tokens[:weights.size(1) - 1] + [self.src_tokens[self.eos]]
+    return self.text_tgt(self.output_words(out, weights, source))
 
 def attention(self, text: str) -> Tuple[List[str], List[str], Tensor]:
     tokens, ids = self.source_ids(text)
@@ -79,6 +101,6 @@ def translate_batch(self, texts: List[str], beam: int, n_best: int) -> List[List
             for t in ids:
                 target.append(self.tgt_tokens[t])
             weights = torch.stack(weights_all[b][i]).narrow(1, 0, lengths[b])
-            hypotheses.append((self.text_tgt(self.decode_tgt(ids)), scores_all[b][i], sources[b], target, weights))
+            hypotheses.append((self.text_tgt(self.output_words(ids, weights, sources[b])), scores_all[b][i], sources[b], target, weights))
         out.append(hypotheses)
     return out

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "data/error.h"
+#include "export/export.h"
 #include "models/search.h"
 #include "tests/export_cases.h"
 #include "tests/temp_dir.h"
@@ -141,4 +142,38 @@ TEST_CASE("replace-unk: an output <unk> becomes the source token its attention w
         std::map<std::string, std::string>{{"Hund", "dog"}, {"bellt", "barks"}});
   std::ofstream(table) << "Hund ||| dog\nkatze cat\n";
   CHECK_THROWS_WITH(read_phrase_table(table), Catch::Contains("phrases.txt:2"));
+}
+
+TEST_CASE("replace-unk in the exported file: translate() and translate_batch() as the C++ one",
+          "[decoding][export]") {
+  for (const bool table : {false, true}) {
+    CAPTURE(table);
+    auto t = make_translator(translator_cases()[0]);
+    {  // <unk> likely at every step, beside the other tokens
+      torch::NoGradGuard no_grad;
+      t.model->decoder->out->bias[Vocab::kUnk] += 6.0;
+    }
+    t.unk.replace = true;
+    if (table) t.unk.phrase_table = {{"1", "one"}, {"M", "<M>"}};
+    const auto path = (scratch_dir() / "replace-unk.pt").string();
+    save_export(export_translator(t), path, "translate", t.config);
+    auto m = torch::jit::load(path);
+    const auto texts = translator_inputs();
+    const auto expected = t.translate(texts, search_options(t.config.at("decode")), 2);
+    CHECK(t.unk.replaced > 0);  // the case the file must handle happened
+    c10::List<std::string> list;
+    for (const auto& text : texts) list.push_back(text);
+    const auto batch = m.get_method("translate_batch")({list, int64_t{0}, int64_t{1}}).toList();
+    for (size_t i = 0; i < texts.size(); ++i) {
+      CAPTURE(texts[i]);
+      CHECK(expected[i].text.find("<unk>") == std::string::npos);
+      CHECK(m.get_method("translate")({texts[i]}).toStringRef() == expected[i].text);
+      const auto best = batch.get(i).toList().get(0);
+      CHECK(best.toTupleRef().elements()[0].toStringRef() == expected[i].text);
+    }
+  }
+  // A SentencePiece file takes ids: it is refused.
+  auto bpe = make_translator(translator_cases()[4]);
+  bpe.unk.replace = true;
+  CHECK_THROWS_WITH(export_translator(bpe), Catch::Contains("--replace-unk"));
 }
