@@ -34,7 +34,7 @@ namespace {
 struct DecodeArgs {
   std::vector<std::string> checkpoints;  // several: an ensemble
   int64_t beam = -1, batch_size = -1, threads = 0;
-  double length_penalty = -1;
+  double length_penalty = -1, coverage_penalty = -1;
   std::string device = "cpu";
   bool replace_unk = false;
   std::string phrase_table;
@@ -49,6 +49,10 @@ void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
       ->check(at_least(1));
   cmd->add_option("--length-penalty", a.length_penalty,
                   "GNMT length penalty alpha (default: the checkpoint's)")
+      ->check(at_least(0));
+  cmd->add_option("--coverage-penalty", a.coverage_penalty,
+                  "Coverage penalty beta of Wu et al. 2016 (default: the checkpoint's "
+                  "decode.coverage_penalty, 0)")
       ->check(at_least(0));
   cmd->add_option("--batch-size", a.batch_size, "Sentences decoded together")->check(at_least(1));
   cmd->add_flag("--replace-unk", a.replace_unk,
@@ -67,6 +71,7 @@ SearchOptions resolve_search(const Translator& t, const DecodeArgs& a) {
   auto o = search_options(t.config.at("decode"));
   if (a.beam > 0) o.beam = a.beam;
   if (a.length_penalty >= 0) o.length_penalty = a.length_penalty;
+  if (a.coverage_penalty >= 0) o.coverage_penalty = a.coverage_penalty;
   return o;
 }
 
@@ -164,6 +169,7 @@ int run_eval(const DecodeArgs& d, const EvalArgs& e) {
   if (d.replace_unk) j["unk_replaced"] = translator.unk.replaced;
   j["beam"] = search.beam;
   j["length_penalty"] = search.length_penalty;
+  j["coverage_penalty"] = search.coverage_penalty;
   j["perplexity"] = nullptr;  // of one model; an ensemble has none here
   if (translator.ensemble.empty()) {
     std::vector<Example> examples;

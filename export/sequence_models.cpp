@@ -32,6 +32,7 @@ void register_search_attributes(torch::jit::Module& m, const SearchOptions& sear
   m.register_attribute("eos", c10::IntType::get(), search.eos);
   m.register_attribute("n_best", c10::IntType::get(), search.n_best);
   m.register_attribute("alpha", c10::FloatType::get(), search.length_penalty);
+  m.register_attribute("coverage_penalty", c10::FloatType::get(), search.coverage_penalty);
 }
 
 void register_text_attributes(torch::jit::Module& m) {

@@ -30,12 +30,14 @@ struct Partial {
   double log_prob = 0.0;
 };
 
-Hypothesis finish(Partial p, double alpha) {
+Hypothesis finish(Partial p, const SearchOptions& o) {
   Hypothesis h;
   h.log_prob = p.log_prob;
-  h.score = p.log_prob / gnmt_length_penalty(static_cast<int64_t>(p.tokens.size()), alpha);
+  h.score =
+      p.log_prob / gnmt_length_penalty(static_cast<int64_t>(p.tokens.size()), o.length_penalty);
   if (!p.attention.empty() && p.attention.front().defined())
     h.attention = torch::stack(p.attention);
+  h.score += gnmt_coverage_penalty(h.attention, o.coverage_penalty);
   h.tokens = std::move(p.tokens);
   return h;
 }
@@ -70,6 +72,13 @@ void EnsembleStepModel::select(const torch::Tensor& rows) {
   for (auto& m : members_) m->select(rows);
 }
 
+double gnmt_coverage_penalty(const torch::Tensor& attention, double beta) {
+  if (beta == 0.0 || !attention.defined() || attention.numel() == 0) return 0.0;
+  const auto coverage = attention.to(torch::kCPU, torch::kDouble).sum(0);
+  const auto attended = coverage.masked_select(coverage > 0);
+  return beta * attended.clamp_max(1.0).log().sum().item<double>();
+}
+
 double gnmt_length_penalty(int64_t length, double alpha) {
   return alpha == 0.0 ? 1.0 : std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
 }
@@ -102,7 +111,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(StepModel& model,
       p.log_prob += lp[r].item<double>();
       p.attention.push_back(weights.defined() ? weights[r] : torch::Tensor());
       if (token == o.eos || t + 1 >= limits[b]) {
-        results[b].push_back(finish(std::move(p), o.length_penalty));
+        results[b].push_back(finish(std::move(p), o));
       } else {
         keep_rows.push_back(r);
         keep_sentences.push_back(b);
@@ -174,9 +183,9 @@ std::vector<std::vector<Hypothesis>> beam_search(StepModel& model,
         p.log_prob = s;
         if (at_limit) {
           // Length limit: the k best candidates end here, <eos> or not.
-          if (considered++ < k) finished[b].push_back(finish(std::move(p), o.length_penalty));
+          if (considered++ < k) finished[b].push_back(finish(std::move(p), o));
         } else if (token == o.eos) {
-          finished[b].push_back(finish(std::move(p), o.length_penalty));
+          finished[b].push_back(finish(std::move(p), o));
         } else {
           kept.emplace_back(row, std::move(p));
           if (static_cast<int64_t>(kept.size()) == k) break;

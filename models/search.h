@@ -49,6 +49,11 @@ class EnsembleStepModel : public StepModel {
 struct SearchOptions {
   int64_t beam = 1;
   double length_penalty = 0.0;  // alpha
+  // beta of Wu et al. (2016): a finished hypothesis's score gains
+  // beta * sum_j log(min(sum_t a_tj, 1)) over the source positions j it
+  // attends at all (padding, which gets exactly zero attention, is left
+  // out), so that one that leaves source words unattended ranks lower. 0: off.
+  double coverage_penalty = 0.0;
   int64_t n_best = 1;
   int64_t bos = -1;
   int64_t eos = -1;
@@ -62,6 +67,9 @@ struct Hypothesis {
 };
 
 double gnmt_length_penalty(int64_t length, double alpha);
+// SearchOptions::coverage_penalty of an attention matrix (T,S); 0 when beta is
+// 0 or the attention undefined.
+double gnmt_coverage_penalty(const torch::Tensor& attention, double beta);
 
 // For each of the B sentences, up to n_best hypotheses, best first.
 // `max_lengths` (B) is each sentence's length limit in tokens (<eos> counts; at least 1).

@@ -1,7 +1,7 @@
 # TorchScript port of models/search.cpp (greedy and beam search), compiled
 # into every exported sequence model (export/sources.h, kSearchSource). The
 # module provides step(tokens, memory, state) and the attributes pad, bos,
-# eos, n_best and alpha. Finished rows leave the batch (greedy); beam keeps
+# eos, n_best, alpha and coverage_penalty. Finished rows leave the batch (greedy); beam keeps
 # `beam` rows per live sentence, dead ones padded with -inf.
 # greedy_hypotheses and beam_hypotheses give each sentence's hypotheses as
 # lists (beam: every finished one, unsorted); greedy and beam pack the best.
@@ -9,6 +9,14 @@ def length_penalty(self, length: int, alpha: float) -> float:
     if alpha == 0.0:
         return 1.0
     return ((5.0 + float(length)) / 6.0) ** alpha
+
+def coverage(self, attention: List[Tensor]) -> float:
+    # SearchOptions::coverage_penalty (models/search.h)
+    if self.coverage_penalty == 0.0 or len(attention) == 0:
+        return 0.0
+    total = torch.stack(attention).double().sum(0)
+    attended = total.masked_select(total > 0)
+    return self.coverage_penalty * float(attended.clamp_max(1.0).log().sum())
 
 def select_rows(self, tensors: List[Tensor], rows: Tensor) -> List[Tensor]:
     out: List[Tensor] = []
@@ -72,7 +80,7 @@ def greedy_hypotheses(self, memory: List[Tensor], state: List[Tensor], limits: L
         t += 1
     scores: List[float] = []
     for b in range(batch):
-        scores.append(log_probs[b] / self.length_penalty(len(tokens[b]), self.alpha))
+        scores.append(log_probs[b] / self.length_penalty(len(tokens[b]), self.alpha) + self.coverage(attention[b]))
     return tokens, scores, attention
 
 def greedy(self, memory: List[Tensor], state: List[Tensor], limits: List[int]) -> Tuple[Tensor, Tensor, Tensor]:
@@ -146,12 +154,12 @@ def beam_hypotheses(self, memory: List[Tensor], state: List[Tensor], limits: Lis
                     if considered < k:
                         done_tokens[b].append(p_tokens)
                         done_attention[b].append(p_attention)
-                        done_scores[b].append(s / self.length_penalty(len(p_tokens), alpha))
+                        done_scores[b].append(s / self.length_penalty(len(p_tokens), alpha) + self.coverage(p_attention))
                     considered += 1
                 elif token == self.eos:
                     done_tokens[b].append(p_tokens)
                     done_attention[b].append(p_attention)
-                    done_scores[b].append(s / self.length_penalty(len(p_tokens), alpha))
+                    done_scores[b].append(s / self.length_penalty(len(p_tokens), alpha) + self.coverage(p_attention))
                 else:
                     kept_rows.append(row)
                     kept_tokens.append(p_tokens)

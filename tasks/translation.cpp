@@ -42,8 +42,8 @@ nlohmann::json default_translate_config() {
       "batch_size": 128, "label_smoothing": 0.1, "teacher_forcing": 1.0,
       "select_metric": "bleu", "valid_max_sentences": 0, "precision": "fp32"
     },
-    "decode": {"beam": 5, "length_penalty": 0.6, "max_len_ratio": 2.0, "max_len_offset": 10,
-               "batch_size": 64, "max_source_tokens": 256}
+    "decode": {"beam": 5, "length_penalty": 0.6, "coverage_penalty": 0.0, "max_len_ratio": 2.0,
+               "max_len_offset": 10, "batch_size": 64, "max_source_tokens": 256}
   })");
   config["train"] = with_loop_defaults(config.at("train"));
   config["train"]["hard"] = default_hard_attention_config();

@@ -18,6 +18,9 @@ SearchOptions search_options(const nlohmann::json& d) {
   SearchOptions o;
   o.beam = d.at("beam").get<int64_t>();
   o.length_penalty = d.at("length_penalty").get<double>();
+  o.coverage_penalty = d.value("coverage_penalty", 0.0);
+  if (o.coverage_penalty < 0)
+    throw UserError("decode.coverage_penalty must be 0 or more (got {})", o.coverage_penalty);
   o.bos = Vocab::kBos;
   o.eos = Vocab::kEos;
   if (o.beam < 1) throw UserError("decode.beam must be at least 1 (got {})", o.beam);

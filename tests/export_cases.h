@@ -31,7 +31,7 @@ inline std::vector<TranslatorCase> translator_cases() {
       {"gru-additive-char", {}},
       {"lstm-general-2layers",
        {"model.rnn=\"lstm\"", "model.attention=\"general\"", "model.encoder_layers=2",
-        "model.decoder_layers=2", "model.readout_size=0"}},
+        "model.decoder_layers=2", "model.readout_size=0", "decode.coverage_penalty=0.3"}},
       {"gru-dot-unidirectional",
        {"model.attention=\"dot\"", "model.bidirectional=false", "model.encoder_hidden_size=12"}},
       {"none", {"model.attention=\"none\""}},

@@ -177,3 +177,59 @@ TEST_CASE("replace-unk in the exported file: translate() and translate_batch() a
   bpe.unk.replace = true;
   CHECK_THROWS_WITH(export_translator(bpe), Catch::Contains("--replace-unk"));
 }
+
+namespace {
+
+// Two source positions. After <bos>: "a" 0.6, "b" 0.4, then <eos>. The rows
+// that follow <bos> and "a" look at position 0 only; the row after "b" at
+// position 1, so "b <eos>" covers the source and "a <eos>" does not.
+class CoverToy : public StepModel {
+ public:
+  explicit CoverToy(int64_t rows) {}
+  torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) override {
+    const int64_t n = tokens.size(0);
+    auto p = torch::full({n, 6}, 1e-9, torch::kDouble);
+    auto w = torch::zeros({n, 3});  // the third position is padding
+    for (int64_t r = 0; r < n; ++r) {
+      const int64_t t = tokens[r].item<int64_t>();
+      if (t == 2) {
+        p[r][4] = 0.6;
+        p[r][5] = 0.4;
+      } else {
+        p[r][3] = 1.0;
+      }
+      w[r][0] = t == 5 ? 1e-4 : 1.0;
+      w[r][1] = t == 5 ? 1.0 : 1e-4;
+    }
+    if (weights != nullptr) *weights = w;
+    return torch::log(p / p.sum(1, true)).to(torch::kFloat);
+  }
+  void select(const torch::Tensor&) override {}
+};
+
+}  // namespace
+
+TEST_CASE("coverage penalty: beta * sum log min(coverage, 1) over attended positions",
+          "[decoding][search]") {
+  const auto a = torch::tensor({{0.9, 0.1, 0.0}, {0.8, 0.2, 0.0}});
+  CHECK(gnmt_coverage_penalty(a, 0.0) == 0.0);
+  CHECK(gnmt_coverage_penalty(torch::Tensor(), 0.5) == 0.0);
+  CHECK(gnmt_coverage_penalty(a, 0.5) == Approx(0.5 * std::log(0.3)));  // 1.7 -> 1; 0.3
+
+  SearchOptions o;
+  o.bos = 2;
+  o.eos = 3;
+  o.beam = 2;
+  {
+    CoverToy toy(1);
+    const auto best = beam_search(toy, {4}, o)[0].front();
+    CHECK(best.tokens == std::vector<int64_t>{4, 3});  // "a": more probable
+  }
+  o.coverage_penalty = 0.2;
+  {
+    CoverToy toy(1);
+    const auto list = beam_search(toy, {4}, o)[0];
+    CHECK(list.front().tokens == std::vector<int64_t>{5, 3});  // "b" covers both positions
+    CHECK(list.front().score == Approx(std::log(0.4) + 0.2 * std::log(1.0001)).margin(1e-4));
+  }
+}
