@@ -104,7 +104,7 @@ std::string base64(const std::string& bytes) {
 // The exported fixtures: translator, captioner, a residual-attention glimpse
 // classifier and a forecaster, and images / a window to ask them about.
 struct Fixture {
-  std::string dir, translator, captioner, glimpse, forecaster, scene_png, shoe_png;
+  std::string dir, translator, spm_translator, captioner, glimpse, forecaster, scene_png, shoe_png;
   torch::Tensor window;  // (L,C) in the CSV's units
 };
 
@@ -117,6 +117,11 @@ const Fixture& fixture() {
       auto translator = make_translator(translator_cases()[0]);
       x.translator = x.dir + "/translate.pt";
       save_export(export_translator(translator), x.translator, "translate", translator.config);
+      auto spm = make_translator(translator_cases()[4]);  // SentencePiece source: ids in and out
+      torch::jit::ExtraFilesMap files;
+      x.spm_translator = x.dir + "/translate-spm.pt";
+      save_export(export_translator(spm, &files), x.spm_translator, "translate", spm.config, false,
+                  files);
     }
     {
       auto c = make_captioner({"encoder.positions=2"});
@@ -155,6 +160,7 @@ struct RunningServer {
     server.add_model("scenes", f.captioner);
     server.add_model("shoes", f.glimpse);
     server.add_model("etth1", f.forecaster);
+    server.add_model("spm", f.spm_translator);
     port = server.bind();
     thread = std::thread([this] { server.serve(); });
   }
@@ -214,11 +220,11 @@ TEST_CASE("zoo-serve: every model kind answers as zoo-run does", "[serve]") {
     auto health = c.Get("/health");
     REQUIRE(health);
     CHECK(health->status == 200);
-    CHECK(json::parse(health->body) == json{{"status", "ok"}, {"models", 4}});
+    CHECK(json::parse(health->body) == json{{"status", "ok"}, {"models", 5}});
     auto models = c.Get("/v1/models");
     REQUIRE(models);
     const auto list = json::parse(models->body).at("models");
-    REQUIRE(list.size() == 4);
+    REQUIRE(list.size() == 5);
     CHECK(list[0].at("name") == "etth1");  // by name
     CHECK(list[0].at("app") == "forecast");
   }
@@ -267,6 +273,18 @@ TEST_CASE("zoo-serve: every model kind answers as zoo-run does", "[serve]") {
     const auto [s4, empty] = post(s, "m", R"({"text": "   "})");
     CHECK(s4 == 200);
     CHECK(empty.at("translation") == "");
+  }
+  SECTION("translate, SentencePiece: ids in, ids out") {
+    auto m = load(f.spm_translator);
+    const std::vector<int64_t> ids = {5, 9, 7, 12};
+    const auto [status, answer] = post(s, "spm", json{{"ids", ids}, {"attention", true}}.dump());
+    REQUIRE(status == 200);
+    CHECK(answer.at("ids").get<std::vector<int64_t>>() ==
+          m.get_method("translate")({c10::List<int64_t>(ids)}).toIntVector());
+    CHECK(answer.at("attention").at("source").size() == ids.size() + 1);
+    CHECK(post(s, "spm", R"({"text": "a"})").first == 400);
+    CHECK(post(s, "spm", R"({"ids": [1, 2], "beam": 2})").first == 400);
+    CHECK(post(s, "spm", R"({"ids": [1, 100000]})").first == 400);
   }
   SECTION("caption: base64 and multipart uploads") {
     auto m = load(f.captioner);
