@@ -83,32 +83,16 @@ torch::Tensor fit_image(cv::Mat img, const ImageReadOptions& o) {
 
 }  // namespace
 
-torch::Tensor read_image(const std::string& path, const ImageReadOptions& o) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw UserError("{}: no such image file", path);
-  cv::Mat img;
-  std::string said;
-  try {
-    said = capture_stderr(
-        [&] { img = cv::imread(path, o.grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR); });
-  } catch (const cv::Exception& e) {
-    throw UserError("{}: cannot decode the image ({})", path, e.what());
-  }
-  if (img.empty())
-    throw UserError("{}: not an image OpenCV can decode{}", path,
-                    said.empty() ? "" : " (" + said + ")");
-  return fit_image(img, o);
-}
+namespace {
 
-torch::Tensor decode_image(const std::string& bytes, const ImageReadOptions& o,
-                           const std::string& where) {
-  if (bytes.empty()) throw UserError("{}: empty image", where);
-  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
+// Runs `decode` (cv::imread or cv::imdecode) with the codec's own messages
+// captured; the image fitted to `o`, or UserError naming `where`.
+torch::Tensor decode_checked(const std::function<cv::Mat()>& decode, const ImageReadOptions& o,
+                             const std::string& where) {
   cv::Mat img;
   std::string said;
   try {
-    said = capture_stderr(
-        [&] { img = cv::imdecode(buffer, o.grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR); });
+    said = capture_stderr([&] { img = decode(); });
   } catch (const cv::Exception& e) {
     throw UserError("{}: cannot decode the image ({})", where, e.what());
   }
@@ -116,6 +100,23 @@ torch::Tensor decode_image(const std::string& bytes, const ImageReadOptions& o,
     throw UserError("{}: not an image OpenCV can decode{}", where,
                     said.empty() ? "" : " (" + said + ")");
   return fit_image(img, o);
+}
+
+}  // namespace
+
+torch::Tensor read_image(const std::string& path, const ImageReadOptions& o) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw UserError("{}: no such image file", path);
+  const int flags = o.grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
+  return decode_checked([&] { return cv::imread(path, flags); }, o, path);
+}
+
+torch::Tensor decode_image(const std::string& bytes, const ImageReadOptions& o,
+                           const std::string& where) {
+  if (bytes.empty()) throw UserError("{}: empty image", where);
+  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
+  const int flags = o.grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
+  return decode_checked([&] { return cv::imdecode(buffer, flags); }, o, where);
 }
 
 void write_image(const std::string& path, const torch::Tensor& pixels) {
