@@ -134,10 +134,14 @@ struct SpmLibrary {
       candidates.push_back((exe.parent_path() / "libattnzoo_spm.so").string());
     }
     candidates.push_back(ATTNZOO_SPM_LIB_PATH);
+    // Last, by name through the program's RPATH: where a program built
+    // against an installed attnzoo finds it (attnzooConfig.cmake sets it).
+    const std::string by_name = "libattnzoo_spm.so";
+    candidates.push_back(by_name);
     void* handle = nullptr;
     std::string errors;
     for (const auto& path : candidates) {
-      if (!std::filesystem::exists(path, ec)) continue;
+      if (path != by_name && !std::filesystem::exists(path, ec)) continue;
 #ifdef ATTNZOO_SANITIZE
       // AddressSanitizer refuses RTLD_DEEPBIND; a link namespace of its own
       // keeps SentencePiece's protobuf apart from LibTorch's just as well.
