@@ -25,14 +25,22 @@ def main():
         torch.set_num_threads(args.threads)
     batches = [(torch.tensor(b["src"]), torch.tensor(b["lengths"])) for b in json.load(open(f"{args.work}/batches.json"))]
     sentences = sum(src.shape[0] for src, _ in batches)
-    models = {"python_exported": torch.jit.load(f"{args.work}/translator.pt"),
+    extra = {"attnzoo.json": ""}
+    models = {"python_exported": torch.jit.load(f"{args.work}/translator.pt", _extra_files=extra),
               "python_frozen": torch.jit.load(f"{args.work}/translator.frozen.pt")}
+    # int8 quantises each call's activations with their own scale: the frozen
+    # file's rewrites may flip a token there, so differing sentences are counted.
+    int8 = json.loads(extra["attnzoo.json"])["config"].get("export", {}).get("quantize") == "int8"
     rates = {name: [] for name in models}
+    differing = 0
     with torch.no_grad():
         for src, lengths in batches:  # warm-up; both give the same ids
             a = models["python_exported"](src, lengths)[0]
-            for _ in range(2):
-                assert torch.equal(models["python_frozen"](src, lengths)[0], a), "frozen ids differ"
+            for i in range(2):
+                b = models["python_frozen"](src, lengths)[0]
+                if not torch.equal(b, a):
+                    assert int8 and b.shape == a.shape, "frozen ids differ"
+                    differing += int(b.ne(a).any(1).sum()) if i == 1 else 0
         for r in range(args.repeats):
             for name, model in models.items():
                 start = time.perf_counter()
@@ -41,7 +49,8 @@ def main():
                 rates[name].append(sentences / (time.perf_counter() - start))
             print(f"repeat {r + 1}: " + ", ".join(f"{n} {v[-1]:.1f}" for n, v in rates.items()) + " sentences/s",
                   file=sys.stderr)
-    result = {"sentences": sentences, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    result = {"sentences": sentences, "threads": torch.get_num_threads(), "torch": torch.__version__,
+              "quantize": "int8" if int8 else "fp32", "frozen_sentences_differing": differing}
     for name, v in rates.items():
         result[f"{name}_sentences_per_sec_median"] = statistics.median(v)
         result[f"{name}_sentences_per_sec"] = v

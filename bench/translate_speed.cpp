@@ -14,8 +14,8 @@
 
 #include "bench/stats.h"
 #include "data/error.h"
-#include "train/runtime.h"
 #include "tasks/translation.h"
+#include "train/runtime.h"
 
 using namespace attnzoo;
 using Clock = std::chrono::steady_clock;
@@ -45,6 +45,17 @@ int main(int argc, char** argv) {
   app.add_option("--precision", precision,
                  "Training precision: fp32 or bf16 (vocabulary projection)")
       ->capture_default_str();
+  std::string quantize;
+  ShortlistOptions shortlist;
+  bool decode_only = false;
+  app.add_option("--quantize", quantize, "Decoding: int8 (the decoder's cells and projection)")
+      ->check(CLI::IsMember({"int8"}));
+  app.add_option("--shortlist", shortlist.per_word,
+                 "Decoding: lexical shortlist, target words per source word (0: off)");
+  app.add_option("--shortlist-frequent", shortlist.frequent,
+                 "Decoding: the most frequent target words always in the shortlist")
+      ->capture_default_str();
+  app.add_flag("--decode-only", decode_only, "Skip the training measurement");
   std::string profile;
   app.add_option("--profile", profile,
                  "Write a Chrome trace of --steps training steps to this file and stop (see "
@@ -91,7 +102,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::vector<double> train_rates, decode_rates;
-    for (int r = 0; r < repeats; ++r) {
+    for (int r = 0; r < (decode_only ? 0 : repeats); ++r) {
       int64_t tokens = 0;
       const auto start = Clock::now();
       train_steps(steps, &tokens);
@@ -104,6 +115,9 @@ int main(int argc, char** argv) {
       sources.push_back(p.src);
     }
     t.model->decoder->set_projection_dtype(torch::kFloat32);
+    t.model->eval();
+    if (quantize == "int8") t.quantize_int8();
+    if (shortlist.per_word > 0) t.build_shortlist(data.train, shortlist);
     SearchOptions greedy = search_options(t.config.at("decode"));
     greedy.beam = 1;
     greedy.eos = -1;  // exactly decode_steps tokens per sentence
@@ -117,18 +131,21 @@ int main(int argc, char** argv) {
       std::cerr << "repeat " << r + 1 << ": greedy " << decode_rates.back() << " sentences/s"
                 << std::endl;
     }
-    nlohmann::json result = {{"model_parameters", t.model->num_parameters()},
-                             {"threads", torch::get_num_threads()},
-                             {"blas", blas_threading()},
-                             {"blas_threads", blas_threads},
-                             {"batch_size", batch_size},
-                             {"attention", attention},
-                             {"precision", precision},
-                             {"decode_steps", decode_steps},
-                             {"train_tokens_per_sec_median", median(train_rates)},
-                             {"greedy_sentences_per_sec_median", median(decode_rates)},
-                             {"train_tokens_per_sec", train_rates},
-                             {"greedy_sentences_per_sec", decode_rates}};
+    nlohmann::json result = {
+        {"model_parameters", t.model->num_parameters()},
+        {"threads", torch::get_num_threads()},
+        {"blas", blas_threading()},
+        {"blas_threads", blas_threads},
+        {"batch_size", batch_size},
+        {"attention", attention},
+        {"precision", precision},
+        {"quantize", quantize.empty() ? "fp32" : quantize},
+        {"shortlist", shortlist.per_word},
+        {"decode_steps", decode_steps},
+        {"train_tokens_per_sec_median", train_rates.empty() ? 0.0 : median(train_rates)},
+        {"greedy_sentences_per_sec_median", median(decode_rates)},
+        {"train_tokens_per_sec", train_rates},
+        {"greedy_sentences_per_sec", decode_rates}};
     std::cout << result.dump() << std::endl;
   } catch (const UserError& e) {
     std::cerr << "bench_translate: error: " << e.what() << std::endl;

@@ -33,6 +33,7 @@ void register_search_attributes(torch::jit::Module& m, const SearchOptions& sear
   m.register_attribute("n_best", c10::IntType::get(), search.n_best);
   m.register_attribute("alpha", c10::FloatType::get(), search.length_penalty);
   m.register_attribute("coverage_penalty", c10::FloatType::get(), search.coverage_penalty);
+  m.register_attribute("shared_memory", c10::IntType::get(), 0);
 }
 
 void register_text_attributes(torch::jit::Module& m) {
@@ -62,11 +63,22 @@ torch::jit::Module export_translator(const Translator& translator,
   register_text_attributes(m);
   register_vocab(m, translator.src_vocab, "src");
   register_vocab(m, translator.tgt_vocab, "tgt");
+  // The lexical shortlist (models/seq2seq.ts), empty when there is none; its
+  // fp32 rows are the vocabulary projection's own tensors, stored once.
+  const auto& out = m.attr("decoder").toModule().attr("out").toModule();
+  const auto& sl = translator.shortlist;
+  m.register_attribute("shared_memory", c10::IntType::get(), sl ? 3 : 0);
+  m.register_attribute("shortlist_vocab", c10::IntType::get(), translator.tgt_vocab.size());
+  m.register_buffer("shortlist_table", sl ? sl->table() : torch::zeros({1, 0}, torch::kLong));
+  m.register_buffer("shortlist_always", sl ? sl->always() : torch::zeros({0}, torch::kLong));
+  m.register_buffer("shortlist_weight", sl ? out.attr("weight").toTensor() : torch::zeros({0, 0}));
+  m.register_buffer("shortlist_bias", sl ? out.attr("bias").toTensor() : torch::zeros({0}));
+  register_int8_decoder(m, *model.decoder, "self.decoder");
   // define() compiles at once, so callees come first.
   m.define(kLinearSource);
   m.define(attention_source(*model.decoder->attention, "self.decoder.attention"));
   m.define(encoder_source(*model.encoder, "self.encoder"));
-  m.define(decoder_source(*model.decoder, "self.decoder"));
+  m.define(decoder_source(*model.decoder, "self.decoder"), export_resolver());
   m.define(torchscript::models_seq2seq);
   m.define(kSearchSource);
   m.define(torchscript::export_translator);

@@ -51,9 +51,25 @@ std::string encoder_source(const EncoderImpl& encoder, const std::string& path);
 // The decoder of models/decoder.cpp mirrored under `path`:
 // initial_state(summary) -> state, decode_step(e, memory, state) ->
 // (features, weights, state) from an embedded input (B,E), and
-// project(features) -> logits; state is h per layer, then c per layer (LSTM);
-// memory [values, keys, mask, summary]. Calls self.attend (attention_source).
+// output_input(features) -> what the output layer reads, project(features) ->
+// logits; state is h per layer, then c per layer (LSTM); memory [values,
+// keys, mask, summary, ...]. Calls self.attend (attention_source). A decoder
+// quantised to int8 (DecoderImpl::quantize_int8) runs its cells and output
+// layers with torch.ops.quantized over the packed weights that
+// register_int8_decoder puts on the root module.
 std::string decoder_source(const DecoderImpl& decoder, const std::string& path);
+
+// define()'s resolver for generated sources: torch.* as LibTorch's own, and
+// quantized.* the quantised operators (torch.ops.quantized in Python), which
+// int8 decoders call.
+torch::jit::ResolverPtr export_resolver();
+
+// The int8 packed weights of a quantised decoder, as attributes of `root`
+// (the module the methods are defined on) named for `path`; the decoder's
+// mirrored fp32 weights that int8 replaces become empty tensors, so the file
+// holds the int8 copies only.
+void register_int8_decoder(torch::jit::Module& root, const DecoderImpl& decoder,
+                           const std::string& path);
 
 // The Show-Attend-Tell decoder of models/captioner.cpp mirrored under `path`:
 // caption_start(values (B,L,D)) -> (memory, state [h, c]) and

@@ -68,11 +68,15 @@ torch::Tensor DecoderImpl::embed_step(const torch::Tensor& embedded, const Decod
   DecoderState next;
   for (int64_t layer = 0; layer < options.num_layers(); ++layer) {
     if (layer > 0) x = dropout->forward(x);
+    const bool int8 = !cells_int8.empty();
     if (options.rnn() == "gru") {
-      x = gru_cells_[layer]->forward(x, state.h[layer]);
+      x = int8 ? cells_int8[layer].gru(x, state.h[layer])
+               : gru_cells_[layer]->forward(x, state.h[layer]);
       next.h.push_back(x);
     } else {
-      auto [h, c] = lstm_cells_[layer]->forward(x, std::make_tuple(state.h[layer], state.c[layer]));
+      auto [h, c] =
+          int8 ? cells_int8[layer].lstm(x, state.h[layer], state.c[layer])
+               : lstm_cells_[layer]->forward(x, std::make_tuple(state.h[layer], state.c[layer]));
       next.h.push_back(h);
       next.c.push_back(c);
       x = h;
@@ -100,7 +104,19 @@ DecoderStep DecoderImpl::step_embedded(const torch::Tensor& embedded, const Deco
   return result;
 }
 
+void DecoderImpl::quantize_int8() {
+  if (int8()) return;
+  out_int8 = Int8Linear(out->weight, out->bias);
+  if (readout) readout_int8 = Int8Linear(readout->weight, readout->bias);
+  for (const auto& c : gru_cells_)
+    cells_int8.emplace_back(c->weight_ih, c->weight_hh, c->bias_ih, c->bias_hh);
+  for (const auto& c : lstm_cells_)
+    cells_int8.emplace_back(c->weight_ih, c->weight_hh, c->bias_ih, c->bias_hh);
+}
+
 torch::Tensor DecoderImpl::linear(const torch::nn::Linear& layer, const torch::Tensor& x) const {
+  if (&layer == &out && out_int8.defined()) return out_int8.forward(x);
+  if (&layer == &readout && readout_int8.defined()) return readout_int8.forward(x);
   if (projection_dtype_ == torch::kFloat32)
     return torch::nn::functional::linear(x, layer->weight, layer->bias);
   const auto dtype = projection_dtype_;
@@ -109,6 +125,10 @@ torch::Tensor DecoderImpl::linear(const torch::nn::Linear& layer, const torch::T
 }
 
 torch::Tensor DecoderImpl::project(const torch::Tensor& features) {
+  return linear(out, output_input(features));
+}
+
+torch::Tensor DecoderImpl::output_input(const torch::Tensor& features) {
   auto x = dropout->forward(features);
   if (readout) {
     // maxout over pairs of units: (..., 2R) -> (..., R)
@@ -118,7 +138,7 @@ torch::Tensor DecoderImpl::project(const torch::Tensor& features) {
     sizes.push_back(2);
     x = dropout->forward(std::get<0>(r.view(sizes).max(-1)));
   }
-  return linear(out, x);
+  return x;
 }
 
 DecoderOutput DecoderImpl::forward(const torch::Tensor& tgt_in, const Memory& memory,

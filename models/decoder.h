@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/attention.h"
+#include "models/quantize.h"
 
 namespace attnzoo {
 
@@ -74,8 +75,18 @@ class DecoderImpl : public torch::nn::Module {
   // One step from an input the caller embedded, (B,E).
   DecoderStep step_embedded(const torch::Tensor& embedded, const DecoderState& state,
                             const Memory& memory);
-  // Logits (..., V) from features (..., F).
+  // Logits (..., V) from features (..., F): out(output_input(features)).
   torch::Tensor project(const torch::Tensor& features);
+  // What the vocabulary projection `out` reads: the features, or the maxout
+  // readout of them.
+  torch::Tensor output_input(const torch::Tensor& features);
+  // Decoding with int8 copies of the cells, `out` and `readout`
+  // (models/quantize.h): for inference only, the copies do not follow
+  // training. Packs once.
+  void quantize_int8();
+  bool int8() const { return out_int8.defined(); }
+  Int8Linear out_int8, readout_int8;
+  std::vector<Int8Cell> cells_int8;
   // Mixed precision for the vocabulary projection (about two-thirds of a
   // training step's arithmetic): kBFloat16 runs its GEMMs on bf16 copies of the
   // activations and weights (oneDNN accumulates in fp32; the fp32 weights stay

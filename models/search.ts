@@ -1,7 +1,9 @@
 # TorchScript port of models/search.cpp (greedy and beam search), compiled
 # into every exported sequence model (export/sources.h, kSearchSource). The
 # module provides step(tokens, memory, state) and the attributes pad, bos,
-# eos, n_best, alpha and coverage_penalty. Finished rows leave the batch (greedy); beam keeps
+# eos, n_best, alpha, coverage_penalty and shared_memory (how many of
+# memory's last entries belong to the whole batch, not to a row: a
+# translator's shortlist). Finished rows leave the batch (greedy); beam keeps
 # `beam` rows per live sentence, dead ones padded with -inf.
 # greedy_hypotheses and beam_hypotheses give each sentence's hypotheses as
 # lists (beam: every finished one, unsorted); greedy and beam pack the best.
@@ -22,6 +24,13 @@ def select_rows(self, tensors: List[Tensor], rows: Tensor) -> List[Tensor]:
     out: List[Tensor] = []
     for t in tensors:
         out.append(t.index_select(0, rows))
+    return out
+
+def select_memory(self, memory: List[Tensor], rows: Tensor) -> List[Tensor]:
+    per_row = len(memory) - self.shared_memory
+    out: List[Tensor] = []
+    for i in range(len(memory)):
+        out.append(memory[i].index_select(0, rows) if i < per_row else memory[i])
     return out
 
 def pack(self, tokens: List[List[int]], attention: List[List[Tensor]], source: int, like: Tensor) -> Tuple[Tensor, Tensor]:
@@ -73,7 +82,7 @@ def greedy_hypotheses(self, memory: List[Tensor], state: List[Tensor], limits: L
                 next_tokens.append(token)
         if len(keep_rows) > 0 and len(keep_rows) != len(active):
             rows = torch.tensor(keep_rows, dtype=4, device=device)
-            memory = self.select_rows(memory, rows)
+            memory = self.select_memory(memory, rows)
             state = self.select_rows(state, rows)
         active = keep
         inputs = torch.tensor(next_tokens, dtype=4, device=device)
@@ -115,7 +124,7 @@ def beam_hypotheses(self, memory: List[Tensor], state: List[Tensor], limits: Lis
             beam_attention.append(ba)
             scores.append(0.0 if i == 0 else neg_inf)
     rows = torch.arange(batch, dtype=4, device=device).repeat_interleave(k)
-    memory = self.select_rows(memory, rows)
+    memory = self.select_memory(memory, rows)
     state = self.select_rows(state, rows)
     inputs = torch.full([batch * k], self.bos, dtype=4, device=device)
     t = 0
@@ -188,7 +197,7 @@ def beam_hypotheses(self, memory: List[Tensor], state: List[Tensor], limits: Lis
         if len(active) == 0:
             break
         rows = torch.tensor(next_rows, dtype=4, device=device)
-        memory = self.select_rows(memory, rows)
+        memory = self.select_memory(memory, rows)
         state = self.select_rows(state, rows)
         beam_tokens = next_beam_tokens
         beam_attention = next_beam_attention

@@ -1,5 +1,7 @@
 #include "models/seq2seq.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -120,16 +122,31 @@ int64_t Seq2SeqImpl::num_parameters() const {
 namespace attnzoo {
 
 Seq2SeqStepper::Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src,
-                               const torch::Tensor& lengths)
+                               const torch::Tensor& lengths, const torch::Tensor& candidates)
     : model_(std::move(model)) {
   std::tie(memory_, state_) = model_->encode(src, lengths);
+  if (!candidates.defined()) return;
+  const auto& out = model_->decoder->out;
+  candidates_ = candidates.to(out->weight.device(), torch::kLong);
+  const auto weight = out->weight.index_select(0, candidates_);
+  const auto bias = out->bias.index_select(0, candidates_);
+  // fp32 rows, an int8 decoder's too: the exported file's search cannot hold
+  // a per-batch int8 pack, and both must decode alike.
+  shortlisted_weight_ = weight;
+  shortlisted_bias_ = bias;
 }
 
 torch::Tensor Seq2SeqStepper::step(const torch::Tensor& tokens, torch::Tensor* weights) {
   auto result = model_->decoder->step(tokens, state_, memory_);
   state_ = std::move(result.state);
   if (weights != nullptr) *weights = result.weights;
-  return torch::log_softmax(model_->decoder->project(result.features), -1);
+  if (!candidates_.defined())
+    return torch::log_softmax(model_->decoder->project(result.features), -1);
+  const auto x = model_->decoder->output_input(result.features);
+  const auto logits = torch::addmm(shortlisted_bias_, x, shortlisted_weight_.t());
+  auto all = torch::full({x.size(0), model_->decoder->options.vocab_size()},
+                         -std::numeric_limits<float>::infinity(), logits.options());
+  return all.index_copy_(1, candidates_, torch::log_softmax(logits, -1));
 }
 
 void Seq2SeqStepper::select(const torch::Tensor& rows) {

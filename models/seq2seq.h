@@ -62,9 +62,13 @@ TORCH_MODULE(Seq2Seq);
 namespace attnzoo {
 
 // Drives a Seq2Seq through greedy or beam search over one encoded batch.
+// With `candidates` (sorted target ids, a lexical shortlist's for this
+// batch), each step projects onto those only: their log-softmax, and -inf
+// for every other word (so the searches see the whole vocabulary).
 class Seq2SeqStepper : public StepModel {
  public:
-  Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src, const torch::Tensor& lengths);
+  Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src, const torch::Tensor& lengths,
+                 const torch::Tensor& candidates = {});
   torch::Tensor step(const torch::Tensor& tokens, torch::Tensor* weights) override;
   void select(const torch::Tensor& rows) override;
   torch::Device device() const override { return memory_.values.device(); }
@@ -73,6 +77,9 @@ class Seq2SeqStepper : public StepModel {
   Seq2Seq model_;
   Memory memory_;
   DecoderState state_;
+  // The shortlist's candidates (on the model's device) and their rows of the
+  // vocabulary projection, fp32 (an int8 decoder's too).
+  torch::Tensor candidates_, shortlisted_weight_, shortlisted_bias_;
 };
 
 // The translation length limit of each sentence, for the search:

@@ -201,13 +201,30 @@ std::map<std::string, std::string> read_phrase_table(const std::string& path) {
 }
 
 std::unique_ptr<StepModel> Translator::stepper(const Batch& batch) const {
+  const auto candidates = shortlist ? shortlist->candidates(batch.src) : torch::Tensor();
   if (ensemble.empty())
-    return std::make_unique<Seq2SeqStepper>(model, batch.src, batch.src_lengths);
+    return std::make_unique<Seq2SeqStepper>(model, batch.src, batch.src_lengths, candidates);
   std::vector<std::unique_ptr<StepModel>> members;
-  members.push_back(std::make_unique<Seq2SeqStepper>(model, batch.src, batch.src_lengths));
+  members.push_back(
+      std::make_unique<Seq2SeqStepper>(model, batch.src, batch.src_lengths, candidates));
   for (const auto& m : ensemble)
-    members.push_back(std::make_unique<Seq2SeqStepper>(m, batch.src, batch.src_lengths));
+    members.push_back(
+        std::make_unique<Seq2SeqStepper>(m, batch.src, batch.src_lengths, candidates));
   return std::make_unique<EnsembleStepModel>(std::move(members));
+}
+
+void Translator::build_shortlist(const std::vector<SentencePair>& pairs,
+                                 const ShortlistOptions& options) {
+  std::vector<Example> examples;
+  examples.reserve(pairs.size());
+  for (const auto& p : pairs) examples.push_back(encode(p));
+  shortlist = std::make_shared<const LexicalShortlist>(
+      LexicalShortlist::build(examples, src_vocab.size(), tgt_vocab.size(), options));
+}
+
+void Translator::quantize_int8() {
+  model->decoder->quantize_int8();
+  for (auto& m : ensemble) m->decoder->quantize_int8();
 }
 
 std::vector<Translation> Translator::translate(const std::vector<std::string>& sources,

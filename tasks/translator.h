@@ -12,6 +12,7 @@
 
 #include "data/batching.h"
 #include "data/parallel_corpus.h"
+#include "data/shortlist.h"
 #include "data/tokenizer.h"
 #include "data/vocab.h"
 #include "eval/bleu.h"
@@ -88,6 +89,12 @@ class Translator {
   Seq2Seq model{nullptr};
   std::vector<Seq2Seq> ensemble;  // members besides `model` (add_ensemble_member)
   UnkReplacement unk;             // off unless asked for
+  // Decoding projects onto each batch's shortlist candidates only (null: the whole vocabulary).
+  std::shared_ptr<const LexicalShortlist> shortlist;
+  // A shortlist from `pairs` (the training data), for this translator's vocabularies.
+  void build_shortlist(const std::vector<SentencePair>& pairs, const ShortlistOptions& options);
+  // int8 vocabulary projections for decoding, in the model and every ensemble member.
+  void quantize_int8();
 
  private:
   void build_model();

@@ -38,13 +38,18 @@ kept=("$run"/dates/step-*.pt)
 "$translate" average --checkpoint "${kept[@]}" --out "$run/avg.pt"
 averaged=$("$translate" eval --checkpoint "$run/avg.pt" --json --limit 300)
 ensemble=$("$translate" eval --checkpoint "$run/dates/best.pt" --checkpoint "$run/dates/checkpoint.pt" --json --limit 300)
+# Decoding in int8 with a lexical shortlist from the config's training data.
+fast=$("$translate" eval --checkpoint "$run/dates/best.pt" --json --limit 300 --quantize int8 --shortlist 3)
 echo "metrics[averaged]: $averaged"
 echo "metrics[ensemble]: $ensemble"
-"$python" - "$averaged" "$ensemble" <<'PY'
+echo "metrics[int8_shortlist]: $fast"
+"$python" - "$averaged" "$ensemble" "$fast" <<'PY'
 import json, sys
-for name, text in zip(("average", "ensemble"), sys.argv[1:]):
+for name, text in zip(("average", "ensemble", "int8 + shortlist"), sys.argv[1:]):
     r = json.loads(text)
     assert r["sentences"] == 300 and r["exact_match"] >= 0.97, (name, r)
+r = json.loads(sys.argv[3])
+assert r["quantize"] == "int8" and r["shortlist"] == 3, r
 PY
 if err=$("$translate" average --checkpoint "$run/dates/best.pt" "$run/a.png" --out "$run/x.pt" 2>&1); then exit 1; fi
 echo "$err" | grep -q "a.png" && [ "$(echo "$err" | wc -l)" -eq 1 ]

@@ -20,6 +20,8 @@ expect_error "missing data" "nowhere/train.de" "$translate" train --config "$tmp
 expect_error "resume nothing" "nothing to resume" "$translate" train --resume --config "$tmp/nodata.json" --out "$tmp/empty"
 expect_error "missing checkpoint" "no such checkpoint" "$translate" eval --checkpoint "$tmp/none.pt"
 expect_error "junk checkpoint" "not an attnzoo checkpoint" "$translate" predict --checkpoint "$tmp/junk.pt"
+expect_error "unknown quantisation" "int4 not in {int8}" "$translate" predict --checkpoint "$tmp/none.pt" --quantize int4
+expect_error "negative shortlist" "--shortlist" "$translate" eval --checkpoint "$tmp/none.pt" --shortlist -1
 expect_error "misaligned BLEU" "has 1 lines" "$translate" bleu --hyp "$tmp/two.txt" --ref "$tmp/one.txt"
 printf '{"data": {"source": "dates", "dates": {"train_size": 50}}, "model": {"attention": "bogus"}}' > "$tmp/bogus.json"
 expect_error "bad attention kind" 'attention "bogus" is not one of' "$translate" train --config "$tmp/bogus.json" --out "$tmp/run"

@@ -21,6 +21,8 @@ namespace attnzoo::testing {
 struct TranslatorCase {
   std::string name;
   std::vector<std::string> overrides;  // over tiny_translate_config()
+  bool int8 = false;                   // Translator::quantize_int8
+  int64_t shortlist = 0;               // Translator::build_shortlist: per word (2 frequent)
 };
 
 // Model shapes that take every branch of the exported code: GRU/LSTM, one and
@@ -41,6 +43,19 @@ inline std::vector<TranslatorCase> translator_cases() {
       {"hard-word-lowercase",
        {"model.attention=\"hard\"", "tokenizer.src.kind=\"word\"", "tokenizer.src.lowercase=true",
         "tokenizer.tgt.kind=\"word\"", "decode.length_penalty=0.0"}},
+      // Decoding speed-ups: int8 cells, readout and projection (GRU; LSTM of
+      // two layers), a lexical shortlist, and both. Their results depend on
+      // the batch (int8 scales each call's activations; the shortlist is the
+      // batch's), so they are compared on the same batches only.
+      {"gru-int8", {}, true},
+      {"lstm-int8-2layers",
+       {"model.rnn=\"lstm\"", "model.encoder_layers=2", "model.decoder_layers=2"},
+       true},
+      {"gru-shortlist", {"tokenizer.tgt.kind=\"word\"", "tokenizer.src.kind=\"word\""}, false, 1},
+      {"gru-int8-shortlist",
+       {"tokenizer.tgt.kind=\"word\"", "tokenizer.src.kind=\"word\""},
+       true,
+       1},
   };
 }
 
@@ -73,6 +88,8 @@ inline Translator make_translator(const TranslatorCase& c) {
   torch::NoGradGuard no_grad;
   for (auto& p : translator.model->parameters()) p.normal_(0.0, 0.8);
   translator.model->eval();
+  if (c.shortlist > 0) translator.build_shortlist(data.train, {c.shortlist, 2});
+  if (c.int8) translator.quantize_int8();
   return translator;
 }
 
@@ -121,24 +138,27 @@ inline nlohmann::json translator_expectation(Translator& translator) {
   out["lengths"] = std::vector<int64_t>(lengths.data_ptr<int64_t>(),
                                         lengths.data_ptr<int64_t>() + lengths.numel());
   {
-    Seq2SeqStepper stepper(translator.model, batch.src, batch.src_lengths);
+    const auto stepper = translator.stepper(batch);
     auto greedy = options;
     greedy.beam = 1;
     out["greedy"] =
-        hypotheses_json(greedy_search(stepper, translator.max_lengths(batch.src_lengths), greedy));
+        hypotheses_json(greedy_search(*stepper, translator.max_lengths(batch.src_lengths), greedy));
   }
   {
-    Seq2SeqStepper stepper(translator.model, batch.src, batch.src_lengths);
+    const auto stepper = translator.stepper(batch);
     out["beam"] =
-        hypotheses_json(beam_search(stepper, translator.max_lengths(batch.src_lengths), options));
+        hypotheses_json(beam_search(*stepper, translator.max_lengths(batch.src_lengths), options));
     out["beam"]["beam"] = options.beam;
   }
+  // int8 and shortlist results depend on the batch: translations one text at a time.
+  const bool batch_dependent = translator.shortlist || translator.model->decoder->int8();
+  out["batch_dependent"] = batch_dependent;
   out["texts"] = texts;
   out["spm"] = !translator.src_tokenizer->model_bytes().empty() ||
                !translator.tgt_tokenizer->model_bytes().empty();
   out["translations"] = nlohmann::json::array();
   out["alignments"] = nlohmann::json::array();
-  for (const auto& t : translator.translate(texts, options, 2)) {
+  for (const auto& t : translator.translate(texts, options, batch_dependent ? 1 : 2)) {
     out["translations"].push_back(t.text);
     out["alignments"].push_back({{"source", t.source_tokens}, {"target", t.output_tokens}});
   }

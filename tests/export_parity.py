@@ -43,7 +43,9 @@ def check_translator(path, expected, frozen):
     src = torch.tensor(expected["src"])
     lengths = torch.tensor(expected["lengths"])
     beam = expected["beam"]["beam"]
-    for rows in ([0, 1, 2, 3, 4], [2], [4, 0, 3]):
+    # int8 and shortlist files depend on the batch: the whole batch only.
+    batch_dependent = expected["batch_dependent"]
+    for rows in ([0, 1, 2, 3, 4],) if batch_dependent else ([0, 1, 2, 3, 4], [2], [4, 0, 3]):
         index = torch.tensor(rows)
         s, n = src.index_select(0, index), lengths.index_select(0, index)
         check_same(pick(expected["greedy"], rows), model(s, n), path + " greedy")
@@ -69,7 +71,8 @@ def check_translator(path, expected, frozen):
     batch = model.translate_batch(expected["texts"], 0, 1)
     for hypotheses, translation, alignment in zip(batch, expected["translations"], expected["alignments"]):
         text, score, source, target, weights = hypotheses[0]
-        assert text == translation and source == alignment["source"] and target == alignment["target"], (
+        assert source == alignment["source"], (path, source)
+        assert batch_dependent or (text == translation and target == alignment["target"]), (
             path, text, translation)
         assert weights.shape == (len(target), len(source)), (path, weights.shape)
     for hypotheses in model.translate_batch(expected["texts"], 4, 3):
