@@ -116,7 +116,7 @@ std::string decoder_source(const DecoderImpl& decoder, const std::string& path) 
     }
   }
   auto linear = [&](const std::string& layer, const std::string& x) {
-    return int8 ? fmt::format("quantized.linear_dynamic({}, self.{}, False)", x,
+    return int8 ? fmt::format("quantized.linear_dynamic({}, self.{}, True)", x,
                               int8_attribute(path, layer))
                 : fmt::format("self.linear({0}, {1}.{2}.weight, {1}.{2}.bias)", x, path, layer);
   };

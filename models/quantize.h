@@ -1,9 +1,9 @@
 #pragma once
 // Dynamic int8 inference for linear layers (decoding only): each weight row is
 // quantised once, symmetrically, to int8 with its own scale; each call
-// quantises its input per tensor and runs the quantised engine's int8 GEMM
-// (oneDNN on x86 with VNNI, QNNPACK elsewhere), returning fp32. The weights a
-// layer was built from stay the model's; Int8Linear holds the packed copy.
+// quantises its input per tensor to 7 bits (reduce_range, safe on CPUs without VNNI) and runs the
+// quantised engine's int8 GEMM (oneDNN on x86 with VNNI, QNNPACK elsewhere), returning fp32. The
+// weights a layer was built from stay the model's; Int8Linear holds the packed copy.
 #include <torch/torch.h>
 
 #include <string>
