@@ -66,9 +66,9 @@ torch::Tensor DecoderImpl::embed_step(const torch::Tensor& embedded, const Decod
   const auto attended = attention->forward(state.h.back(), memory);
   auto x = torch::cat({embedded, attended.context}, 1);
   DecoderState next;
+  const bool int8 = !cells_int8.empty();
   for (int64_t layer = 0; layer < options.num_layers(); ++layer) {
     if (layer > 0) x = dropout->forward(x);
-    const bool int8 = !cells_int8.empty();
     if (options.rnn() == "gru") {
       x = int8 ? cells_int8[layer].gru(x, state.h[layer])
                : gru_cells_[layer]->forward(x, state.h[layer]);

@@ -1,9 +1,8 @@
 #include "models/seq2seq.h"
 
-#include <limits>
-
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "data/config_checks.h"
@@ -128,12 +127,10 @@ Seq2SeqStepper::Seq2SeqStepper(Seq2Seq model, const torch::Tensor& src,
   if (!candidates.defined()) return;
   const auto& out = model_->decoder->out;
   candidates_ = candidates.to(out->weight.device(), torch::kLong);
-  const auto weight = out->weight.index_select(0, candidates_);
-  const auto bias = out->bias.index_select(0, candidates_);
   // fp32 rows, an int8 decoder's too: the exported file's search cannot hold
   // a per-batch int8 pack, and both must decode alike.
-  shortlisted_weight_ = weight;
-  shortlisted_bias_ = bias;
+  shortlisted_weight_ = out->weight.index_select(0, candidates_);
+  shortlisted_bias_ = out->bias.index_select(0, candidates_);
 }
 
 torch::Tensor Seq2SeqStepper::step(const torch::Tensor& tokens, torch::Tensor* weights) {
