@@ -342,6 +342,22 @@ int run_average(const std::vector<std::string>& checkpoints, const std::string& 
   return 0;
 }
 
+int run_phrase_table(const std::string& checkpoint, const std::string& out,
+                     const PhraseTableOptions& options) {
+  refuse_overwriting_inputs(out, "--out", {checkpoint});
+  const Translator translator{Checkpoint(checkpoint, "translate")};
+  const auto table =
+      translator.phrase_table(load_translation_data(translator.config.at("data")).train, options);
+  if (table.empty())
+    throw UserError("{}: no source word passes --min-together {} and --min-dice {}", checkpoint,
+                    options.min_together, options.min_dice);
+  write_phrase_table(out, table);
+  std::cout << "wrote " << out << ": " << table.size()
+            << " source words, each with its most associated target word in the training data"
+            << std::endl;
+  return 0;
+}
+
 struct TranslateExportArgs {
   bool replace_unk = false;
   std::string phrase_table, quantize;
@@ -474,6 +490,27 @@ int main(int argc, char** argv) {
       ->expected(2, 1000);
   cmd_average->add_option("--out", average_out, "Checkpoint to write")->required();
 
+  std::string table_checkpoint, table_out;
+  PhraseTableOptions table_options;
+  auto* cmd_table = app.add_subcommand(
+      "phrase-table",
+      "Write a word-level phrase table for --replace-unk: each source word of the checkpoint's "
+      "training data with the target word that co-occurs with it most (Dice)");
+  cmd_table->add_option("--checkpoint", table_checkpoint, "Checkpoint (its data and tokenizers)")
+      ->required();
+  cmd_table->add_option("--out", table_out, "Phrase table to write ('source ||| target' lines)")
+      ->required();
+  cmd_table
+      ->add_option("--min-together", table_options.min_together,
+                   "Keep a pair only if this many training sentences hold both words")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd_table
+      ->add_option("--min-dice", table_options.min_dice,
+                   "Keep a pair only if its Dice coefficient is at least this")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+
   ExportFlags export_flags;
   auto* cmd_export =
       add_export_command(app, export_flags, "a translator (weights, vocabularies, decoding)");
@@ -522,6 +559,7 @@ int main(int argc, char** argv) {
       return run_attention(attention_args, text, png);
     }
     if (*cmd_average) return run_average(average_inputs, average_out);
+    if (*cmd_table) return run_phrase_table(table_checkpoint, table_out, table_options);
     if (*cmd_export) return run_export(export_flags, export_args);
     return 0;
   });

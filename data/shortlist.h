@@ -1,20 +1,53 @@
 #pragma once
-// A lexical shortlist (as Marian's --shortlist): the target words a batch of
-// sources may translate to, so that each decoding step projects onto those
-// few hundred instead of the whole vocabulary. It holds the `frequent` most
-// frequent target words, and for each source word the `per_word` target
-// words that co-occur with it most strongly in the training pairs (Dice
-// coefficient over sentences: 2 c(s,t) / (c(s) + c(t))); a batch's
-// candidates are the special tokens, the frequent words and the lists of its
-// source words.
+// Word associations from the training pairs' co-occurrences, and what is
+// built on them:
+//  - a lexical shortlist (as Marian's --shortlist): the target words a batch
+//    of sources may translate to, so that each decoding step projects onto
+//    those few hundred instead of the whole vocabulary. It holds the
+//    `frequent` most frequent target words, and for each source word the
+//    `per_word` target words that co-occur with it most strongly; a batch's
+//    candidates are the special tokens, the frequent words and the lists of
+//    its source words;
+//  - a word-level phrase table for --replace-unk: each source word's most
+//    associated target word.
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "data/batching.h"
 
 namespace attnzoo {
+
+struct Association {
+  int64_t target = 0;
+  double dice = 0.0;     // 2 c(s,t) / (c(s) + c(t)), counts of sentences
+  int64_t together = 0;  // c(s,t): the sentences holding both
+};
+
+// Each source id's associated target ids, at most k, best first: by the Dice
+// coefficient over sentences (each pair's distinct words counted once), ties
+// to the target nearer on average in relative position (the first
+// occurrences'), then to the lower id. Ids below first_id (the specials) are
+// left out on both sides; ids outside [0, size) are ignored.
+std::vector<std::vector<Association>> dice_associations(const std::vector<Example>& pairs,
+                                                        int64_t src_size, int64_t tgt_size,
+                                                        int64_t k, int64_t first_id);
+
+struct PhraseTableOptions {
+  int64_t min_together = 1;  // sentences that must hold both words
+  double min_dice = 0.0;
+};
+
+// A word-level phrase table from tokenised sentence pairs: each source
+// token's most associated target token (dice_associations), where it passes
+// the options' bounds. The format of --phrase-table, unordered.
+using TokenPair = std::pair<std::vector<std::string>, std::vector<std::string>>;
+std::map<std::string, std::string> dice_phrase_table(const std::vector<TokenPair>& pairs,
+                                                     const PhraseTableOptions& options);
 
 struct ShortlistOptions {
   int64_t per_word = 0;    // 0: no shortlist

@@ -4,6 +4,7 @@
 
 #include "data/config_checks.h"
 #include "data/error.h"
+#include "data/files.h"
 #include "data/text_io.h"
 #include "tasks/translation.h"
 #include "train/config.h"
@@ -200,6 +201,18 @@ std::map<std::string, std::string> read_phrase_table(const std::string& path) {
   return table;
 }
 
+void write_phrase_table(const std::string& path, const std::map<std::string, std::string>& table) {
+  std::string text;
+  // A token that read_phrase_table would not read back as itself (the
+  // separator inside, space around it: a character model's " ") is left out.
+  const auto readable = [](const std::string& token) {
+    return !token.empty() && trim(token) == token && token.find("|||") == std::string::npos;
+  };
+  for (const auto& [source, target] : table)
+    if (readable(source) && readable(target)) text += source + " ||| " + target + "\n";
+  write_file_atomically(path, text, "phrase table");
+}
+
 std::unique_ptr<StepModel> Translator::stepper(const Batch& batch) const {
   const auto candidates = shortlist ? shortlist->candidates(batch.src) : torch::Tensor();
   if (ensemble.empty())
@@ -220,6 +233,15 @@ void Translator::build_shortlist(const std::vector<SentencePair>& pairs,
   for (const auto& p : pairs) examples.push_back(encode(p));
   shortlist = std::make_shared<const LexicalShortlist>(
       LexicalShortlist::build(examples, src_vocab.size(), tgt_vocab.size(), options));
+}
+
+std::map<std::string, std::string> Translator::phrase_table(
+    const std::vector<SentencePair>& pairs, const PhraseTableOptions& options) const {
+  std::vector<TokenPair> tokens;
+  tokens.reserve(pairs.size());
+  for (const auto& p : pairs)
+    tokens.emplace_back(src_tokenizer->tokenize(p.src), tgt_tokenizer->tokenize(p.tgt));
+  return dice_phrase_table(tokens, options);
 }
 
 void Translator::quantize_int8() {

@@ -46,6 +46,8 @@ struct UnkReplacement {
 // A phrase table: "source ||| target" lines (OpenNMT's format; blank lines
 // skipped; a later line wins). UserError names the file and line of a bad one.
 std::map<std::string, std::string> read_phrase_table(const std::string& path);
+// Writes one, atomically, sorted by source token.
+void write_phrase_table(const std::string& path, const std::map<std::string, std::string>& table);
 
 // Everything needed to translate: a checkpoint holds exactly this.
 class Translator {
@@ -93,6 +95,10 @@ class Translator {
   std::shared_ptr<const LexicalShortlist> shortlist;
   // A shortlist from `pairs` (the training data), for this translator's vocabularies.
   void build_shortlist(const std::vector<SentencePair>& pairs, const ShortlistOptions& options);
+  // A word-level phrase table for --replace-unk from `pairs` (the training
+  // data), over this translator's tokens (dice_phrase_table).
+  std::map<std::string, std::string> phrase_table(const std::vector<SentencePair>& pairs,
+                                                  const PhraseTableOptions& options) const;
   // int8 vocabulary projections for decoding, in the model and every ensemble member.
   void quantize_int8();
 

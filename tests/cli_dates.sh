@@ -51,6 +51,17 @@ for name, text in zip(("average", "ensemble", "int8 + shortlist"), sys.argv[1:])
 r = json.loads(sys.argv[3])
 assert r["quantize"] == "int8" and r["shortlist"] == 3, r
 PY
+# A phrase table from the training data: characters here, each source one
+# with its most associated target one, in the format --phrase-table reads.
+msg=$("$translate" phrase-table --checkpoint "$run/dates/best.pt" --out "$run/table.txt" --min-together 2)
+echo "$msg" | grep -q "^wrote $run/table.txt: $(wc -l <"$run/table.txt") source words"
+[ "$(wc -l <"$run/table.txt")" -ge 10 ]
+! grep -q -v -x -E -- '[^ ]+ \|\|\| [^ ]+' "$run/table.txt"
+with_table=$("$translate" eval --checkpoint "$run/dates/best.pt" --json --limit 300 --replace-unk --phrase-table "$run/table.txt")
+echo "metrics[phrase_table]: $with_table"
+"$python" -c 'import json, sys; r = json.loads(sys.argv[1]); assert r["exact_match"] >= 0.97 and "unk_replaced" in r, r' "$with_table"
+if err=$("$translate" phrase-table --checkpoint "$run/dates/best.pt" --out "$run/dates/best.pt" 2>&1); then exit 1; fi
+echo "$err" | grep -q "best.pt" && [ "$(echo "$err" | wc -l)" -eq 1 ]
 if err=$("$translate" average --checkpoint "$run/dates/best.pt" "$run/a.png" --out "$run/x.pt" 2>&1); then exit 1; fi
 echo "$err" | grep -q "a.png" && [ "$(echo "$err" | wc -l)" -eq 1 ]
 

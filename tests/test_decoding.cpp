@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "data/error.h"
+#include "data/shortlist.h"
+#include "data/text_io.h"
 #include "export/export.h"
 #include "models/search.h"
 #include "tests/export_cases.h"
@@ -142,6 +144,50 @@ TEST_CASE("replace-unk: an output <unk> becomes the source token its attention w
         std::map<std::string, std::string>{{"Hund", "dog"}, {"bellt", "barks"}});
   std::ofstream(table) << "Hund ||| dog\nkatze cat\n";
   CHECK_THROWS_WITH(read_phrase_table(table), Catch::Contains("phrases.txt:2"));
+}
+
+TEST_CASE("phrase table: each source word's most associated target word, written and read back",
+          "[decoding]") {
+  using Words = std::vector<std::string>;
+  // Hund/dog in three sentences, Katze/cat in two; "ein"/"a" everywhere.
+  // Dschungel and Gras occur once each, in one sentence with two words seen
+  // once: Dice ties (1.0), and the word nearer in relative position wins.
+  const std::vector<TokenPair> pairs = {
+      {Words{"ein", "Hund"}, Words{"a", "dog"}},
+      {Words{"ein", "Hund", "bellt"}, Words{"a", "dog", "barks"}},
+      {Words{"ein", "Hund", "und", "ein", "Katze"}, Words{"a", "dog", "and", "a", "cat"}},
+      {Words{"ein", "Katze", "bellt", "nicht"}, Words{"a", "cat", "barks", "not"}},
+      {Words{"Dschungel", "ein", "Gras"}, Words{"jungle", "a", "grass"}},
+  };
+  const auto table = dice_phrase_table(pairs, {});
+  CHECK(table.at("Hund") == "dog");
+  CHECK(table.at("Katze") == "cat");
+  CHECK(table.at("ein") == "a");
+  CHECK(table.at("bellt") == "barks");
+  CHECK(table.at("Dschungel") == "jungle");
+  CHECK(table.at("Gras") == "grass");
+  // Bounds: pairs seen together at least twice; Dice at least 0.9.
+  const auto twice = dice_phrase_table(pairs, {2, 0.0});
+  CHECK(twice.count("Hund") == 1);
+  CHECK(twice.count("Dschungel") == 0);
+  CHECK(twice.count("bellt") == 1);  // barks: both sentences
+  const auto strong = dice_phrase_table(pairs, {1, 0.9});
+  CHECK(strong.count("Hund") == 1);  // 2*3 / (3+3) = 1
+  CHECK(strong.count("und") == 1);   // and: 2*1 / (1+1)
+  CHECK(strong.count("nicht") == 1);
+  CHECK_THROWS_WITH(dice_phrase_table(pairs, {0, 0.0}), Catch::Contains("at least 1"));
+
+  // Written sorted, atomically, in the format --phrase-table reads; a token
+  // that could not be read back (the separator in it, space around it) is
+  // left out.
+  const auto path = (scratch_dir() / "table.txt").string();
+  auto written = table;
+  written["a|||b"] = "x";
+  written[" "] = "_";
+  written["y"] = " ";
+  write_phrase_table(path, written);
+  CHECK(read_phrase_table(path) == table);
+  CHECK(read_lines(path).front() == "Dschungel ||| jungle");
 }
 
 TEST_CASE("replace-unk in the exported file: translate() and translate_batch() as the C++ one",
