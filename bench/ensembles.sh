@@ -8,7 +8,8 @@
 #    (translate average);
 #  - the ensemble of the two best.pt, and of the two 5-averages;
 #  - --replace-unk on each best.pt: copying the source word, and through a
-#    phrase table from the training data (translate phrase-table).
+#    phrase table from the training data (translate phrase-table); and all
+#    together: the ensemble of the two best.pt with the phrase table.
 #
 #   bench/ensembles.sh BUILD RUN_A RUN_B [REPEATS]
 set -euo pipefail
@@ -58,6 +59,7 @@ variants=(
   "B best.pt --replace-unk|--checkpoint $run_b/best.pt --replace-unk"
   "A best.pt --replace-unk --phrase-table|--checkpoint $run_a/best.pt --replace-unk --phrase-table $out/phrases.txt"
   "B best.pt --replace-unk --phrase-table|--checkpoint $run_b/best.pt --replace-unk --phrase-table $out/phrases.txt"
+  "ensemble A + B best.pt --replace-unk --phrase-table|--checkpoint $run_a/best.pt --checkpoint $run_b/best.pt --replace-unk --phrase-table $out/phrases.txt"
 )
 i=0
 for v in "${variants[@]}"; do
