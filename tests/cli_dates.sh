@@ -56,7 +56,7 @@ PY
 msg=$("$translate" phrase-table --checkpoint "$run/dates/best.pt" --out "$run/table.txt" --min-together 2)
 echo "$msg" | grep -q "^wrote $run/table.txt: $(wc -l <"$run/table.txt") source words"
 [ "$(wc -l <"$run/table.txt")" -ge 10 ]
-! grep -q -v -x -E -- '[^ ]+ \|\|\| [^ ]+' "$run/table.txt"
+if grep -v -x -E -- '[^ ]+ \|\|\| [^ ]+' "$run/table.txt"; then echo "not 'source ||| target'"; exit 1; fi
 with_table=$("$translate" eval --checkpoint "$run/dates/best.pt" --json --limit 300 --replace-unk --phrase-table "$run/table.txt")
 echo "metrics[phrase_table]: $with_table"
 "$python" -c 'import json, sys; r = json.loads(sys.argv[1]); assert r["exact_match"] >= 0.97 and "unk_replaced" in r, r' "$with_table"
