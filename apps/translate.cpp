@@ -351,8 +351,8 @@ int run_phrase_table(const std::string& checkpoint, const std::string& out,
   if (table.empty())
     throw UserError("{}: no source word passes --min-together {} and --min-dice {}", checkpoint,
                     options.min_together, options.min_dice);
-  write_phrase_table(out, table);
-  std::cout << "wrote " << out << ": " << table.size()
+  const size_t written = write_phrase_table(out, table);
+  std::cout << "wrote " << out << ": " << written
             << " source words, each with its most associated target word in the training data"
             << std::endl;
   return 0;

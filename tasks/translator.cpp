@@ -201,16 +201,22 @@ std::map<std::string, std::string> read_phrase_table(const std::string& path) {
   return table;
 }
 
-void write_phrase_table(const std::string& path, const std::map<std::string, std::string>& table) {
+size_t write_phrase_table(const std::string& path,
+                          const std::map<std::string, std::string>& table) {
   std::string text;
+  size_t lines = 0;
   // A token that read_phrase_table would not read back as itself (the
   // separator inside, space around it: a character model's " ") is left out.
   const auto readable = [](const std::string& token) {
     return !token.empty() && trim(token) == token && token.find("|||") == std::string::npos;
   };
   for (const auto& [source, target] : table)
-    if (readable(source) && readable(target)) text += source + " ||| " + target + "\n";
+    if (readable(source) && readable(target)) {
+      text += source + " ||| " + target + "\n";
+      ++lines;
+    }
   write_file_atomically(path, text, "phrase table");
+  return lines;
 }
 
 std::unique_ptr<StepModel> Translator::stepper(const Batch& batch) const {

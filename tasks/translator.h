@@ -46,8 +46,9 @@ struct UnkReplacement {
 // A phrase table: "source ||| target" lines (OpenNMT's format; blank lines
 // skipped; a later line wins). UserError names the file and line of a bad one.
 std::map<std::string, std::string> read_phrase_table(const std::string& path);
-// Writes one, atomically, sorted by source token.
-void write_phrase_table(const std::string& path, const std::map<std::string, std::string>& table);
+// Writes one, atomically, sorted by source token; returns the lines written
+// (a token the format cannot hold is left out).
+size_t write_phrase_table(const std::string& path, const std::map<std::string, std::string>& table);
 
 // Everything needed to translate: a checkpoint holds exactly this.
 class Translator {
