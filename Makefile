@@ -1,6 +1,6 @@
 # Thin wrapper over scripts/setup, CMake and CTest.
 #   make demo   install what is missing, build, train + evaluate the date translator, plot
-#   make test   install what is missing, build, run the whole test suite
+#   make test   install what is missing, build, run the whole test suite (TEST_JOBS at once)
 #   make fuzz   libFuzzer over every reader of outside bytes (clang, ASan + UBSan)
 #   make sanitize  the unit and CLI error tests built with ASan + UBSan (build-sanitize/)
 BUILD ?= build
@@ -19,8 +19,11 @@ $(BUILD)/build.ninja:
 build: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
+# One thread per test (ATen and OpenBLAS alike: OMP_NUM_THREADS) and one test
+# per core; two-thread tests side by side would fight over the cores.
+TEST_JOBS ?= $(JOBS)
 test: build
-	cd $(BUILD) && ctest --output-on-failure --timeout 900 -j 1
+	cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure --timeout 900 -j $(TEST_JOBS)
 
 demo: build
 	@scripts/demo $(BUILD)

@@ -3,17 +3,18 @@
 
 #include "tests/temp_dir.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "data/error.h"
 #include "data/text_io.h"
+#include "tasks/translation.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/runtime.h"
 #include "train/schedule.h"
-#include "tasks/translation.h"
 
 using namespace attnzoo;
 namespace fs = std::filesystem;
@@ -194,6 +195,11 @@ TEST_CASE("Multi30k reads from the shared data folder", "[data][multi30k]") {
 }
 
 TEST_CASE("runtime: the BLAS the build chose, thread defaults, precision names", "[runtime]") {
+  // `make test` sets OMP_NUM_THREADS=1 (its tests share the cores); the defaults
+  // are checked without it, then with it, and the caller's value put back.
+  const char* caller = std::getenv("OMP_NUM_THREADS");
+  const std::string saved = caller ? caller : "";
+  unsetenv("OMP_NUM_THREADS");
 #ifdef ATTNZOO_EXPECT_OPENMP_BLAS
   // CMake found OpenBLAS's OpenMP build: the RPATH must have made it the one loaded.
   CHECK(blas_threading() == "openmp");
@@ -205,6 +211,17 @@ TEST_CASE("runtime: the BLAS the build chose, thread defaults, precision names",
   CHECK(torch::get_num_threads() == default_threads());
   set_threads(1, 0);
   CHECK(torch::get_num_threads() == 1);
+  setenv("OMP_NUM_THREADS", "3", 1);  // the user's choice wins, as in PyTorch
+  CHECK(default_threads() == 3);
+  set_threads(0, 0);
+  CHECK(torch::get_num_threads() == 3);
+  setenv("OMP_NUM_THREADS", "0", 1);  // not a count: the default again
+  CHECK(default_threads() != 0);
+  if (caller)
+    setenv("OMP_NUM_THREADS", saved.c_str(), 1);
+  else
+    unsetenv("OMP_NUM_THREADS");
+  set_threads(1, 0);
   CHECK(parse_precision("fp32") == torch::kFloat32);
   CHECK(parse_precision("bf16") == torch::kBFloat16);
   CHECK_THROWS_WITH(parse_precision("fp16"), Catch::Contains("train.precision"));
