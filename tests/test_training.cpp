@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "data/error.h"
@@ -197,8 +199,8 @@ TEST_CASE("Multi30k reads from the shared data folder", "[data][multi30k]") {
 TEST_CASE("runtime: the BLAS the build chose, thread defaults, precision names", "[runtime]") {
   // `make test` sets OMP_NUM_THREADS=1 (its tests share the cores); the defaults
   // are checked without it, then with it, and the caller's value put back.
-  const char* caller = std::getenv("OMP_NUM_THREADS");
-  const std::string saved = caller ? caller : "";
+  const char* set = std::getenv("OMP_NUM_THREADS");
+  const std::optional<std::string> caller = set ? std::optional<std::string>(set) : std::nullopt;
   unsetenv("OMP_NUM_THREADS");
 #ifdef ATTNZOO_EXPECT_OPENMP_BLAS
   // CMake found OpenBLAS's OpenMP build: the RPATH must have made it the one loaded.
@@ -218,7 +220,7 @@ TEST_CASE("runtime: the BLAS the build chose, thread defaults, precision names",
   setenv("OMP_NUM_THREADS", "0", 1);  // not a count: the default again
   CHECK(default_threads() != 0);
   if (caller)
-    setenv("OMP_NUM_THREADS", saved.c_str(), 1);
+    setenv("OMP_NUM_THREADS", caller->c_str(), 1);
   else
     unsetenv("OMP_NUM_THREADS");
   set_threads(1, 0);
