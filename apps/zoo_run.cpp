@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "apps/cli_checks.h"
+#include "data/blas.h"
 #include "data/error.h"
 #include "data/exported.h"
 #include "data/images.h"
@@ -217,6 +218,7 @@ int main(int argc, char** argv) {
   app.add_flag("--info", info, "Print the app, version, methods and config of the file");
   CLI11_PARSE(app, argc, argv);
   try {
+    attnzoo::use_best_blas_kernels();
     if (threads > 0) at::set_num_threads(static_cast<int>(threads));
     auto loaded = attnzoo::load_exported(model);
     auto& m = loaded.module;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "apps/cli_checks.h"
+#include "data/blas.h"
 #include "data/error.h"
 #include "serve/server.h"
 
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   try {
+    attnzoo::use_best_blas_kernels();
     if (threads > 0) at::set_num_threads(threads);
     attnzoo::serve::ModelServer server(o);
     for (const auto& m : models) {

@@ -186,6 +186,7 @@ int main(int argc, char** argv) {
                              {"batch_size", batch_size},
                              {"threads", torch::get_num_threads()},
                              {"blas", blas_threading()},
+                             {"blas_core", blas_core()},
                              {"checkpoint", checkpoint.empty() ? "untrained" : checkpoint},
                              {"frozen_optimize_for_inference", optimized},
                              {"quantize", quantize.empty() ? "fp32" : quantize},

@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
         {"model_parameters", t.model->num_parameters()},
         {"threads", torch::get_num_threads()},
         {"blas", blas_threading()},
+        {"blas_core", blas_core()},
         {"blas_threads", blas_threads},
         {"batch_size", batch_size},
         {"attention", attention},

@@ -4,6 +4,7 @@
 
 #include <system_error>
 
+#include "data/blas.h"
 #include "tests/temp_dir.h"
 
 // make sanitize must test an instrumented build, not quietly a plain one.
@@ -12,6 +13,7 @@
 #endif
 
 int main(int argc, char* argv[]) {
+  attnzoo::use_best_blas_kernels();  // the kernels the apps run
   const int result = Catch::Session().run(argc, argv);
   std::error_code ec;
   std::filesystem::remove_all(attnzoo::testing::scratch_dir(), ec);

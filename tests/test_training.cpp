@@ -3,6 +3,8 @@
 
 #include "tests/temp_dir.h"
 
+#include <strings.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -194,6 +196,36 @@ TEST_CASE("Multi30k reads from the shared data folder", "[data][multi30k]") {
   CHECK(splits.valid.size() == 1014);
   CHECK(splits.test.size() == 1000);
   CHECK(splits.test[0].src.find(' ') != std::string::npos);
+}
+
+TEST_CASE("runtime: OpenBLAS runs kernels this CPU can use, or the user's", "[runtime]") {
+  const CpuFeatures avx512{true, true}, avx2{true, false}, sse{false, false};
+  // OpenBLAS 0.3.21 takes CPUs it does not know (Emerald Rapids) for a Prescott.
+  CHECK(better_blas_core("Prescott", nullptr, avx512) == "SkylakeX");
+  CHECK(better_blas_core("Prescott", "", avx512) == "SkylakeX");
+  CHECK(better_blas_core("Nehalem", nullptr, avx2) == "Haswell");
+  CHECK(better_blas_core("sandybridge", nullptr, avx2) == "Haswell");
+  CHECK_FALSE(better_blas_core("Prescott", nullptr, sse));  // what it detected is all it has
+  CHECK_FALSE(better_blas_core("Prescott", "Sandybridge", avx512));  // the user's choice
+  for (const char* known : {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"})
+    CHECK_FALSE(better_blas_core(known, nullptr, avx512));
+
+  // This process (tests/main.cpp switched it first, as every app does).
+  const std::string core = use_best_blas_kernels();
+  CHECK(core == blas_core());
+#ifdef ATTNZOO_EXPECT_OPENMP_BLAS
+  CHECK(!core.empty());
+  // Kernels below what the CPU runs only where OPENBLAS_CORETYPE asked for them.
+  const char* chosen = std::getenv("OPENBLAS_CORETYPE");
+  if (!(chosen && strcasecmp(chosen, core.c_str()) == 0))
+    CHECK_FALSE(better_blas_core(core, nullptr, cpu_features()));
+#endif
+  // The kernels multiply right: a product against sums done by hand.
+  const auto a = torch::arange(1, 1 + 37 * 53, torch::kFloat32).reshape({37, 53}).remainder(7) - 3;
+  const auto b = torch::arange(1, 1 + 53 * 29, torch::kFloat32).reshape({53, 29}).remainder(5) - 2;
+  const auto c = torch::mm(a, b);
+  const auto expected = (a.unsqueeze(2) * b.unsqueeze(0)).sum(1);
+  CHECK(torch::equal(c, expected));  // small integers: exact in any order
 }
 
 TEST_CASE("runtime: the BLAS the build chose, thread defaults, precision names", "[runtime]") {

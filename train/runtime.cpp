@@ -1,6 +1,5 @@
 #include "train/runtime.h"
 
-#include <dlfcn.h>
 #include <malloc.h>
 #include <torch/torch.h>
 
@@ -14,13 +13,6 @@
 namespace attnzoo {
 namespace {
 
-// OpenBLAS's extension symbols, looked up at run time so that any libblas.so.3
-// (the reference BLAS too) still links and runs.
-template <typename Fn>
-Fn openblas_symbol(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
-}
-
 void keep_freed_memory() {
   static const bool once = [] {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);  // the largest glibc accepts
@@ -31,21 +23,6 @@ void keep_freed_memory() {
 }
 
 }  // namespace
-
-std::string blas_threading() {
-  const auto get_parallel = openblas_symbol<int (*)()>("openblas_get_parallel");
-  if (!get_parallel) return "other";
-  switch (get_parallel()) {
-    case 0:
-      return "sequential";
-    case 1:
-      return "pthread";
-    case 2:
-      return "openmp";
-    default:
-      return "other";
-  }
-}
 
 int default_threads() {
   // OMP_NUM_THREADS, where set, is the user's choice (as in PyTorch).
@@ -58,11 +35,10 @@ int default_threads() {
 }
 
 void set_threads(int aten, int blas) {
+  use_best_blas_kernels();
   keep_freed_memory();
   torch::set_num_threads(aten > 0 ? aten : default_threads());
-  if (blas > 0) {
-    if (const auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) set(blas);
-  }
+  if (blas > 0) set_blas_threads(blas);
 }
 
 c10::ScalarType parse_precision(const std::string& name) {

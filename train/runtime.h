@@ -5,11 +5,9 @@
 #include <cstdint>
 #include <string>
 
-namespace attnzoo {
+#include "data/blas.h"
 
-// Which build of OpenBLAS libblas.so.3 resolved to in this process: "openmp",
-// "pthread", "sequential", or "other" (not OpenBLAS).
-std::string blas_threading();
+namespace attnzoo {
 
 // The ATen thread count used when a config or flag says 0 (auto): OMP_NUM_THREADS where it is
 // set to a positive number, else every core
@@ -20,7 +18,8 @@ std::string blas_threading();
 int default_threads();
 
 // ATen's intra-op threads (`aten`; 0 or less: default_threads()) and
-// OpenBLAS's GEMM threads (`blas`; 0 leaves OpenBLAS's default, every core).
+// OpenBLAS's GEMM threads (`blas`; 0 leaves OpenBLAS's default, every core),
+// on the best kernels OpenBLAS has for this CPU (use_best_blas_kernels).
 // Also keeps freed memory up to 32 MiB blocks in glibc's heap instead of
 // returning it to the kernel, so the same activation sizes allocated every
 // step do not page-fault again.
