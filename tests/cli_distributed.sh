@@ -150,7 +150,7 @@ kill -9 "${pids[1]}"
 # A rank whose peer never starts.
 set +e
 RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$(port) timeout 60 "$bin/forecast" train "${forecast[@]}" \
-  --set train.dist_timeout=2 --out "$run/alone" > "$run/alone.log" 2>&1
+  --set train.dist_join_timeout=2 --out "$run/alone" > "$run/alone.log" 2>&1
 rc=$?
 set -e
 cat "$run/alone.log"

@@ -154,10 +154,15 @@ TEST_CASE("the launcher's variables: none is one process, and mistakes name the 
                "MASTER_PORT");
 }
 
-TEST_CASE("train.dist_backend and train.dist_timeout are checked", "[distributed]") {
+TEST_CASE("train.dist_backend, train.dist_timeout and train.dist_join_timeout are checked",
+          "[distributed]") {
   CHECK(DistributedOptions::from_json(nlohmann::json::object()).backend == "auto");
-  CHECK(DistributedOptions::from_json({{"dist_backend", "gloo"}, {"dist_timeout", 5}})
-            .timeout_seconds == 5);
+  const auto o = DistributedOptions::from_json(
+      {{"dist_backend", "gloo"}, {"dist_timeout", 5}, {"dist_join_timeout", 7}});
+  CHECK(o.timeout_seconds == 5);
+  CHECK(o.join_timeout_seconds == 7);
+  CHECK_THROWS_WITH(DistributedOptions::from_json({{"dist_join_timeout", -1}}),
+                    Catch::Contains("train.dist_join_timeout"));
   CHECK_THROWS_WITH(DistributedOptions::from_json({{"dist_backend", "mpi"}}),
                     Catch::Contains("train.dist_backend"));
   CHECK_THROWS_WITH(DistributedOptions::from_json({{"dist_timeout", 0}}),
@@ -220,9 +225,28 @@ TEST_CASE("two ranks on 127.0.0.1: gradients average weighted by each shard's to
 
 TEST_CASE("a peer that never arrives ends the wait with a clear error", "[distributed]") {
   DistributedOptions options;
-  options.timeout_seconds = 1;
+  options.join_timeout_seconds = 1;
   CHECK_THROWS_WITH(World(rank_of_two(0, free_port()), options),
                     Catch::Contains("rank 0 of 2") && Catch::Contains("within 1 s"));
+}
+
+TEST_CASE("a rank that starts late joins within the join timeout, not the collectives' one",
+          "[distributed]") {
+  const int port = free_port();
+  DistributedOptions options;
+  options.timeout_seconds = 1;
+  options.join_timeout_seconds = 60;
+  auto rank_main = [&](int rank) {
+    if (rank == 1) std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    World w(rank_of_two(rank, port), options);
+    auto t = torch::ones({2});
+    w.sum(t, "a sum");
+    return t[0].item<float>();
+  };
+  auto r0 = std::async(std::launch::async, rank_main, 0);
+  auto r1 = std::async(std::launch::async, rank_main, 1);
+  CHECK(r0.get() == 2.0F);
+  CHECK(r1.get() == 2.0F);
 }
 
 TEST_CASE("the device: cpu, cuda or cuda:N, and one clear error for a mistake or a missing GPU",
@@ -267,6 +291,7 @@ TEST_CASE("rank 0's validation may outlast the collectives' timeout", "[distribu
   const int port = free_port();
   DistributedOptions options;
   options.timeout_seconds = 1;
+  options.join_timeout_seconds = 60;  // joining is not what this checks
   auto rank_main = [&](int rank) {
     World w(rank_of_two(rank, port), options);
     if (rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));

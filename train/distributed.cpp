@@ -52,11 +52,15 @@ DistributedOptions DistributedOptions::from_json(const nlohmann::json& train) {
   DistributedOptions o;
   o.backend = train.value("dist_backend", o.backend);
   o.timeout_seconds = train.value("dist_timeout", o.timeout_seconds);
+  o.join_timeout_seconds = train.value("dist_join_timeout", o.join_timeout_seconds);
   if (o.backend != "auto" && o.backend != "gloo" && o.backend != "nccl")
     throw UserError("config: train.dist_backend \"{}\" is not one of auto, gloo, nccl", o.backend);
   if (!(o.timeout_seconds > 0))
     throw UserError("config: train.dist_timeout must be above 0 seconds (got {})",
                     o.timeout_seconds);
+  if (!(o.join_timeout_seconds > 0))
+    throw UserError("config: train.dist_join_timeout must be above 0 seconds (got {})",
+                    o.join_timeout_seconds);
   return o;
 }
 
@@ -130,20 +134,28 @@ World::World(const LaunchEnvironment& env, const DistributedOptions& options)
   backend_ = options.backend == "auto" ? "gloo" : options.backend;
   const auto timeout = to_ms(options.timeout_seconds);
   try {
+    // Joining: every rank reaches the store and says so, then waits until all
+    // have, within the join timeout. Only then does the process group, bounded
+    // by the collectives' timeout, exchange its addresses.
     c10d::TCPStoreOptions so;
     so.port = static_cast<uint16_t>(env.master_port);
     so.isServer = !env.agent_store && env.rank == 0;
     so.numWorkers = env.world_size;
-    so.timeout = timeout;
+    so.timeout = to_ms(options.join_timeout_seconds);
     so.multiTenant = true;
     c10::intrusive_ptr<c10d::Store> store =
         c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
     if (env.agent_store)
       store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + env.restart_count, store);
     group_->store = c10::make_intrusive<c10d::PrefixStore>("attnzoo/", store);
+    std::vector<std::string> joined;
+    for (int r = 0; r < size_; ++r) joined.push_back(fmt::format("joined/{}", r));
+    group_->store->set(joined[rank_], {1});
+    group_->store->wait(joined, so.timeout);
+    group_->store->setTimeout(timeout);
   } catch (const std::exception& e) {
     throw UserError("distributed: {} could not meet the others at the store {}:{} within {} s: {}",
-                    label(), env.master_addr, env.master_port, options.timeout_seconds,
+                    label(), env.master_addr, env.master_port, options.join_timeout_seconds,
                     first_line(e.what()));
   }
   try {

@@ -9,6 +9,9 @@
 // Every collective names what it waits for; when a peer dies or does not
 // answer within train.dist_timeout, it throws a UserError naming this rank
 // and that wait, so every process ends with one clear line instead of hanging.
+// Joining has its own bound, train.dist_join_timeout: ranks start when the
+// launcher and the machine get to them, which may take longer than a short
+// collectives' timeout.
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -18,10 +21,11 @@
 
 namespace attnzoo {
 
-// A config's train.dist_backend and train.dist_timeout.
+// A config's train.dist_backend, train.dist_timeout and train.dist_join_timeout.
 struct DistributedOptions {
-  std::string backend = "auto";  // gloo | nccl | auto (gloo; nccl where training runs on CUDA)
-  double timeout_seconds = 300;  // the longest any process waits for its peers
+  std::string backend = "auto";       // gloo | nccl | auto (gloo; nccl where training runs on CUDA)
+  double timeout_seconds = 300;       // the longest any collective waits for the peers
+  double join_timeout_seconds = 300;  // the longest a process waits for every rank to arrive
   static DistributedOptions from_json(const nlohmann::json& train);
 };
 
@@ -42,7 +46,7 @@ class World {
  public:
   World();  // this process alone
   // Joins the others (rendezvous at MASTER_ADDR:MASTER_PORT); UserError when
-  // they do not all arrive within the timeout.
+  // they do not all arrive within the join timeout.
   World(const LaunchEnvironment& env, const DistributedOptions& options);
   ~World();
   World(const World&) = delete;

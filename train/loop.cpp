@@ -486,7 +486,8 @@ nlohmann::json default_loop_config() {
     "eval_every": 0, "checkpoint_every": 500, "keep_checkpoints": 0, "log_every": 50,
     "early_stopping": 0,
     "seed": 1, "threads": 0, "blas_threads": 0,
-    "dist_backend": "auto", "dist_timeout": 300, "device": "cpu"
+    "dist_backend": "auto", "dist_timeout": 300, "dist_join_timeout": 300,
+    "device": "cpu"
   })");
 }
 
