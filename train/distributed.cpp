@@ -51,16 +51,15 @@ bool is_loopback(const std::string& host) {
 DistributedOptions DistributedOptions::from_json(const nlohmann::json& train) {
   DistributedOptions o;
   o.backend = train.value("dist_backend", o.backend);
-  o.timeout_seconds = train.value("dist_timeout", o.timeout_seconds);
-  o.join_timeout_seconds = train.value("dist_join_timeout", o.join_timeout_seconds);
   if (o.backend != "auto" && o.backend != "gloo" && o.backend != "nccl")
     throw UserError("config: train.dist_backend \"{}\" is not one of auto, gloo, nccl", o.backend);
-  if (!(o.timeout_seconds > 0))
-    throw UserError("config: train.dist_timeout must be above 0 seconds (got {})",
-                    o.timeout_seconds);
-  if (!(o.join_timeout_seconds > 0))
-    throw UserError("config: train.dist_join_timeout must be above 0 seconds (got {})",
-                    o.join_timeout_seconds);
+  auto seconds = [&train](const char* key, double fallback) {
+    const double v = train.value(key, fallback);
+    if (!(v > 0)) throw UserError("config: train.{} must be above 0 seconds (got {})", key, v);
+    return v;
+  };
+  o.timeout_seconds = seconds("dist_timeout", o.timeout_seconds);
+  o.join_timeout_seconds = seconds("dist_join_timeout", o.join_timeout_seconds);
   return o;
 }
 
