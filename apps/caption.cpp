@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "apps/cli_checks.h"
 #include "apps/train_flags.h"
@@ -56,7 +57,7 @@ void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
   cmd->add_option("--batch-size", a.batch_size, "Images decoded together")
       ->check(at_least(1))
       ->capture_default_str();
-  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
+  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see docs/formats.md)")
       ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd, a.device);
@@ -126,8 +127,6 @@ int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths,
   const Checkpoint checkpoint(d.checkpoint, "caption");
   Captioner captioner(checkpoint);
   captioner.model->to(parse_device(d.device));
-  if (!heatmap.empty() && paths.size() != 1)
-    throw UserError("predict: --heatmap takes one --image");
   const auto options = caption_image_options(captioner.config.at("data"));
   std::vector<CaptionImage> images;
   for (const auto& p : paths) images.push_back({p, read_image(p, options), {}, {}});
@@ -136,10 +135,28 @@ int run_predict(const DecodeArgs& d, const std::vector<std::string>& paths,
   const auto results = captioner.caption(pointers, resolve_search(captioner, d), d.batch_size);
   for (size_t i = 0; i < results.size(); ++i)
     std::cout << (paths.size() > 1 ? paths[i] + "\t" : "") << results[i].text << std::endl;
-  if (!heatmap.empty()) {
+  if (heatmap.empty()) return 0;
+  // One image and a file name: that file. Several images (or a folder): one
+  // figure per image in the folder, named after the image.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool folder = paths.size() > 1 || heatmap.back() == '/' || fs::is_directory(heatmap, ec);
+  if (!folder) {
+    refuse_overwriting_inputs(heatmap, "--heatmap", paths);
     write_caption_heatmaps(heatmap, images[0], results[0]);
     std::cerr << "wrote " << heatmap << std::endl;
+    return 0;
   }
+  create_folder(heatmap, "heatmap");
+  std::set<std::string> used;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::string name = fs::path(paths[i]).stem().string() + ".png";
+    if (!used.insert(name).second) name = fmt::format("{}-{}", i + 1, name);  // same stems
+    const std::string out = (fs::path(heatmap) / name).string();
+    refuse_overwriting_inputs(out, "--heatmap", paths);
+    write_caption_heatmaps(out, images[i], results[i]);
+  }
+  std::cerr << "wrote " << paths.size() << " heatmap figures to " << heatmap << std::endl;
   return 0;
 }
 
@@ -233,7 +250,9 @@ int main(int argc, char** argv) {
   add_decode_options(cmd_predict, predict_args);
   cmd_predict->add_option("--image", image_paths, "Image file (repeat for several)")->required();
   cmd_predict->add_option("--heatmap", heatmap,
-                          "Write the attention heatmap figure of the (one) image here");
+                          "Write the attention heatmap figure here: a .png file for one --image; "
+                          "a folder (several images, or a path ending in /) for one figure per "
+                          "image, named after it");
 
   std::string scenes_config, scenes_out;
   std::vector<std::string> scenes_overrides;
@@ -257,7 +276,15 @@ int main(int argc, char** argv) {
   auto* cmd_export = add_export_command(app, export_flags,
                                         "a captioner (ResNet, decoder, vocabulary, beam search)");
 
+  bool config_markdown = false;
+  auto* cmd_config = add_config_command(app, config_markdown);
+  CurvesFlags curves;
+  auto* cmd_curves = add_curves_command(app, curves);
+
   return run_app(app, argc, argv, "caption", [&] {
+    if (*cmd_config)
+      return run_config(default_caption_config(), caption_config_help(), config_markdown);
+    if (*cmd_curves) return run_curves(curves);
     if (*cmd_train) return run_train(train, train_data);
     if (*cmd_eval)
       return run_eval(eval_args, eval_data, split, limit, heatmaps, heatmap_count, json);

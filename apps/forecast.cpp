@@ -239,8 +239,9 @@ int main(int argc, char** argv) {
       "predict", "Forecast H steps from one row: CSV on stdout, and a figure with the attention");
   cmd_predict->add_option("--checkpoint", predict_checkpoint, "Checkpoint file")->required();
   cmd_predict->add_option("--csv", predict_csv, "CSV to read (default: the checkpoint's data)");
-  cmd_predict->add_option(
-      "--at", at, "First forecast row, 0-based over the data rows (default: the last H rows)")
+  cmd_predict
+      ->add_option("--at", at,
+                   "First forecast row, 0-based over the data rows (default: the last H rows)")
       ->check(at_least(0));
   cmd_predict->add_option("--png", png, "Write the forecast and attention figure here");
   cmd_predict->add_option("--threads", predict_threads, "ATen threads (0: auto)")
@@ -251,7 +252,15 @@ int main(int argc, char** argv) {
   ExportFlags export_flags;
   auto* cmd_export = add_export_command(app, export_flags, "a forecaster (its scaler inside)");
 
+  bool config_markdown = false;
+  auto* cmd_config = add_config_command(app, config_markdown);
+  CurvesFlags curves;
+  auto* cmd_curves = add_curves_command(app, curves);
+
   return run_app(app, argc, argv, "forecast", [&] {
+    if (*cmd_config)
+      return run_config(default_forecast_config(), forecast_config_help(), config_markdown);
+    if (*cmd_curves) return run_curves(curves);
     if (*cmd_train) return run_train(train, train_data, kind, decoder);
     if (*cmd_eval)
       return run_eval(eval_checkpoint, eval_csv, split, eval_threads, eval_device, json);

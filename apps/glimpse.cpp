@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
   cmd_eval->add_option("--batch-size", batch_size, "Images classified together")
       ->check(at_least(1))
       ->capture_default_str();
-  cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see README)")
+  cmd_eval->add_option("--threads", threads, "ATen threads (0: auto, see docs/formats.md)")
       ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd_eval, eval_device);
@@ -239,7 +239,15 @@ int main(int argc, char** argv) {
       ->check(at_least(0))
       ->capture_default_str();
 
+  bool config_markdown = false;
+  auto* cmd_config = add_config_command(app, config_markdown);
+  CurvesFlags curves;
+  auto* cmd_curves = add_curves_command(app, curves);
+
   return run_app(app, argc, argv, "glimpse", [&] {
+    if (*cmd_config)
+      return run_config(default_glimpse_config(), glimpse_config_help(), config_markdown);
+    if (*cmd_curves) return run_curves(curves);
     if (*cmd_train) return run_train(train, kind);
     if (*cmd_eval)
       return run_eval(checkpoint, split, limit, batch_size, threads, eval_device, json);

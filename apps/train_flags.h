@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fmt/ranges.h>
+
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -18,6 +20,7 @@
 #include "data/files.h"
 #include "export/export.h"
 #include "train/config.h"
+#include "train/curves.h"
 #include "train/loop.h"
 
 namespace attnzoo {
@@ -55,7 +58,7 @@ inline void add_train_flags(CLI::App* cmd, TrainFlags& f, const std::string& con
                   "Stop after this much wall-clock time (this invocation)")
       ->check(at_least(0));
   cmd->add_option("--seed", f.seed, "Random seed")->check(at_least(0));
-  cmd->add_option("--threads", f.threads, "ATen intra-op threads (0: auto, see README)")
+  cmd->add_option("--threads", f.threads, "ATen intra-op threads (0: auto, see docs/formats.md)")
       ->check(at_least(0));
   add_device_flag(cmd, f.device);
   cmd->add_option("--batch-size", f.batch_size, batch_unit + " per batch")->check(at_least(1));
@@ -89,6 +92,7 @@ int run_app(CLI::App& app, int argc, char** argv, const std::string& name, Dispa
   // A file size limit (ulimit -f) then fails the write (EFBIG), which is
   // reported like a full disk, instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
+  set_config_command(name + " config");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -160,6 +164,59 @@ inline void apply_train_flags(nlohmann::json& config, const TrainFlags& f) {
                       flag->first);
     apply_override(config, o);
   }
+}
+
+// `<app> config [--markdown]`: every config key with its default and what it
+// sets (docs/configs.md is this, for each app).
+inline CLI::App* add_config_command(CLI::App& app, bool& markdown) {
+  auto* cmd = app.add_subcommand(
+      "config", "Print every config key with its default and a line on what it sets");
+  cmd->add_flag("--markdown", markdown, "As Markdown tables (docs/configs.md)");
+  return cmd;
+}
+
+inline int run_config(const nlohmann::json& defaults, const nlohmann::json& help, bool markdown) {
+  std::cout << config_reference(defaults, help, markdown);
+  return 0;
+}
+
+// `<app> curves RUN [RUN ...] --out F.png`: runs' metrics.jsonl overlaid.
+struct CurvesFlags {
+  std::vector<std::string> runs, labels;
+  std::string out, title = "training curves";
+};
+
+inline CLI::App* add_curves_command(CLI::App& app, CurvesFlags& f) {
+  auto* cmd = app.add_subcommand(
+      "curves",
+      "Plot runs' training loss, learning rate and validation metrics against steps, overlaid "
+      "(each run also draws its own <run>/curves.png at every validation)");
+  cmd->add_option("runs", f.runs, "Run folders (or metrics.jsonl files)")->required();
+  cmd->add_option("--out", f.out, "PNG to write")->required();
+  cmd->add_option("--label", f.labels,
+                  "A legend name per run, in order, one per --label (default: the paths)")
+      ->allow_extra_args(false);
+  cmd->add_option("--title", f.title, "The figure's title")->capture_default_str();
+  return cmd;
+}
+
+inline int run_curves(const CurvesFlags& f) {
+  if (!f.labels.empty() && f.labels.size() != f.runs.size())
+    throw UserError("curves: {} --label for {} runs; give one per run or none", f.labels.size(),
+                    f.runs.size());
+  std::vector<std::string> inputs;
+  for (const auto& run : f.runs) inputs.push_back(run + "/metrics.jsonl");
+  refuse_overwriting_inputs(f.out, "--out", inputs);
+  std::vector<RunLog> logs;
+  for (size_t i = 0; i < f.runs.size(); ++i) {
+    logs.push_back(read_run_log(f.runs[i]));
+    if (!f.labels.empty()) logs.back().label = f.labels[i];
+  }
+  plot_curves(logs, f.title, f.out);
+  std::cout << "wrote " << f.out << " (" << curve_panels(logs).size()
+            << " panels: " << fmt::format("{}", fmt::join(curve_panels(logs), ", ")) << ")"
+            << std::endl;
+  return 0;
 }
 
 // `<app> export --checkpoint C --out model.pt [--freeze]`.

@@ -38,9 +38,15 @@ struct DecodeArgs {
   std::string device = "cpu";
   bool replace_unk = false;
   std::string phrase_table;
-  ShortlistOptions shortlist;
+  ShortlistOptions shortlist{0, -1};  // frequent -1: not given (100)
   std::string quantize;
 };
+
+// One text for --quantize wherever it is taken (eval, predict, attention, export).
+constexpr const char* kQuantizeHelp =
+    "int8: the decoder's recurrent cells, maxout readout and vocabulary projection with int8 "
+    "weights (per row) and int8 activations (per call), through torch.ops.quantized on the CPU; "
+    "export writes them into the file";
 
 void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
   cmd->add_option("--checkpoint", a.checkpoints,
@@ -69,21 +75,27 @@ void add_decode_options(CLI::App* cmd, DecodeArgs& a) {
                   "data, this many per source word (0: the whole vocabulary)")
       ->check(at_least(0));
   cmd->add_option("--shortlist-frequent", a.shortlist.frequent,
-                  "With --shortlist: the most frequent target words always in it")
-      ->check(at_least(0))
-      ->capture_default_str();
-  cmd->add_option("--quantize", a.quantize,
-                  "int8: the vocabulary projection in int8 (dynamic quantisation, CPU)")
-      ->check(CLI::IsMember({"int8"}));
-  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see README)")
+                  "With --shortlist: the most frequent target words always in it (default 100)")
+      ->check(at_least(0));
+  cmd->add_option("--quantize", a.quantize, kQuantizeHelp)->check(CLI::IsMember({"int8"}));
+  cmd->add_option("--threads", a.threads, "ATen threads (0: auto, see docs/formats.md)")
       ->check(at_least(0))
       ->capture_default_str();
   add_device_flag(cmd, a.device);
 }
 
 // --quantize and --shortlist on a loaded translator (decode and export alike).
-void apply_speedups(Translator& t, const std::string& quantize, const ShortlistOptions& shortlist,
+void apply_speedups(Translator& t, const std::string& quantize, ShortlistOptions shortlist,
                     const std::string& device) {
+  if (shortlist.frequent >= 0 && shortlist.per_word == 0)
+    throw UserError("--shortlist-frequent works with --shortlist K; add it");
+  if (shortlist.frequent < 0) shortlist.frequent = ShortlistOptions{}.frequent;
+  const auto vocabulary = static_cast<int64_t>(t.tgt_vocab.size());
+  if (shortlist.per_word >= vocabulary)
+    throw UserError(
+        "--shortlist {} is not below the target vocabulary's {} words: a shortlist that long "
+        "is the whole vocabulary (leave --shortlist out)",
+        shortlist.per_word, vocabulary);
   if (quantize == "int8") {
     if (parse_device(device) != torch::Device(torch::kCPU))
       throw UserError("--quantize int8 runs on the CPU; drop --device {}", device);
@@ -125,12 +137,25 @@ int64_t decode_batch(const Translator& t, const DecodeArgs& a) {
   return a.batch_size > 0 ? a.batch_size : t.config.at("decode").at("batch_size").get<int64_t>();
 }
 
-int run_train(const TrainFlags& a, const std::string& data_dir) {
+int run_train(const TrainFlags& a, const std::string& data_dir, const std::string& tsv) {
   auto config =
       base_train_config(a, default_translate_config(),
                         "train: --config is required (or --resume with an existing --out)");
-  if (!data_dir.empty()) apply_override(config, "data.dir=" + nlohmann::json(data_dir).dump());
+  if (!tsv.empty()) {
+    if (!data_dir.empty()) throw UserError("--tsv and --data-dir are two sources; give one");
+    apply_override(config, "data.source=\"tsv\"");
+    apply_override(config, "data.tsv=" + nlohmann::json(tsv).dump());
+  }
   apply_train_flags(config, a);
+  if (!data_dir.empty()) {
+    const std::string source = config.at("data").at("source");
+    if (source != "parallel")
+      throw UserError(
+          "--data-dir is for data.source parallel (a folder of <split>.<lang> files); this "
+          "config's source is {}{}",
+          source, source == "tsv" ? ", whose file is data.tsv (--set data.tsv=FILE)" : "");
+    apply_override(config, "data.dir=" + nlohmann::json(data_dir).dump());
+  }
   train_translator(config, a.out, a.start());
   return 0;
 }
@@ -228,7 +253,13 @@ int run_predict(const DecodeArgs& d, int64_t n_best) {
   Translator translator = load_translator(d);
   auto search = resolve_search(translator, d);
   search.n_best = std::max<int64_t>(1, n_best);
-  if (search.n_best > search.beam) search.beam = search.n_best;
+  // A beam holds `beam` hypotheses (zoo-serve refuses the same).
+  if (search.n_best > search.beam)
+    throw UserError(
+        "--n-best {} is above the beam ({}{}), which holds only that many "
+        "hypotheses: add --beam {} or more",
+        search.n_best, search.beam, d.beam > 0 ? "" : ", the checkpoint's decode.beam",
+        search.n_best);
   // stdin in shards (as OpenNMT's -shard_size): memory stays bounded on any
   // input, and each shard is sorted by length for batching inside translate().
   constexpr size_t kShardLines = 10000, kShardBytes = size_t{64} << 20;
@@ -361,7 +392,7 @@ int run_phrase_table(const std::string& checkpoint, const std::string& out,
 struct TranslateExportArgs {
   bool replace_unk = false;
   std::string phrase_table, quantize;
-  ShortlistOptions shortlist;
+  ShortlistOptions shortlist{0, -1};  // frequent -1: not given (100)
 };
 
 int run_export(const ExportFlags& f, const TranslateExportArgs& a) {
@@ -402,9 +433,12 @@ int run_export(const ExportFlags& f, const TranslateExportArgs& a) {
                                    "src_tokens",  "tgt_ids",   "tgt_tokens", "default_beam"};
   if (text) keep.push_back("translate_batch");
   auto config = translator.config;
-  config["export"] = {{"quantize", a.quantize.empty() ? "fp32" : a.quantize},
-                      {"shortlist", a.shortlist.per_word},
-                      {"shortlist_frequent", a.shortlist.per_word > 0 ? a.shortlist.frequent : 0}};
+  config["export"] = {
+      {"quantize", a.quantize.empty() ? "fp32" : a.quantize},
+      {"shortlist", a.shortlist.per_word},
+      {"shortlist_frequent", a.shortlist.per_word == 0   ? 0
+                             : a.shortlist.frequent >= 0 ? a.shortlist.frequent
+                                                         : ShortlistOptions{}.frequent}};
   write_export(module, f, "translate", config, keep, usage, files);
   return 0;
 }
@@ -417,13 +451,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   TrainFlags train;
-  std::string data_dir;
+  std::string data_dir, tsv;
   auto* cmd_train =
       app.add_subcommand("train", "Train a translator; stop and --resume at any time");
   add_train_flags(cmd_train, train, "JSON config (configs/translate/*.json)", "Sentences",
                   "additive | dot | general | none | hard");
   cmd_train->add_option("--data-dir", data_dir,
                         "Folder with <split>.<lang>[.gz] files (overrides data.dir)");
+  cmd_train->add_option("--tsv", tsv,
+                        "One file of 'source<TAB>target' lines (sets data.source tsv and data.tsv; "
+                        "data.valid_fraction and data.test_fraction of it are held out)");
 
   DecodeArgs eval_args;
   EvalArgs eval;
@@ -522,10 +559,7 @@ int main(int argc, char** argv) {
       ->add_option("--phrase-table", export_args.phrase_table,
                    "With --replace-unk: 'source ||| target' lines, stored in the file")
       ->check(CLI::ExistingFile);
-  cmd_export
-      ->add_option("--quantize", export_args.quantize,
-                   "int8: the decoder's cells and vocabulary projection in int8 in the file "
-                   "(torch.ops.quantized; smaller, faster on CPUs with VNNI)")
+  cmd_export->add_option("--quantize", export_args.quantize, kQuantizeHelp)
       ->check(CLI::IsMember({"int8"}));
   cmd_export
       ->add_option("--shortlist", export_args.shortlist.per_word,
@@ -534,12 +568,19 @@ int main(int argc, char** argv) {
       ->check(at_least(0));
   cmd_export
       ->add_option("--shortlist-frequent", export_args.shortlist.frequent,
-                   "With --shortlist: the most frequent target words always in it")
-      ->check(at_least(0))
-      ->capture_default_str();
+                   "With --shortlist: the most frequent target words always in it (default 100)")
+      ->check(at_least(0));
+
+  bool config_markdown = false;
+  auto* cmd_config = add_config_command(app, config_markdown);
+  CurvesFlags curves;
+  auto* cmd_curves = add_curves_command(app, curves);
 
   return run_app(app, argc, argv, "translate", [&] {
-    if (*cmd_train) return run_train(train, data_dir);
+    if (*cmd_config)
+      return run_config(default_translate_config(), translate_config_help(), config_markdown);
+    if (*cmd_curves) return run_curves(curves);
+    if (*cmd_train) return run_train(train, data_dir, tsv);
     if (*cmd_eval) {
       auto inputs = eval.refs;
       inputs.insert(inputs.end(), eval_args.checkpoints.begin(), eval_args.checkpoints.end());

@@ -168,7 +168,10 @@ SplitRows split_rows(const std::string& protocol_in, const std::string& source, 
     s.valid_end = s.train_end + 4 * 30 * unit;
     s.test_end = s.valid_end + 4 * 30 * unit;
     if (rows < s.test_end)
-      throw UserError("{}: {} rows, but the {} split needs {}", source, rows, protocol, s.test_end);
+      throw UserError(
+          "{}: {} rows, but the {} split (data.split) needs {}; --set data.split=ratio splits "
+          "any length 70/10/20%",
+          source, rows, protocol, s.test_end);
   } else if (protocol == "ratio") {
     const int64_t train = rows * 7 / 10, test = rows * 2 / 10;
     s.train_end = train;

@@ -29,6 +29,10 @@ TranslationSplits load_translation_data(const nlohmann::json& d) {
     s.valid = read_split(d.at("valid"));
     if (!d.at("test").get<std::string>().empty()) s.test = read_split(d.at("test"));
   } else if (source == "tsv") {
+    if (d.at("tsv").get<std::string>().empty())
+      throw UserError(
+          "config: data.tsv is empty: data.source tsv reads its pairs from the file data.tsv "
+          "names ('source<TAB>target' lines): --set data.tsv=FILE");
     auto pairs = read_tsv_pairs(d.at("tsv"), d.at("tsv_swap").get<bool>());
     const auto order = permutation(pairs.size(), 12345);
     const auto n = pairs.size();

@@ -4,6 +4,7 @@
 // tensors under the trained module's names (mirror()), with methods written in
 // TorchScript source and compiled with define(). The file needs nothing else:
 // Python loads it with torch.jit.load, C++ with torch::jit::load.
+#include <torch/nn/module.h>
 #include <torch/script.h>
 #include <nlohmann/json.hpp>
 

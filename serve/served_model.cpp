@@ -181,9 +181,7 @@ Item ServedModel::options_item(const json& request) const {
   Item item;
   if (app_ == "translate") {
     item.beam = integer(request, "beam", 1, 64, 0);
-    item.n_best = integer(request, "n_best", 1, std::max<int64_t>(1, item.beam), 1);
-    if (request.contains("n_best") && !request.contains("beam") && item.n_best > 1)
-      throw bad("\"n_best\" above 1 needs \"beam\" at least as large");
+    item.n_best = integer(request, "n_best", 1, 64, 1);
     if (request.contains("attention")) {
       if (!request.at("attention").is_boolean())
         throw bad("\"attention\" must be true or false, not " + request.at("attention").dump());
@@ -195,6 +193,17 @@ Item ServedModel::options_item(const json& request) const {
           "(export the checkpoint again)");
     if (!text_ && (item.beam > 0 || item.n_best > 1))
       throw bad("a SentencePiece translator decodes with its own beam: no \"beam\" or \"n_best\"");
+    // A beam holds `beam` hypotheses: n_best may not exceed it. Without
+    // "beam", the file's default beam decodes.
+    const int64_t beam = item.beam > 0   ? item.beam
+                         : batch_method_ ? module_.attr("default_beam").toInt()
+                                         : 1;
+    if (item.n_best > beam)
+      throw bad(fmt::format(
+          "\"n_best\" {} is above the beam ({}{}), which holds only that many hypotheses: send "
+          "\"beam\": {} or more",
+          item.n_best, beam, item.beam > 0 ? "" : ", the file's default", item.n_best));
+    if (item.n_best > 1 && item.beam == 0) item.beam = beam;
   }
   if (app_ == "caption") item.beam = integer(request, "beam", 1, 64, 0);
   if (app_ == "glimpse")

@@ -26,6 +26,8 @@
 namespace attnzoo {
 
 nlohmann::json default_caption_config();
+// Its one-line descriptions, of the same shape (`caption config`).
+nlohmann::json caption_config_help();
 nlohmann::json load_caption_config(const std::string& path);
 
 // encoder.pretrain.steps > 0: trains the whole encoder to classify single

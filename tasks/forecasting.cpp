@@ -31,6 +31,47 @@ nlohmann::json default_forecast_config() {
   return config;
 }
 
+nlohmann::json forecast_config_help() {
+  auto help = nlohmann::json::parse(R"json({
+    "data": {
+      "csv": "a CSV with a header, a time column and numeric columns (--csv); empty: the embedded synthetic series",
+      "time_column": "the time column's name",
+      "target": "the column to forecast (--target); empty: the last column",
+      "features": "input columns besides the target (--features A,B); empty: univariate",
+      "split": "auto: ETT's 12/4/4 months for ETTh*/ETTm* files, 70/10/20% for others",
+      "input_len": "L: input steps of each window (--input-len)",
+      "horizon": "H: steps forecast (--horizon)",
+      "time_features": "add hour, day of week, day of month and day of year to every input step",
+      "synthetic": {
+        "length": "synthetic: rows generated",
+        "seed": "synthetic: the generator's seed",
+        "noise": "synthetic: the AR(1) noise's scale"
+      }
+    },
+    "model": {
+      "kind": "seq2seq (encoder, attention, decoder) or linear (NLinear-style baseline) (--model)",
+      "embedding_size": "each input step's embedding size",
+      "hidden_size": "encoder and decoder hidden size",
+      "layers": "stacked encoder and decoder layers",
+      "rnn": "gru or lstm",
+      "attention": "additive, dot, general or none (--attention)",
+      "decoder": "direct (a learned embedding per horizon step) or autoregressive (its previous value)",
+      "instance_norm": "last (subtract each window's last value), mean (its mean) or none",
+      "dropout": "dropout between layers"
+    },
+    "train": {
+      "batch_size": "windows per batch (--batch-size)",
+      "teacher_forcing": "autoregressive: probability of feeding the true previous value at the start",
+      "teacher_forcing_end": "autoregressive: that probability at the end (linear in between)"
+    },
+    "eval": {
+      "batch_size": "windows per batch in eval and validation"
+    }
+  })json");
+  help["train"] = with_loop_help(help.at("train"));
+  return help;
+}
+
 nlohmann::json load_forecast_config(const std::string& path) {
   return merge_config(default_forecast_config(), read_json_file(path), path);
 }

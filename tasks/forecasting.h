@@ -18,6 +18,8 @@
 namespace attnzoo {
 
 nlohmann::json default_forecast_config();
+// Its one-line descriptions, of the same shape (`forecast config`).
+nlohmann::json forecast_config_help();
 nlohmann::json load_forecast_config(const std::string& path);
 
 // A forecaster with its channels and scaler: a checkpoint holds exactly this.

@@ -42,6 +42,73 @@ nlohmann::json default_glimpse_config() {
   return config;
 }
 
+nlohmann::json glimpse_config_help() {
+  auto help = nlohmann::json::parse(R"json({
+    "data": {
+      "source": "fashion-mnist (Debian's IDX files) or cifar10 (CIFAR-10's binary batches)",
+      "fashion_mnist": "fashion-mnist: the folder of its IDX files",
+      "cifar10": "cifar10: the folder of data_batch_1.bin ... data_batch_5.bin and test_batch.bin",
+      "canvas": "images are placed at random on a canvas x canvas field (28: Fashion-MNIST as it is; CIFAR-10: 32)",
+      "clutter": "pieces of clutter (8x8 crops of other images) added to each canvas",
+      "clutter_size": "the side of each piece of clutter",
+      "valid_size": "training images held out for validation",
+      "seed": "the seed of the split and the canvases",
+      "limit": {
+        "train": "use at most this many training images; 0: all",
+        "valid": "use at most this many validation images; 0: all",
+        "test": "use at most this many test images; 0: all"
+      }
+    },
+    "model": {
+      "kind": "ram (the Recurrent Attention Model), residual-attention, resnet, cnn or mlp",
+      "glimpses": "ram: glimpses per image",
+      "patch": "ram: the side of the smallest glimpse patch in pixels",
+      "scales": "ram: patches per glimpse, each zoom times the last one's side",
+      "zoom": "ram: the factor between a glimpse's scales",
+      "glimpse_hidden": "ram: the glimpse network's patch layer size",
+      "location_hidden": "ram: the glimpse network's location layer size",
+      "hidden": "ram: the core network's state size",
+      "core": "ram: rnn (rectifier units, the paper's) or lstm",
+      "location_std": "ram: the policy's Gaussian noise, in the [-1, 1] units of a location",
+      "policy_reaches_core": "ram: REINFORCE's gradient flows into the core through the policy (off: the location layer only)",
+      "cnn": {
+        "conv1": "cnn: channels of the first convolution",
+        "conv2": "cnn: channels of the second convolution",
+        "hidden": "cnn: the hidden layer's size"
+      },
+      "mlp": {
+        "hidden": "mlp: the hidden layer's size"
+      },
+      "residual_attention": {
+        "stem": "residual-attention, resnet: channels of the first convolution",
+        "stem_stride": "residual-attention, resnet: the first convolution's stride",
+        "widths": "residual-attention, resnet: channels of each stage",
+        "modules_per_stage": "residual-attention: attention modules in each stage",
+        "p": "residual-attention: residual units before the trunk/mask split and after",
+        "t": "residual-attention: residual units of the trunk branch",
+        "r": "residual-attention: residual units between the mask branch's poolings",
+        "mask": "residual-attention: mixed (sigmoid), channel or spatial attention in the mask",
+        "attention": "residual-attention: arl ((1 + M) x T), nal (M x T) or none (no mask branch)"
+      }
+    },
+    "train": {
+      "batch_size": "images per batch (--batch-size)",
+      "reinforce_scale": "ram: weight of the REINFORCE term of the hybrid loss",
+      "policy_lr_scale": "ram: the location policy's learning rate, as a multiple of train.lr",
+      "policy_decay": "ram: decoupled weight decay of the location policy",
+      "augment": {
+        "crop_padding": "random crops after padding the image by this many pixels; 0: off",
+        "flip": "images flipped left-right at random"
+      }
+    },
+    "eval": {
+      "batch_size": "images per batch in eval and validation"
+    }
+  })json");
+  help["train"] = with_loop_help(help.at("train"));
+  return help;
+}
+
 nlohmann::json load_glimpse_config(const std::string& path) {
   return merge_config(default_glimpse_config(), read_json_file(path), path);
 }

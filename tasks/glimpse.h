@@ -23,6 +23,8 @@
 namespace attnzoo {
 
 nlohmann::json default_glimpse_config();
+// Its one-line descriptions, of the same shape (`glimpse config`).
+nlohmann::json glimpse_config_help();
 nlohmann::json load_glimpse_config(const std::string& path);
 
 // uint8 images (N,S,S) grey or (N,S,S,3) RGB -> the network's input

@@ -13,6 +13,19 @@ nlohmann::json default_hard_attention_config() {
           {"reward", "mean"}};
 }
 
+nlohmann::json hard_attention_config_help() {
+  return {
+      {"expectation_prob",
+       "hard attention: the share of steps trained with the expected context instead of a sample"},
+      {"scale", "hard attention: weight of the REINFORCE term in the loss"},
+      {"entropy", "hard attention: weight of the entropy bonus of the attention distribution"},
+      {"baseline_decay", "hard attention: decay of the moving-average reward baseline, in [0, 1)"},
+      {"reward",
+       "hard attention: the reward, the target's log-likelihood: its mean per token (mean), its "
+       "sum (sum, Xu et al.'s eq. 12), or each word's own credited to its step's location "
+       "(token)"}};
+}
+
 HardAttentionTraining::HardAttentionTraining(Attention attention, const nlohmann::json& h)
     : attention_(std::move(attention)), active_(attention_->is_hard()) {
   if (!active_) return;

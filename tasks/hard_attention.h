@@ -24,6 +24,7 @@ namespace attnzoo {
 // credited with its own word's log-likelihood only: far less variance, at the
 // price of ignoring what a location does to the later words).
 nlohmann::json default_hard_attention_config();
+nlohmann::json hard_attention_config_help();  // its descriptions
 
 class HardAttentionTraining {
  public:

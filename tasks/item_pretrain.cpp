@@ -9,6 +9,7 @@
 #include "data/error.h"
 #include "data/scenes.h"
 #include "train/progress.h"
+#include "train/runtime.h"
 #include "train/schedule.h"
 
 namespace attnzoo {
@@ -62,8 +63,10 @@ torch::Tensor locations_inside(const ResNetImpl& encoder, const std::vector<Box>
 }
 
 ItemPretrainReport pretrain_on_items(ResNetImpl& encoder, const FashionMnist& train,
-                                     const FashionMnist& test, const ItemPretrainOptions& o,
+                                     const FashionMnist& test, const ItemPretrainOptions& given,
                                      const PreparePixels& prepare) {
+  ItemPretrainOptions o = given;
+  o.steps = given.steps > 0 ? capped_steps(given.steps) : given.steps;
   if (o.steps < 1 || o.batch_size < 1 || !(o.lr > 0))
     throw UserError(
         "config: encoder.pretrain needs steps >= 0, batch_size >= 1 and lr > 0 (not {}, {}, {})",

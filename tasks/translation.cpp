@@ -50,6 +50,81 @@ nlohmann::json default_translate_config() {
   return config;
 }
 
+nlohmann::json translate_config_help() {
+  auto help = nlohmann::json::parse(R"json({
+    "data": {
+      "source": "where the sentence pairs come from: parallel (files per split and language in data.dir), tsv (one file, data.tsv) or dates (generated)",
+      "dir": "parallel: the folder of <split>.<lang> files, plain or .gz (--data-dir)",
+      "src_lang": "parallel: the source files' extension (train.de)",
+      "tgt_lang": "parallel: the target files' extension (train.en)",
+      "train": "parallel: the training split's file name before .<lang>",
+      "valid": "parallel: the validation split's file name",
+      "test": "parallel: the test split's file name; empty: none",
+      "tsv": "tsv: the file of 'source<TAB>target[<TAB>anything]' lines (Tatoeba / manythings format)",
+      "tsv_swap": "tsv: the second column is the source",
+      "valid_fraction": "tsv: the share of pairs held out for validation",
+      "test_fraction": "tsv: the share of pairs held out for testing",
+      "dates": {
+        "train_size": "dates: training pairs generated",
+        "valid_size": "dates: validation pairs generated",
+        "test_size": "dates: test pairs generated",
+        "seed": "dates: the generator's seed (validation and test use seed+1000, seed+2000)"
+      },
+      "max_length": "training pairs with more tokens than this on either side are skipped; 0: keep all"
+    },
+    "tokenizer": {
+      "src": {
+        "kind": "source tokenizer: word (words and punctuation), char, or SentencePiece bpe / unigram trained on the training text",
+        "lowercase": "lowercase the source before tokenising",
+        "vocab_size": "bpe / unigram: SentencePiece's vocabulary size"
+      },
+      "tgt": {
+        "kind": "target tokenizer: word, char, bpe or unigram",
+        "lowercase": "lowercase the target before tokenising",
+        "vocab_size": "bpe / unigram: SentencePiece's vocabulary size"
+      }
+    },
+    "vocab": {
+      "min_freq": "tokens seen fewer times in training become <unk>",
+      "max_size": "keep at most this many tokens besides the 4 specials; 0: no limit"
+    },
+    "model": {
+      "embedding_size": "token embedding size, source and target",
+      "encoder_hidden_size": "encoder GRU/LSTM hidden size (per direction)",
+      "decoder_hidden_size": "decoder GRU/LSTM hidden size",
+      "encoder_layers": "stacked encoder layers",
+      "decoder_layers": "stacked decoder layers",
+      "bidirectional": "a bidirectional encoder",
+      "rnn": "gru or lstm",
+      "dropout": "dropout on embeddings and between layers",
+      "attention": "additive (Bahdanau), dot, general (Luong), none (the fixed-context encoder-decoder) or hard (REINFORCE) (--attention)",
+      "attention_size": "additive attention's hidden size; 0: the decoder's hidden size",
+      "readout_size": "maxout deep-output layer size; 0: predict from [state; context; embedding] directly",
+      "hard_eval": "hard attention at evaluation: argmax (the most likely location) or expectation"
+    },
+    "train": {
+      "batch_size": "sentence pairs per batch (--batch-size)",
+      "label_smoothing": "label smoothing of the cross-entropy, in [0, 1)",
+      "teacher_forcing": "probability of feeding the true previous token (1: always)",
+      "select_metric": "what picks best.pt and steers the plateau schedule: bleu, exact_match or perplexity",
+      "valid_max_sentences": "validate on at most this many sentences; 0: the whole split",
+      "precision": "fp32, or bf16: the vocabulary projection's GEMMs in bfloat16 with fp32 accumulation"
+    },
+    "decode": {
+      "beam": "beam size of eval, predict and exported files (--beam); 1: greedy",
+      "length_penalty": "GNMT length penalty alpha (--length-penalty); 0: none",
+      "coverage_penalty": "GNMT coverage penalty beta (--coverage-penalty); 0: none",
+      "max_len_ratio": "a translation stops at max_len_ratio x source length + max_len_offset tokens",
+      "max_len_offset": "see max_len_ratio",
+      "batch_size": "sentences decoded at once by eval and predict",
+      "max_source_tokens": "longer sources are refused by predict, exported files and zoo-serve"
+    }
+  })json");
+  help["train"] = with_loop_help(help.at("train"));
+  help["train"]["hard"] = hard_attention_config_help();
+  return help;
+}
+
 nlohmann::json load_translate_config(const std::string& path) {
   return merge_config(default_translate_config(), read_json_file(path), path);
 }

@@ -132,9 +132,25 @@ Translator average_translators(const std::vector<std::string>& checkpoints) {
   torch::NoGradGuard no_grad;
   std::map<std::string, torch::Tensor> total;
   for (const auto& p : sums) total[p.key()] = p.value().detach().to(torch::kDouble);
+  const auto run_of = [](const Checkpoint& c) {
+    const auto& progress = c.meta().value("progress", nlohmann::json::object());
+    // Files from before run ids: the seed tells runs apart.
+    return progress.value("run_id", std::string()).empty()
+               ? "seed " + c.meta().at("config").at("train").at("seed").dump()
+               : "run " + progress.at("run_id").get<std::string>();
+  };
+  const std::string first_run = run_of(Checkpoint(checkpoints[0], "translate"));
   for (size_t i = 1; i < checkpoints.size(); ++i) {
-    const Translator other{Checkpoint(checkpoints[i], "translate")};
+    const Checkpoint file(checkpoints[i], "translate");
+    const Translator other{file};
     auto why = incompatibility(first, other);
+    if (why.empty() && run_of(file) != first_run)
+      why = fmt::format(
+          "they are from different training runs ({} and {}), and the mean of independently "
+          "trained weights is not a working model; average checkpoints of one run "
+          "(train.keep_checkpoints), or decode several runs as an ensemble (--checkpoint A "
+          "--checkpoint B)",
+          first_run, run_of(file));
     if (why.empty() && other.config.at("model") != first.config.at("model"))
       why = "its model section differs";
     if (!why.empty())

@@ -61,6 +61,11 @@ img=$(ls "$run/png"/*.png | head -1)
 out=$("$caption" predict --checkpoint "$run/s/best.pt" --image "$img" --heatmap "$run/h.png")
 echo "$out"
 [ -n "$out" ] && [ -s "$run/h.png" ]
+# Several images: one heatmap figure each, in the folder --heatmap names.
+"$caption" scenes --config "$source_dir/configs/caption/scenes-small.json" --out "$run/png2" --count 2 >/dev/null
+imgs=("$run/png2"/*.png)
+"$caption" predict --checkpoint "$run/s/best.pt" --image "${imgs[0]}" --image "${imgs[1]}" --heatmap "$run/heat" >/dev/null
+[ "$(ls "$run/heat" | wc -l)" -eq 2 ] && [ -s "$run/heat/$(basename "${imgs[1]}")" ]
 # The exported captioner (plain and frozen) says what predict says, in zoo-run and in Python.
 if [ -n "$zoo_run" ]; then
   "$caption" export --checkpoint "$run/s/best.pt" --out "$run/s.pt"

@@ -35,7 +35,7 @@ sums() { md5sum "$@" 2>&1; }
   --set data.limit.train=256 --set data.limit.valid=64 --set data.limit.test=64 >/dev/null 2>&1 ||
   fail "train glimpse"
 dates="$tmp/dates/best.pt"
-head -c 60 "$src/docs/glimpse-path.png" >"$tmp/truncated.png"
+head -c 60 "$src/docs/img/glimpse-path.png" >"$tmp/truncated.png"
 touch "$tmp/afile"
 
 # --- text input: CRLF, a BOM and empty lines are cleaned; bad bytes refused --
@@ -80,7 +80,7 @@ fi
 # in order, the n-best numbered across the shard boundary.
 seq 10005 | sed 's|.*|1/2/03|; 10003s|.*|12/31/99|' >"$tmp/many-lines.txt"
 out=$("$translate" predict --checkpoint "$dates" <"$tmp/many-lines.txt" 2>/dev/null)
-nbest=$("$translate" predict --checkpoint "$dates" --n-best 2 <"$tmp/many-lines.txt" 2>/dev/null)
+nbest=$("$translate" predict --checkpoint "$dates" --beam 2 --n-best 2 <"$tmp/many-lines.txt" 2>/dev/null)
 one=$(echo 12/31/99 | "$translate" predict --checkpoint "$dates" 2>/dev/null)
 other=$(echo 1/2/03 | "$translate" predict --checkpoint "$dates" 2>/dev/null)
 if [ "$(wc -l <<<"$out")" -eq 10005 ] && [ "$(sed -n 10003p <<<"$out")" = "$one" ] &&
@@ -212,6 +212,58 @@ expect_error "full disk during export" "dates.pt: cannot write the exported mode
   bash -c "ulimit -f 200; exec '$translate' export --checkpoint '$dates' --out '$tmp/dates.pt'"
 [ "$before" = "$(sums "$tmp/dates.pt")" ] && pass "full disk: the earlier export unchanged" ||
   fail "full disk destroyed the earlier export"
+
+# --- errors that point the way (issue 38) -----------------------------------
+dates_cfg=(--config "$src/configs/translate/dates.json")
+expect_error "unknown key: the nearest and the command" \
+  "--set data.tvs: unknown key; the nearest: data.tsv" \
+  "$translate" train "${dates_cfg[@]}" --out "$tmp/x" --set data.tvs=a.tsv
+expect_error "unknown key: names translate config" "(\`translate config\` lists every key)" \
+  "$translate" train "${dates_cfg[@]}" --out "$tmp/x" --set data.file=a.tsv
+expect_error "tsv without its file" "data.tsv is empty" \
+  "$translate" train "${dates_cfg[@]}" --out "$tmp/x" --set data.source=tsv
+expect_error "--data-dir with tsv" "this config's source is tsv, whose file is data.tsv" \
+  "$translate" train "${dates_cfg[@]}" --out "$tmp/x" --set data.source=tsv --set data.tsv=a.tsv --data-dir "$tmp"
+expect_error "--tsv with --data-dir" "--tsv and --data-dir are two sources; give one" \
+  "$translate" train "${dates_cfg[@]}" --out "$tmp/x" --tsv "$tmp/lf.txt" --data-dir "$tmp"
+expect_error "--n-best above the beam" "--n-best 5 is above the beam (2), which holds only that many hypotheses: add --beam 5 or more" \
+  "$translate" predict --checkpoint "$dates" --beam 2 --n-best 5
+expect_error "--n-best above the checkpoint's beam" "the checkpoint's decode.beam" \
+  "$translate" predict --checkpoint "$dates" --n-best 3
+expect_error "--shortlist-frequent alone" "--shortlist-frequent works with --shortlist K; add it" \
+  "$translate" export --checkpoint "$dates" --out "$tmp/sl.pt" --shortlist-frequent 10
+expect_error "--shortlist past the vocabulary" "--shortlist 1000000000 is not below the target vocabulary's" \
+  "$translate" export --checkpoint "$dates" --out "$tmp/sl.pt" --shortlist 1000000000
+"$translate" train "${dates_cfg[@]}" --out "$tmp/other-run" --max-steps 3 --seed 2 >/dev/null 2>&1 ||
+  fail "train another run"
+expect_error "average of two runs" "they are from different training runs" \
+  "$translate" average --checkpoint "$dates" --checkpoint "$tmp/other-run/best.pt" --out "$tmp/avg.pt"
+[ ! -e "$tmp/avg.pt" ] && pass "average of two runs wrote nothing" || fail "average of two runs wrote $tmp/avg.pt"
+for flag in quantize; do
+  texts=$(for cmd in eval predict attention export; do "$translate" "$cmd" --help | grep -A3 -- "--$flag" | tr -s ' \n' ' '; done)
+  n=$(grep -o "int8: the decoder's recurrent cells[^;]*" <<<"$texts" | sort -u | wc -l)
+  [ "$n" -eq 1 ] && pass "--$flag: one help text in eval, predict, attention and export" ||
+    fail "--$flag: $n different help texts: $texts"
+done
+# A finished run says how to extend it; the extension logs on from its step.
+msg=$("$translate" train --out "$tmp/other-run" --resume 2>&1 >/dev/null)
+grep -q "this run is finished (3 of 3 steps.*resume with more, e.g. --resume --epochs" <<<"$msg" &&
+  pass "resume of a finished run says how to extend it" || fail "resume of a finished run: $msg"
+
+# --- Ctrl-C: the step ends, the run validates, saves and exits 0 -------------
+"$translate" train "${dates_cfg[@]}" --out "$tmp/sigint" --set train.log_every=5 >"$tmp/sigint.log" 2>&1 &
+trainer=$!
+for _ in $(seq 600); do grep -q '"step":5,' "$tmp/sigint/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -INT "$trainer"
+wait "$trainer"
+rc=$?
+last=$(tail -n 1 "$tmp/sigint/metrics.jsonl" 2>/dev/null)
+if [ "$rc" -eq 0 ] && grep -q "stopping at step .* (signal)" "$tmp/sigint.log" && grep -q '"final":true' <<<"$last" &&
+  grep -q '"valid_exact_match"' <<<"$last" && [ -s "$tmp/sigint/best.pt" ] && [ -s "$tmp/sigint/curves.png" ]; then
+  pass "SIGINT: validated, saved, exit 0 ($(grep -o '"step":[0-9]*' <<<"$last"))"
+else
+  fail "SIGINT: exit $rc, last line $last: $(tail -n 3 "$tmp/sigint.log")"
+fi
 
 # --- outputs onto inputs, folders that cannot be made -------------------------
 before=$(sums "$dates" "$tmp/fc/best.pt" "$tmp/g/best.pt" "$tmp/lf.txt")

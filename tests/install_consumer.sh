@@ -34,6 +34,36 @@ if readelf -d "$work/example/dates_translator" | grep -q "PATH.*$prefix/lib"; th
   pass "the example's RPATH holds $prefix/lib"
 else fail "the example's RPATH lacks $prefix/lib: $(readelf -d "$work/example/dates_translator" | grep PATH)"; fi
 
+# Its mistakes are one line each, never an abort (expect_error needs errexit off).
+set +e
+expect_error "example: --tokenizer foo" "--tokenizer: expected char, word, bpe or unigram, not foo" \
+  "$work/example/dates_translator" --tokenizer foo
+expect_error "example: --steps x" "--steps: expected a whole number >= 1, not x" \
+  "$work/example/dates_translator" --steps x
+expect_error "example: --seed" "--seed needs a value" "$work/example/dates_translator" --seed
+set -e
+
+# Installed headers a program includes first compile on their own.
+mkdir -p "$work/headers"
+headers=(export/export.h models/seq2seq.h models/search.h tasks/translator.h train/loop.h train/curves.h)
+for h in "${headers[@]}"; do printf '#include <attnzoo/%s>\n' "$h" >"$work/headers/$(tr / _ <<<"$h").cpp"; done
+cat >"$work/headers/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.18)
+project(attnzoo_headers LANGUAGES CXX)
+set(CMAKE_CXX_STANDARD 17)
+find_package(attnzoo 0.1 REQUIRED)
+file(GLOB sources *.cpp)
+add_library(headers OBJECT ${sources})
+target_link_libraries(headers PRIVATE attnzoo::export)
+CMAKE
+if cmake -S "$work/headers" -B "$work/headers-build" -G "$generator" -DCMAKE_CXX_COMPILER="$cxx" \
+  -DCMAKE_PREFIX_PATH="$prefix" >"$work/headers.log" 2>&1 &&
+  cmake --build "$work/headers-build" -j 2 >>"$work/headers.log" 2>&1; then
+  pass "installed headers compile on their own: ${headers[*]}"
+else
+  fail "an installed header does not compile on its own: $(grep -m3 error "$work/headers.log")"
+fi
+
 # A few hundred steps of the dates translator through the public headers: the
 # loss of the last 20 steps at most a fifth of the first 20's (seeds 1-5 and
 # every numeric path end below a twentieth).

@@ -3,6 +3,7 @@
 
 #include "tests/temp_dir.h"
 
+#include "data/error.h"
 #include "eval/bleu.h"
 
 using namespace attnzoo;
@@ -60,6 +61,11 @@ TEST_CASE("13a tokenizer", "[bleu]") {
 #include <filesystem>
 
 #include "eval/line_plot.h"
+#include "train/curves.h"
+
+#include <fstream>
+
+#include <opencv2/imgcodecs.hpp>
 
 TEST_CASE("BLEU by source length: buckets, merged tail, per-bucket scores", "[bleu]") {
   std::vector<std::string> src, hyp, ref;
@@ -86,4 +92,33 @@ TEST_CASE("BLEU by source length: buckets, merged tail, per-bucket scores", "[bl
   plot_lines({"1-5", "6+"}, {{"a", {40, 30}}, {"b", {35, 20}}}, "t", "x", "y", png);
   CHECK(std::filesystem::file_size(png) > 1000);
   CHECK_THROWS(plot_lines({"1-5"}, {{"a", {1, 2}}}, "t", "x", "y", png));
+}
+
+TEST_CASE("training curves: runs overlaid, the best evaluation read from the log", "[plot]") {
+  const auto dir = attnzoo::testing::scratch_dir() / "curves";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "a");
+  {
+    std::ofstream out(dir / "a" / "metrics.jsonl");
+    out << R"({"step":50,"loss":2.0,"lr":0.001})"
+        << "\n"
+        << R"({"step":100,"loss":1.5,"lr":0.001,"valid_bleu":10.0,"score":10.0,"best":true})"
+        << "\n"
+        << "not json (a log cut short)\n"
+        << R"({"step":150,"loss":1.2,"lr":0.0005,"valid_bleu":9.0,"valid_ppl":4.0,"score":9.0})"
+        << "\n";
+  }
+  const auto a = read_run_log((dir / "a").string());
+  CHECK(a.lines.size() == 3);
+  RunLog b = a;
+  b.label = "b";
+  CHECK(curve_panels({a, b}) == std::vector<std::string>{"loss", "lr", "valid_bleu", "valid_ppl"});
+  const auto png = (dir / "curves.png").string();
+  plot_curves({a, b}, "two runs", png);
+  const cv::Mat img = cv::imread(png);
+  CHECK(img.cols == 940);
+  CHECK(img.rows > 500);  // two rows of panels and the legend
+  CHECK_THROWS_WITH(read_run_log((dir / "none").string()), Catch::Contains("no such file"));
+  RunLog empty;
+  CHECK_THROWS_AS(plot_curves({empty}, "t", png), UserError);
 }

@@ -117,6 +117,14 @@ TEST_CASE("checkpoint averaging: the mean of the parameters; other shapes refuse
   CHECK_THROWS_WITH(average_translators({pa, pl}),
                     Catch::Contains("average-lstm.pt") && Catch::Contains("model section"));
   CHECK_THROWS_AS(average_translators({pa}), UserError);
+  // Another run (here: another seed; runs from the loop also carry a run id)
+  // is refused, not averaged into a model that does not work.
+  auto other_run = make_translator(translator_cases()[0]);
+  other_run.config["train"]["seed"] = 99;
+  const auto po = save(other_run, "average-other-run.pt");
+  CHECK_THROWS_WITH(average_translators({pa, po}), Catch::Contains("average-other-run.pt") &&
+                                                       Catch::Contains("different training runs") &&
+                                                       Catch::Contains("ensemble"));
 }
 
 TEST_CASE("replace-unk: an output <unk> becomes the source token its attention weighs most",

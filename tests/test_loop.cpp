@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "data/error.h"
 #include "tests/temp_dir.h"
@@ -150,4 +152,96 @@ TEST_CASE("the loop's config keys: defaults under each app's, and bad values nam
   bad = default_loop_config();
   bad["momentum"] = 1.0;
   CHECK_THROWS_AS(LoopOptions::from_json(bad), UserError);
+}
+
+namespace {
+
+std::vector<nlohmann::json> metrics_of(const std::string& dir) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+LoopOptions line_options(int64_t max_steps) {
+  auto config = default_loop_config();
+  config["optimizer"] = "sgd";
+  config["lr"] = 0.05;
+  config["schedule"]["kind"] = "constant";
+  config["max_steps"] = max_steps;
+  config["log_every"] = 2;
+  config["epochs"] = 100;
+  return LoopOptions::from_json(config);
+}
+
+// Raises SIGINT from inside the loop, at the step given.
+class InterruptedTask : public LineTask {
+ public:
+  explicit InterruptedTask(int64_t at) : at_(at) {}
+  StepResult train_step(const std::vector<size_t>& batch) override {
+    if (++steps_ == at_) std::raise(SIGINT);
+    return LineTask::train_step(batch);
+  }
+
+ private:
+  int64_t at_, steps_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a run stopped between evaluations logs its final validation, one line per step",
+          "[loop]") {
+  // 2 batches per epoch: evaluations at the epoch ends (steps 2, 4 ...).
+  SECTION("stopped by steps at an odd step: a line of its own") {
+    const auto dir = fresh_dir("final-odd");
+    LineTask task;
+    run_training(task, line_options(5), dir, nullptr);
+    const auto lines = metrics_of(dir);
+    REQUIRE(!lines.empty());
+    CHECK(lines.back().at("step") == 5);
+    CHECK(lines.back().at("final") == true);
+    CHECK(lines.back().at("valid_error").get<double>() == Approx(std::abs(task.weight() - 3.0)));
+    CHECK(!lines.back().contains("best"));  // reported only: best.pt is step 4's
+    CHECK(lines[lines.size() - 2].at("step") == 4);
+    CHECK(lines[lines.size() - 2].value("best", false));
+    CHECK(std::filesystem::exists(dir + "/curves.png"));
+  }
+  SECTION("a resumed finished run validates nothing again and says how to go on") {
+    const auto dir = fresh_dir("final-again");
+    {
+      LineTask task;
+      run_training(task, line_options(5), dir, nullptr);
+    }
+    const auto before = metrics_of(dir).size();
+    LineTask again;
+    run_training(again, line_options(5), dir,
+                 std::make_unique<Checkpoint>(dir + "/checkpoint.pt", "line"));
+    CHECK(metrics_of(dir).size() == before);
+  }
+  SECTION("a signal stops the run after its step, validated and saved") {
+    const auto dir = fresh_dir("final-signal");
+    const auto before = std::signal(SIGINT, SIG_DFL);  // Catch2's own handler, say
+    std::signal(SIGINT, before);
+    InterruptedTask task(3);
+    run_training(task, line_options(50), dir, nullptr);
+    const auto lines = metrics_of(dir);
+    CHECK(lines.back().at("step") == 3);
+    CHECK(lines.back().at("final") == true);
+    CHECK(Checkpoint(dir + "/checkpoint.pt", "line").meta().at("progress").at("step") == 3);
+    // The handler that was there before the run is back.
+    const auto after = std::signal(SIGINT, before);
+    CHECK(after == before);
+  }
+  SECTION("stopped at a logged step: the validation joins that step's line") {
+    const auto dir = fresh_dir("final-merged");
+    auto options = line_options(3);
+    options.log_every = 3;
+    LineTask task;
+    run_training(task, options, dir, nullptr);
+    const auto lines = metrics_of(dir);
+    CHECK(lines.back().at("step") == 3);
+    CHECK(lines.back().contains("loss"));
+    CHECK(lines.back().at("final") == true);
+    CHECK(lines[lines.size() - 2].at("step") == 2);
+  }
 }

@@ -253,6 +253,19 @@ TEST_CASE("zoo-serve: every model kind answers as zoo-run does", "[serve]") {
     CHECK(list[0].at("score").get<double>() >= list[1].at("score").get<double>());
     CHECK(list[1].at("score").get<double>() >= list[2].at("score").get<double>());
     CHECK(list[0].at("translation") != list[1].at("translation"));
+    // Without "beam", n_best may go up to the file's default beam, and the
+    // refusal above it says which beam and what to send.
+    const int64_t default_beam = m.attr("default_beam").toInt();
+    const auto [s_within, within] =
+        post(s, "m", json{{"text", texts[1]}, {"n_best", default_beam}}.dump());
+    CHECK(s_within == 200);
+    if (default_beam > 1) CHECK(within.at("n_best").size() == static_cast<size_t>(default_beam));
+    const auto [s_above, above] =
+        post(s, "m", json{{"text", texts[1]}, {"n_best", default_beam + 1}}.dump());
+    CHECK(s_above == 400);
+    CHECK_THAT(above.at("error").get<std::string>(),
+               Catch::Contains("the file's default") &&
+                   Catch::Contains("\"beam\": " + std::to_string(default_beam + 1) + " or more"));
 
     const auto [s3, aligned] = post(s, "m", json{{"text", texts[0]}, {"attention", true}}.dump());
     REQUIRE(s3 == 200);

@@ -11,9 +11,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "data/error.h"
 #include "data/text_io.h"
+#include "data/translation_data.h"
+#include "tasks/captioning.h"
+#include "tasks/forecasting.h"
+#include "tasks/glimpse.h"
 #include "tasks/translation.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -199,7 +204,7 @@ TEST_CASE("Multi30k reads from the shared data folder", "[data][multi30k]") {
 }
 
 TEST_CASE("runtime: OpenBLAS runs kernels this CPU can use, or the user's", "[runtime]") {
-  const CpuFeatures avx512{true, true}, avx2{true, false}, sse{false, false};
+  const attnzoo::CpuFeatures avx512{true, true}, avx2{true, false}, sse{false, false};
   // OpenBLAS 0.3.21 takes CPUs it does not know (Emerald Rapids) for a Prescott.
   CHECK(better_blas_core("Prescott", nullptr, avx512) == "SkylakeX");
   CHECK(better_blas_core("Prescott", "", avx512) == "SkylakeX");
@@ -259,4 +264,48 @@ TEST_CASE("runtime: the BLAS the build chose, thread defaults, precision names",
   CHECK(parse_precision("fp32") == torch::kFloat32);
   CHECK(parse_precision("bf16") == torch::kBFloat16);
   CHECK_THROWS_WITH(parse_precision("fp16"), Catch::Contains("train.precision"));
+}
+
+TEST_CASE("every config key of every app is described, and nothing else is", "[config]") {
+  const std::vector<std::tuple<std::string, nlohmann::json, nlohmann::json>> apps = {
+      {"translate", default_translate_config(), translate_config_help()},
+      {"caption", default_caption_config(), caption_config_help()},
+      {"glimpse", default_glimpse_config(), glimpse_config_help()},
+      {"forecast", default_forecast_config(), forecast_config_help()}};
+  for (const auto& [app, defaults, help] : apps) {
+    INFO(app);
+    CHECK(config_help_mismatches(defaults, help).empty());
+    const auto reference = config_reference(defaults, help, true);
+    CHECK(reference.find("(not described)") == std::string::npos);
+    CHECK(reference.find("| `train.lr` | `0.001` |") != std::string::npos);
+  }
+  // A key added without its description is named.
+  auto defaults = default_translate_config();
+  defaults["decode"]["new_key"] = 1;
+  CHECK(config_help_mismatches(defaults, translate_config_help()) ==
+        std::vector<std::string>{"decode.new_key"});
+  auto help = translate_config_help();
+  help["model"]["gone"] = "a key the defaults lack";
+  CHECK(config_help_mismatches(default_translate_config(), help) ==
+        std::vector<std::string>{"+ model.gone"});
+}
+
+TEST_CASE("an unknown config key names the nearest ones and the command that lists them",
+          "[config]") {
+  set_config_command("translate config");
+  auto config = default_translate_config();
+  CHECK_THROWS_WITH(apply_override(config, "data.tvs=x.tsv"),
+                    Catch::Contains("--set data.tvs: unknown key; the nearest: data.tsv") &&
+                        Catch::Contains("(`translate config` lists every key)"));
+  // A key of another section is found there.
+  CHECK_THROWS_WITH(apply_override(config, "train.beam=4"), Catch::Contains("decode.beam"));
+  CHECK(nearest_config_keys(config, "lr", "train").front() == "train.lr");
+  set_config_command("");
+}
+
+TEST_CASE("data.source tsv without data.tsv names the key", "[config]") {
+  auto config = default_translate_config();
+  config["data"]["source"] = "tsv";
+  CHECK_THROWS_WITH(load_translation_data(config.at("data")),
+                    Catch::Contains("data.tsv is empty") && Catch::Contains("--set data.tsv=FILE"));
 }

@@ -19,7 +19,7 @@ torch::Device parse_device(const std::string& name, int local_rank) {
   if (!torch::cuda::is_available())
     throw UserError(
         "device {}: this LibTorch has no CUDA, or no GPU is visible (Debian's libtorch is "
-        "CPU-only; build against a CUDA LibTorch, see the README)",
+        "CPU-only; build against a CUDA LibTorch, see docs/distributed.md)",
         name);
   const auto count = static_cast<int>(torch::cuda::device_count());
   if (index >= count)

@@ -3,7 +3,9 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include "data/files.h"
 #include "data/text_io.h"
 #include "train/checkpoint.h"
+#include "train/curves.h"
 #include "train/data_parallel.h"
 #include "train/device.h"
 #include "train/distributed.h"
@@ -42,6 +45,9 @@ struct Progress {
   int64_t evals_without_improvement = 0;
   int64_t tokens = 0;          // tokens trained on
   double train_seconds = 0.0;  // time in training steps (not evaluation)
+  // Drawn when a run starts, kept across resumes: checkpoints of one run
+  // share it (translate average refuses to mix runs). Empty in older files.
+  std::string run_id;
 
   nlohmann::json to_json() const {
     return {{"step", step},
@@ -51,7 +57,8 @@ struct Progress {
             {"best_step", best_step},
             {"evals_without_improvement", evals_without_improvement},
             {"tokens", tokens},
-            {"train_seconds", train_seconds}};
+            {"train_seconds", train_seconds},
+            {"run_id", run_id}};
   }
   static Progress from_json(const nlohmann::json& j) {
     Progress p;
@@ -63,6 +70,7 @@ struct Progress {
     p.evals_without_improvement = j.at("evals_without_improvement");
     p.tokens = j.at("tokens");
     p.train_seconds = j.at("train_seconds");
+    p.run_id = j.value("run_id", "");
     return p;
   }
 };
@@ -99,6 +107,40 @@ struct Window {
       out.emplace_back(name, term.first.item<double>() / static_cast<double>(term.second));
     return out;
   }
+};
+
+// SIGINT or SIGTERM during training: the loop finishes its step, validates,
+// saves and stops; a second signal ends the process at once (the handler is
+// reset to the default's after the first).
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void request_stop(int signal) {
+  g_stop_signal = signal;
+  std::signal(signal, SIG_DFL);
+}
+
+// Installs request_stop for the life of a run and puts back what was there.
+// With several processes only SIGINT (Ctrl-C reaches every rank): SIGTERM is
+// how torchrun ends the ranks left when one fails, and they must not linger.
+class StopOnSignal {
+ public:
+  explicit StopOnSignal(bool distributed) {
+    g_stop_signal = 0;
+    int_ = std::signal(SIGINT, request_stop);
+    if (!distributed) term_ = std::signal(SIGTERM, request_stop);
+    distributed_ = distributed;
+  }
+  ~StopOnSignal() {
+    std::signal(SIGINT, int_);
+    if (!distributed_) std::signal(SIGTERM, term_);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+ private:
+  void (*int_)(int) = SIG_DFL;
+  void (*term_)(int) = SIG_DFL;
+  bool distributed_ = false;
 };
 
 uint64_t shuffle_seed(uint64_t seed, int64_t epoch) {
@@ -156,6 +198,7 @@ class Run {
   Run(TrainTask& task, const LoopOptions& o, const std::string& out_dir)
       : task_(task),
         o_(o),
+        out_dir_(out_dir),
         checkpoint_path_(out_dir + "/checkpoint.pt"),
         best_path_(out_dir + "/best.pt"),
         metrics_path_(out_dir + "/metrics.jsonl"),
@@ -181,6 +224,12 @@ class Run {
                      checkpoint->path().c_str(), static_cast<long long>(progress.step),
                      static_cast<long long>(progress.epoch + 1));
     }
+    started_at_step_ = progress.step;
+    if (progress.run_id.empty()) {
+      // Not from the seeded generators: two runs of one seed are two runs.
+      std::random_device device;
+      progress.run_id = fmt::format("{:08x}{:08x}", device(), device());
+    }
     if (world_.distributed()) {
       // Every rank starts from rank 0's weights, then draws its own dropout
       // and samples (rank 0 keeps the stream one process would draw).
@@ -198,7 +247,20 @@ class Run {
     if (batches_per_epoch_ == 0) throw UserError("no training batches");
     planned_ = o_.epochs * batches_per_epoch_;
     if (o_.max_steps > 0) planned_ = std::min(planned_, o_.max_steps);
+    if (checkpoint != nullptr && world_.main() && progress.step >= planned_)
+      std::fprintf(
+          stderr,
+          "%s: this run is finished (%lld of %lld steps: train.epochs %lld%s); to train "
+          "it further, resume with more, e.g. --resume --epochs %lld%s\n",
+          out_dir_.c_str(), static_cast<long long>(progress.step), static_cast<long long>(planned_),
+          static_cast<long long>(o_.epochs),
+          o_.max_steps > 0 ? fmt::format(", --max-steps {}", o_.max_steps).c_str() : "",
+          static_cast<long long>(o_.epochs + 5),
+          o_.max_steps > 0 ? fmt::format(" --max-steps {}", o_.max_steps * 2).c_str() : "");
     if (world_.main()) {
+      if (steps_cap_from_env() > 0)
+        std::fprintf(stderr, "ATTNZOO_MAX_STEPS caps this run at %lld steps\n",
+                     static_cast<long long>(steps_cap_from_env()));
       std::fprintf(stderr, "training: %lld steps planned (%lld batches/epoch)\n",
                    static_cast<long long>(planned_), static_cast<long long>(batches_per_epoch_));
       if (world_.distributed())
@@ -221,17 +283,24 @@ class Run {
 
   int64_t planned_steps() const { return planned_; }
 
-  // Whether the step or time budget forbids another step.
+  // Whether the step or time budget, or a stop signal, forbids another step.
   bool budget_reached() const {
     if (o_.max_steps > 0 && progress.step >= o_.max_steps) return true;
-    // Rank 0's clock decides, so every rank stops at the same step.
-    if (o_.max_minutes > 0 && world_.agree(seconds_since(start_) >= 60 * o_.max_minutes ? 1.0 : 0.0,
-                                           "rank 0's time-budget check") > 0) {
-      if (world_.main())
+    const bool time_up = o_.max_minutes > 0 && seconds_since(start_) >= 60 * o_.max_minutes;
+    double verdict = g_stop_signal != 0 ? 2.0 : time_up ? 1.0 : 0.0;
+    // Rank 0's clock and signals decide, so every rank stops at the same step.
+    if (world_.distributed()) verdict = world_.agree(verdict, "rank 0's time-budget check");
+    if (verdict == 0) return false;
+    if (world_.main()) {
+      if (verdict == 1)
         std::fprintf(stderr, "\ntime budget of %.1f minutes reached\n", o_.max_minutes);
-      return true;
+      else
+        std::fprintf(stderr,
+                     "\nstopping at step %lld (signal): validating and saving; a second signal "
+                     "quits at once\n",
+                     static_cast<long long>(progress.step));
     }
-    return false;
+    return true;
   }
 
   // One optimizer step on batch `i` of the epoch.
@@ -285,12 +354,7 @@ class Run {
         reduce_seconds_ = 0;
       }
       if (evaluate_now) line.update(evaluate_and_select());
-      if (world_.main()) {
-        // The whole log is rewritten (a few hundred kB at most), so that a
-        // full disk or a kill leaves the previous one whole.
-        metrics_.append(line.dump()).push_back('\n');
-        write_file_atomically(metrics_path_, metrics_, "the metrics log");
-      }
+      log(line, evaluate_now);
       window_ = Window();
     }
     evaluated_last_step_ = evaluate_now;
@@ -338,17 +402,32 @@ class Run {
   // evaluation is reported only: steering the schedule with it would make a
   // resumed run differ from an uninterrupted one); then the last checkpoint
   // and a summary.
+  // A run stopped between evaluations (by steps, minutes or a signal) is
+  // validated at its last step too, and the figures logged with "final":
+  // true; that evaluation is reported only, for the same reason, but a run
+  // too short to reach an evaluation takes it as its best.pt.
   void finish() {
-    if (world_.agree(!evaluated_last_step_ && !file_exists(best_path_) ? 1.0 : 0.0,
-                     "rank 0's look for best.pt") > 0) {
-      const Evaluation ev = evaluate();
+    save(checkpoint_path_);  // before validating: a resume continues the RNG as it was
+    keep_step_checkpoint();
+    const bool validate = progress.step > started_at_step_ && !evaluated_last_step_;
+    Evaluation ev;
+    if (validate) ev = evaluate();
+    const bool first_best =
+        world_.agree(!file_exists(best_path_) ? 1.0 : 0.0, "rank 0's look for best.pt") > 0;
+    if (first_best) save(best_path_);
+    if (validate) {
       if (world_.main())
         std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(progress.step),
                      ev.summary.c_str());
-      save(best_path_);
+      nlohmann::json line = {{"step", progress.step},
+                             {"epoch", progress.epoch + 1},
+                             {"lr", schedule_.lr(progress.step)},
+                             {"final", true},
+                             {"score", ev.score}};
+      line.update(ev.metrics);
+      if (first_best) line["best"] = true;
+      log(line, true);
     }
-    save(checkpoint_path_);
-    keep_step_checkpoint();
     if (!world_.main()) return;
     const double rate = progress.train_seconds > 0 ? progress.tokens / progress.train_seconds : 0.0;
     std::fprintf(stderr, "done: %lld steps, %.0f %s/s\n", static_cast<long long>(progress.step),
@@ -356,13 +435,35 @@ class Run {
     if (progress.best_step > 0)
       std::fprintf(stderr, "best validation score %.4f at step %lld\n", progress.best_metric,
                    static_cast<long long>(progress.best_step));
-    std::fprintf(stderr, "wrote %s, %s, %s\n", best_path_.c_str(), checkpoint_path_.c_str(),
-                 metrics_path_.c_str());
+    std::fprintf(
+        stderr, "wrote %s, %s, %s%s\n", best_path_.c_str(), checkpoint_path_.c_str(),
+        metrics_path_.c_str(),
+        file_exists(out_dir_ + "/curves.png") ? (", " + out_dir_ + "/curves.png").c_str() : "");
   }
 
   Progress progress;
 
  private:
+  // Rank 0 appends `line` to metrics.jsonl and, after an evaluation, redraws
+  // curves.png from the whole log. A line of the step the last line logged
+  // (the final validation after a logged step) is merged into it: one line per step.
+  void log(const nlohmann::json& line, bool evaluated) {
+    if (!world_.main()) return;
+    nlohmann::json merged = line;
+    if (last_line_.is_object() && last_line_.value("step", int64_t{-1}) == progress.step) {
+      merged = last_line_;
+      merged.update(line);
+      metrics_.resize(last_line_start_);
+    }
+    last_line_start_ = metrics_.size();
+    last_line_ = merged;
+    // The whole log is rewritten (a few hundred kB at most), so that a full
+    // disk or a kill leaves the previous one whole.
+    metrics_.append(merged.dump()).push_back('\n');
+    write_file_atomically(metrics_path_, metrics_, "the metrics log");
+    if (evaluated) plot_curves({read_run_log(metrics_path_)}, out_dir_, out_dir_ + "/curves.png");
+  }
+
   // Rank 0 validates; the others wait for its score, which steers best.pt,
   // the schedule and early stopping on every rank alike.
   Evaluation evaluate() {
@@ -420,6 +521,8 @@ class Run {
     } else {
       ++progress.evals_without_improvement;
     }
+    j["score"] = ev.score;
+    if (improved) j["best"] = true;
     if (schedule_.on_evaluation(ev.score)) j["lr_reduced"] = true;
     if (improved) save(best_path_);
     if (world_.main())
@@ -445,14 +548,16 @@ class Run {
 
   TrainTask& task_;
   const LoopOptions& o_;
-  const std::string checkpoint_path_, best_path_, metrics_path_;
+  const std::string out_dir_, checkpoint_path_, best_path_, metrics_path_;
   const std::vector<ParameterGroup> groups_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   LrSchedule schedule_;
-  std::string metrics_;  // metrics.jsonl's content
+  std::string metrics_;         // metrics.jsonl's content
+  nlohmann::json last_line_;    // its last line, as logged by this invocation
+  size_t last_line_start_ = 0;  // where that line starts in metrics_
   Window window_;
   std::string summary_;  // the last log line's figures, shown on the bar
-  int64_t batches_per_epoch_ = 0, planned_ = 0;
+  int64_t batches_per_epoch_ = 0, planned_ = 0, started_at_step_ = 0;
   bool evaluated_last_step_ = false;
   Clock::time_point start_;
   const World& world_;
@@ -491,6 +596,45 @@ nlohmann::json default_loop_config() {
   })");
 }
 
+nlohmann::json loop_config_help() {
+  return nlohmann::json::parse(R"json({
+    "epochs": "passes over the training data (--epochs)",
+    "max_steps": "stop after this many optimizer steps in all, counting those before a resume; 0: no limit (--max-steps)",
+    "max_minutes": "stop after this many minutes of this invocation, validation included; 0: no limit (--max-minutes)",
+    "optimizer": "adam, adamw (decoupled weight_decay) or sgd (with momentum)",
+    "lr": "the learning rate the schedule starts from (--lr)",
+    "momentum": "sgd's momentum, in [0, 1)",
+    "weight_decay": "adam, sgd: L2 added to the gradient; adamw: decoupled decay",
+    "clip": "largest gradient norm (clipped above it); 0: no clipping",
+    "schedule": {
+      "kind": "plateau (factor after patience evaluations without improvement), constant, inverse_sqrt or cosine",
+      "factor": "plateau: the rate is multiplied by this when validation stops improving",
+      "patience": "plateau: evaluations without improvement before the rate falls",
+      "min_lr": "the rate never falls below this (plateau, cosine)",
+      "warmup_steps": "linear warm-up from 0 over this many steps, in every kind (inverse_sqrt needs it above 0)",
+      "total_steps": "cosine: the step where the rate reaches min_lr (set it to the run's length)"
+    },
+    "eval_every": "validate every this many steps; 0: at the end of every epoch",
+    "checkpoint_every": "write checkpoint.pt every this many steps (and at the end)",
+    "keep_checkpoints": "also keep the last K checkpoints as step-<N>.pt (for translate average); 0: none",
+    "log_every": "a metrics.jsonl line and progress figures every this many steps",
+    "early_stopping": "stop after this many evaluations without improvement; 0: never",
+    "seed": "random seed of initialisation, shuffling, dropout and sampling (--seed)",
+    "threads": "ATen intra-op threads; 0: OMP_NUM_THREADS where set, else ATen's choice (--threads)",
+    "blas_threads": "OpenBLAS threads where its build has its own pool; 0: as threads",
+    "dist_backend": "several processes: auto (nccl on CUDA, else gloo), gloo or nccl",
+    "dist_timeout": "several processes: seconds a collective may wait for the slowest rank",
+    "dist_join_timeout": "several processes: seconds every rank may take to arrive at the start",
+    "device": "cpu, cuda or cuda:N (--device); under torchrun cuda is cuda:LOCAL_RANK"
+  })json");
+}
+
+nlohmann::json with_loop_help(const nlohmann::json& task_help) {
+  auto help = loop_config_help();
+  help.update(task_help, /*merge_objects=*/true);
+  return help;
+}
+
 nlohmann::json with_loop_defaults(const nlohmann::json& task_defaults) {
   auto train = default_loop_config();
   train.update(task_defaults, /*merge_objects=*/true);
@@ -500,7 +644,7 @@ nlohmann::json with_loop_defaults(const nlohmann::json& task_defaults) {
 LoopOptions LoopOptions::from_json(const nlohmann::json& t) {
   LoopOptions o;
   o.epochs = t.at("epochs");
-  o.max_steps = t.at("max_steps");
+  o.max_steps = capped_steps(t.at("max_steps").get<int64_t>());
   o.max_minutes = t.at("max_minutes");
   o.optimizer = t.at("optimizer");
   o.lr = t.at("lr");
@@ -618,6 +762,7 @@ void run_training(TrainTask& task, const LoopOptions& o, const std::string& out_
                   std::unique_ptr<Checkpoint> resume_from) {
   // Data moves to the model's device batch by batch (each task's train_step).
   task.model().to(parse_device(o.device, world().local_rank()));
+  const StopOnSignal stop_on_signal(world().distributed());
   Run run(task, o, out_dir);
   run.start(resume_from.get());
   resume_from.reset();

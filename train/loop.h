@@ -26,6 +26,9 @@ class Checkpoint;
 // and may change these: with_loop_defaults(task_defaults).
 nlohmann::json default_loop_config();
 nlohmann::json with_loop_defaults(const nlohmann::json& task_defaults);
+// Their one-line descriptions, of the same shape (train/config.h: the config reference).
+nlohmann::json loop_config_help();
+nlohmann::json with_loop_help(const nlohmann::json& task_help);
 
 struct LoopOptions {
   int64_t epochs = 10;

@@ -59,3 +59,23 @@ c10::ScalarType parse_precision(const std::string& name) {
 void seed_everything(uint64_t seed) { torch::manual_seed(seed); }
 
 }  // namespace attnzoo
+
+namespace attnzoo {
+
+int64_t steps_cap_from_env() {
+  const char* text = std::getenv("ATTNZOO_MAX_STEPS");
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  const long long cap = std::strtoll(text, &end, 10);
+  if (*end != '\0' || cap < 1)
+    throw UserError("ATTNZOO_MAX_STEPS={}: expected a whole number of steps above 0", text);
+  return cap;
+}
+
+int64_t capped_steps(int64_t steps) {
+  const int64_t cap = steps_cap_from_env();
+  if (cap == 0) return steps;
+  return steps > 0 ? std::min(steps, cap) : cap;
+}
+
+}  // namespace attnzoo

@@ -33,4 +33,11 @@ c10::ScalarType parse_precision(const std::string& name);
 // Seeds torch's generator (dropout, sampling).
 void seed_everything(uint64_t seed);
 
+// ATTNZOO_MAX_STEPS, where set to a whole number above 0, caps the steps of
+// every training (the loop's and encoder pretraining's): the docs' runnable
+// blocks run on small budgets with it. 0 where unset; UserError when malformed.
+int64_t steps_cap_from_env();
+// `steps` (0: no limit) under that cap.
+int64_t capped_steps(int64_t steps);
+
 }  // namespace attnzoo

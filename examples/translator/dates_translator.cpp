@@ -1,6 +1,6 @@
 // Trains a small attention translator on the embedded dates task through
 // attnzoo's public headers, then translates a few held-out dates.
-//   dates_translator [--steps N] [--seed S] [--tokenizer char|bpe|unigram]
+//   dates_translator [--steps N] [--seed S] [--tokenizer char|word|bpe|unigram]
 // Prints the loss of the first and last 20 steps and the translations.
 #include <attnzoo/data/batching.h>
 #include <attnzoo/data/dates.h>
@@ -10,42 +10,82 @@
 #include <attnzoo/models/seq2seq.h>
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
 namespace az = attnzoo;
 
+namespace {
+
+int usage(const char* program, const std::string& why) {
+  std::fprintf(stderr, "usage: %s [--steps N] [--seed S] [--tokenizer %s]\n%s: error: %s\n",
+               program, "char|word|bpe|unigram", program, why.c_str());
+  return 2;
+}
+
+// The whole of `text` as a number from lo up; false for "x", "3x", "-1", "".
+bool parse_count(const char* text, long long lo, long long* out) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || errno != 0 || v < lo) return false;
+  *out = v;
+  return true;
+}
+
+int run(int argc, char** argv);
+
+}  // namespace
+
+// A user's mistake is one line and exit status 2, an error inside LibTorch or
+// attnzoo one line and status 1: never an abort.
 int main(int argc, char** argv) {
-  int64_t steps = 300;
-  uint64_t seed = 1;
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", argv[0], e.what());
+    return 1;
+  }
+}
+
+namespace {
+
+int run(int argc, char** argv) {
+  long long steps = 300, seed = 1;
   az::TokenizerOptions tokens;
   tokens.kind = "char";
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--steps") == 0 && i + 1 < argc) {
-      steps = std::atoll(argv[++i]);
-    } else if (std::strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
-      seed = std::strtoull(argv[++i], nullptr, 10);
-    } else if (std::strcmp(argv[i], "--tokenizer") == 0 && i + 1 < argc) {
-      tokens.kind = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: %s [--steps N] [--seed S] [--tokenizer char|bpe|unigram]\n",
-                   argv[0]);
-      return 2;
+    const std::string flag = argv[i];
+    if (flag != "--steps" && flag != "--seed" && flag != "--tokenizer")
+      return usage(argv[0], "unknown argument " + flag);
+    if (i + 1 >= argc) return usage(argv[0], flag + " needs a value");
+    const char* value = argv[++i];
+    if (flag == "--steps" && !parse_count(value, 1, &steps))
+      return usage(argv[0], std::string("--steps: expected a whole number >= 1, not ") + value);
+    if (flag == "--seed" && !parse_count(value, 0, &seed))
+      return usage(argv[0], std::string("--seed: expected a whole number >= 0, not ") + value);
+    if (flag == "--tokenizer") {
+      tokens.kind = value;
+      if (tokens.kind != "char" && tokens.kind != "word" && tokens.kind != "bpe" &&
+          tokens.kind != "unigram")
+        return usage(argv[0],
+                     "--tokenizer: expected char, word, bpe or unigram, not " + tokens.kind);
     }
   }
   torch::manual_seed(seed);
 
   // Data: (human date, ISO date) pairs; one tokenizer for both sides,
   // SentencePiece ones trained here on both sides' text.
-  const auto pairs = az::generate_dates(4000, seed);
+  const auto pairs = az::generate_dates(4000, static_cast<uint64_t>(seed));
   std::vector<std::string> text;
   for (const auto& p : pairs) text.insert(text.end(), {p.src, p.tgt});
   tokens.vocab_size = 200;
   const auto tokenizer = az::make_tokenizer(tokens, "", &text);
-  const auto held_out = az::generate_dates(3, seed + 1000);
+  const auto held_out = az::generate_dates(3, static_cast<uint64_t>(seed) + 1000);
   std::vector<std::vector<std::string>> src_tokens, tgt_tokens;
   for (const auto& p : pairs) {
     src_tokens.push_back(tokenizer->tokenize(p.src));
@@ -70,10 +110,11 @@ int main(int argc, char** argv) {
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(3e-3));
 
   double first = 0, last = 0;
-  const int64_t window = std::min<int64_t>(20, steps);
+  const int64_t window = std::min<int64_t>(20, static_cast<int64_t>(steps));
   int64_t step = 0;
   for (uint64_t epoch = 0; step < steps; ++epoch) {
-    for (const auto& indices : az::make_batches(examples, 64, true, seed + epoch)) {
+    for (const auto& indices :
+         az::make_batches(examples, 64, true, static_cast<uint64_t>(seed) + epoch)) {
       if (step == steps) break;
       const auto batch = az::collate(examples, indices);
       const auto out = model->forward(batch.src, batch.src_lengths, batch.tgt_in);
@@ -118,3 +159,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace
