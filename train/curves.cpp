@@ -54,9 +54,9 @@ namespace {
 
 // Round tick marks covering [lo, hi]: a step of 1, 2 or 5 times a power of ten.
 std::vector<double> ticks(double lo, double hi, int at_most) {
-  if (!(hi > lo)) {
+  if (!(hi > lo)) {  // a constant: a band around it, not below 0 for a figure that is not
     const double pad = lo == 0 ? 1.0 : std::abs(lo) * 0.1;
-    lo -= pad;
+    lo = lo >= 0 ? std::max(0.0, lo - pad) : lo - pad;
     hi += pad;
   }
   const double raw = (hi - lo) / at_most;
