@@ -21,6 +21,7 @@
 #include "tasks/translation.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/curves.h"
 #include "train/loop.h"
 
 namespace attnzoo::fuzz {
@@ -35,6 +36,7 @@ class ScratchFile {
     path_ = std::string(dir) + "/attnzoo-fuzz-" + std::to_string(::getpid()) + suffix;
   }
   ~ScratchFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
   const std::string& write(std::string_view bytes) {
     FILE* f = std::fopen(path_.c_str(), "wb");
     if (f == nullptr) throw std::runtime_error("fuzz: cannot write " + path_);
@@ -126,6 +128,13 @@ void exported(std::string_view bytes) {
   for (const auto& method : file.module.get_methods()) method.function().getSchema();
 }
 
+// A metrics.jsonl (what `APP curves` reads), drawn as the loop draws it.
+void metrics_log(std::string_view bytes) {
+  static ScratchFile png(".png");
+  const auto log = read_run_log(scratch(bytes));
+  if (!log.lines.empty()) plot_curves({log, log}, "fuzz", png.path());
+}
+
 }  // namespace
 
 const std::vector<NamedTarget>& targets() {
@@ -139,7 +148,8 @@ const std::vector<NamedTarget>& targets() {
                                                {"karpathy", karpathy},
                                                {"cifar10", cifar10},
                                                {"checkpoint", checkpoint},
-                                               {"exported", exported}};
+                                               {"exported", exported},
+                                               {"metrics_log", metrics_log}};
   return all;
 }
 

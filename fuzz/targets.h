@@ -18,7 +18,7 @@ struct NamedTarget {
 };
 
 // Every target, by name: text_lines, parallel_corpus, tsv_pairs, csv, config,
-// vocab, idx, karpathy, cifar10, checkpoint, exported.
+// vocab, idx, karpathy, cifar10, checkpoint, exported, metrics_log.
 const std::vector<NamedTarget>& targets();
 
 // The target called `name`; nullptr when there is none.

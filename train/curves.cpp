@@ -16,6 +16,36 @@
 
 namespace attnzoo {
 
+namespace {
+
+// The loop writes flat objects; a line nested deeper than this, or longer
+// than a megabyte, is not one of its lines and is not parsed (a parser's
+// recursion must not meet an adversary's million brackets).
+constexpr int kMaxDepth = 16;
+constexpr size_t kMaxLine = size_t{1} << 20;
+// Steps and figures beyond this are not plotted (and cannot upset the axes).
+constexpr double kLargest = 1e15;
+
+bool shallow(const std::string& line) {
+  int depth = 0;
+  for (const char c : line) {
+    if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+bool plottable(const nlohmann::json& v) {
+  if (!v.is_number()) return false;
+  const double x = v.get<double>();
+  return std::isfinite(x) && std::abs(x) <= kLargest;
+}
+
+}  // namespace
+
 RunLog read_run_log(const std::string& run_or_file) {
   const std::string path =
       std::filesystem::is_directory(run_or_file) ? run_or_file + "/metrics.jsonl" : run_or_file;
@@ -29,9 +59,11 @@ RunLog read_run_log(const std::string& run_or_file) {
       log.label.compare(log.label.size() - file.size(), file.size(), file) == 0)
     log.label.resize(log.label.size() - file.size());  // the run's folder names it
   for (const auto& line : read_lines(path)) {
+    if (line.size() > kMaxLine || !shallow(line)) continue;
     try {
       auto j = nlohmann::json::parse(line);
-      if (j.is_object() && j.contains("step") && j.at("step").is_number())
+      if (j.is_object() && j.contains("step") && plottable(j.at("step")) &&
+          j.at("step").get<double>() >= 0)
         log.lines.push_back(std::move(j));
     } catch (const nlohmann::json::exception&) {
     }
@@ -40,11 +72,12 @@ RunLog read_run_log(const std::string& run_or_file) {
 }
 
 std::vector<std::string> curve_panels(const std::vector<RunLog>& runs) {
+  constexpr size_t kMaxPanels = 24;  // a figure, not a wall: the first 22 validation figures
   std::vector<std::string> panels = {"loss", "lr"};
   for (const auto& run : runs)
     for (const auto& line : run.lines)
       for (const auto& [key, value] : line.items())
-        if (key.rfind("valid_", 0) == 0 && value.is_number() &&
+        if (panels.size() < kMaxPanels && key.rfind("valid_", 0) == 0 && plottable(value) &&
             std::find(panels.begin(), panels.end(), key) == panels.end())
           panels.push_back(key);
   return panels;
@@ -108,8 +141,7 @@ struct Point {
 std::vector<Point> points_of(const RunLog& run, const std::string& panel) {
   std::vector<Point> out;
   for (const auto& line : run.lines)
-    if (line.contains(panel) && line.at(panel).is_number() &&
-        std::isfinite(line.at(panel).get<double>()))
+    if (line.contains(panel) && plottable(line.at(panel)))
       out.push_back({line.at("step").get<double>(), line.at(panel).get<double>()});
   return out;
 }
@@ -119,7 +151,8 @@ std::vector<Point> points_of(const RunLog& run, const std::string& panel) {
 double best_step(const RunLog& run) {
   double step = 0;
   for (const auto& line : run.lines)
-    if (line.value("best", false)) step = line.at("step").get<double>();
+    if (line.contains("best") && line.at("best").is_boolean() && line.at("best").get<bool>())
+      step = line.at("step").get<double>();
   return step;
 }
 
@@ -186,7 +219,7 @@ void draw_panel(cv::Mat& img, cv::Rect area, const std::string& panel,
       const cv::Point p(px(points[i].step), py(points[i].value));
       if (i > 0 && !(log_y && points[i - 1].value <= 0))
         cv::line(img, {px(points[i - 1].step), py(points[i - 1].value)}, p, colour, 2, cv::LINE_AA);
-      if (validation) cv::circle(img, p, 3, colour, cv::FILLED, cv::LINE_AA);
+      if (validation || points.size() == 1) cv::circle(img, p, 3, colour, cv::FILLED, cv::LINE_AA);
     }
     const double best = best_step(runs[r]);
     if (!validation || best <= 0) continue;

@@ -16,11 +16,13 @@ struct RunLog {
 };
 
 // A run folder (its metrics.jsonl) or a metrics file; lines that are not JSON
-// objects are skipped (a log cut short by a kill). UserError names a missing file.
+// objects with a step (a log cut short by a kill), longer than 1 MB or nested
+// deeper than 16 are skipped. UserError names a missing file.
 RunLog read_run_log(const std::string& run_or_file);
 
 // The panels' names in the order drawn: "loss", "lr", then every "valid_*"
-// key that holds a number, in the order the runs first log them.
+// key that holds a number, in the order the runs first log them (24 at most).
+// Numbers beyond 1e15 in size are not plotted.
 std::vector<std::string> curve_panels(const std::vector<RunLog>& runs);
 
 // Writes the figure; UserError when no run has a step to plot or `png` cannot be written.
