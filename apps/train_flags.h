@@ -213,9 +213,9 @@ inline int run_curves(const CurvesFlags& f) {
     if (!f.labels.empty()) logs.back().label = f.labels[i];
   }
   plot_curves(logs, f.title, f.out);
-  std::cout << "wrote " << f.out << " (" << curve_panels(logs).size()
-            << " panels: " << fmt::format("{}", fmt::join(curve_panels(logs), ", ")) << ")"
-            << std::endl;
+  const auto panels = curve_panels(logs);
+  std::cout << "wrote " << f.out << " (" << panels.size()
+            << " panels: " << fmt::format("{}", fmt::join(panels, ", ")) << ")" << std::endl;
   return 0;
 }
 

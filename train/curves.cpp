@@ -26,7 +26,7 @@ constexpr size_t kMaxLine = size_t{1} << 20;
 // Steps and figures beyond this are not plotted (and cannot upset the axes).
 constexpr double kLargest = 1e15;
 
-bool shallow(const std::string& line) {
+bool shallow(std::string_view line) {
   int depth = 0;
   for (const char c : line) {
     if (c == '[' || c == '{') {
@@ -44,6 +44,18 @@ bool plottable(const nlohmann::json& v) {
   return std::isfinite(x) && std::abs(x) <= kLargest;
 }
 
+// Keeps `line` when it is one the loop writes: a JSON object with a step.
+void add_line(RunLog& log, std::string_view line) {
+  if (line.size() > kMaxLine || !shallow(line)) return;
+  try {
+    auto j = nlohmann::json::parse(line);
+    if (j.is_object() && j.contains("step") && plottable(j.at("step")) &&
+        j.at("step").get<double>() >= 0)
+      log.lines.push_back(std::move(j));
+  } catch (const nlohmann::json::exception&) {
+  }
+}
+
 }  // namespace
 
 RunLog read_run_log(const std::string& run_or_file) {
@@ -58,15 +70,17 @@ RunLog read_run_log(const std::string& run_or_file) {
   if (log.label.size() > file.size() &&
       log.label.compare(log.label.size() - file.size(), file.size(), file) == 0)
     log.label.resize(log.label.size() - file.size());  // the run's folder names it
-  for (const auto& line : read_lines(path)) {
-    if (line.size() > kMaxLine || !shallow(line)) continue;
-    try {
-      auto j = nlohmann::json::parse(line);
-      if (j.is_object() && j.contains("step") && plottable(j.at("step")) &&
-          j.at("step").get<double>() >= 0)
-        log.lines.push_back(std::move(j));
-    } catch (const nlohmann::json::exception&) {
-    }
+  for (const auto& line : read_lines(path)) add_line(log, line);
+  return log;
+}
+
+RunLog parse_run_log(std::string_view text, const std::string& label) {
+  RunLog log;
+  log.label = label;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    add_line(log, text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
   }
   return log;
 }

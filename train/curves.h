@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace attnzoo {
@@ -19,6 +20,8 @@ struct RunLog {
 // objects with a step (a log cut short by a kill), longer than 1 MB or nested
 // deeper than 16 are skipped. UserError names a missing file.
 RunLog read_run_log(const std::string& run_or_file);
+// The same from metrics.jsonl's text (the loop's copy in memory).
+RunLog parse_run_log(std::string_view text, const std::string& label);
 
 // The panels' names in the order drawn: "loss", "lr", then every "valid_*"
 // key that holds a number, in the order the runs first log them (24 at most).

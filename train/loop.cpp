@@ -461,7 +461,8 @@ class Run {
     // disk or a kill leaves the previous one whole.
     metrics_.append(merged.dump()).push_back('\n');
     write_file_atomically(metrics_path_, metrics_, "the metrics log");
-    if (evaluated) plot_curves({read_run_log(metrics_path_)}, out_dir_, out_dir_ + "/curves.png");
+    if (evaluated)
+      plot_curves({parse_run_log(metrics_, out_dir_)}, out_dir_, out_dir_ + "/curves.png");
   }
 
   // Rank 0 validates; the others wait for its score, which steers best.pt,
