@@ -24,4 +24,18 @@ inline CLI::Validator at_least(double min, bool strict = false) {
 
 inline CLI::Validator above(double min) { return at_least(min, /*strict=*/true); }
 
+// A finite number from `lo` to `hi` (CLI11's Range passes NaN: every
+// comparison with it is false).
+inline CLI::Validator between(double lo, double hi) {
+  const std::string range = CLI::detail::to_string(lo) + " to " + CLI::detail::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !std::isfinite(v) || v < lo || v > hi)
+          return "must be a number from " + range + ", not " + text;
+        return "";
+      },
+      "NUMBER " + range);
+}
+
 }  // namespace attnzoo

@@ -545,7 +545,7 @@ int main(int argc, char** argv) {
   cmd_table
       ->add_option("--min-dice", table_options.min_dice,
                    "Keep a pair only if its Dice coefficient is at least this")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(between(0.0, 1.0))
       ->capture_default_str();
 
   ExportFlags export_flags;

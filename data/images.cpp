@@ -92,7 +92,11 @@ torch::Tensor decode_checked(const std::function<cv::Mat()>& decode, const Image
   cv::Mat img;
   std::string said;
   try {
-    said = capture_stderr([&] { img = decode(); });
+    if (o.capture_codec_messages) {
+      said = capture_stderr([&] { img = decode(); });
+    } else {
+      img = decode();
+    }
   } catch (const cv::Exception& e) {
     throw UserError("{}: cannot decode the image ({})", where, e.what());
   }

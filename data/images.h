@@ -14,6 +14,10 @@ struct ImageReadOptions {
   // true: scale the shorter side to `side` and cut the centre square (photos);
   // false: stretch the whole image to side x side (the scenes canvas).
   bool centre_crop = true;
+  // true: a codec's own messages ("libpng error: ...") become part of the
+  // error, caught by pointing the process's stderr at a file while it
+  // decodes; false where other threads write to stderr meanwhile (a server).
+  bool capture_codec_messages = true;
 };
 
 // Reads an image file (any format OpenCV decodes: JPEG, PNG, ...). Throws

@@ -17,8 +17,12 @@
 #include "data/tokenizer.h"
 #include "data/utf8.h"
 #include "data/vocab.h"
+#include "export/export.h"
 #include "models/seq2seq.h"
+#include "serve/http.h"
+#include "serve/server.h"
 #include "tasks/translation.h"
+#include "tests/export_cases.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/curves.h"
@@ -135,6 +139,76 @@ void metrics_log(std::string_view bytes) {
   if (!log.lines.empty()) plot_curves({log, log}, "fuzz", png.path());
 }
 
+// What one way of feeding the parser read: each request (method, path,
+// query, body) or the error that ended the stream.
+std::vector<std::string> parse_stream(std::string_view bytes, size_t piece,
+                                      const serve::HttpLimits& limits,
+                                      std::vector<serve::HttpRequest>* requests) {
+  std::vector<std::string> read;
+  serve::RequestParser parser(limits);
+  while (!bytes.empty()) {
+    const auto chunk = bytes.substr(0, piece);
+    const size_t used = parser.feed(chunk);
+    bytes.remove_prefix(used);
+    const auto state = parser.state();
+    if (state == serve::RequestParser::State::kError) {
+      read.push_back("error " + std::to_string(parser.error_status()) + " " + parser.error());
+      return read;
+    }
+    if (state == serve::RequestParser::State::kDone) {
+      const auto& r = parser.request();
+      read.push_back(r.method + " " + r.path + "?" + r.query + " " + r.body);
+      if (requests != nullptr) requests->push_back(r);
+      parser.reset();
+    } else if (used < chunk.size()) {
+      throw std::logic_error("the HTTP parser left bytes unread in the middle of a request");
+    }
+  }
+  return read;
+}
+
+// Whole HTTP requests, as a connection delivers them, without a socket: the
+// bytes fed to the request parser at once, byte by byte and 7 at a time
+// (all three must read the same), and each request read answered by a
+// ModelServer serving a translator and a forecaster. An answer must be a
+// status with a JSON body, an error's with "error".
+void http_request(std::string_view bytes) {
+  static serve::HttpLimits limits{2048, 16, 64u << 10u};
+  static serve::ModelServer* server = [] {
+    serve::ServerOptions o;
+    o.model.max_wait_ms = 0;
+    o.model.timeout_ms = 10000;
+    o.model.max_items = 8;
+    static ScratchFile translator_file(".translate.pt"), forecaster_file(".forecast.pt");
+    auto translator = testing::make_translator(testing::translator_cases()[0]);
+    save_export(export_translator(translator), translator_file.path(), "translate",
+                translator.config);
+    auto forecaster = testing::make_forecaster(testing::forecaster_cases()[0]);
+    save_export(export_forecaster(*forecaster.f), forecaster_file.path(), "forecast",
+                forecaster.f->config);
+    auto* s = new serve::ModelServer(o);  // for the process's life
+    s->add_model("m", translator_file.path());
+    s->add_model("f", forecaster_file.path());
+    return s;
+  }();
+  std::vector<serve::HttpRequest> requests;
+  const auto whole = parse_stream(bytes, bytes.size(), limits, &requests);
+  if (parse_stream(bytes, 1, limits, nullptr) != whole ||
+      parse_stream(bytes, 7, limits, nullptr) != whole)
+    throw std::logic_error("the HTTP parser reads the bytes differently when they come in pieces");
+  for (const auto& request : requests) {
+    const auto response = server->answer(request);
+    if (response.status < 200 || response.status > 599)
+      throw std::logic_error("an answer with status " + std::to_string(response.status));
+    const auto body = nlohmann::json::parse(response.body);  // must be JSON
+    if (response.status >= 400 && !body.contains("error"))
+      throw std::logic_error("an error answer without \"error\"");
+    const auto text = serve::serialize(response, true);
+    if (text.find("\r\n\r\n") != text.find("\r\n\r\n" + response.body))
+      throw std::logic_error("a response head that ends early (a header split it)");
+  }
+}
+
 }  // namespace
 
 const std::vector<NamedTarget>& targets() {
@@ -149,7 +223,8 @@ const std::vector<NamedTarget>& targets() {
                                                {"cifar10", cifar10},
                                                {"checkpoint", checkpoint},
                                                {"exported", exported},
-                                               {"metrics_log", metrics_log}};
+                                               {"metrics_log", metrics_log},
+                                               {"http_request", http_request}};
   return all;
 }
 

@@ -18,7 +18,8 @@ struct NamedTarget {
 };
 
 // Every target, by name: text_lines, parallel_corpus, tsv_pairs, csv, config,
-// vocab, idx, karpathy, cifar10, checkpoint, exported, metrics_log.
+// vocab, idx, karpathy, cifar10, checkpoint, exported, metrics_log,
+// http_request.
 const std::vector<NamedTarget>& targets();
 
 // The target called `name`; nullptr when there is none.

@@ -4,6 +4,13 @@
 // items, waiting at most max_wait after the first item of a batch for more to
 // arrive, and runs each batch with one call. A batch that throws is run again
 // item by item, so one bad item fails only its own caller.
+//
+// Admission: at most max_queue items wait (0: no limit); a submission that
+// would pass it is refused whole (Overloaded) and nothing of it is queued.
+// An item whose deadline passes while it waits fails with DeadlineExceeded
+// and is never run. Each result comes with the time its item waited and the
+// time its batch took.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -13,6 +20,7 @@
 #include <future>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -22,8 +30,34 @@ namespace attnzoo::serve {
 struct BatcherStats {
   int64_t batches = 0;
   int64_t items = 0;
-  int64_t largest = 0;  // items in the largest batch run
+  int64_t largest = 0;         // items in the largest batch run
+  int64_t queued = 0;          // items waiting now
+  int64_t refused = 0;         // items refused with Overloaded
+  int64_t expired = 0;         // items failed with DeadlineExceeded
+  std::vector<int64_t> sizes;  // [n]: batches of n items
 };
+
+// The queue is full: try again later (HTTP 503).
+class Overloaded : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// An item's deadline passed before it ran (HTTP 504).
+class DeadlineExceeded : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+template <class Result>
+struct Timed {
+  Result value;
+  double queue_ms = 0;    // from submission to the start of its batch
+  double compute_ms = 0;  // its batch's run
+  int64_t batch = 0;      // items in its batch
+};
+
+using BatchClock = std::chrono::steady_clock;
 
 template <class Item, class Result>
 class Batcher {
@@ -31,11 +65,15 @@ class Batcher {
   // Results in the order of the items; as many as there are items.
   using Run = std::function<std::vector<Result>(const std::vector<Item>&)>;
 
-  Batcher(Run run, int64_t max_batch, std::chrono::microseconds max_wait)
+  Batcher(Run run, int64_t max_batch, std::chrono::microseconds max_wait, int64_t max_queue = 0)
       : run_(std::move(run)),
         max_batch_(max_batch < 1 ? 1 : max_batch),
         max_wait_(max_wait),
-        worker_([this] { loop(); }) {}
+        max_queue_(max_queue),
+        worker_([this] { loop(); }) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.sizes.assign(static_cast<size_t>(max_batch_) + 1, 0);
+  }
 
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
@@ -49,29 +87,52 @@ class Batcher {
     wake_.notify_all();
     worker_.join();
     for (auto& pending : queue_)
-      pending.second.set_exception(
-          std::make_exception_ptr(std::runtime_error("the server is stopping")));
+      pending.promise.set_exception(std::make_exception_ptr(Overloaded("the server is stopping")));
   }
 
-  std::future<Result> submit(Item item) {
-    std::promise<Result> promise;
-    auto future = promise.get_future();
+  // Queues every item or none (Overloaded); a future per item, in order.
+  std::vector<std::future<Timed<Result>>> submit_all(
+      std::vector<Item> items, BatchClock::time_point deadline = BatchClock::time_point::max()) {
+    std::vector<std::future<Timed<Result>>> futures;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_) throw std::runtime_error("the server is stopping");
-      queue_.emplace_back(std::move(item), std::move(promise));
+      if (stopping_) throw Overloaded("the server is stopping");
+      if (max_queue_ > 0 && static_cast<int64_t>(queue_.size() + items.size()) > max_queue_) {
+        stats_.refused += static_cast<int64_t>(items.size());
+        throw Overloaded("the model's queue is full (" + std::to_string(queue_.size()) +
+                         " inputs waiting, at most " + std::to_string(max_queue_) + ")");
+      }
+      const auto now = BatchClock::now();
+      for (auto& item : items) {
+        Pending p{std::move(item), {}, now, deadline};
+        futures.push_back(p.promise.get_future());
+        queue_.push_back(std::move(p));
+      }
     }
     wake_.notify_one();
-    return future;
+    return futures;
+  }
+
+  std::future<Timed<Result>> submit(
+      Item item, BatchClock::time_point deadline = BatchClock::time_point::max()) {
+    std::vector<Item> one;
+    one.push_back(std::move(item));
+    return std::move(submit_all(std::move(one), deadline)[0]);
   }
 
   BatcherStats stats() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return stats_;
+    BatcherStats s = stats_;
+    s.queued = static_cast<int64_t>(queue_.size());
+    return s;
   }
 
  private:
-  using Pending = std::pair<Item, std::promise<Result>>;
+  struct Pending {
+    Item item;
+    std::promise<Timed<Result>> promise;
+    BatchClock::time_point submitted, deadline;
+  };
 
   void loop() {
     for (;;) {
@@ -86,43 +147,64 @@ class Batcher {
           return stopping_ || static_cast<int64_t>(queue_.size()) >= max_batch_;
         });
         if (stopping_) return;
-        const size_t n = std::min(queue_.size(), static_cast<size_t>(max_batch_));
-        for (size_t i = 0; i < n; ++i) {
-          batch.push_back(std::move(queue_.front()));
+        const auto now = BatchClock::now();
+        while (!queue_.empty() && static_cast<int64_t>(batch.size()) < max_batch_) {
+          Pending p = std::move(queue_.front());
           queue_.pop_front();
+          if (p.deadline <= now) {  // never run: its caller has given up on it
+            stats_.expired += 1;
+            p.promise.set_exception(std::make_exception_ptr(
+                DeadlineExceeded("the request's deadline passed while it waited for the model")));
+            continue;
+          }
+          batch.push_back(std::move(p));
         }
+        if (batch.empty()) continue;
+        const size_t n = batch.size();
         stats_.batches += 1;
         stats_.items += static_cast<int64_t>(n);
         stats_.largest = std::max<int64_t>(stats_.largest, static_cast<int64_t>(n));
+        if (n < stats_.sizes.size()) stats_.sizes[n] += 1;
       }
       execute(batch);
     }
   }
 
+  static double ms(BatchClock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  }
+
   void execute(std::vector<Pending>& batch) {
     std::vector<Item> items;
     items.reserve(batch.size());
-    for (auto& p : batch) items.push_back(p.first);
+    for (auto& p : batch) items.push_back(p.item);
+    const auto start = BatchClock::now();
+    auto answer = [&](Pending& p, Result&& r, BatchClock::time_point end, int64_t size) {
+      p.promise.set_value(
+          Timed<Result>{std::move(r), ms(start - p.submitted), ms(end - start), size});
+    };
     try {
       auto results = run_(items);
       if (results.size() != batch.size())
         throw std::logic_error("batcher: the run gave a result count unlike the item count");
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].second.set_value(std::move(results[i]));
+      const auto end = BatchClock::now();
+      for (size_t i = 0; i < batch.size(); ++i)
+        answer(batch[i], std::move(results[i]), end, static_cast<int64_t>(batch.size()));
       return;
     } catch (...) {
       if (batch.size() == 1) {
-        batch[0].second.set_exception(std::current_exception());
+        batch[0].promise.set_exception(std::current_exception());
         return;
       }
     }
     for (auto& p : batch) {  // alone, each item meets only its own error
       try {
-        auto results = run_({p.first});
+        auto results = run_({p.item});
         if (results.size() != 1)
           throw std::logic_error("batcher: the run gave a result count unlike the item count");
-        p.second.set_value(std::move(results[0]));
+        answer(p, std::move(results[0]), BatchClock::now(), 1);
       } catch (...) {
-        p.second.set_exception(std::current_exception());
+        p.promise.set_exception(std::current_exception());
       }
     }
   }
@@ -130,6 +212,7 @@ class Batcher {
   Run run_;
   const int64_t max_batch_;
   const std::chrono::microseconds max_wait_;
+  const int64_t max_queue_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> queue_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cfloat>
 #include <cmath>
 #include <map>
 #include <set>
@@ -21,6 +22,46 @@ namespace {
 using nlohmann::json;
 
 RequestError bad(const std::string& what) { return RequestError(400, what); }
+
+// A value as an error message may quote it: its JSON, cut at 60 characters.
+std::string brief(const json& v) {
+  std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+// Width and height from a PNG's or a JPEG's header, read before anything is
+// decoded; {0, 0} for any other bytes.
+std::pair<int64_t, int64_t> image_size(const std::string& b) {
+  auto byte = [&](size_t i) -> int64_t {
+    return i < b.size() ? static_cast<unsigned char>(b[i]) : -1;
+  };
+  auto be16 = [&](size_t i) { return (byte(i) << 8) | byte(i + 1); };
+  if (b.size() >= 24 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 && b.compare(12, 4, "IHDR") == 0)
+    return {(be16(16) << 16) | be16(18), (be16(20) << 16) | be16(22)};
+  if (byte(0) != 0xFF || byte(1) != 0xD8) return {0, 0};
+  size_t i = 2;
+  while (i + 9 < b.size()) {
+    if (byte(i) != 0xFF) return {0, 0};
+    const int64_t marker = byte(i + 1);
+    if (marker == 0xFF) {  // fill byte
+      i += 1;
+      continue;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {  // no length
+      i += 2;
+      continue;
+    }
+    if (marker == 0xD9 || marker == 0xDA) return {0, 0};  // no frame header before the scan
+    const bool frame =
+        marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (frame) return {be16(i + 7), be16(i + 5)};
+    const int64_t length = be16(i + 2);
+    if (length < 2) return {0, 0};
+    i += 2 + static_cast<size_t>(length);
+  }
+  return {0, 0};
+}
 
 // Standard base64 (RFC 4648), padding optional, whitespace and a data URL's
 // "data:...;base64," prefix ignored.
@@ -88,7 +129,7 @@ int64_t integer(const json& request, const std::string& key, int64_t lo, int64_t
     const int64_t n = v.get<int64_t>();
     if (n >= lo && n <= hi) return n;
   }
-  throw bad(fmt::format("\"{}\" must be an integer from {} to {}, not {}", key, lo, hi, v.dump()));
+  throw bad(fmt::format("\"{}\" must be an integer from {} to {}, not {}", key, lo, hi, brief(v)));
 }
 
 json tensor_rows(const torch::Tensor& t) {
@@ -119,18 +160,37 @@ bool blank(const std::string& s) { return s.find_first_not_of(" \t") == std::str
 // What each app's requests may hold, for the unknown-field error.
 const std::map<std::string, std::vector<std::string>>& fields() {
   static const std::map<std::string, std::vector<std::string>> f = {
-      {"translate", {"text", "texts", "ids", "beam", "n_best", "attention"}},
-      {"caption", {"image", "images", "beam"}},
-      {"glimpse", {"image", "images", "top_k"}},
-      {"forecast", {"values", "windows"}},
+      {"translate", {"text", "texts", "ids", "beam", "n_best", "attention", "timeout_ms"}},
+      {"caption", {"image", "images", "beam", "timeout_ms"}},
+      {"glimpse", {"image", "images", "top_k", "timeout_ms"}},
+      {"forecast", {"values", "windows", "timeout_ms"}},
   };
   return f;
+}
+
+// What a file's config may show a client: the model's shape and decoding,
+// never the data, training or any path on the server's disks.
+json public_config(const json& config) {
+  json out = json::object();
+  if (!config.is_object()) return out;
+  for (const auto& [section, values] : config.items()) {
+    if (section == "data" || section == "train" || !values.is_object()) continue;
+    json kept = json::object();
+    for (const auto& [key, value] : values.items()) {
+      const bool path_like =
+          key == "weights" || key == "cache" ||
+          (value.is_string() && value.get<std::string>().find_first_of("/\\") != std::string::npos);
+      if (!path_like) kept[key] = value;
+    }
+    out[section] = kept;
+  }
+  return out;
 }
 
 }  // namespace
 
 ServedModel::ServedModel(std::string name, const std::string& path, const ServeOptions& options)
-    : name_(std::move(name)), max_items_(options.max_items) {
+    : name_(std::move(name)), options_(options) {
   auto loaded = load_exported(path);
   module_ = loaded.module;
   record_ = loaded.record;
@@ -148,7 +208,29 @@ ServedModel::ServedModel(std::string name, const std::string& path, const ServeO
     for (const auto& c : module_.attr("channels").toListRef()) channels_.push_back(c.toStringRef());
   batcher_ = std::make_unique<Batcher<Item, json>>(
       [this](const std::vector<Item>& items) { return run(items); }, options.max_batch,
-      std::chrono::microseconds(static_cast<int64_t>(std::llround(options.max_wait_ms * 1000))));
+      std::chrono::microseconds(static_cast<int64_t>(std::llround(options.max_wait_ms * 1000))),
+      options.max_queue);
+}
+
+void ServedModel::warm_up() {
+  Item item;
+  if (app_ == "translate") {
+    item.text = "a";
+    if (!text_) item.ids = {0};
+  } else if (app_ == "forecast") {
+    if (module_.attr("time_features").toBool()) return;  // not served; nothing to warm
+    item.input =
+        torch::zeros({module_.attr("input_len").toInt(), static_cast<int64_t>(channels_.size())});
+  } else {
+    const int64_t side = module_.attr("image_side").toInt();
+    item.input = module_.attr("image_grey").toBool() ? torch::zeros({side, side}, torch::kUInt8)
+                                                     : torch::zeros({side, side, 3}, torch::kUInt8);
+  }
+  try {
+    run({item});
+  } catch (const std::exception& e) {
+    throw UserError("{}: the model fails on a first input: {}", name_, e.what());
+  }
 }
 
 json ServedModel::info() const {
@@ -161,7 +243,12 @@ json ServedModel::info() const {
               {"batches", s.batches},
               {"items", s.items},
               {"largest_batch", s.largest},
-              {"config", record_.value("config", json::object())}};
+              {"queued", s.queued},
+              {"refused", s.refused},
+              {"expired", s.expired},
+              {"max_queue", options_.max_queue},
+              {"ready", true},
+              {"config", public_config(record_.value("config", json::object()))}};
   if (app_ == "translate") {
     out["input"] = text_ ? "text" : "ids";
     out["default_beam"] = module_.attr("default_beam").toInt();
@@ -177,6 +264,19 @@ json ServedModel::info() const {
   return out;
 }
 
+ModelGauges ServedModel::gauges() const {
+  const auto s = batcher_->stats();
+  ModelGauges g;
+  g.queued = s.queued;
+  g.batches = s.batches;
+  g.items = s.items;
+  g.refused = s.refused;
+  g.expired = s.expired;
+  g.batch_sizes = s.sizes;
+  g.ready = true;
+  return g;
+}
+
 Item ServedModel::options_item(const json& request) const {
   Item item;
   if (app_ == "translate") {
@@ -184,7 +284,7 @@ Item ServedModel::options_item(const json& request) const {
     item.n_best = integer(request, "n_best", 1, 64, 1);
     if (request.contains("attention")) {
       if (!request.at("attention").is_boolean())
-        throw bad("\"attention\" must be true or false, not " + request.at("attention").dump());
+        throw bad("\"attention\" must be true or false, not " + brief(request.at("attention")));
       item.attention = request.at("attention").get<bool>();
     }
     if (!batch_method_ && text_ && (item.beam > 0 || item.n_best > 1))
@@ -216,6 +316,16 @@ torch::Tensor ServedModel::image(const std::string& bytes, const std::string& wh
   o.side = module_.attr("image_side").toInt();
   o.grey = module_.attr("image_grey").toBool();
   o.centre_crop = module_.attr("image_crop").toBool();
+  // Decoded in a worker thread next to others: the codec's messages are not
+  // captured (that redirects the whole process's stderr).
+  o.capture_codec_messages = false;
+  const auto [width, height] = image_size(bytes);
+  if (width <= 0 || height <= 0)
+    throw bad(where + ": not a PNG or JPEG image (or its header is broken)");
+  if (width * height > options_.max_image_pixels)
+    throw RequestError(413, fmt::format("{}: {}x{} pixels; this server takes at most {} pixels an "
+                                        "image",
+                                        where, width, height, options_.max_image_pixels));
   try {
     return decode_image(bytes, o, where);
   } catch (const UserError& e) {
@@ -239,9 +349,11 @@ torch::Tensor ServedModel::window(const json& rows, const std::string& where) co
                             fmt::join(channels_, ", ")));
     for (int64_t c = 0; c < width; ++c) {
       const auto& v = row[static_cast<size_t>(c)];
-      if (!v.is_number() || !std::isfinite(v.get<double>()))
-        throw bad(
-            fmt::format("{}[{}][{}]: must be a finite number, not {}", where, i, c, v.dump()));
+      // Within float range: a larger double passes isfinite and becomes inf.
+      if (!v.is_number() || !std::isfinite(v.get<double>()) ||
+          std::abs(v.get<double>()) > static_cast<double>(FLT_MAX))
+        throw bad(fmt::format("{}[{}][{}]: must be a finite number within float range, not {}",
+                              where, i, c, brief(v)));
       a[i][c] = v.get<float>();
     }
   }
@@ -256,7 +368,7 @@ void ServedModel::check_fields(const json& request) const {
                             fmt::join(allowed, ", ")));
 }
 
-json ServedModel::handle_json(const json& request) {
+json ServedModel::handle_json(const json& request, RequestContext& context) {
   if (!request.is_object()) throw bad("the body must be a JSON object");
   check_fields(request);
   if (app_ == "translate" && !text_ && (request.contains("text") || request.contains("texts")))
@@ -280,10 +392,10 @@ json ServedModel::handle_json(const json& request) {
     values = request.at(many);
     if (!values.is_array() || values.empty())
       throw bad(fmt::format("\"{}\" must be a non-empty list", many));
-    if (static_cast<int64_t>(values.size()) > max_items_)
+    if (static_cast<int64_t>(values.size()) > options_.max_items)
       throw RequestError(413, fmt::format("\"{}\" holds {} inputs; this server takes at most {} "
                                           "a request",
-                                          many, values.size(), max_items_));
+                                          many, values.size(), options_.max_items));
   } else {
     values.push_back(request.at(one));
   }
@@ -293,19 +405,23 @@ json ServedModel::handle_json(const json& request) {
     const auto& v = values[i];
     Item item = base;
     if (app_ == "translate" && text_) {
-      if (!v.is_string()) throw bad(where + ": must be a string, not " + v.dump());
+      if (!v.is_string()) throw bad(where + ": must be a string, not " + brief(v));
       try {
-        item.text = check_input_line(v.get<std::string>(), where);
+        item.text = check_input_line(v.get<std::string>(), where,
+                                     static_cast<size_t>(options_.max_text_bytes));
       } catch (const UserError& e) {
         throw bad(e.what());
       }
     } else if (app_ == "translate") {
       const int64_t vocab = static_cast<int64_t>(module_.attr("src_tokens").toListRef().size());
       if (!v.is_array()) throw bad(where + ": must be a list of integers");
+      if (static_cast<int64_t>(v.size()) > kMaxIds)
+        throw RequestError(
+            413, fmt::format("{}: {} ids; this server takes at most {}", where, v.size(), kMaxIds));
       for (const auto& id : v) {
         if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= vocab)
           throw bad(
-              fmt::format("{}: {} is not a source id (0 to {})", where, id.dump(), vocab - 1));
+              fmt::format("{}: {} is not a source id (0 to {})", where, brief(id), vocab - 1));
         item.ids.push_back(id.get<int64_t>());
       }
     } else if (app_ == "forecast") {
@@ -318,16 +434,17 @@ json ServedModel::handle_json(const json& request) {
     }
     items.push_back(std::move(item));
   }
-  return answer(std::move(items), plural);
+  return answer(std::move(items), plural, request, context);
 }
 
-json ServedModel::handle_images(const std::vector<std::string>& files, const json& form) {
+json ServedModel::handle_images(const std::vector<std::string>& files, const json& form,
+                                RequestContext& context) {
   if (app_ != "caption" && app_ != "glimpse")
     throw bad("a " + app_ + " model takes a JSON body, not an upload");
   if (files.empty()) throw bad("the upload has no file field named \"image\"");
-  if (static_cast<int64_t>(files.size()) > max_items_)
+  if (static_cast<int64_t>(files.size()) > options_.max_items)
     throw RequestError(413, fmt::format("{} images; this server takes at most {} a request",
-                                        files.size(), max_items_));
+                                        files.size(), options_.max_items));
   check_fields(form);
   const Item base = options_item(form);
   std::vector<Item> items;
@@ -336,14 +453,46 @@ json ServedModel::handle_images(const std::vector<std::string>& files, const jso
     item.input = image(files[i], fmt::format("image {}", i + 1));
     items.push_back(std::move(item));
   }
-  return answer(std::move(items), files.size() > 1);
+  return answer(std::move(items), files.size() > 1, form, context);
 }
 
-json ServedModel::answer(std::vector<Item> items, bool plural) {
-  std::vector<std::future<json>> futures;
-  for (auto& item : items) futures.push_back(batcher_->submit(std::move(item)));
+json ServedModel::answer(std::vector<Item> items, bool plural, const json& request,
+                         RequestContext& context) {
+  // The server's deadline, or the request's own where it is sooner.
+  const int64_t most = options_.timeout_ms > 0 ? static_cast<int64_t>(options_.timeout_ms)
+                                               : int64_t{24} * 3600 * 1000;
+  const int64_t timeout = integer(request, "timeout_ms", 1, most, most);
+  if (options_.timeout_ms > 0 || request.contains("timeout_ms"))
+    context.deadline =
+        std::min(context.deadline, BatchClock::now() + std::chrono::milliseconds(timeout));
+  context.inputs = static_cast<int64_t>(items.size());
+  std::vector<std::future<Timed<json>>> futures;
+  try {
+    futures = batcher_->submit_all(std::move(items), context.deadline);
+  } catch (const Overloaded& e) {
+    throw RequestError(503, e.what());
+  }
   json results = json::array();
-  for (auto& f : futures) results.push_back(f.get());  // rethrows a run's error
+  std::exception_ptr failed;
+  for (auto& f : futures) {
+    try {
+      auto timed = f.get();  // rethrows a run's error
+      context.queue_ms = std::max(context.queue_ms, timed.queue_ms);
+      context.compute_ms = std::max(context.compute_ms, timed.compute_ms);
+      results.push_back(std::move(timed.value));
+    } catch (...) {
+      if (!failed) failed = std::current_exception();  // every future is waited for first
+    }
+  }
+  if (failed) {
+    try {
+      std::rethrow_exception(failed);
+    } catch (const DeadlineExceeded& e) {
+      throw RequestError(504, e.what());
+    } catch (const Overloaded& e) {
+      throw RequestError(503, e.what());
+    }
+  }
   if (!plural) {
     auto out = results[0];
     out["model"] = name_;

@@ -12,7 +12,14 @@
 //   glimpse    {"image": ...} or {"images": [...]}, optional "top_k" (1-#classes)
 //   forecast   {"values": [[...], ...]} (input_len rows of the file's channels)
 //              or {"windows": [...]}
+//   every app  optional "timeout_ms" (1 to the server's --timeout-ms): the
+//              request's deadline, which it may only shorten
 // A plural field answers {"results": [...]}, one object per input in order.
+//
+// Bounds on what one request may cost: max_items inputs, texts of at most
+// max_text_bytes, SentencePiece inputs of at most kMaxIds ids, PNG or JPEG
+// images of at most max_image_pixels (read from the file's header before it
+// is decoded), forecast values within float range.
 #include <torch/script.h>
 #include <nlohmann/json.hpp>
 
@@ -23,6 +30,7 @@
 #include <vector>
 
 #include "serve/batcher.h"
+#include "serve/metrics.h"
 
 namespace attnzoo::serve {
 
@@ -45,9 +53,23 @@ struct Item {
 };
 
 struct ServeOptions {
-  int64_t max_batch = 32;   // items per batched run (1: one at a time)
-  double max_wait_ms = 5;   // how long a batch waits for more after its first item
-  int64_t max_items = 256;  // inputs in one request
+  int64_t max_batch = 32;               // items per batched run (1: one at a time)
+  double max_wait_ms = 5;               // how long a batch waits for more after its first item
+  int64_t max_items = 256;              // inputs in one request
+  int64_t max_queue = 512;              // inputs waiting per model; past it 503 (0: no limit)
+  double timeout_ms = 30000;            // a request's deadline (0: none)
+  int64_t max_text_bytes = 16384;       // one text to translate
+  int64_t max_image_pixels = 16777216;  // one image, width x height
+};
+
+constexpr int64_t kMaxIds = 4096;  // ids in one SentencePiece input
+
+// One request's deadline in, and what it cost out (for the access log).
+struct RequestContext {
+  BatchClock::time_point deadline = BatchClock::time_point::max();
+  std::string model;
+  int64_t inputs = 0;
+  double queue_ms = 0, compute_ms = 0;  // the slowest input's
 };
 
 class ServedModel {
@@ -58,19 +80,27 @@ class ServedModel {
   const std::string& app() const { return app_; }
   // Name, app, version, config, inputs and batching figures: GET /v1/models.
   nlohmann::json info() const;
+  // Its batcher's figures now, for GET /metrics.
+  ModelGauges gauges() const;
+
+  // Runs one made-up input through the model (UserError when it fails), so
+  // that the first request does not pay for the first run.
+  void warm_up();
 
   // A JSON request body -> the answer; RequestError when the request is wrong.
-  nlohmann::json handle_json(const nlohmann::json& request);
+  nlohmann::json handle_json(const nlohmann::json& request, RequestContext& context);
   // Image files uploaded as multipart/form-data (caption, glimpse) and form
-  // fields (beam, top_k) as strings.
-  nlohmann::json handle_images(const std::vector<std::string>& files, const nlohmann::json& fields);
+  // fields (beam, top_k, timeout_ms) as strings.
+  nlohmann::json handle_images(const std::vector<std::string>& files, const nlohmann::json& fields,
+                               RequestContext& context);
 
  private:
   std::vector<nlohmann::json> run(const std::vector<Item>& items);
   std::vector<nlohmann::json> run_translate(const std::vector<Item>& items);
   std::vector<nlohmann::json> run_images(const std::vector<Item>& items);
   std::vector<nlohmann::json> run_forecast(const std::vector<Item>& items);
-  nlohmann::json answer(std::vector<Item> items, bool plural);
+  nlohmann::json answer(std::vector<Item> items, bool plural, const nlohmann::json& request,
+                        RequestContext& context);
   void check_fields(const nlohmann::json& request) const;
   Item options_item(const nlohmann::json& request) const;
   torch::Tensor image(const std::string& bytes, const std::string& where) const;
@@ -82,7 +112,7 @@ class ServedModel {
   bool batch_method_ = false;  // translate: the file has translate_batch
   bool text_ = true;           // translate: takes text (not SentencePiece ids)
   std::vector<std::string> classes_, channels_;
-  int64_t max_items_;
+  ServeOptions options_;
   std::unique_ptr<Batcher<Item, nlohmann::json>> batcher_;
 };
 

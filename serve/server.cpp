@@ -2,160 +2,439 @@
 
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
-#include <httplib.h>
+#include <unistd.h>
 
-#include <sys/socket.h>
-
-#include <iostream>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <random>
 #include <utility>
 
 #include "data/error.h"
+#include "serve/line_log.h"
 
 namespace attnzoo::serve {
 namespace {
 
 using nlohmann::json;
+using Clock = std::chrono::steady_clock;
 
-void reply(httplib::Response& res, int status, const json& body) {
-  res.status = status;
+HttpResponse reply(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
   // Invalid UTF-8 (from a model's vocabulary or an echoed input) is replaced, never a throw.
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
 }
 
-void fail(httplib::Response& res, int status, const std::string& what) {
-  reply(res, status, {{"error", what}});
+HttpResponse error_reply(int status, const std::string& what) {
+  HttpResponse r = reply(status, {{"error", what}});
+  if (status == 503) r.set_header("Retry-After", "1");
+  if (status == 405) r.set_header("Allow", "GET, HEAD");
+  return r;
 }
+
+// The routes and the methods each takes (for 405 and Allow).
+bool is_reload(const std::string& path) {
+  const std::string prefix = "/v1/models/", suffix = "/reload";
+  return path.size() > prefix.size() + suffix.size() && path.rfind(prefix, 0) == 0 &&
+         path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+         path.find('/', prefix.size()) == path.size() - suffix.size();
+}
+
+// Equal strings, in a time that does not depend on where they differ.
+bool same_key(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i)
+    diff |= static_cast<unsigned char>((i < a.size() ? a[i] : 0) ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+
+bool any_key(const std::vector<std::string>& keys, const std::string& given) {
+  bool found = false;
+  for (const auto& k : keys) found = same_key(k, given) || found;  // every key is compared
+  return found;
+}
+
+std::string allowed_methods(const std::string& path) {
+  if (is_reload(path)) return "POST";
+  if (path == "/health" || path == "/health/live" || path == "/health/ready" ||
+      path == "/v1/models" || path == "/metrics")
+    return "GET, HEAD";
+  const std::string prefix = "/v1/models/";
+  if (path.rfind(prefix, 0) == 0 && path.size() > prefix.size() &&
+      path.find('/', prefix.size()) == std::string::npos)
+    return "GET, HEAD, POST";
+  return "";
+}
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}Z", text, ms);
+}
+
+// The start of a request's answer, for the access log's total milliseconds
+// (handlers run on one thread each, so thread-local is the request's).
+thread_local Clock::time_point request_start;
 
 }  // namespace
 
-ModelServer::ModelServer(ServerOptions options)
-    : options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
-  const size_t threads = static_cast<size_t>(std::max(1, options_.http_threads));
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http_->set_payload_max_length(options_.max_body_bytes);
-  // SO_REUSEADDR (a restart binds at once), not the library's default
-  // SO_REUSEPORT, with which a second server on the port would start and
-  // silently take half the connections. The library listens with a backlog
-  // of 5 (CPPHTTPLIB_LISTEN_BACKLOG, fixed when Debian built it): a burst of
-  // connections overflows it and some are reset; so the socket is noted and
-  // listen() called on it again after bind() with a larger one (Linux takes
-  // the new backlog).
-  http_->set_socket_options([this](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    socket_ = sock;
-  });
-  routes();
+json parse_request_json(const std::string& body, int max_depth) {
+  // The depth is counted on the bytes, before the parser builds anything.
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        throw RequestError(400,
+                           fmt::format("the JSON body nests deeper than {} levels", max_depth));
+    }
+    if ((c == ']' || c == '}') && depth > 0) --depth;
+  }
+  try {
+    return json::parse(body);
+  } catch (const json::parse_error& e) {
+    throw RequestError(400, fmt::format("malformed JSON: {}", e.what()));
+  }
 }
 
-ModelServer::~ModelServer() { stop(); }
+std::vector<std::string> read_keys(const std::string& path, const std::string& flag) {
+  std::ifstream in(path);
+  if (!in) throw UserError("{} {}: cannot read the file", flag, path);
+  std::vector<std::string> keys;
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t hash = line.find('#');
+    if (hash != std::string::npos) line.erase(hash);
+    const auto begin = line.find_first_not_of(" \t\r");
+    if (begin == std::string::npos) continue;
+    line = line.substr(begin, line.find_last_not_of(" \t\r") - begin + 1);
+    if (line.size() < 16 || line.find_first_of(" \t") != std::string::npos)
+      throw UserError("{} {}: a key must be 16 or more characters without spaces (line of {})",
+                      flag, path, line.size());
+    keys.push_back(line);
+  }
+  if (keys.empty()) throw UserError("{} {}: no key in the file", flag, path);
+  return keys;
+}
+
+std::string request_id(const HttpRequest& request) {
+  const std::string& given = request.header("x-request-id");
+  if (!given.empty() && given.size() <= 128 &&
+      std::all_of(given.begin(), given.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
+    return given;
+  thread_local std::mt19937_64 random(std::random_device{}() ^ static_cast<uint64_t>(::getpid())
+                                                                   << 32u);
+  return fmt::format("{:016x}", random());
+}
+
+ModelServer::ModelServer(ServerOptions options) : options_(std::move(options)) {
+  HttpHandlers handlers;
+  handlers.answer = [this](const HttpRequest& r) { return answer(r); };
+  handlers.refuse = [this](int status, const std::string& why, const HttpRequest& r) {
+    return refuse(status, why, r);
+  };
+  // Health and the lists are answered on the connection thread: they never wait.
+  handlers.quick = [](const HttpRequest& r) { return r.method != "POST"; };
+  http_ = std::make_unique<HttpServer>(options_.http, std::move(handlers));
+}
+
+ModelServer::~ModelServer() = default;
 
 void ModelServer::add_model(const std::string& name, const std::string& path) {
-  if (name.empty() || name.find_first_of("/?# ") != std::string::npos)
-    throw UserError("--model {}={}: a model name without '/', '?', '#' or spaces", name, path);
-  if (models_.count(name)) throw UserError("--model {}: two models of that name", name);
-  models_[name] = std::make_unique<ServedModel>(name, path, options_.model);
+  if (name.empty() || name.find_first_of("/?#% ") != std::string::npos)
+    throw UserError("--model {}={}: a model name without '/', '?', '#', '%' or spaces", name, path);
+  {
+    std::shared_lock<std::shared_mutex> lock(models_mutex_);
+    if (models_.count(name)) throw UserError("--model {}: two models of that name", name);
+  }
+  loading_ += 1;
+  try {
+    auto model = std::make_shared<ServedModel>(name, path, options_.model);
+    model->warm_up();
+    std::unique_lock<std::shared_mutex> lock(models_mutex_);
+    if (models_.count(name)) throw UserError("--model {}: two models of that name", name);
+    models_[name] = std::move(model);
+    paths_[name] = path;
+  } catch (...) {
+    loading_ -= 1;
+    throw;
+  }
+  loading_ -= 1;
+}
+
+void ModelServer::reload(const std::string& name, const std::string& path) {
+  const std::lock_guard<std::mutex> one_at_a_time(reload_mutex_);
+  std::shared_ptr<ServedModel> old;
+  std::string file = path;
+  {
+    std::shared_lock<std::shared_mutex> lock(models_mutex_);
+    const auto it = models_.find(name);
+    if (it == models_.end()) throw RequestError(404, fmt::format("no model \"{}\"", name));
+    old = it->second;
+    if (file.empty()) file = paths_.at(name);
+  }
+  loading_ += 1;  // not ready while a model reloads; the old one serves meanwhile
+  struct Done {
+    std::atomic<int>& n;
+    ~Done() { n -= 1; }
+  } done{loading_};
+  std::shared_ptr<ServedModel> fresh;
+  try {
+    fresh = std::make_shared<ServedModel>(name, file, options_.model);
+    fresh->warm_up();
+  } catch (const std::exception& e) {
+    throw RequestError(409, fmt::format("{} stays as it was: {}", name, e.what()));
+  }
+  if (fresh->app() != old->app())
+    throw RequestError(409, fmt::format("{} stays as it was: {} is a {} model, not {}", name, file,
+                                        fresh->app(), old->app()));
+  std::unique_lock<std::shared_mutex> lock(models_mutex_);
+  models_[name] = std::move(fresh);
+  paths_[name] = file;
+}
+
+std::vector<std::string> ModelServer::reload_all() {
+  std::vector<std::string> names, said;
+  {
+    std::shared_lock<std::shared_mutex> lock(models_mutex_);
+    for (const auto& [name, m] : models_) names.push_back(name);
+  }
+  for (const auto& name : names) {
+    try {
+      reload(name);
+      std::shared_lock<std::shared_mutex> lock(models_mutex_);
+      said.push_back(fmt::format("reloaded {} from {}", name, paths_.at(name)));
+    } catch (const std::exception& e) {
+      said.push_back(fmt::format("not reloaded: {}", e.what()));
+    }
+  }
+  return said;
 }
 
 int ModelServer::bind() {
-  if (options_.port == 0) {
-    port_ = http_->bind_to_any_port(options_.host);
-  } else {
-    port_ = http_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
-  }
-  if (port_ < 0)
-    throw UserError("cannot listen on {}:{} (in use, or not an address of this machine)",
-                    options_.host, options_.port);
-  if (socket_ >= 0) ::listen(socket_, 1024);
+  port_ = http_->bind();
   return port_;
 }
 
-void ModelServer::serve() { http_->listen_after_bind(); }
+void ModelServer::serve() { http_->serve(); }
 
-void ModelServer::stop() {
-  if (http_) http_->stop();
+void ModelServer::stop() { http_->stop(options_.drain_s); }
+
+bool ModelServer::ready() const {
+  std::shared_lock<std::shared_mutex> lock(models_mutex_);
+  return !models_.empty() && loading_ == 0 && !http_->stopping();
 }
 
-void ModelServer::routes() {
-  auto& s = *http_;
-  s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, {{"status", "ok"}, {"models", models_.size()}});
-  });
-  s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    json list = json::array();
-    for (const auto& [name, model] : models_) list.push_back(model->info());
-    reply(res, 200, {{"models", list}});
-  });
-  auto find = [this](const httplib::Request& req, httplib::Response& res) -> ServedModel* {
-    const std::string name = req.matches[1];
-    const auto it = models_.find(name);
-    if (it != models_.end()) return it->second.get();
-    std::string names;
-    for (const auto& [n, m] : models_) names += (names.empty() ? "" : ", ") + n;
-    fail(res, 404, fmt::format("no model \"{}\"; this server has {}", name, names));
-    return nullptr;
-  };
-  s.Get(R"(/v1/models/([^/]+))", [find](const httplib::Request& req, httplib::Response& res) {
-    if (auto* model = find(req, res)) reply(res, 200, model->info());
-  });
-  s.Post(R"(/v1/models/([^/]+))", [find](const httplib::Request& req, httplib::Response& res) {
-    auto* model = find(req, res);
-    if (model == nullptr) return;
-    try {
-      if (req.is_multipart_form_data()) {
-        std::vector<std::string> files;
-        json form = json::object();
-        for (const auto& [key, part] : req.files) {
-          if (key == "image") {
-            files.push_back(part.content);
-          } else {
-            form[key] = part.content;
-          }
-        }
-        reply(res, 200, model->handle_images(files, form));
-        return;
-      }
-      json request;
-      try {
-        request = json::parse(req.body);
-      } catch (const json::parse_error& e) {
-        fail(res, 400, fmt::format("malformed JSON: {}", e.what()));
-        return;
-      }
-      reply(res, 200, model->handle_json(request));
-    } catch (const RequestError& e) {
-      fail(res, e.status, e.what());
-    } catch (const UserError& e) {
-      fail(res, 400, e.what());
-    } catch (const c10::Error& e) {
-      fail(res, 500, std::string("error inside the model: ") + e.what_without_backtrace());
+std::shared_ptr<ServedModel> ModelServer::model(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> lock(models_mutex_);
+  const auto it = models_.find(name);
+  return it == models_.end() ? nullptr : it->second;
+}
+
+HttpResponse ModelServer::answer(const HttpRequest& request) {
+  request_start = Clock::now();
+  RequestContext context;
+  HttpResponse response;
+  try {
+    response = route(request, context);
+  } catch (const RequestError& e) {
+    response = error_reply(e.status, e.what());
+  } catch (const UserError& e) {
+    response = error_reply(400, e.what());
+  } catch (const c10::Error& e) {
+    response =
+        error_reply(500, std::string("error inside the model: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    response = error_reply(500, e.what());
+  }
+  return finish(std::move(response), request, context);
+}
+
+HttpResponse ModelServer::refuse(int status, const std::string& why, const HttpRequest& request) {
+  request_start = Clock::now();
+  HttpResponse r = error_reply(status, why);
+  if (status == 405) r.set_header("Allow", allowed_methods(request.path));
+  return finish(std::move(r), request, RequestContext());
+}
+
+HttpResponse ModelServer::finish(HttpResponse response, const HttpRequest& request,
+                                 const RequestContext& context) {
+  const std::string id = request_id(request);
+  response.set_header("X-Request-Id", id);
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - request_start).count();
+  metrics_.observe(context.model, response.status, context.inputs, context.queue_ms,
+                   context.compute_ms, ms);
+  if (!options_.log) return response;
+  // JSON: whatever the client sent (a path with a newline) stays inside its string.
+  json line = {{"time", utc_now()},
+               {"id", id},
+               {"method", request.method},
+               {"path", request.path},
+               {"status", response.status},
+               {"ms", std::round(ms * 1000) / 1000},
+               {"bytes_in", request.body.size()},
+               {"bytes_out", response.body.size()}};
+  if (!context.model.empty()) {
+    line["model"] = context.model;
+    line["inputs"] = context.inputs;
+    line["queue_ms"] = std::round(context.queue_ms * 1000) / 1000;
+    line["compute_ms"] = std::round(context.compute_ms * 1000) / 1000;
+  }
+  const std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  write_line(text);  // whole, whatever else writes to stderr (serve/line_log.h)
+  return response;
+}
+
+int ModelServer::authorize(const HttpRequest& request, bool management) const {
+  if (options_.api_keys.empty() && options_.management_keys.empty()) return management ? 403 : 0;
+  const std::string& header = request.header("authorization");
+  const std::string scheme = "bearer ";
+  std::string given;
+  if (header.size() > scheme.size()) {
+    std::string start = header.substr(0, scheme.size());
+    std::transform(start.begin(), start.end(), start.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (start == scheme) given = header.substr(scheme.size());
+  }
+  const bool manager = !given.empty() && any_key(options_.management_keys, given);
+  if (management) return manager ? 0 : options_.management_keys.empty() ? 403 : 401;
+  const bool user = !given.empty() && any_key(options_.api_keys, given);
+  return user || manager || options_.api_keys.empty() ? 0 : 401;
+}
+
+HttpResponse ModelServer::route(const HttpRequest& request, RequestContext& context) {
+  const std::string& path = request.path;
+  const bool health = path == "/health" || path == "/health/live" || path == "/health/ready";
+  if (!health) {
+    const int denied = authorize(request, is_reload(path));
+    if (denied == 401) {
+      HttpResponse r = error_reply(401, "a valid key is needed: Authorization: Bearer KEY");
+      r.set_header("WWW-Authenticate", "Bearer");
+      return r;
     }
-  });
-  // Anything else that goes wrong in a handler: 500, and the server goes on.
-  s.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          fail(res, 500, e.what());
-        } catch (...) {
-          fail(res, 500, "unknown error");
-        }
-      });
-  // httplib's own refusals (404 for an unknown path, 413, 400 for a broken
-  // request) get a JSON body too.
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    std::string what = fmt::format("HTTP {}", res.status);
-    if (res.status == 404) what = fmt::format("no route {} {}", req.method, req.path);
-    if (res.status == 413) what = "the request body is larger than this server takes";
-    if (res.status == 405) what = fmt::format("{} is not allowed here", req.method);
-    fail(res, res.status, what);
-  });
-  if (options_.log)
-    s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      std::cerr << fmt::format("{} {} {} {}\n", req.method, req.path, res.status, req.body.size());
-    });
+    if (denied == 403) throw RequestError(403, "reloading needs zoo-serve --management-key-file");
+  }
+  const std::string allowed = allowed_methods(path);
+  if (allowed.empty()) throw RequestError(404, fmt::format("no route {}", path));
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool takes = (get && allowed.find("GET") != std::string::npos) ||
+                     (request.method == "POST" && allowed.find("POST") != std::string::npos);
+  if (!takes) {
+    HttpResponse r = error_reply(
+        405, fmt::format("{} is not allowed on {}; it takes {}", request.method, path, allowed));
+    r.set_header("Allow", allowed);
+    return r;
+  }
+  if (path == "/health/live") return reply(200, {{"status", "live"}});
+  if (path == "/health/ready") {
+    const bool ok = ready();
+    const char* status = ok                  ? "ready"
+                         : http_->stopping() ? "stopping"
+                         : loading_ > 0      ? "loading"
+                                             : "no models";
+    size_t count = 0;
+    {
+      std::shared_lock<std::shared_mutex> lock(models_mutex_);
+      count = models_.size();
+    }
+    return reply(ok ? 200 : 503, {{"status", status}, {"models", count}});
+  }
+  if (path == "/metrics") {
+    std::map<std::string, ModelGauges> gauges;
+    {
+      std::shared_lock<std::shared_mutex> lock(models_mutex_);
+      for (const auto& [name, m] : models_) gauges[name] = m->gauges();
+    }
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body =
+        metrics_.text(gauges, http_->in_flight(), static_cast<int64_t>(http_->open_connections()));
+    return r;
+  }
+  if (path == "/health") {
+    std::shared_lock<std::shared_mutex> lock(models_mutex_);
+    return reply(200, {{"status", "ok"}, {"models", models_.size()}});
+  }
+  if (path == "/v1/models") {
+    std::vector<std::shared_ptr<ServedModel>> all;
+    {
+      std::shared_lock<std::shared_mutex> lock(models_mutex_);
+      for (const auto& [name, m] : models_) all.push_back(m);
+    }
+    json list = json::array();
+    for (const auto& m : all) list.push_back(m->info());
+    return reply(200, {{"models", list}});
+  }
+  if (is_reload(path)) {
+    const std::string name = path.substr(
+        std::string("/v1/models/").size(),
+        path.size() - std::string("/v1/models/").size() - std::string("/reload").size());
+    const json body = request.body.empty() ? json::object() : parse_request_json(request.body);
+    if (!body.is_object() || (body.contains("file") && !body.at("file").is_string()) ||
+        body.size() > (body.contains("file") ? 1u : 0u))
+      throw RequestError(400, "a reload body is {} or {\"file\": \"PATH\"}");
+    const std::string file = body.value("file", "");
+    reload(name, file);
+    std::shared_lock<std::shared_mutex> lock(models_mutex_);
+    return reply(200, {{"reloaded", name}, {"file", paths_.at(name)}});
+  }
+  const std::string name = path.substr(std::string("/v1/models/").size());
+  const auto served = model(name);
+  if (!served && loading_ > 0)
+    throw RequestError(503, fmt::format("no model \"{}\" yet: the server is loading its models",
+                                        name.size() > 60 ? name.substr(0, 57) + "..." : name));
+  if (!served) {
+    // The name is not echoed whole: it is whatever the client sent.
+    std::string names;
+    {
+      std::shared_lock<std::shared_mutex> lock(models_mutex_);
+      for (const auto& [n, m] : models_) names += (names.empty() ? "" : ", ") + n;
+    }
+    throw RequestError(404, fmt::format("no model \"{}\"; this server has {}",
+                                        name.size() > 60 ? name.substr(0, 57) + "..." : name,
+                                        names.empty() ? "none yet" : names));
+  }
+  if (get) return reply(200, served->info());
+  context.model = name;
+  if (is_multipart(request)) {
+    std::vector<FormPart> parts;
+    const std::string why =
+        parse_multipart(request, parts, static_cast<size_t>(options_.model.max_items) + 16);
+    if (!why.empty()) throw RequestError(400, why);
+    std::vector<std::string> files;
+    json form = json::object();
+    for (auto& part : parts) {
+      if (part.name == "image") {
+        files.push_back(std::move(part.content));
+      } else {
+        form[part.name] = std::move(part.content);
+      }
+    }
+    return reply(200, served->handle_images(files, form, context));
+  }
+  return reply(200, served->handle_json(parse_request_json(request.body), context));
 }
 
 }  // namespace attnzoo::serve

@@ -5,8 +5,14 @@
 #include <httplib.h>
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -37,7 +43,7 @@ TEST_CASE("batcher: concurrent items run in batches, each answered with its own 
   std::vector<std::thread> threads;
   std::vector<int> results(64, -1);
   for (int i = 0; i < 64; ++i)
-    threads.emplace_back([&, i] { results[i] = batcher.submit(i).get(); });
+    threads.emplace_back([&, i] { results[i] = batcher.submit(i).get().value; });
   for (auto& t : threads) t.join();
   for (int i = 0; i < 64; ++i) CHECK(results[i] == i * i);
   const auto s = batcher.stats();
@@ -59,16 +65,48 @@ TEST_CASE("batcher: an item that fails fails alone", "[serve]") {
         return out;
       },
       16, std::chrono::milliseconds(30));
-  std::vector<std::future<int>> futures;
+  std::vector<std::future<serve::Timed<int>>> futures;
   for (int i = 10; i < 16; ++i) futures.push_back(batcher.submit(i));
   for (int i = 10; i < 16; ++i) {
     auto& f = futures[static_cast<size_t>(i - 10)];
     if (i == 13) {
       CHECK_THROWS_WITH(f.get(), "thirteen");
     } else {
-      CHECK(f.get() == -i);
+      CHECK(f.get().value == -i);
     }
   }
+}
+
+TEST_CASE("batcher: a full queue refuses a submission whole; a passed deadline is never run",
+          "[serve]") {
+  std::atomic<int> ran{0};
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  serve::Batcher<int, int> batcher(
+      [&](const std::vector<int>& items) {
+        gate.wait();  // the first batch holds the worker until released
+        ran += static_cast<int>(items.size());
+        return items;
+      },
+      1, std::chrono::microseconds(0), /*max_queue=*/3);
+  auto first = batcher.submit(1);  // taken by the worker, which then waits
+  while (batcher.stats().queued > 0) std::this_thread::yield();
+  const auto soon = serve::BatchClock::now() + std::chrono::milliseconds(1);
+  auto late = batcher.submit(2, soon);  // waits behind the first past its deadline
+  auto a = batcher.submit_all({3, 4});  // the queue holds 3 now
+  CHECK_THROWS_AS(batcher.submit_all({5, 6}), serve::Overloaded);  // 3 + 2 > 3: none queued
+  CHECK(batcher.stats().queued == 3);
+  CHECK(batcher.stats().refused == 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  release.set_value();
+  CHECK(first.get().value == 1);
+  CHECK_THROWS_AS(late.get(), serve::DeadlineExceeded);
+  CHECK(a[0].get().value == 3);
+  const auto timed = a[1].get();
+  CHECK(timed.value == 4);
+  CHECK(timed.queue_ms >= 4);  // it waited behind the held batch
+  CHECK(ran == 3);             // 1, 3, 4: never 2
+  CHECK(batcher.stats().expired == 1);
 }
 
 namespace {
@@ -180,8 +218,8 @@ struct RunningServer {
 
 serve::ServerOptions test_options() {
   serve::ServerOptions o;
-  o.port = 0;
-  o.max_body_bytes = 1u << 20u;
+  o.http.port = 0;
+  o.http.limits.max_body_bytes = 1u << 20u;
   o.model.max_batch = 16;
   o.model.max_wait_ms = 20;
   return o;
@@ -383,15 +421,38 @@ TEST_CASE("zoo-serve: bad requests get a JSON 4xx and the server goes on", "[ser
            {"m", "{\"text\": \"a\\nb\"}", 400, "several lines"},
            {"nope", R"({"text": "a"})", 404, "no model \"nope\""},
            {"scenes", R"({"image": "%%%"})", 400, "not base64"},
-           {"scenes", R"({"image": "aGVsbG8gd29ybGQ="})", 400, "not an image"},
+           {"scenes", R"({"image": "aGVsbG8gd29ybGQ="})", 400, "not a PNG or JPEG"},
+           // A PNG header claiming 100000 x 100000 pixels: refused before decoding.
+           {"scenes", R"({"image": "iVBORw0KGgoAAAANSUhEUgABhqAAAYagCAIAAAA="})", 413,
+            "100000x100000 pixels"},
+           {"m", "{\"text\": " + std::string(5000, '[') + std::string(5000, ']') + "}", 400,
+            "nests deeper than 32"},
+           {"etth1", "{\"values\": " + std::string(100000, '[') + "}", 400, "nests deeper"},
+           {"m", "{\"text\": \"" + std::string(20000, 'w') + "\"}", 400, "longer than 16384"},
+           {"m", R"({"text": "a", "timeout_ms": 0})", 400, "\"timeout_ms\" must be an integer"},
            {"shoes", R"({"image": "", "top_k": 11})", 400, "\"top_k\""},
            {"etth1", R"({"values": [[1, 2]]})", 400, "values: must be"},
            {"m", "{\"text\": \"" + big + "\"}", 413, "larger than"},
        }) {
     CAPTURE(b.model, b.body.substr(0, 60));
     const auto [status, answer] = post(s, b.model, b.body);
+    CHECK(answer.at("error").get<std::string>().size() < 300);  // inputs are not echoed whole
     CHECK(status == b.status);
     CHECK_THAT(answer.at("error").get<std::string>(), Catch::Contains(b.says));
+  }
+  {  // A window of the right shape with a value past float range.
+    const auto& f = fixture();
+    json rows = json::array();
+    for (int64_t i = 0; i < f.window.size(0); ++i) {
+      json row = json::array();
+      for (int64_t k = 0; k < f.window.size(1); ++k) row.push_back(1.0);
+      rows.push_back(row);
+    }
+    rows[3][0] = 1e39;
+    const auto [status, answer] = post(s, "etth1", json{{"values", rows}}.dump());
+    CHECK(status == 400);
+    CHECK_THAT(answer.at("error").get<std::string>(), Catch::Contains("values[3][0]"));
+    CHECK_THAT(answer.at("error").get<std::string>(), Catch::Contains("float range"));
   }
   auto c = s.client();
   auto unknown = c.Get("/v2/else");
@@ -405,7 +466,7 @@ TEST_CASE("zoo-serve: bad requests get a JSON 4xx and the server goes on", "[ser
 
 TEST_CASE("zoo-serve: 200 concurrent clients get the answers of sequential requests", "[serve]") {
   auto options = test_options();
-  options.http_threads = 64;
+  options.http.workers = 64;
   RunningServer s(options);
   std::vector<std::string> texts = translator_inputs();
   for (const auto& t : translator_inputs()) texts.push_back(t + " " + t);
@@ -442,4 +503,258 @@ TEST_CASE("zoo-serve: 200 concurrent clients get the answers of sequential reque
   CHECK(after.at("items").get<int64_t>() - before.at("items").get<int64_t>() == kClients);
   CHECK(after.at("largest_batch").get<int64_t>() > 1);  // requests were batched
   CHECK(after.at("largest_batch").get<int64_t>() <= 16);
+}
+
+namespace {
+
+// A raw HTTP exchange on 127.0.0.1: the whole reply of one request.
+std::string raw_exchange(int port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  std::string out;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;)
+    out.append(buffer, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("zoo-serve: health, readiness, methods, HEAD and request ids", "[serve]") {
+  serve::ModelServer server(test_options());
+  const int port = server.bind();
+  std::thread serving([&] { server.serve(); });
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(60, 0);
+  // Serving, no model yet: live, not ready.
+  CHECK(c.Get("/health/live")->status == 200);
+  auto ready = c.Get("/health/ready");
+  CHECK(ready->status == 503);
+  CHECK(json::parse(ready->body).at("status") == "no models");
+  server.add_model("m", fixture().translator);
+  ready = c.Get("/health/ready");
+  CHECK(ready->status == 200);
+  CHECK(json::parse(ready->body) == json{{"status", "ready"}, {"models", 1}});
+  CHECK(json::parse(c.Get("/v1/models/m")->body).at("ready") == true);
+
+  // Another method on a route: 405 and what it takes.
+  for (const std::string method : {"PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    const auto said =
+        raw_exchange(port, method + " /v1/models/m HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    CAPTURE(method, said);
+    CHECK(said.rfind("HTTP/1.1 405 ", 0) == 0);
+    CHECK(said.find("Allow: GET, HEAD, POST\r\n") != std::string::npos);
+  }
+  CHECK(raw_exchange(port, "POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+            .find("Allow: GET, HEAD\r\n") != std::string::npos);
+  // HEAD: the head of GET's answer, no body.
+  const auto head = raw_exchange(port, "HEAD /health HTTP/1.1\r\n\r\n");
+  CHECK(head.rfind("HTTP/1.1 200 ", 0) == 0);
+  CHECK(head.substr(head.find("\r\n\r\n") + 4).empty());
+  // The client's request id comes back; without one, a new one.
+  httplib::Headers with_id = {{"X-Request-Id", "job-7"}};
+  auto answered = c.Post("/v1/models/m", with_id, R"({"text": "x"})", "application/json");
+  CHECK(answered->get_header_value("X-Request-Id") == "job-7");
+  auto wrong = c.Post("/v1/models/nope", with_id, R"({"text": "x"})", "application/json");
+  CHECK(wrong->status == 404);
+  CHECK(wrong->get_header_value("X-Request-Id") == "job-7");
+  CHECK(c.Get("/health")->get_header_value("X-Request-Id").size() == 16);
+  // The config shown holds no data, training or path settings.
+  const auto info = json::parse(c.Get("/v1/models/m")->body).at("config");
+  CHECK_FALSE(info.contains("data"));
+  CHECK_FALSE(info.contains("train"));
+  CHECK(info.contains("model"));
+  server.stop();
+  serving.join();
+}
+
+TEST_CASE("zoo-serve: a full queue is 503 with Retry-After; a passed deadline is 504, not run",
+          "[serve]") {
+  auto options = test_options();
+  options.model.max_batch = 1;  // one input a run: a long request keeps the queue full
+  options.model.max_wait_ms = 0;
+  options.model.max_queue = 300;
+  RunningServer s(options);
+  std::vector<std::string> texts(256);
+  for (size_t i = 0; i < texts.size(); ++i) texts[i] = std::to_string(i) + " May 1999 and on";
+  std::thread long_request([&] {
+    CHECK(post(s, "m", json{{"texts", texts}}.dump()).first == 200);
+  });
+  auto c = s.client();
+  const auto queued = [&] {
+    return json::parse(c.Get("/v1/models/m")->body).at("queued").get<int64_t>();
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (queued() < 200 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(queued() >= 100);
+  const auto before = json::parse(c.Get("/v1/models/m")->body);
+  // 100 more inputs do not fit: refused at once, whole.
+  std::vector<std::string> more(100, "1 May 1999");
+  auto full = c.Post("/v1/models/m", json{{"texts", more}}.dump(), "application/json");
+  CHECK(full->status == 503);
+  CHECK(full->get_header_value("Retry-After") == "1");
+  CHECK_THAT(json::parse(full->body).at("error").get<std::string>(),
+             Catch::Contains("queue is full"));
+  // One input with a 1 ms deadline waits behind the rest: 504, never run.
+  const auto [late_status, late] = post(s, "m", R"({"text": "2 May 1999", "timeout_ms": 1})");
+  CHECK(late_status == 504);
+  CHECK_THAT(late.at("error").get<std::string>(), Catch::Contains("deadline"));
+  long_request.join();
+  const auto after = json::parse(c.Get("/v1/models/m")->body);
+  CHECK(after.at("items").get<int64_t>() - before.at("items").get<int64_t>() <= 256);
+  CHECK(after.at("expired").get<int64_t>() == 1);
+  CHECK(after.at("refused").get<int64_t>() == 100);
+  // A timeout_ms past the server's is refused.
+  CHECK(post(s, "m", R"({"text": "x", "timeout_ms": 99999999})").first == 400);
+}
+
+namespace {
+
+// The value of one sample line of a Prometheus text ("name{labels} value").
+double sample(const std::string& text, const std::string& series) {
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("zoo-serve: /metrics counts add up to the requests sent", "[serve]") {
+  RunningServer s(test_options());
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i)
+    clients.emplace_back([&, i] {
+      for (int k = 0; k < 5; ++k)
+        CHECK(post(s, "m", json{{"text", std::to_string(i * 5 + k) + " May 1999"}}.dump()).first ==
+              200);
+    });
+  for (auto& t : clients) t.join();
+  CHECK(post(s, "m", R"({"texts": ["a", "b", "c"]})").first == 200);
+  for (int i = 0; i < 2; ++i) CHECK(post(s, "m", R"({"text": 5})").first == 400);
+  CHECK(post(s, "nope", R"({"text": "a"})").first == 404);
+  auto c = s.client();
+  const auto res = c.Get("/metrics");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK_THAT(res->get_header_value("Content-Type"), Catch::StartsWith("text/plain; version=0.0.4"));
+  const std::string text = "\n" + res->body;
+  INFO(res->body.substr(0, 3000));
+  CHECK(sample(text, R"(zoo_requests_total{model="m",code="200"})") == 21);
+  CHECK(sample(text, R"(zoo_requests_total{model="m",code="400"})") == 2);
+  CHECK(sample(text, R"(zoo_request_inputs_total{model="m"})") == 23);
+  CHECK(sample(text, R"(zoo_request_duration_seconds_count{model="m"})") == 23);
+  CHECK(sample(text, R"(zoo_queue_duration_seconds_count{model="m"})") == 21);
+  CHECK(sample(text, R"(zoo_request_duration_seconds_bucket{model="m",le="+Inf"})") == 23);
+  CHECK(sample(text, R"(zoo_http_requests_total{code="404"})") == 1);
+  CHECK(sample(text, R"(zoo_http_requests_total{code="200"})") >= 21);
+  // Every input ran in one batch: the batch-size histogram holds them all.
+  CHECK(sample(text, R"(zoo_batch_size_sum{model="m"})") == 23);
+  CHECK(sample(text, R"(zoo_batch_size_count{model="m"})") ==
+        sample(text, R"(zoo_batches_total{model="m"})"));
+  CHECK(sample(text, R"(zoo_batch_size_bucket{model="m",le="1"})") <=
+        sample(text, R"(zoo_batch_size_count{model="m"})"));
+  CHECK(sample(text, R"(zoo_model_ready{model="shoes"})") == 1);
+  CHECK(sample(text, R"(zoo_queued_inputs{model="m"})") == 0);
+  CHECK(sample(text, "process_resident_memory_bytes") > 1e6);
+  CHECK(text.find("# TYPE zoo_request_duration_seconds histogram") != std::string::npos);
+}
+
+TEST_CASE("zoo-serve: keys: 401 before anything is revealed; health stays open", "[serve]") {
+  auto options = test_options();
+  const std::string user = "inference-key-0123456789", manager = "management-key-0123456789";
+  options.api_keys = {user};
+  options.management_keys = {manager};
+  RunningServer s(options);
+  auto c = s.client();
+  CHECK(c.Get("/health/ready")->status == 200);
+  for (const auto* path : {"/v1/models", "/v1/models/m", "/v1/models/nope", "/metrics", "/else"}) {
+    auto res = c.Get(path);
+    CAPTURE(path);
+    CHECK(res->status == 401);
+    CHECK(res->get_header_value("WWW-Authenticate") == "Bearer");
+    CHECK(res->body.find("etth1") == std::string::npos);
+  }
+  const auto with = [](const std::string& key) {
+    return httplib::Headers{{"Authorization", "Bearer " + key}};
+  };
+  CHECK(c.Post("/v1/models/nope", R"({"text": "a"})", "application/json")->status == 401);
+  CHECK(c.Post("/v1/models/m", with(user + "x"), R"({"text": "a"})", "application/json")->status ==
+        401);
+  CHECK(c.Post("/v1/models/m", with(user.substr(0, 10)), R"({"text": "a"})", "application/json")
+            ->status == 401);
+  CHECK(c.Post("/v1/models/m", with(user), R"({"text": "a"})", "application/json")->status == 200);
+  httplib::Headers lower = {{"Authorization", "bearer " + user}};
+  CHECK(c.Get("/v1/models", lower)->status == 200);
+  CHECK(c.Post("/v1/models/nope", with(user), R"({"text": "a"})", "application/json")->status ==
+        404);
+  // Reloading takes the management key only.
+  CHECK(c.Post("/v1/models/m/reload", with(user), "", "application/json")->status == 401);
+  CHECK(c.Post("/v1/models/m/reload", with(manager), "", "application/json")->status == 200);
+  CHECK(c.Post("/v1/models/m", with(manager), R"({"text": "a"})", "application/json")->status ==
+        200);
+}
+
+TEST_CASE("zoo-serve: a reload under load drops nothing; a bad file leaves the old model",
+          "[serve]") {
+  auto options = test_options();
+  options.management_keys = {"management-key-0123456789"};
+  RunningServer s(options);
+  const auto& f = fixture();
+  // A second translator, of another shape, to swap in.
+  const std::string other = f.dir + "/translate-other.pt";
+  {
+    auto t = make_translator(translator_cases()[1]);
+    save_export(export_translator(t), other, "translate", t.config);
+  }
+  const httplib::Headers manager = {{"Authorization", "Bearer management-key-0123456789"}};
+  auto c = s.client();
+  const auto old_answer = post(s, "m", R"({"text": "12 May 1999"})").second.at("translation");
+  // Another app's file, a missing file, a broken body: 409/409/400, and m answers as before.
+  for (const auto& [body, status] :
+       std::vector<std::pair<std::string, int>>{{json{{"file", f.captioner}}.dump(), 409},
+                                                {json{{"file", f.dir + "/missing.pt"}}.dump(), 409},
+                                                {R"({"file": 3})", 400},
+                                                {R"({"path": "x"})", 400}}) {
+    auto res = c.Post("/v1/models/m/reload", manager, body, "application/json");
+    CAPTURE(body, res->body);
+    CHECK(res->status == status);
+    CHECK(post(s, "m", R"({"text": "12 May 1999"})").second.at("translation") == old_answer);
+  }
+  CHECK(c.Post("/v1/models/nope/reload", manager, "", "application/json")->status == 404);
+  CHECK(c.Get("/v1/models/m/reload", manager)->status == 405);
+  CHECK(c.Get("/v1/models/m/reload")->status == 401);  // the key first
+
+  std::atomic<bool> done{false};
+  std::atomic<int> answered{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 6; ++i)
+    clients.emplace_back([&] {
+      auto own = s.client();
+      while (!done) {
+        auto res = own.Post("/v1/models/m", R"({"text": "3 June 2001"})", "application/json");
+        (res && res->status == 200 ? answered : failed) += 1;
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto res =
+      c.Post("/v1/models/m/reload", manager, json{{"file", other}}.dump(), "application/json");
+  CHECK(res->status == 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  done = true;
+  for (auto& t : clients) t.join();
+  CHECK(failed == 0);
+  CHECK(answered > 10);
+  auto swapped = torch::jit::load(other);
+  CHECK(post(s, "m", R"({"text": "12 May 1999"})").second.at("translation") ==
+        swapped.get_method("translate")({std::string("12 May 1999")}).toStringRef());
 }
