@@ -199,7 +199,7 @@ int run_export(const ExportFlags& f) {
   const Checkpoint checkpoint(f.checkpoint, "caption");
   const Captioner captioner(checkpoint);
   write_export(export_captioner(captioner), f, "caption", captioner.config,
-               {"beam_search", "caption", "preprocess", "image_side", "image_grey", "image_crop",
+               {"beam_search", "caption", "caption_batch", "preprocess", "image_side", "image_grey", "image_crop",
                 "default_beam"},
                "  forward(images: Tensor (B,3,H,W) normalised) -> (ids (B,T), attention (B,T,L))\n"
                "  beam_search(images, beam: int) -> (ids, scores (B), attention)\n"

@@ -1,7 +1,16 @@
 // Load generator for zoo-serve: N clients on 127.0.0.1, each with one
 // keep-alive connection, send translation requests (one sentence each, the
 // lines of a text file in turn) until R requests are answered or S seconds
-// pass; prints one JSON object: requests/s, latency p50/p99 (ms), errors.
+// pass; prints one JSON object: requests/s, latency p50/p99/p99.9 (ms) of
+// the answered (200) requests, the count of each status, errors.
+//
+// Closed loop by default (each client sends its next request when the last
+// is answered); with --rate, requests start at that many a second in all,
+// whether or not earlier ones were answered (open loop, as many at once as
+// there are clients). --malformed-every K makes every K-th request one the
+// server must refuse (400). --scrape-s T reads /metrics every T seconds
+// meanwhile, and the server's resident memory at the start and the end
+// comes from it.
 //
 //   build/bin/bench_serve_load --port 8080 --model m30k --clients 8 --requests 400
 //       --texts ../shared/data/multi30k/test_2016_flickr.de.gz
@@ -13,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -31,13 +41,24 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
+// process_resident_memory_bytes from the server's /metrics; -1 when unread.
+double server_rss(const std::string& host, int port) {
+  httplib::Client c(host, port);
+  c.set_read_timeout(10, 0);
+  auto res = c.Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  const std::string key = "\nprocess_resident_memory_bytes ";
+  const auto at = res->body.find(key);
+  return at == std::string::npos ? -1 : std::stod(res->body.substr(at + key.size()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_serve_load: requests/s and latency of a zoo-serve translator under load"};
   std::string host = "127.0.0.1", model, texts_path;
-  int port = 8080, clients = 1, requests = 100;
-  double max_seconds = 60;
+  int port = 8080, clients = 1, requests = 100, malformed_every = 0;
+  double max_seconds = 60, rate = 0, scrape_s = 0;
   app.add_option("--host", host)->capture_default_str();
   app.add_option("--port", port)->required();
   app.add_option("--model", model, "The served model's name")->required();
@@ -46,16 +67,32 @@ int main(int argc, char** argv) {
   app.add_option("--requests", requests, "Requests in all (the count bound)")
       ->capture_default_str();
   app.add_option("--max-seconds", max_seconds, "The time bound")->capture_default_str();
+  app.add_option("--rate", rate, "Requests started a second in all (0: closed loop)")
+      ->capture_default_str();
+  app.add_option("--malformed-every", malformed_every,
+                 "Every K-th request is one the server must refuse (0: none)")
+      ->capture_default_str();
+  app.add_option("--scrape-s", scrape_s, "Read /metrics every this many seconds (0: never)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     const auto texts = attnzoo::read_lines(texts_path);
     if (texts.empty()) throw attnzoo::UserError("{}: no lines", texts_path);
     std::atomic<int> next{0};
-    std::atomic<int> errors{0};
     std::mutex mutex;
     std::vector<double> latencies;
+    std::map<std::string, int64_t> statuses;  // "200", "400", ..., "no answer"
+    const double rss_start = server_rss(host, port);
     const auto start = Clock::now();
     const auto deadline = start + std::chrono::duration<double>(max_seconds);
+    std::atomic<bool> done{false};
+    int64_t scrapes = 0;
+    std::thread scraper([&] {
+      while (scrape_s > 0 && !done) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(scrape_s));
+        if (!done && server_rss(host, port) > 0) ++scrapes;
+      }
+    });
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c)
       threads.emplace_back([&] {
@@ -63,32 +100,58 @@ int main(int argc, char** argv) {
         client.set_keep_alive(true);
         client.set_read_timeout(static_cast<time_t>(max_seconds) + 60, 0);
         std::vector<double> mine;
+        std::map<std::string, int64_t> seen;
         for (int i = next++; i < requests && Clock::now() < deadline; i = next++) {
-          const nlohmann::json body = {{"text", texts[static_cast<size_t>(i) % texts.size()]}};
+          if (rate > 0) {  // the i-th request's start, whatever came before
+            const auto at = start + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(i / rate));
+            if (at >= deadline) break;
+            std::this_thread::sleep_until(at);
+          }
+          const bool broken = malformed_every > 0 && i % malformed_every == malformed_every - 1;
+          const std::string body =
+              broken
+                  ? (i % 2 ? std::string("{\"text\": ") : std::string(R"({"txt": "a"})"))
+                  : nlohmann::json{{"text", texts[static_cast<size_t>(i) % texts.size()]}}.dump();
           const auto t0 = Clock::now();
-          auto res = client.Post(("/v1/models/" + model).c_str(), body.dump(), "application/json");
+          auto res = client.Post(("/v1/models/" + model).c_str(), body, "application/json");
           const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-          if (!res || res->status != 200) {
-            ++errors;
+          if (!res) {
+            seen["no answer"] += 1;
             continue;
           }
-          mine.push_back(ms);
+          seen[std::to_string(res->status)] += 1;
+          if (res->status == 200) mine.push_back(ms);
         }
         std::lock_guard<std::mutex> lock(mutex);
         latencies.insert(latencies.end(), mine.begin(), mine.end());
+        for (const auto& [k, n] : seen) statuses[k] += n;
       });
     for (auto& t : threads) t.join();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    done = true;
+    scraper.join();
+    const double rss_end = server_rss(host, port);
+    int64_t errors = 0;  // what must not happen: no answer, or a status other than 200/400/503/504
+    for (const auto& [k, n] : statuses)
+      if (k != "200" && k != "400" && k != "503" && k != "504") errors += n;
     const nlohmann::json out = {
         {"clients", clients},
+        {"rate", rate},
         {"answered", latencies.size()},
-        {"errors", errors.load()},
+        {"statuses", statuses},
+        {"errors", errors},
         {"seconds", seconds},
         {"requests_per_sec", static_cast<double>(latencies.size()) / seconds},
         {"p50_ms", percentile(latencies, 0.5)},
-        {"p99_ms", percentile(latencies, 0.99)}};
+        {"p99_ms", percentile(latencies, 0.99)},
+        {"p999_ms", percentile(latencies, 0.999)},
+        {"max_ms", percentile(latencies, 1.0)},
+        {"scrapes", scrapes},
+        {"rss_start_mb", rss_start / 1e6},
+        {"rss_end_mb", rss_end / 1e6}};
     std::cout << out.dump() << std::endl;
-    return errors.load() > 0 ? 1 : 0;
+    return errors > 0 ? 1 : 0;
   } catch (const attnzoo::UserError& e) {
     std::cerr << "bench_serve_load: error: " << e.what() << std::endl;
     return 1;

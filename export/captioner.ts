@@ -1,6 +1,7 @@
 # The exported captioner's methods (export_captioner in export/export.h):
 # encode (the ResNet's locations, then the position channels, as
-# CaptionNet::encode), forward (greedy), beam_search, caption and preprocess.
+# CaptionNet::encode), forward (greedy), beam_search, caption, caption_batch
+# and preprocess.
 def encode(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
     values = self.resnet(images)
     if self.positions.size(1) > 0:
@@ -31,6 +32,16 @@ def caption(self, image: Tensor, beam: int) -> str:
     ids, scores, alphas = self.beam_search(image, beam)
     out: List[int] = ids[0].tolist()
     return self.text_caption(self.decode_caption(out))
+
+def caption_batch(self, images: Tensor, beam: int) -> List[str]:
+    # The images decoded as one batch (zoo-serve's request batching): a
+    # caption per image, each as caption() gives it alone.
+    ids, scores, alphas = self.beam_search(images, beam)
+    out: List[str] = []
+    for b in range(images.size(0)):
+        row: List[int] = ids[b].tolist()
+        out.append(self.text_caption(self.decode_caption(row)))
+    return out
 
 def preprocess(self, pixels: Tensor) -> Tensor:
     x = pixels.to(self.pixel_mean.dtype).div(255.0)

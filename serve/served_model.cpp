@@ -202,6 +202,7 @@ ServedModel::ServedModel(std::string name, const std::string& path, const ServeO
     text_ = args.size() == 2 && args[1].type()->kind() == c10::TypeKind::StringType;
     batch_method_ = text_ && module_.find_method("translate_batch").has_value();
   }
+  if (app_ == "caption") caption_batch_ = module_.find_method("caption_batch").has_value();
   if (app_ == "glimpse")
     for (const auto& c : module_.attr("classes").toListRef()) classes_.push_back(c.toStringRef());
   if (app_ == "forecast")
@@ -262,6 +263,115 @@ json ServedModel::info() const {
     out["horizon"] = module_.attr("horizon").toInt();
   }
   return out;
+}
+
+namespace {
+
+json integer_schema(int64_t lo, int64_t hi) {
+  return {{"type", "integer"}, {"minimum", lo}, {"maximum", hi}};
+}
+
+json array_of(json items, int64_t min_items = 0, int64_t max_items = -1) {
+  json out = {{"type", "array"}, {"items", std::move(items)}};
+  if (min_items > 0) out["minItems"] = min_items;
+  if (max_items >= 0) out["maxItems"] = max_items;
+  return out;
+}
+
+// An object with exactly these properties, `required` among them.
+json closed_object(json properties, std::vector<std::string> required) {
+  return {{"type", "object"},
+          {"properties", std::move(properties)},
+          {"required", std::move(required)},
+          {"additionalProperties", false}};
+}
+
+}  // namespace
+
+json ServedModel::schemas() const {
+  const json number = {{"type", "number"}}, string = {{"type", "string"}};
+  const int64_t most_ms = options_.timeout_ms > 0 ? static_cast<int64_t>(options_.timeout_ms)
+                                                  : int64_t{24} * 3600 * 1000;
+  json request = json::object(), result = json::object();
+  std::vector<std::string> result_required;
+  std::string one, many;
+  json input;
+  if (app_ == "translate") {
+    const json alignment_schema = closed_object({{"source", array_of(string)},
+                                                 {"target", array_of(string)},
+                                                 {"weights", array_of(array_of(number))}},
+                                                {"source", "target", "weights"});
+    request["attention"] = {{"type", "boolean"}};
+    result["attention"] = alignment_schema;
+    if (text_) {
+      one = "text", many = "texts";
+      input = {{"type", "string"}, {"maxLength", options_.max_text_bytes}};
+      request["beam"] = integer_schema(1, 64);
+      request["n_best"] = integer_schema(1, 64);
+      result["translation"] = string;
+      result["score"] = number;
+      result["n_best"] = array_of(
+          closed_object({{"translation", string}, {"score", number}}, {"translation", "score"}));
+      result_required = {"translation"};
+    } else {
+      one = "ids";
+      const auto vocab = static_cast<int64_t>(module_.attr("src_tokens").toListRef().size());
+      input = array_of(integer_schema(0, vocab - 1), 0, kMaxIds);
+      result["ids"] = array_of({{"type", "integer"}});
+      result_required = {"ids"};
+    }
+  } else if (app_ == "forecast") {
+    one = "values", many = "windows";
+    const auto width = static_cast<int64_t>(channels_.size());
+    const int64_t len = module_.attr("input_len").toInt();
+    input = array_of(array_of(number, width, width), len, len);
+    result["target"] = {
+        {"type", "string"},
+        {"enum", {channels_.at(static_cast<size_t>(module_.attr("target").toInt()))}}};
+    result["forecast"] =
+        array_of(number, module_.attr("horizon").toInt(), module_.attr("horizon").toInt());
+    result_required = {"target", "forecast"};
+  } else {
+    one = "image", many = "images";
+    input = {{"type", "string"}, {"description", "base64 of a PNG or JPEG file (a data: URL too)"}};
+    if (app_ == "caption") {
+      request["beam"] = integer_schema(1, 64);
+      result["caption"] = string;
+      result_required = {"caption"};
+    } else {
+      const json class_name = {{"type", "string"}, {"enum", classes_}};
+      request["top_k"] = integer_schema(1, static_cast<int64_t>(classes_.size()));
+      result["class"] = class_name;
+      result["probability"] = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
+      result["top"] = array_of(closed_object({{"class", class_name}, {"probability", number}},
+                                             {"class", "probability"}));
+      result["glimpses"] = array_of(array_of(number));
+      result_required = {"class", "probability"};
+    }
+  }
+  request["timeout_ms"] = integer_schema(1, most_ms);
+  request[one] = input;
+  json choices = json::array({{{"required", {one}}}});
+  if (!many.empty()) {
+    request[many] = array_of(input, 1, options_.max_items);
+    choices.push_back({{"required", {many}}});
+  }
+  json request_schema = {{"type", "object"},
+                         {"properties", request},
+                         {"additionalProperties", false},
+                         {"oneOf", choices}};
+  json single = result;
+  single["model"] = string;
+  auto single_required = result_required;
+  single_required.push_back("model");
+  json response = closed_object(single, single_required);
+  if (!many.empty())
+    response = {
+        {"oneOf",
+         {response, closed_object({{"model", string},
+                                   {"results", array_of(closed_object(result, result_required))}},
+                                  {"model", "results"})}}};
+  return {{"request", request_schema}, {"response", response}};
 }
 
 ModelGauges ServedModel::gauges() const {
@@ -575,12 +685,24 @@ std::vector<json> ServedModel::run_images(const std::vector<Item>& items) {
   for (const auto& item : items) pixels.push_back(item.input);
   const auto input = module_.get_method("preprocess")({torch::stack(pixels)}).toTensor();
   std::vector<json> out(items.size());
-  if (app_ == "caption") {  // the file's caption() takes one image
+  if (app_ == "caption") {
     const int64_t fallback = module_.attr("default_beam").toInt();
-    for (size_t i = 0; i < items.size(); ++i) {
-      const int64_t beam = items[i].beam > 0 ? items[i].beam : fallback;
-      out[i]["caption"] =
-          module_.get_method("caption")({input[static_cast<int64_t>(i)], beam}).toStringRef();
+    if (!caption_batch_) {  // a file exported before caption_batch: one image at a time
+      for (size_t i = 0; i < items.size(); ++i) {
+        const int64_t beam = items[i].beam > 0 ? items[i].beam : fallback;
+        out[i]["caption"] =
+            module_.get_method("caption")({input[static_cast<int64_t>(i)], beam}).toStringRef();
+      }
+      return out;
+    }
+    std::map<int64_t, std::vector<int64_t>> by_beam;  // the images of each beam, as one batch
+    for (size_t i = 0; i < items.size(); ++i)
+      by_beam[items[i].beam > 0 ? items[i].beam : fallback].push_back(static_cast<int64_t>(i));
+    for (const auto& [beam, rows] : by_beam) {
+      const auto batch = input.index_select(0, torch::tensor(rows, torch::kLong));
+      const auto captions = module_.get_method("caption_batch")({batch, beam}).toList();
+      for (size_t r = 0; r < rows.size(); ++r)
+        out[static_cast<size_t>(rows[r])]["caption"] = captions.get(r).toStringRef();
     }
     return out;
   }

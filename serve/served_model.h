@@ -80,6 +80,9 @@ class ServedModel {
   const std::string& app() const { return app_; }
   // Name, app, version, config, inputs and batching figures: GET /v1/models.
   nlohmann::json info() const;
+  // JSON Schemas (2020-12) of its requests and of its 200 answers, for
+  // GET /openapi.json: {"request": ..., "response": ...}.
+  nlohmann::json schemas() const;
   // Its batcher's figures now, for GET /metrics.
   ModelGauges gauges() const;
 
@@ -109,8 +112,9 @@ class ServedModel {
   std::string name_, app_;
   nlohmann::json record_;
   torch::jit::Module module_;
-  bool batch_method_ = false;  // translate: the file has translate_batch
-  bool text_ = true;           // translate: takes text (not SentencePiece ids)
+  bool batch_method_ = false;   // translate: the file has translate_batch
+  bool text_ = true;            // translate: takes text (not SentencePiece ids)
+  bool caption_batch_ = false;  // caption: the file has caption_batch
   std::vector<std::string> classes_, channels_;
   ServeOptions options_;
   std::unique_ptr<Batcher<Item, nlohmann::json>> batcher_;

@@ -12,6 +12,7 @@
 #include <random>
 #include <utility>
 
+#include "attnzoo/version.h"
 #include "data/error.h"
 #include "serve/line_log.h"
 
@@ -62,7 +63,7 @@ bool any_key(const std::vector<std::string>& keys, const std::string& given) {
 std::string allowed_methods(const std::string& path) {
   if (is_reload(path)) return "POST";
   if (path == "/health" || path == "/health/live" || path == "/health/ready" ||
-      path == "/v1/models" || path == "/metrics")
+      path == "/v1/models" || path == "/metrics" || path == "/openapi.json")
     return "GET, HEAD";
   const std::string prefix = "/v1/models/";
   if (path.rfind(prefix, 0) == 0 && path.size() > prefix.size() &&
@@ -233,6 +234,134 @@ std::vector<std::string> ModelServer::reload_all() {
   return said;
 }
 
+json ModelServer::openapi() const {
+  const auto ref = [](const std::string& name) {
+    return json{{"$ref", "#/components/schemas/" + name}};
+  };
+  const auto content = [](const json& schema, const std::string& type = "application/json") {
+    return json{{type, {{"schema", schema}}}};
+  };
+  const auto answer = [&](const std::string& what, const json& schema) {
+    return json{{"description", what}, {"content", content(schema)}};
+  };
+  const auto error = [&](const std::string& what) { return answer(what, ref("Error")); };
+  const bool keys = !options_.api_keys.empty() || !options_.management_keys.empty();
+  const json open = json::array();  // no key needed
+  json paths = json::object();
+  const json health = {
+      {"type", "object"},
+      {"properties", {{"status", {{"type", "string"}}}, {"models", {{"type", "integer"}}}}},
+      {"required", {"status"}}};
+  paths["/health/live"]["get"] = {{"summary", "200 while the process answers"},
+                                  {"security", open},
+                                  {"responses", {{"200", answer("live", health)}}}};
+  paths["/health/ready"]["get"] = {
+      {"summary", "200 once every model is loaded and warmed up"},
+      {"security", open},
+      {"responses",
+       {{"200", answer("ready", health)},
+        {"503", answer("loading, stopping, reloading or no models", health)}}}};
+  paths["/health"]["get"] = {{"summary", "200 with the number of models"},
+                             {"security", open},
+                             {"responses", {{"200", answer("ok", health)}}}};
+  paths["/metrics"]["get"] = {
+      {"summary", "Prometheus text format 0.0.4"},
+      {"responses",
+       {{"200",
+         {{"description", "metrics"}, {"content", content({{"type", "string"}}, "text/plain")}}}}}};
+  paths["/openapi.json"]["get"] = {
+      {"summary", "this document"},
+      {"responses", {{"200", answer("OpenAPI 3.1", {{"type", "object"}})}}}};
+  paths["/v1/models"]["get"] = {
+      {"summary", "every model served"},
+      {"responses",
+       {{"200",
+         answer("the models",
+                {{"type", "object"},
+                 {"properties", {{"models", {{"type", "array"}, {"items", ref("ModelInfo")}}}}},
+                 {"required", {"models"}}})}}}};
+  std::vector<std::pair<std::string, std::shared_ptr<ServedModel>>> all;
+  {
+    std::shared_lock<std::shared_mutex> lock(models_mutex_);
+    for (const auto& [name, m] : models_) all.emplace_back(name, m);
+  }
+  for (const auto& [name, m] : all) {
+    const json s = m->schemas();
+    const std::string path = "/v1/models/" + name;
+    paths[path]["get"] = {{"summary", name + ": what it is and its batching figures"},
+                          {"responses", {{"200", answer("the model", ref("ModelInfo"))}}}};
+    json body = {{"required", true}, {"content", content(s.at("request"))}};
+    if (m->app() == "caption" || m->app() == "glimpse")
+      body["content"]["multipart/form-data"] = {
+          {"schema",
+           {{"type", "object"},
+            {"properties",
+             {{"image", {{"type", "string"}, {"contentMediaType", "application/octet-stream"}}},
+              {"beam", {{"type", "string"}}},
+              {"top_k", {{"type", "string"}}},
+              {"timeout_ms", {{"type", "string"}}}}},
+            {"required", {"image"}}}}};
+    paths[path]["post"] = {
+        {"summary", name + " (" + m->app() + "): answer inputs"},
+        {"requestBody", body},
+        {"responses",
+         {{"200",
+           answer("the answer; a plural field gives {\"results\": [...]}", s.at("response"))},
+          {"400", error("a malformed or invalid request")},
+          {"401", error("no valid key")},
+          {"404", error("no such model")},
+          {"408", error("the request did not arrive in time")},
+          {"413", error("a body, input count, text or image past the server's limits")},
+          {"415", error("a compressed body")},
+          {"500", error("a fault inside the model")},
+          {"503", error("the model's queue is full, or the server is loading or stopping")},
+          {"504", error("the deadline passed before the model ran the request")}}}};
+    paths[path + "/reload"]["post"] = {
+        {"summary", "management key: load a new file for " + name + " and swap it in"},
+        {"requestBody",
+         {{"required", false},
+          {"content", content({{"type", "object"},
+                               {"properties", {{"file", {{"type", "string"}}}}},
+                               {"additionalProperties", false}})}}},
+        {"responses",
+         {{"200", answer("reloaded",
+                         {{"type", "object"},
+                          {"properties",
+                           {{"reloaded", {{"type", "string"}}}, {"file", {{"type", "string"}}}}},
+                          {"required", {"reloaded", "file"}}})},
+          {"401", error("no valid management key")},
+          {"403", error("the server has no management key file")},
+          {"409", error("the file does not load or is another app's; the old model serves on")}}}};
+  }
+  json doc = {
+      {"openapi", "3.1.0"},
+      {"info",
+       {{"title", "zoo-serve"},
+        {"version", ATTNZOO_VERSION},
+        {"description", "attnzoo's exported models over HTTP/JSON (docs/serving.md)"}}},
+      {"paths", paths},
+      {"components",
+       {{"schemas",
+         {{"Error",
+           {{"type", "object"},
+            {"properties", {{"error", {{"type", "string"}}}}},
+            {"required", {"error"}},
+            {"additionalProperties", false}}},
+          {"ModelInfo",
+           {{"type", "object"},
+            {"properties",
+             {{"name", {{"type", "string"}}},
+              {"app",
+               {{"type", "string"}, {"enum", {"translate", "caption", "glimpse", "forecast"}}}},
+              {"ready", {{"type", "boolean"}}}}},
+            {"required", {"name", "app", "ready", "fields"}}}}}}}}};
+  if (keys) {
+    doc["components"]["securitySchemes"] = {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}};
+    doc["security"] = json::array({{{"bearer", json::array()}}});
+  }
+  return doc;
+}
+
 int ModelServer::bind() {
   port_ = http_->bind();
   return port_;
@@ -361,6 +490,7 @@ HttpResponse ModelServer::route(const HttpRequest& request, RequestContext& cont
     }
     return reply(ok ? 200 : 503, {{"status", status}, {"models", count}});
   }
+  if (path == "/openapi.json") return reply(200, openapi());
   if (path == "/metrics") {
     std::map<std::string, ModelGauges> gauges;
     {

@@ -8,6 +8,8 @@
 //   GET  /metrics              Prometheus text: requests by model and status,
 //                              inputs, batches, latency and batch-size
 //                              histograms, queue, in-flight and memory gauges
+//   GET  /openapi.json         OpenAPI 3.1 of these routes, with each served
+//                              model's request and answer schemas
 //   GET  /v1/models            {"models": [info, ...]}
 //   GET  /v1/models/NAME       info: app, version, fields, readiness, batching figures
 //   POST /v1/models/NAME       a request as served_model.h says -> the answer
@@ -72,6 +74,8 @@ class ModelServer {
   void stop();
   int port() const { return port_; }
   bool ready() const;
+  // The OpenAPI 3.1 document of the routes and of every model served now.
+  nlohmann::json openapi() const;
 
   // Loads `path` ("" : the file `name` was loaded from) as `name`'s new
   // model and swaps it in once warmed up; requests being answered finish on

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   auto expected = caption_expectation(fixture.captioner, fixture.data, &images);
   const auto m = export_captioner(fixture.captioner);
   save_export(m, dir + "/caption-scenes.pt", "caption", fixture.captioner.config);
-  save_export(freeze_export(m, {"beam_search", "caption", "preprocess"}),
+  save_export(freeze_export(m, {"beam_search", "caption", "caption_batch", "preprocess"}),
               dir + "/caption-scenes.frozen.pt", "caption", fixture.captioner.config,
               /*frozen=*/true);
   const auto flat = images.contiguous();

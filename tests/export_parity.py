@@ -90,6 +90,8 @@ def check_captioner(path, expected, frozen):
         check_same(pick(expected["beam"], rows), model.beam_search(batch, beam), path + " beam")
     for i, caption in enumerate(expected["captions"]):
         assert model.caption(images[i], beam) == caption, (path, i)
+    # Python too decodes a batch as one: each caption as caption() gives it.
+    assert model.caption_batch(images, beam) == expected["captions"], path
 
 
 def unflatten(j):

@@ -70,7 +70,7 @@ TEST_CASE("ensemble: each step the mean of the members' log-probabilities and at
   CHECK(torch::allclose(lp2, (a.step(tokens, nullptr) + b.step(tokens, nullptr)) / 2, 0, 1e-12));
 }
 
-TEST_CASE("ensemble translator: a model with itself translates as alone; mismatches refused",
+TEST_CASE("ensemble translator: a model with itself translates as alone, mismatches refused",
           "[decoding]") {
   auto first = make_translator(translator_cases()[0]);
   const auto path = save(first, "ensemble-a.pt");
@@ -95,7 +95,7 @@ TEST_CASE("ensemble translator: a model with itself translates as alone; mismatc
                     Catch::Contains("bpe.pt") && Catch::Contains("tokenizers differ"));
 }
 
-TEST_CASE("checkpoint averaging: the mean of the parameters; other shapes refused", "[decoding]") {
+TEST_CASE("checkpoint averaging: the mean of the parameters, other shapes refused", "[decoding]") {
   auto a = make_translator(translator_cases()[0]);
   auto b = make_translator(translator_cases()[0]);
   {

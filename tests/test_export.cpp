@@ -193,12 +193,18 @@ TEST_CASE("caption export: ResNet, greedy and beam captions as the C++ captioner
           {images[static_cast<int64_t>(i)], expected["beam"]["beam"].get<int64_t>()});
       CHECK(caption.toStringRef() == expected["captions"][i].get<std::string>());
     }
+    // caption_batch() decodes the images as one batch: each caption as caption() gives it.
+    const auto captions =
+        m.get_method("caption_batch")({images, expected["beam"]["beam"].get<int64_t>()}).toList();
+    REQUIRE(captions.size() == fixture.data.test.size());
+    for (size_t i = 0; i < captions.size(); ++i)
+      CHECK(captions.get(i).toStringRef() == expected["captions"][i].get<std::string>());
     // preprocess() is Captioner::prepare.
     const auto pixels = torch::stack({fixture.data.test[0].pixels, fixture.data.test[1].pixels});
     CHECK(torch::allclose(m.get_method("preprocess")({pixels}).toTensor(), images.slice(0, 0, 2),
                           1e-6, 1e-6));
 
-    auto frozen = freeze_export(m, {"beam_search", "caption", "preprocess"});
+    auto frozen = freeze_export(m, {"beam_search", "caption", "caption_batch", "preprocess"});
     check_same(expected["greedy"], frozen.forward({images}), "frozen greedy");
   }
 }

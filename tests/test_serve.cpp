@@ -77,7 +77,7 @@ TEST_CASE("batcher: an item that fails fails alone", "[serve]") {
   }
 }
 
-TEST_CASE("batcher: a full queue refuses a submission whole; a passed deadline is never run",
+TEST_CASE("batcher: a full queue refuses a submission whole, a passed deadline is never run",
           "[serve]") {
   std::atomic<int> ran{0};
   std::promise<void> release;
@@ -577,7 +577,7 @@ TEST_CASE("zoo-serve: health, readiness, methods, HEAD and request ids", "[serve
   serving.join();
 }
 
-TEST_CASE("zoo-serve: a full queue is 503 with Retry-After; a passed deadline is 504, not run",
+TEST_CASE("zoo-serve: a full queue is 503 with Retry-After, a passed deadline is 504 and not run",
           "[serve]") {
   auto options = test_options();
   options.model.max_batch = 1;  // one input a run: a long request keeps the queue full
@@ -586,8 +586,11 @@ TEST_CASE("zoo-serve: a full queue is 503 with Retry-After; a passed deadline is
   RunningServer s(options);
   std::vector<std::string> texts(256);
   for (size_t i = 0; i < texts.size(); ++i) texts[i] = std::to_string(i) + " May 1999 and on";
+  int long_status = 0;  // checked after join: Catch2's assertions are not thread-safe
   std::thread long_request([&] {
-    CHECK(post(s, "m", json{{"texts", texts}}.dump()).first == 200);
+    auto own = s.client();
+    auto res = own.Post("/v1/models/m", json{{"texts", texts}}.dump(), "application/json");
+    long_status = res ? res->status : -1;
   });
   auto c = s.client();
   const auto queued = [&] {
@@ -610,6 +613,7 @@ TEST_CASE("zoo-serve: a full queue is 503 with Retry-After; a passed deadline is
   CHECK(late_status == 504);
   CHECK_THAT(late.at("error").get<std::string>(), Catch::Contains("deadline"));
   long_request.join();
+  CHECK(long_status == 200);
   const auto after = json::parse(c.Get("/v1/models/m")->body);
   CHECK(after.at("items").get<int64_t>() - before.at("items").get<int64_t>() <= 256);
   CHECK(after.at("expired").get<int64_t>() == 1);
@@ -631,14 +635,21 @@ double sample(const std::string& text, const std::string& series) {
 
 TEST_CASE("zoo-serve: /metrics counts add up to the requests sent", "[serve]") {
   RunningServer s(test_options());
+  // Catch2's assertions are not thread-safe: the clients only record statuses.
+  std::vector<int> statuses(20, 0);
   std::vector<std::thread> clients;
   for (int i = 0; i < 4; ++i)
     clients.emplace_back([&, i] {
-      for (int k = 0; k < 5; ++k)
-        CHECK(post(s, "m", json{{"text", std::to_string(i * 5 + k) + " May 1999"}}.dump()).first ==
-              200);
+      auto own = s.client();
+      for (int k = 0; k < 5; ++k) {
+        auto res =
+            own.Post("/v1/models/m", json{{"text", std::to_string(i * 5 + k) + " May 1999"}}.dump(),
+                     "application/json");
+        statuses[static_cast<size_t>(i * 5 + k)] = res ? res->status : -1;
+      }
     });
   for (auto& t : clients) t.join();
+  for (int status : statuses) CHECK(status == 200);
   CHECK(post(s, "m", R"({"texts": ["a", "b", "c"]})").first == 200);
   for (int i = 0; i < 2; ++i) CHECK(post(s, "m", R"({"text": 5})").first == 400);
   CHECK(post(s, "nope", R"({"text": "a"})").first == 404);
@@ -669,7 +680,7 @@ TEST_CASE("zoo-serve: /metrics counts add up to the requests sent", "[serve]") {
   CHECK(text.find("# TYPE zoo_request_duration_seconds histogram") != std::string::npos);
 }
 
-TEST_CASE("zoo-serve: keys: 401 before anything is revealed; health stays open", "[serve]") {
+TEST_CASE("zoo-serve: keys: 401 before anything is revealed, health stays open", "[serve]") {
   auto options = test_options();
   const std::string user = "inference-key-0123456789", manager = "management-key-0123456789";
   options.api_keys = {user};
@@ -677,7 +688,8 @@ TEST_CASE("zoo-serve: keys: 401 before anything is revealed; health stays open",
   RunningServer s(options);
   auto c = s.client();
   CHECK(c.Get("/health/ready")->status == 200);
-  for (const auto* path : {"/v1/models", "/v1/models/m", "/v1/models/nope", "/metrics", "/else"}) {
+  for (const auto* path :
+       {"/v1/models", "/v1/models/m", "/v1/models/nope", "/metrics", "/openapi.json", "/else"}) {
     auto res = c.Get(path);
     CAPTURE(path);
     CHECK(res->status == 401);
@@ -704,7 +716,7 @@ TEST_CASE("zoo-serve: keys: 401 before anything is revealed; health stays open",
         200);
 }
 
-TEST_CASE("zoo-serve: a reload under load drops nothing; a bad file leaves the old model",
+TEST_CASE("zoo-serve: a reload under load drops nothing, a bad file leaves the old model",
           "[serve]") {
   auto options = test_options();
   options.management_keys = {"management-key-0123456789"};
