@@ -61,8 +61,9 @@ load no-reload --clients 64 --max-seconds 60
    curl -s -o /dev/null -w "reload %{http_code} %{time_total}s\n" -H "Authorization: Bearer $key" \
      -X POST "localhost:$port/v1/models/m/reload"
  done) >"$out/reloads.txt" &
+reloader=$!
 load reloads --clients 64 --max-seconds 60
-wait
+wait "$reloader"  # not a bare wait: the server is a child too
 cat "$out/reloads.txt"
 stop_server
 

@@ -13,6 +13,7 @@
 //
 // No sockets here: serve/http_server.h feeds the parser from connections,
 // the fuzz target http_request from bytes.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -38,7 +39,8 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // decoded from chunks where it came chunked
   bool keep_alive = true;
-  bool expects_continue = false;  // "Expect: 100-continue"
+  bool expects_continue = false;                   // "Expect: 100-continue"
+  std::chrono::steady_clock::time_point received;  // read whole (set by the connection layer)
 
   // The first header of that (lowercase) name; "" when there is none.
   const std::string& header(std::string_view name) const;

@@ -303,6 +303,7 @@ void HttpServer::advance(Connection& c) {
 
 void HttpServer::dispatch(Connection& c) {
   HttpRequest request = std::move(c.parser.request());
+  request.received = Clock::now();
   c.parser.reset();
   c.continue_sent = false;
   c.head = request.method == "HEAD";

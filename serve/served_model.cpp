@@ -574,7 +574,9 @@ json ServedModel::answer(std::vector<Item> items, bool plural, const json& reque
   const int64_t timeout = integer(request, "timeout_ms", 1, most, most);
   if (options_.timeout_ms > 0 || request.contains("timeout_ms"))
     context.deadline =
-        std::min(context.deadline, BatchClock::now() + std::chrono::milliseconds(timeout));
+        std::min(context.deadline, context.received + std::chrono::milliseconds(timeout));
+  if (BatchClock::now() >= context.deadline)  // it waited for a worker past it: not queued
+    throw RequestError(504, "the request's deadline passed before its model could take it");
   context.inputs = static_cast<int64_t>(items.size());
   std::vector<std::future<Timed<json>>> futures;
   try {

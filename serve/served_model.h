@@ -66,6 +66,9 @@ constexpr int64_t kMaxIds = 4096;  // ids in one SentencePiece input
 
 // One request's deadline in, and what it cost out (for the access log).
 struct RequestContext {
+  // When the request was read whole: its deadline counts from then, so the
+  // time it waits for a worker counts too.
+  BatchClock::time_point received = BatchClock::now();
   BatchClock::time_point deadline = BatchClock::time_point::max();
   std::string model;
   int64_t inputs = 0;

@@ -385,6 +385,12 @@ std::shared_ptr<ServedModel> ModelServer::model(const std::string& name) const {
 HttpResponse ModelServer::answer(const HttpRequest& request) {
   request_start = Clock::now();
   RequestContext context;
+  // Read by a connection: its deadline counts from then (the fuzz target and
+  // the tests may call this with a request that was never read).
+  if (request.received != std::chrono::steady_clock::time_point()) {
+    context.received = request.received;
+    request_start = request.received;
+  }
   HttpResponse response;
   try {
     response = route(request, context);
