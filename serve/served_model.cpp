@@ -1,6 +1,7 @@
 #include "serve/served_model.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cctype>
@@ -211,6 +212,12 @@ ServedModel::ServedModel(std::string name, const std::string& path, const ServeO
       [this](const std::vector<Item>& items) { return run(items); }, options.max_batch,
       std::chrono::microseconds(static_cast<int64_t>(std::llround(options.max_wait_ms * 1000))),
       options.max_queue);
+}
+
+ServedModel::~ServedModel() {
+  batcher_.reset();  // its worker runs this model: first
+  module_ = torch::jit::Module();
+  ::malloc_trim(0);
 }
 
 void ServedModel::warm_up() {

@@ -211,9 +211,12 @@ void ModelServer::reload(const std::string& name, const std::string& path) {
   if (fresh->app() != old->app())
     throw RequestError(409, fmt::format("{} stays as it was: {} is a {} model, not {}", name, file,
                                         fresh->app(), old->app()));
-  std::unique_lock<std::shared_mutex> lock(models_mutex_);
-  models_[name] = std::move(fresh);
-  paths_[name] = file;
+  {
+    std::unique_lock<std::shared_mutex> lock(models_mutex_);
+    models_[name] = std::move(fresh);
+    paths_[name] = file;
+  }
+  old.reset();  // freed here, or by its last request (~ServedModel)
 }
 
 std::vector<std::string> ModelServer::reload_all() {
