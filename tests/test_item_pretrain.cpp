@@ -44,7 +44,7 @@ ItemPretrainOptions small_pretraining(int64_t steps, int64_t min_size, int64_t m
 }  // namespace
 
 TEST_CASE(
-    "item_canvas: the resized item at its place, black elsewhere; errors when it does not fit",
+    "item_canvas: the resized item at its place, black elsewhere, errors when it does not fit",
     "[pretrain]") {
   auto item = torch::full({28, 28}, 200, torch::kUInt8);
   const auto canvas = item_canvas(item, 40, 14, 5, 20);

@@ -79,7 +79,7 @@ torch::Tensor estimates(Problem& p, double offset, bool with_baseline, double ex
 }  // namespace
 
 TEST_CASE(
-    "REINFORCE through hard attention is unbiased; a baseline keeps the mean and cuts the variance",
+    "REINFORCE through hard attention is unbiased, a baseline keeps the mean and cuts the variance",
     "[reinforce]") {
   Problem p;
   const double offset = 20.0;
