@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(between(0, 10000));
   app.add_option("--max-queue", o.model.max_queue,
-                 "Inputs that may wait for a model; past it a request gets 503 at once (0: no "
-                 "limit)")
+                 "Inputs that may wait for a model, requests waiting for a worker included; past "
+                 "it a request gets 503 at once (0: no limit)")
       ->capture_default_str()
       ->check(at_least(0));
   app.add_option("--timeout-ms", o.model.timeout_ms,

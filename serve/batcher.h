@@ -7,9 +7,12 @@
 //
 // Admission: at most max_queue items wait (0: no limit); a submission that
 // would pass it is refused whole (Overloaded) and nothing of it is queued.
-// An item whose deadline passes while it waits fails with DeadlineExceeded
-// and is never run. Each result comes with the time its item waited and the
-// time its batch took.
+// A caller may reserve() a place before it has its items (a request that
+// waits for a worker) and give it back when it submits them; places held
+// count as waiting. An item whose deadline passes while it waits, or would
+// pass before a batch could finish (the recent batches' mean run time), fails
+// with DeadlineExceeded and is never run. Each result comes with the time its
+// item waited and the time its batch took.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -31,7 +34,7 @@ struct BatcherStats {
   int64_t batches = 0;
   int64_t items = 0;
   int64_t largest = 0;         // items in the largest batch run
-  int64_t queued = 0;          // items waiting now
+  int64_t queued = 0;          // items waiting now, places reserved included
   int64_t refused = 0;         // items refused with Overloaded
   int64_t expired = 0;         // items failed with DeadlineExceeded
   std::vector<int64_t> sizes;  // [n]: batches of n items
@@ -113,6 +116,25 @@ class Batcher {
     return futures;
   }
 
+  // Holds a place for one item that will be submitted later: false (and
+  // counted as refused) when max_queue items already wait.
+  bool reserve() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return false;
+    if (max_queue_ > 0 && static_cast<int64_t>(queue_.size()) + reserved_ + 1 > max_queue_) {
+      stats_.refused += 1;
+      return false;
+    }
+    reserved_ += 1;
+    return true;
+  }
+
+  // Gives back a place from reserve().
+  void unreserve() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reserved_ -= 1;
+  }
+
   std::future<Timed<Result>> submit(
       Item item, BatchClock::time_point deadline = BatchClock::time_point::max()) {
     std::vector<Item> one;
@@ -123,7 +145,7 @@ class Batcher {
   BatcherStats stats() const {
     std::lock_guard<std::mutex> lock(mutex_);
     BatcherStats s = stats_;
-    s.queued = static_cast<int64_t>(queue_.size());
+    s.queued = static_cast<int64_t>(queue_.size()) + reserved_;
     return s;
   }
 
@@ -148,13 +170,19 @@ class Batcher {
         });
         if (stopping_) return;
         const auto now = BatchClock::now();
+        // An item that could not be answered in time is not run: its caller
+        // would have given up on it.
+        const auto finish = now + std::chrono::duration_cast<BatchClock::duration>(
+                                      std::chrono::duration<double, std::milli>(run_ms_));
         while (!queue_.empty() && static_cast<int64_t>(batch.size()) < max_batch_) {
           Pending p = std::move(queue_.front());
           queue_.pop_front();
-          if (p.deadline <= now) {  // never run: its caller has given up on it
+          if (p.deadline <= finish) {
             stats_.expired += 1;
-            p.promise.set_exception(std::make_exception_ptr(
-                DeadlineExceeded("the request's deadline passed while it waited for the model")));
+            p.promise.set_exception(std::make_exception_ptr(DeadlineExceeded(
+                p.deadline <= now
+                    ? "the request's deadline passed while it waited for the model"
+                    : "the request's deadline would pass before the model could answer it")));
             continue;
           }
           batch.push_back(std::move(p));
@@ -188,6 +216,12 @@ class Batcher {
       if (results.size() != batch.size())
         throw std::logic_error("batcher: the run gave a result count unlike the item count");
       const auto end = BatchClock::now();
+      {
+        // A running mean of recent batches (a fifth of the newest each time).
+        std::lock_guard<std::mutex> lock(mutex_);
+        const double took = ms(end - start);
+        run_ms_ = run_ms_ == 0 ? took : 0.8 * run_ms_ + 0.2 * took;
+      }
       for (size_t i = 0; i < batch.size(); ++i)
         answer(batch[i], std::move(results[i]), end, static_cast<int64_t>(batch.size()));
       return;
@@ -216,6 +250,8 @@ class Batcher {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> queue_;
+  int64_t reserved_ = 0;  // places held by reserve()
+  double run_ms_ = 0;     // recent batches' mean run time (0: none run yet)
   bool stopping_ = false;
   BatcherStats stats_;
   std::thread worker_;  // last: starts once every other member is ready

@@ -13,9 +13,12 @@
 //
 // No sockets here: serve/http_server.h feeds the parser from connections,
 // the fuzz target http_request from bytes.
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +30,24 @@ struct HttpLimits {
   size_t max_head_bytes = 16u << 10u;  // request line and headers
   size_t max_headers = 64;
   size_t max_body_bytes = 16u << 20u;
+};
+
+// A request's place in a model's queue, taken when the request arrived
+// (HttpHandlers::admit) and given back once: by release(), when the request
+// enters the model's own queue, or when the ticket is destroyed.
+class Ticket {
+ public:
+  explicit Ticket(std::function<void()> give_back) : give_back_(std::move(give_back)) {}
+  ~Ticket() { release(); }
+  Ticket(const Ticket&) = delete;
+  Ticket& operator=(const Ticket&) = delete;
+  void release() {
+    if (!released_.exchange(true) && give_back_) give_back_();
+  }
+
+ private:
+  std::function<void()> give_back_;
+  std::atomic<bool> released_{false};
 };
 
 struct HttpRequest {
@@ -41,6 +62,7 @@ struct HttpRequest {
   bool keep_alive = true;
   bool expects_continue = false;                   // "Expect: 100-continue"
   std::chrono::steady_clock::time_point received;  // read whole (set by the connection layer)
+  std::shared_ptr<Ticket> ticket;                  // admitted to a model's queue (may be empty)
 
   // The first header of that (lowercase) name; "" when there is none.
   const std::string& header(std::string_view name) const;

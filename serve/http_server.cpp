@@ -317,6 +317,15 @@ void HttpServer::dispatch(Connection& c) {
     }
     return respond(c, std::move(r));
   }
+  if (handlers_.admit) {
+    std::optional<HttpResponse> refused;
+    try {
+      refused = handlers_.admit(request);
+    } catch (const std::exception& e) {
+      refused = handlers_.refuse(500, e.what(), request);
+    }
+    if (refused) return respond(c, std::move(*refused));
+  }
   {
     std::unique_lock<std::mutex> lock(jobs_mutex_);
     if (jobs_.size() >= options_.max_pending) {

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,11 @@ struct HttpHandlers {
   // answered on the connection thread, so they are answered while every
   // worker is busy. May be empty (none are).
   std::function<bool(const HttpRequest&)> quick;
+  // Called on the connection thread as a request arrives, before it waits
+  // for a worker: a refusal (503 when its model's queue is full) answers it
+  // at once; otherwise it may take a Ticket (request.ticket) that holds its
+  // place while it waits. May be empty (every request is admitted).
+  std::function<std::optional<HttpResponse>(HttpRequest&)> admit;
   // The answer to a request refused before it reached `answer`: the status,
   // why, and the request as far as it was read. The connection closes after.
   std::function<HttpResponse(int status, const std::string& why, const HttpRequest&)> refuse;

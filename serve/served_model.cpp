@@ -589,8 +589,10 @@ json ServedModel::answer(std::vector<Item> items, bool plural, const json& reque
   try {
     futures = batcher_->submit_all(std::move(items), context.deadline);
   } catch (const Overloaded& e) {
+    if (context.ticket) context.ticket->release();
     throw RequestError(503, e.what());
   }
+  if (context.ticket) context.ticket->release();  // its inputs hold their places now
   json results = json::array();
   std::exception_ptr failed;
   for (auto& f : futures) {

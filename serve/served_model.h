@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "serve/batcher.h"
+#include "serve/http.h"
 #include "serve/metrics.h"
 
 namespace attnzoo::serve {
@@ -73,6 +74,9 @@ struct RequestContext {
   std::string model;
   int64_t inputs = 0;
   double queue_ms = 0, compute_ms = 0;  // the slowest input's
+  // Its place in the model's queue while it waited for a worker; given back
+  // once its inputs are in the queue (may be empty).
+  std::shared_ptr<Ticket> ticket;
 };
 
 class ServedModel {
@@ -91,6 +95,11 @@ class ServedModel {
   nlohmann::json schemas() const;
   // Its batcher's figures now, for GET /metrics.
   ModelGauges gauges() const;
+
+  // A place in its queue for a request that waits for a worker (false: the
+  // queue is full, a 503), and giving one back.
+  bool reserve() { return batcher_->reserve(); }
+  void unreserve() { batcher_->unreserve(); }
 
   // Runs one made-up input through the model (UserError when it fails), so
   // that the first request does not pay for the first run.

@@ -38,12 +38,26 @@ HttpResponse error_reply(int status, const std::string& what) {
 }
 
 // The routes and the methods each takes (for 405 and Allow).
-bool is_reload(const std::string& path) {
-  const std::string prefix = "/v1/models/", suffix = "/reload";
-  return path.size() > prefix.size() + suffix.size() && path.rfind(prefix, 0) == 0 &&
-         path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-         path.find('/', prefix.size()) == path.size() - suffix.size();
+const std::string kModels = "/v1/models/", kReload = "/reload";
+
+// NAME from /v1/models/NAME (a model's route); "" for any other path.
+std::string model_route(const std::string& path) {
+  if (path.rfind(kModels, 0) != 0 || path.size() == kModels.size() ||
+      path.find('/', kModels.size()) != std::string::npos)
+    return "";
+  return path.substr(kModels.size());
 }
+
+// NAME from /v1/models/NAME/reload; "" for any other path.
+std::string reload_route(const std::string& path) {
+  if (path.size() <= kModels.size() + kReload.size() || path.rfind(kModels, 0) != 0 ||
+      path.compare(path.size() - kReload.size(), kReload.size(), kReload) != 0 ||
+      path.find('/', kModels.size()) != path.size() - kReload.size())
+    return "";
+  return path.substr(kModels.size(), path.size() - kModels.size() - kReload.size());
+}
+
+bool is_reload(const std::string& path) { return !reload_route(path).empty(); }
 
 // Equal strings, in a time that does not depend on where they differ.
 bool same_key(const std::string& a, const std::string& b) {
@@ -65,10 +79,7 @@ std::string allowed_methods(const std::string& path) {
   if (path == "/health" || path == "/health/live" || path == "/health/ready" ||
       path == "/v1/models" || path == "/metrics" || path == "/openapi.json")
     return "GET, HEAD";
-  const std::string prefix = "/v1/models/";
-  if (path.rfind(prefix, 0) == 0 && path.size() > prefix.size() &&
-      path.find('/', prefix.size()) == std::string::npos)
-    return "GET, HEAD, POST";
+  if (!model_route(path).empty()) return "GET, HEAD, POST";
   return "";
 }
 
@@ -158,6 +169,7 @@ ModelServer::ModelServer(ServerOptions options) : options_(std::move(options)) {
   };
   // Health and the lists are answered on the connection thread: they never wait.
   handlers.quick = [](const HttpRequest& r) { return r.method != "POST"; };
+  handlers.admit = [this](HttpRequest& r) { return admit(r); };
   http_ = std::make_unique<HttpServer>(options_.http, std::move(handlers));
 }
 
@@ -394,6 +406,7 @@ HttpResponse ModelServer::answer(const HttpRequest& request) {
     context.received = request.received;
     request_start = request.received;
   }
+  context.ticket = request.ticket;
   HttpResponse response;
   try {
     response = route(request, context);
@@ -408,6 +421,26 @@ HttpResponse ModelServer::answer(const HttpRequest& request) {
     response = error_reply(500, e.what());
   }
   return finish(std::move(response), request, context);
+}
+
+std::optional<HttpResponse> ModelServer::admit(HttpRequest& request) {
+  if (request.method != "POST") return std::nullopt;
+  const std::string name = model_route(request.path);
+  // Without a valid key, route() answers 401 and says nothing of the models.
+  if (name.empty() || authorize(request, false) != 0) return std::nullopt;
+  const auto served = model(name);
+  if (!served) return std::nullopt;
+  if (served->reserve()) {
+    request.ticket = std::make_shared<Ticket>([served] { served->unreserve(); });
+    return std::nullopt;
+  }
+  request_start = request.received == Clock::time_point() ? Clock::now() : request.received;
+  RequestContext context;
+  context.model = name;
+  const std::string why = fmt::format(
+      "model \"{}\": the queue is full ({} inputs waiting, at most {}): try again later", name,
+      served->gauges().queued, options_.model.max_queue);
+  return finish(error_reply(503, why), request, context);
 }
 
 HttpResponse ModelServer::refuse(int status, const std::string& why, const HttpRequest& request) {
@@ -527,9 +560,7 @@ HttpResponse ModelServer::route(const HttpRequest& request, RequestContext& cont
     return reply(200, {{"models", list}});
   }
   if (is_reload(path)) {
-    const std::string name = path.substr(
-        std::string("/v1/models/").size(),
-        path.size() - std::string("/v1/models/").size() - std::string("/reload").size());
+    const std::string name = reload_route(path);
     const json body = request.body.empty() ? json::object() : parse_request_json(request.body);
     if (!body.is_object() || (body.contains("file") && !body.at("file").is_string()) ||
         body.size() > (body.contains("file") ? 1u : 0u))
@@ -539,7 +570,7 @@ HttpResponse ModelServer::route(const HttpRequest& request, RequestContext& cont
     std::shared_lock<std::shared_mutex> lock(models_mutex_);
     return reply(200, {{"reloaded", name}, {"file", paths_.at(name)}});
   }
-  const std::string name = path.substr(std::string("/v1/models/").size());
+  const std::string name = model_route(path);
   const auto served = model(name);
   if (!served && loading_ > 0)
     throw RequestError(503, fmt::format("no model \"{}\" yet: the server is loading its models",

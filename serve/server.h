@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -89,6 +90,10 @@ class ModelServer {
   // fuzz target and the tests call it without a socket).
   HttpResponse answer(const HttpRequest& request);
   HttpResponse refuse(int status, const std::string& why, const HttpRequest& request);
+  // As a request arrives: a request for a model whose queue is full is
+  // refused (503 + Retry-After) before it waits for a worker; one admitted
+  // takes a place in that queue (request.ticket).
+  std::optional<HttpResponse> admit(HttpRequest& request);
 
  private:
   HttpResponse route(const HttpRequest& request, RequestContext& context);

@@ -109,6 +109,40 @@ TEST_CASE("batcher: a full queue refuses a submission whole, a passed deadline i
   CHECK(batcher.stats().expired == 1);
 }
 
+TEST_CASE("batcher: reserved places count as waiting, an item that would finish late is not run",
+          "[serve]") {
+  std::atomic<int> ran{0};
+  serve::Batcher<int, int> batcher(
+      [&](const std::vector<int>& items) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        ran += static_cast<int>(items.size());
+        return items;
+      },
+      4, std::chrono::microseconds(0), /*max_queue=*/3);
+  CHECK(batcher.reserve());
+  CHECK(batcher.reserve());
+  CHECK(batcher.stats().queued == 2);
+  auto one = batcher.submit(1);  // 2 reserved + 1 queued (or running) <= 3
+  CHECK(one.get().value == 1);   // a batch took ~50 ms: the recent run time
+  CHECK(batcher.reserve());
+  CHECK_FALSE(batcher.reserve());  // 3 places held
+  CHECK(batcher.stats().refused == 1);
+  batcher.unreserve();
+  CHECK(batcher.stats().queued == 2);
+  CHECK(batcher.reserve());
+  batcher.unreserve();
+  batcher.unreserve();
+  batcher.unreserve();
+  CHECK(batcher.stats().queued == 0);
+  // 20 ms left, batches take ~50: refused before it runs; 10 s left: run.
+  auto late = batcher.submit(2, serve::BatchClock::now() + std::chrono::milliseconds(20));
+  CHECK_THROWS_WITH(late.get(), Catch::Contains("would pass before the model could answer"));
+  auto fine = batcher.submit(3, serve::BatchClock::now() + std::chrono::seconds(10));
+  CHECK(fine.get().value == 3);
+  CHECK(ran == 2);
+  CHECK(batcher.stats().expired == 1);
+}
+
 namespace {
 
 std::string file_bytes(const std::string& path) {
@@ -620,6 +654,51 @@ TEST_CASE("zoo-serve: a full queue is 503 with Retry-After, a passed deadline is
   CHECK(after.at("refused").get<int64_t>() == 100);
   // A timeout_ms past the server's is refused.
   CHECK(post(s, "m", R"({"text": "x", "timeout_ms": 99999999})").first == 400);
+}
+
+TEST_CASE("zoo-serve: a request past a full queue is refused as it arrives, not after a wait",
+          "[serve]") {
+  auto options = test_options();
+  options.model.max_queue = 3;
+  options.http.workers = 1;
+  RunningServer s(options);
+  // Requests that arrived and wait for a worker hold their places (tickets):
+  // three fill the queue.
+  const auto arrived = [] {
+    serve::HttpRequest r;
+    r.method = "POST";
+    r.path = "/v1/models/m";
+    r.received = std::chrono::steady_clock::now();
+    return r;
+  };
+  std::vector<serve::HttpRequest> waiting;
+  for (int i = 0; i < 3; ++i) {
+    waiting.push_back(arrived());
+    REQUIRE_FALSE(s.server.admit(waiting.back()));
+    REQUIRE(waiting.back().ticket);
+  }
+  auto c = s.client();
+  CHECK(json::parse(c.Get("/v1/models/m")->body).at("queued") == 3);
+  // Over a socket: refused at once with Retry-After, counted in /metrics.
+  auto full = c.Post("/v1/models/m", R"({"text": "1 May 1999"})", "application/json");
+  REQUIRE(full);
+  CHECK(full->status == 503);
+  CHECK(full->get_header_value("Retry-After") == "1");
+  CHECK_THAT(json::parse(full->body).at("error").get<std::string>(),
+             Catch::Contains("queue is full"));
+  const std::string metrics = c.Get("/metrics")->body;
+  CHECK_THAT(metrics, Catch::Contains(R"(zoo_requests_total{model="m",code="503"} 1)"));
+  // Other models have their own queues; a GET is never held.
+  CHECK(post(s, "etth1", json{{"values", json::array()}}.dump()).first != 503);
+  CHECK(c.Get("/v1/models/m")->status == 200);
+  // A place given back (the request reached its model, or ended) admits one more.
+  waiting[0].ticket->release();
+  waiting[0].ticket->release();  // once only
+  CHECK(json::parse(c.Get("/v1/models/m")->body).at("queued") == 2);
+  CHECK(post(s, "m", R"({"text": "1 May 1999"})").first == 200);
+  waiting.clear();  // destroyed tickets give their places back
+  CHECK(json::parse(c.Get("/v1/models/m")->body).at("queued") == 0);
+  // Without a key, nothing is reserved: route() answers 401 (keys test below).
 }
 
 namespace {
