@@ -73,6 +73,11 @@ int main(int argc, char** argv) {
                  "How long a batch waits for more inputs after its first")
       ->capture_default_str()
       ->check(between(0, 10000));
+  app.add_option("--batch-workers", o.model.batch_workers,
+                 "Batches of one model that run at once, each on its own thread (about the cores "
+                 "divided by --threads)")
+      ->capture_default_str()
+      ->check(between(1, 64));
   app.add_option("--max-queue", o.model.max_queue,
                  "Inputs that may wait for a model, requests waiting for a worker included; past "
                  "it a request gets 503 at once (0: no limit)")

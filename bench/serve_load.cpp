@@ -2,7 +2,8 @@
 // keep-alive connection, send translation requests (one sentence each, the
 // lines of a text file in turn) until R requests are answered or S seconds
 // pass; prints one JSON object: requests/s, latency p50/p99/p99.9 (ms) of
-// the answered (200) requests, the count of each status, errors.
+// the answered (200) requests, p99 of the refused (503) ones, the count of
+// each status, errors.
 //
 // Closed loop by default (each client sends its next request when the last
 // is answered); with --rate, requests start at that many a second in all,
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
     if (texts.empty()) throw attnzoo::UserError("{}: no lines", texts_path);
     std::atomic<int> next{0};
     std::mutex mutex;
-    std::vector<double> latencies;
+    std::vector<double> latencies, refusals;  // of 200s, of 503s
     std::map<std::string, int64_t> statuses;  // "200", "400", ..., "no answer"
     const double rss_start = server_rss(host, port);
     const auto start = Clock::now();
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
         httplib::Client client(host, port);
         client.set_keep_alive(true);
         client.set_read_timeout(static_cast<time_t>(max_seconds) + 60, 0);
-        std::vector<double> mine;
+        std::vector<double> mine, refused;
         std::map<std::string, int64_t> seen;
         for (int i = next++; i < requests && Clock::now() < deadline; i = next++) {
           if (rate > 0) {  // the i-th request's start, whatever came before
@@ -122,9 +123,11 @@ int main(int argc, char** argv) {
           }
           seen[std::to_string(res->status)] += 1;
           if (res->status == 200) mine.push_back(ms);
+          if (res->status == 503) refused.push_back(ms);
         }
         std::lock_guard<std::mutex> lock(mutex);
         latencies.insert(latencies.end(), mine.begin(), mine.end());
+        refusals.insert(refusals.end(), refused.begin(), refused.end());
         for (const auto& [k, n] : seen) statuses[k] += n;
       });
     for (auto& t : threads) t.join();
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
         {"p99_ms", percentile(latencies, 0.99)},
         {"p999_ms", percentile(latencies, 0.999)},
         {"max_ms", percentile(latencies, 1.0)},
+        {"refused_p99_ms", percentile(refusals, 0.99)},  // how soon a 503 came
         {"scrapes", scrapes},
         {"rss_start_mb", rss_start / 1e6},
         {"rss_end_mb", rss_end / 1e6}};

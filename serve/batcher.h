@@ -68,14 +68,18 @@ class Batcher {
   // Results in the order of the items; as many as there are items.
   using Run = std::function<std::vector<Result>(const std::vector<Item>&)>;
 
-  Batcher(Run run, int64_t max_batch, std::chrono::microseconds max_wait, int64_t max_queue = 0)
+  // `workers` batches may run at once, each on its own thread.
+  Batcher(Run run, int64_t max_batch, std::chrono::microseconds max_wait, int64_t max_queue = 0,
+          int workers = 1)
       : run_(std::move(run)),
         max_batch_(max_batch < 1 ? 1 : max_batch),
         max_wait_(max_wait),
-        max_queue_(max_queue),
-        worker_([this] { loop(); }) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stats_.sizes.assign(static_cast<size_t>(max_batch_) + 1, 0);
+        max_queue_(max_queue) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stats_.sizes.assign(static_cast<size_t>(max_batch_) + 1, 0);
+    }
+    for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { loop(); });
   }
 
   Batcher(const Batcher&) = delete;
@@ -88,7 +92,7 @@ class Batcher {
       stopping_ = true;
     }
     wake_.notify_all();
-    worker_.join();
+    for (auto& w : workers_) w.join();
     for (auto& pending : queue_)
       pending.promise.set_exception(std::make_exception_ptr(Overloaded("the server is stopping")));
   }
@@ -254,7 +258,7 @@ class Batcher {
   double run_ms_ = 0;     // recent batches' mean run time (0: none run yet)
   bool stopping_ = false;
   BatcherStats stats_;
-  std::thread worker_;  // last: starts once every other member is ready
+  std::vector<std::thread> workers_;  // last: started once every other member is ready
 };
 
 }  // namespace attnzoo::serve

@@ -97,27 +97,31 @@ std::string Metrics::text(const std::map<std::string, ModelGauges>& models, int6
     for (const auto& [status, n] : m.requests)
       out += fmt::format("zoo_requests_total{{model=\"{}\",code=\"{}\"}} {}\n", label_value(name),
                          status, n);
-  help("zoo_request_inputs_total", "counter",
-       "Inputs in requests to a model (texts, images, windows)");
-  for (const auto& [name, m] : models_)
-    out +=
-        fmt::format("zoo_request_inputs_total{{model=\"{}\"}} {}\n", label_value(name), m.inputs);
-  help("zoo_request_duration_seconds", "histogram",
-       "Time from a complete request to its answer, every status");
-  for (const auto& [name, m] : models_)
-    out += m.total.text("zoo_request_duration_seconds", "model=\"" + label_value(name) + "\"");
-  help("zoo_queue_duration_seconds", "histogram",
-       "Time a request's slowest input waited for its batch (answered requests)");
-  for (const auto& [name, m] : models_)
-    out += m.queue.text("zoo_queue_duration_seconds", "model=\"" + label_value(name) + "\"");
-  help("zoo_compute_duration_seconds", "histogram",
-       "Time the batch of a request's slowest input ran (answered requests)");
-  for (const auto& [name, m] : models_)
-    out += m.compute.text("zoo_compute_duration_seconds", "model=\"" + label_value(name) + "\"");
-
-  help("zoo_batches_total", "counter", "Batches a model ran");
-  for (const auto& [name, g] : models)
-    out += fmt::format("zoo_batches_total{{model=\"{}\"}} {}\n", label_value(name), g.batches);
+  // One series a model: NAME{model="..."} value(entry).
+  auto per_model = [&](const char* name, const char* type, const char* what, const auto& map,
+                       auto value) {
+    help(name, type, what);
+    for (const auto& [model, entry] : map)
+      out += fmt::format("{}{{model=\"{}\"}} {}\n", name, label_value(model), value(entry));
+  };
+  auto histograms = [&](const char* name, const char* what, Histogram PerModel::*which) {
+    help(name, "histogram", what);
+    for (const auto& [model, m] : models_)
+      out += (m.*which).text(name, "model=\"" + label_value(model) + "\"");
+  };
+  per_model("zoo_request_inputs_total", "counter",
+            "Inputs in requests to a model (texts, images, windows)", models_,
+            [](const PerModel& m) { return m.inputs; });
+  histograms("zoo_request_duration_seconds",
+             "Time from a complete request to its answer, every status", &PerModel::total);
+  histograms("zoo_queue_duration_seconds",
+             "Time a request's slowest input waited for its batch (answered requests)",
+             &PerModel::queue);
+  histograms("zoo_compute_duration_seconds",
+             "Time the batch of a request's slowest input ran (answered requests)",
+             &PerModel::compute);
+  per_model("zoo_batches_total", "counter", "Batches a model ran", models,
+            [](const ModelGauges& g) { return g.batches; });
   help("zoo_batch_size", "histogram", "Inputs per batch run");
   for (const auto& [name, g] : models) {
     const std::string labels = "model=\"" + label_value(name) + "\"";
@@ -139,21 +143,18 @@ std::string Metrics::text(const std::map<std::string, ModelGauges>& models, int6
     out += fmt::format("zoo_batch_size_sum{{{}}} {}\nzoo_batch_size_count{{{}}} {}\n", labels, sum,
                        labels, cumulative);
   }
-  help("zoo_refused_inputs_total", "counter", "Inputs refused with 503 because the queue was full");
-  for (const auto& [name, g] : models)
-    out +=
-        fmt::format("zoo_refused_inputs_total{{model=\"{}\"}} {}\n", label_value(name), g.refused);
-  help("zoo_expired_inputs_total", "counter",
-       "Inputs whose deadline passed in the queue (504, never run)");
-  for (const auto& [name, g] : models)
-    out +=
-        fmt::format("zoo_expired_inputs_total{{model=\"{}\"}} {}\n", label_value(name), g.expired);
-  help("zoo_queued_inputs", "gauge", "Inputs waiting for a model now");
-  for (const auto& [name, g] : models)
-    out += fmt::format("zoo_queued_inputs{{model=\"{}\"}} {}\n", label_value(name), g.queued);
-  help("zoo_model_ready", "gauge", "1 where the model is loaded and serving");
-  for (const auto& [name, g] : models)
-    out += fmt::format("zoo_model_ready{{model=\"{}\"}} {}\n", label_value(name), g.ready ? 1 : 0);
+  per_model("zoo_refused_inputs_total", "counter",
+            "Inputs refused with 503 because the model's queue was full (a request refused as "
+            "it arrived counts one)",
+            models, [](const ModelGauges& g) { return g.refused; });
+  per_model("zoo_expired_inputs_total", "counter",
+            "Inputs whose deadline passed, or would have before their batch ended (504, never run)",
+            models, [](const ModelGauges& g) { return g.expired; });
+  per_model("zoo_queued_inputs", "gauge",
+            "Inputs waiting for a model now, requests waiting for a worker included", models,
+            [](const ModelGauges& g) { return g.queued; });
+  per_model("zoo_model_ready", "gauge", "1 where the model is loaded and serving", models,
+            [](const ModelGauges& g) { return g.ready ? 1 : 0; });
   help("zoo_in_flight_requests", "gauge", "Requests read and not yet answered");
   out += fmt::format("zoo_in_flight_requests {}\n", in_flight);
   help("zoo_open_connections", "gauge", "Open client connections");

@@ -211,7 +211,7 @@ ServedModel::ServedModel(std::string name, const std::string& path, const ServeO
   batcher_ = std::make_unique<Batcher<Item, json>>(
       [this](const std::vector<Item>& items) { return run(items); }, options.max_batch,
       std::chrono::microseconds(static_cast<int64_t>(std::llround(options.max_wait_ms * 1000))),
-      options.max_queue);
+      options.max_queue, static_cast<int>(options.batch_workers));
 }
 
 ServedModel::~ServedModel() {

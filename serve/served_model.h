@@ -54,8 +54,12 @@ struct Item {
 };
 
 struct ServeOptions {
-  int64_t max_batch = 32;               // items per batched run (1: one at a time)
-  double max_wait_ms = 5;               // how long a batch waits for more after its first item
+  int64_t max_batch = 32;  // items per batched run (1: one at a time)
+  double max_wait_ms = 5;  // how long a batch waits for more after its first item
+  // Batches of one model that run at once, a thread each: on a CPU, one
+  // batch leaves a core idle in the steps between its GEMMs (2 gave 2x the
+  // requests/s of 1 on 2 cores: docs/results.md#zoo-serve-under-load).
+  int64_t batch_workers = 2;
   int64_t max_items = 256;              // inputs in one request
   int64_t max_queue = 512;              // inputs waiting per model; past it 503 (0: no limit)
   double timeout_ms = 30000;            // a request's deadline (0: none)

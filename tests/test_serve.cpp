@@ -109,6 +109,33 @@ TEST_CASE("batcher: a full queue refuses a submission whole, a passed deadline i
   CHECK(batcher.stats().expired == 1);
 }
 
+TEST_CASE("batcher: with two workers two batches run at once", "[serve]") {
+  for (const int workers : {1, 2}) {
+    std::atomic<int> inside{0}, most{0};
+    serve::Batcher<int, int> batcher(
+        [&](const std::vector<int>& items) {
+          const int now = ++inside;
+          int seen = most.load();
+          while (now > seen && !most.compare_exchange_weak(seen, now)) {
+          }
+          // Waits (up to 2 s) for a second batch to come in beside it.
+          const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+          while (inside < 2 && workers == 2 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          --inside;
+          return items;
+        },
+        1, std::chrono::microseconds(0), 0, workers);
+    auto a = batcher.submit(1);
+    auto b = batcher.submit(2);
+    CHECK(a.get().value == 1);
+    CHECK(b.get().value == 2);
+    CHECK(most == workers);
+    CHECK(batcher.stats().batches == 2);
+  }
+}
+
 TEST_CASE("batcher: reserved places count as waiting, an item that would finish late is not run",
           "[serve]") {
   std::atomic<int> ran{0};
@@ -617,6 +644,7 @@ TEST_CASE("zoo-serve: a full queue is 503 with Retry-After, a passed deadline is
   options.model.max_batch = 1;  // one input a run: a long request keeps the queue full
   options.model.max_wait_ms = 0;
   options.model.max_queue = 300;
+  options.model.batch_workers = 1;
   RunningServer s(options);
   std::vector<std::string> texts(256);
   for (size_t i = 0; i < texts.size(); ++i) texts[i] = std::to_string(i) + " May 1999 and on";
