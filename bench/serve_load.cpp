@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -40,6 +41,15 @@ double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   const auto i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
+}
+
+// Every tenth of `v`: its entries at 10%, 20%, ..., 100% (empty for none).
+std::vector<double> tenths(const std::vector<double>& v) {
+  std::vector<double> out;
+  if (v.empty()) return out;
+  for (int i = 1; i <= 10; ++i)
+    out.push_back(std::round(v[(v.size() * static_cast<size_t>(i) - 1) / 10]));
+  return out;
 }
 
 // process_resident_memory_bytes from the server's /metrics; -1 when unread.
@@ -88,10 +98,15 @@ int main(int argc, char** argv) {
     const auto deadline = start + std::chrono::duration<double>(max_seconds);
     std::atomic<bool> done{false};
     int64_t scrapes = 0;
+    std::vector<double> rss_seen;  // MB, at each scrape
     std::thread scraper([&] {
       while (scrape_s > 0 && !done) {
         std::this_thread::sleep_for(std::chrono::duration<double>(scrape_s));
-        if (!done && server_rss(host, port) > 0) ++scrapes;
+        const double rss = done ? -1 : server_rss(host, port);
+        if (rss > 0) {
+          ++scrapes;
+          rss_seen.push_back(rss / 1e6);
+        }
       }
     });
     std::vector<std::thread> threads;
@@ -152,6 +167,8 @@ int main(int argc, char** argv) {
         {"max_ms", percentile(latencies, 1.0)},
         {"refused_p99_ms", percentile(refusals, 0.99)},  // how soon a 503 came
         {"scrapes", scrapes},
+        // resident memory at each tenth of the scrapes: growth or a plateau
+        {"rss_tenths_mb", tenths(rss_seen)},
         {"rss_start_mb", rss_start / 1e6},
         {"rss_end_mb", rss_end / 1e6}};
     std::cout << out.dump() << std::endl;

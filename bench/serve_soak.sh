@@ -81,7 +81,8 @@ stop_server
 if part overload; then
   start_server overload --timeout-ms 5000 \
     --max-queue "${OVERLOAD_QUEUE:-$(/usr/bin/python3 -c "print(round(2.5 * $rate))")}"
-  load overload --clients 512 --rate "$(/usr/bin/python3 -c "print(2 * $rate)")" --max-seconds 120
+  load overload --clients 512 --rate "$(/usr/bin/python3 -c "print(2 * $rate)")" --max-seconds 120 \
+    --scrape-s 2
   stop_server
 fi
 
@@ -98,6 +99,8 @@ def line(n):
             f"p99.9 {x['p999_ms']:7.0f} ms  statuses {x['statuses']}  RSS {x['rss_start_mb']:.0f} -> {x['rss_end_mb']:.0f} MB")
 for n in r:
     print(line(n))
+    if r[n].get("rss_tenths_mb"):
+        print(f"{'':>14}resident MB at each tenth of the run: {r[n]['rss_tenths_mb']}")
 if "metrics-on" in r and "metrics-off" in r:
     print(f"/metrics scraped every second: {r['metrics-on']['requests_per_sec'] / r['metrics-off']['requests_per_sec']:.3f}x the throughput")
 if "reloads" in r and "no-reload" in r:

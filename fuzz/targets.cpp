@@ -170,8 +170,9 @@ std::vector<std::string> parse_stream(std::string_view bytes, size_t piece,
 // Whole HTTP requests, as a connection delivers them, without a socket: the
 // bytes fed to the request parser at once, byte by byte and 7 at a time
 // (all three must read the same), and each request read answered by a
-// ModelServer serving a translator and a forecaster. An answer must be a
-// status with a JSON body, an error's with "error".
+// ModelServer serving a translator and a forecaster (admitted first, as a
+// connection does). An answer must be a status with a JSON body, an error's
+// with "error"; once answered, no model holds a place in its queue.
 void http_request(std::string_view bytes) {
   static serve::HttpLimits limits{2048, 16, 64u << 10u};
   static serve::ModelServer* server = [] {
@@ -196,8 +197,10 @@ void http_request(std::string_view bytes) {
   if (parse_stream(bytes, 1, limits, nullptr) != whole ||
       parse_stream(bytes, 7, limits, nullptr) != whole)
     throw std::logic_error("the HTTP parser reads the bytes differently when they come in pieces");
-  for (const auto& request : requests) {
-    const auto response = server->answer(request);
+  for (auto& request : requests) {
+    // Admitted as a connection admits it (a place in its model's queue), then answered.
+    const auto refused = server->admit(request);
+    const auto response = refused ? *refused : server->answer(request);
     if (response.status < 200 || response.status > 599)
       throw std::logic_error("an answer with status " + std::to_string(response.status));
     const auto body = nlohmann::json::parse(response.body);  // must be JSON
@@ -206,6 +209,14 @@ void http_request(std::string_view bytes) {
     const auto text = serve::serialize(response, true);
     if (text.find("\r\n\r\n") != text.find("\r\n\r\n" + response.body))
       throw std::logic_error("a response head that ends early (a header split it)");
+  }
+  requests.clear();  // every place taken in a queue is given back
+  for (const char* name : {"m", "f"}) {
+    serve::HttpRequest info;
+    info.method = "GET";
+    info.path = std::string("/v1/models/") + name;
+    if (nlohmann::json::parse(server->answer(info).body).at("queued") != 0)
+      throw std::logic_error(std::string("model ") + name + " keeps places after its requests");
   }
 }
 

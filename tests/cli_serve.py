@@ -8,24 +8,16 @@ exit status 1. Python's standard library only.
 import csv
 import json
 import random
-import re
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from serve_procs import check, finish, start_server, stop
+
 fixture, zoo_run, zoo_serve = sys.argv[1:4]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def post(port, name, body):
@@ -45,15 +37,10 @@ with tempfile.TemporaryDirectory() as d:
     translator = d / "translate-gru-additive-char.pt"
     forecaster = d / "forecast-direct-last-gru-additive.pt"
 
-    server = subprocess.Popen(
-        [zoo_serve, "--model", f"m={translator}", "--model", f"f={forecaster}", "--port", "0",
-         "--max-seconds", "300", "--threads", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server, port, line = start_server(
+        zoo_serve, ["--model", f"m={translator}", "--model", f"f={forecaster}"], stderr=subprocess.PIPE)
     try:
-        line = server.stdout.readline()  # bounded: the server prints it or exits
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+) \(2 models\)", line)
-        check(match is not None, f"the start line: {line!r}")
-        port = int(match.group(1))
+        check("(2 models)" in line, f"the start line: {line!r}")
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30) as r:
             check(json.load(r) == {"status": "ok", "models": 2}, "GET /health")
@@ -97,12 +84,7 @@ with tempfile.TemporaryDirectory() as d:
         status, answer = post(port, "m", {"text": 7})
         check(status == 400 and "must be a string" in answer.get("error", ""), f"bad type: {answer}")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            code = server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            code = "hung"
+        code = stop(server)
     check(code == 0, f"exit status at SIGTERM: {code}")
     check("stopping (signal)" in server.stderr.read(), "the stop line")
 
@@ -119,14 +101,10 @@ with tempfile.TemporaryDirectory() as d:
         check(r.returncode == 1 and len(lines) == 1 and says in lines[0],
               f"{args}: exit {r.returncode}, stderr {r.stderr!r}")
     # A port in use.
-    holder = subprocess.Popen([zoo_serve, "--model", f"m={translator}", "--port", "0",
-                               "--max-seconds", "60"], stdout=subprocess.PIPE, text=True)
-    taken = re.search(r":(\d+) ", holder.stdout.readline()).group(1)
-    r = subprocess.run([zoo_serve, "--model", f"m={translator}", "--port", taken, "--max-seconds", "5"],
+    holder, taken, _ = start_server(zoo_serve, ["--model", f"m={translator}"])
+    r = subprocess.run([zoo_serve, "--model", f"m={translator}", "--port", str(taken), "--max-seconds", "5"],
                        capture_output=True, text=True, timeout=60)
     check(r.returncode == 1 and "cannot listen" in r.stderr, f"port in use: {r.stderr!r}")
-    holder.send_signal(signal.SIGTERM)
-    holder.wait(timeout=30)
+    stop(holder)
 
-print(f"cli_serve: {len(failures)} failures")
-sys.exit(1 if failures else 0)
+finish("cli_serve")

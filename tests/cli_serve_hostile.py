@@ -8,7 +8,6 @@ request. Python's standard library only; every loop is bounded.
 """
 import base64
 import json
-import re
 import signal
 import socket
 import subprocess
@@ -18,14 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from serve_procs import check, finish, start_server, stop, wait_exit
+
 fixture, zoo_serve = sys.argv[1:3]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def connect(port):
@@ -84,15 +78,8 @@ def rss_kb(pid):
 
 
 def start(args, log_path):
-    log = open(log_path, "w")
-    p = subprocess.Popen([zoo_serve, "--port", "0", "--threads", "1", "--max-seconds", "400"] + args,
-                         stdout=subprocess.PIPE, stderr=log, text=True)
-    line = p.stdout.readline()
-    m = re.search(r"listening on http://127\.0\.0\.1:(\d+) ", line)
-    if m is None:
-        p.kill()
-        raise SystemExit(f"no start line: {line!r}")
-    return p, int(m.group(1))
+    server, port, _ = start_server(zoo_serve, args, stderr=open(log_path, "w"))
+    return server, port
 
 
 def healthy(port):
@@ -248,12 +235,7 @@ with tempfile.TemporaryDirectory() as d:
         check('{"status":200}' not in full_log.replace(" ", "").split("\n"), "a forged log line")
         check(healthy(port), "after the image clients")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            code = server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            code = "hung"
+        code = stop(server)
     check(code == 0, f"exit status at SIGTERM: {code}")
 
     # --- SIGTERM during 64 admitted requests: every one answered, then exit 0 ----------
@@ -272,11 +254,7 @@ with tempfile.TemporaryDirectory() as d:
     t = time.time()
     server.send_signal(signal.SIGTERM)
     statuses = [read_reply(s)[0] for s in conns]
-    try:
-        code = server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        code = "hung"
+    code = wait_exit(server)
     check(statuses.count(200) == 64, f"SIGTERM: {statuses.count(200)} of 64 admitted requests answered: {statuses}")
     check(code == 0 and time.time() - t < 8, f"SIGTERM: exit {code} after {time.time() - t:.1f} s")
     print(f"SIGTERM with 64 admitted requests: {statuses.count(200)} answered, exit {code} after "
@@ -302,8 +280,7 @@ with tempfile.TemporaryDirectory() as d:
         check(status == 200, f"after SIGHUP: {status}")
         check(server.poll() is None, "SIGHUP stopped the server")
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        stop(server)
     (d / "short").write_text("abc\n")
     r = subprocess.run([zoo_serve, "--model", f"m={translator}", "--api-key-file", str(d / "short")],
                        capture_output=True, text=True, timeout=60)
@@ -318,5 +295,4 @@ with tempfile.TemporaryDirectory() as d:
             check(r.returncode != 0 and "must be a number" in r.stderr,
                   f"{flag} {value}: exit {r.returncode}, {r.stderr.strip()[:200]!r}")
 
-print(f"cli_serve_hostile: {len(failures)} failures")
-sys.exit(1 if failures else 0)
+finish("cli_serve_hostile")

@@ -9,8 +9,6 @@ Debian's python3-jsonschema (scripts/setup) validates.
 """
 import base64
 import json
-import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,15 +18,10 @@ from pathlib import Path
 
 import jsonschema
 
+from serve_procs import check, finish, start_server, stop
+
 fixture, zoo_serve = sys.argv[1:3]
-failures = []
 validated = [0]
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def call(port, path, body=None):
@@ -47,11 +40,8 @@ with tempfile.TemporaryDirectory() as d:
     subprocess.run([fixture, str(d)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     models = {"m": d / "translate-gru-additive-char.pt", "spm": d / "translate-bpe-source.pt",
               "c": d / "caption-scenes.pt", "f": d / "forecast-direct-last-gru-additive.pt"}
-    server = subprocess.Popen([zoo_serve, "--port", "0", "--threads", "1", "--max-seconds", "300"]
-                              + sum([["--model", f"{k}={v}"] for k, v in models.items()], []),
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server, port, _ = start_server(zoo_serve, sum([["--model", f"{k}={v}"] for k, v in models.items()], []))
     try:
-        port = int(re.search(r"127\.0\.0\.1:(\d+) ", server.stdout.readline()).group(1))
         status, kind, raw = call(port, "/openapi.json")
         doc = json.loads(raw)
         check(status == 200 and doc.get("openapi", "").startswith("3.1"), f"openapi: {status} {doc.get('openapi')}")
@@ -139,9 +129,7 @@ with tempfile.TemporaryDirectory() as d:
         check(status == 404, "unknown model: 404")
         validates(doc["components"]["schemas"]["Error"], json.loads(raw), "404 answer")
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        stop(server)
 
 check(validated[0] >= 30, f"only {validated[0]} validations ran")
-print(f"cli_serve_openapi: {validated[0]} values validated, {len(failures)} failures")
-sys.exit(1 if failures else 0)
+finish("cli_serve_openapi", f"{validated[0]} values validated, ")
