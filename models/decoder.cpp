@@ -14,23 +14,40 @@ DecoderState DecoderState::index_select(const torch::Tensor& rows) const {
 
 DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_)) { reset(); }
 
+namespace {
+
+// register_module the first time, replace_module when reset() runs again.
+template <class Holder>
+Holder put(torch::nn::Module& m, const std::string& name, Holder module) {
+  if (m.named_children().contains(name)) return m.replace_module(name, module);
+  return m.register_module(name, module);
+}
+
+}  // namespace
+
 void DecoderImpl::reset() {
   const auto& o = options;
   if (o.rnn() != "gru" && o.rnn() != "lstm")
     throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
+  // Again from nothing: new cells, no int8 copies of the old weights.
+  gru_cells_.clear();
+  lstm_cells_.clear();
+  cells_int8.clear();
+  out_int8 = Int8Linear();
+  readout_int8 = Int8Linear();
   if (o.token_input())
-    embedding = register_module(
-        "embedding",
-        torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size())
-                                 .padding_idx(Vocab::kPad)));
-  dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
-  attention = register_module(
-      "attention", Attention(AttentionOptions(o.attention(), o.hidden_size(), o.context_size())
-                                 .hidden_size(o.attention_size())
-                                 .hard_eval(o.hard_eval())));
-  bridge = register_module("bridge",
-                           torch::nn::Linear(o.context_size(), o.num_layers() * o.hidden_size()));
-  cells = register_module("cells", torch::nn::ModuleList());
+    embedding =
+        put(*this, "embedding",
+            torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab_size(), o.embedding_size())
+                                     .padding_idx(Vocab::kPad)));
+  dropout = put(*this, "dropout", torch::nn::Dropout(o.dropout()));
+  attention = put(*this, "attention",
+                  Attention(AttentionOptions(o.attention(), o.hidden_size(), o.context_size())
+                                .hidden_size(o.attention_size())
+                                .hard_eval(o.hard_eval())));
+  bridge =
+      put(*this, "bridge", torch::nn::Linear(o.context_size(), o.num_layers() * o.hidden_size()));
+  cells = put(*this, "cells", torch::nn::ModuleList());
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
     const int64_t in = layer == 0 ? o.embedding_size() + o.context_size() : o.hidden_size();
     if (o.rnn() == "gru") {
@@ -43,10 +60,10 @@ void DecoderImpl::reset() {
   }
   const int64_t features = o.hidden_size() + o.context_size() + o.embedding_size();
   if (o.readout_size() > 0) {
-    readout = register_module("readout", torch::nn::Linear(features, 2 * o.readout_size()));
-    out = register_module("out", torch::nn::Linear(o.readout_size(), o.vocab_size()));
+    readout = put(*this, "readout", torch::nn::Linear(features, 2 * o.readout_size()));
+    out = put(*this, "out", torch::nn::Linear(o.readout_size(), o.vocab_size()));
   } else {
-    out = register_module("out", torch::nn::Linear(features, o.vocab_size()));
+    out = put(*this, "out", torch::nn::Linear(features, o.vocab_size()));
   }
 }
 

@@ -66,6 +66,8 @@ struct DecoderOutput {
 class DecoderImpl : public torch::nn::Module {
  public:
   explicit DecoderImpl(DecoderOptions options);
+  // Builds every layer anew from `options` (new random weights); safe to call
+  // again: the step then runs the new cells, never the old ones.
   void reset();
 
   // Initial state from the encoder summary (B,D): s_0 = tanh(W summary) per layer.

@@ -2,6 +2,8 @@
 // padding in a batch does not change any sentence's result.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "data/batching.h"
 #include "data/vocab.h"
 #include "models/seq2seq.h"
@@ -88,5 +90,40 @@ TEST_CASE("a sentence's logits do not depend on the padding around it", "[seq2se
     const auto single = model->forward(alone.src, alone.src_lengths, alone.tgt_in).logits;
     const int64_t steps = single.size(1);
     CHECK(torch::allclose(joint[i].narrow(0, 0, steps), single[0], 1e-5, 1e-6));
+  }
+}
+
+TEST_CASE("decoder reset() runs again cleanly: the step uses the new cells", "[seq2seq]") {
+  for (const std::string rnn : {"gru", "lstm"}) {
+    INFO(rnn);
+    torch::manual_seed(3);
+    Decoder decoder(DecoderOptions(12, 5, 8, 8).rnn(rnn).num_layers(2).attention("additive"));
+    decoder->eval();
+    torch::NoGradGuard no_grad;
+    const auto values = torch::randn({3, 5, 8}), summary = torch::randn({3, 8});
+    const auto mask = torch::ones({3, 5}, torch::kBool);
+    const auto tokens = torch::tensor({4, 7, 11}, torch::kLong);
+    const auto logits = [&] {
+      const Memory memory = decoder->attention->prepare(values, mask, summary);
+      return decoder->project(
+          decoder->step(tokens, decoder->initial_state(summary), memory).features);
+    };
+    const auto before = logits();
+    std::map<std::string, torch::Tensor> saved;
+    for (const auto& p : decoder->named_parameters()) saved[p.key()] = p.value().clone();
+
+    decoder->reset();
+    const auto params = decoder->named_parameters();
+    CHECK(params.size() == saved.size());  // the same layers, no leftovers
+    for (const auto& p : params) {
+      REQUIRE(saved.count(p.key()));
+      p.value().copy_(saved[p.key()]);
+    }
+    CHECK(torch::allclose(logits(), before));  // the old weights give the old answer
+    // The cells the step runs are the registered ones: changing their weights
+    // changes the answer (before the fix the step still ran the old cells).
+    for (const auto& p : params)
+      if (p.key().rfind("cells.", 0) == 0) p.value().mul_(2);
+    CHECK_FALSE(torch::allclose(logits(), before));
   }
 }
