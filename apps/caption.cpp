@@ -13,7 +13,8 @@
 #include "data/images.h"
 #include "data/karpathy.h"
 #include "data/text_io.h"
-#include "tasks/captioning.h"
+#include "tasks/caption_config.h"
+#include "tasks/captioner_training.h"
 #include "train/config.h"
 #include "train/device.h"
 #include "train/progress.h"
@@ -198,13 +199,7 @@ int run_scenes(const std::string& config_path, const std::vector<std::string>& o
 int run_export(const ExportFlags& f) {
   const Checkpoint checkpoint(f.checkpoint, "caption");
   const Captioner captioner(checkpoint);
-  write_export(export_captioner(captioner), f, "caption", captioner.config,
-               {"beam_search", "caption", "caption_batch", "preprocess", "image_side", "image_grey", "image_crop",
-                "default_beam"},
-               "  forward(images: Tensor (B,3,H,W) normalised) -> (ids (B,T), attention (B,T,L))\n"
-               "  beam_search(images, beam: int) -> (ids, scores (B), attention)\n"
-               "  caption(image: Tensor (3,H,W), beam: int) -> str\n"
-               "  preprocess(pixels: Tensor uint8 (B,H,W,3) RGB or (B,H,W) grey) -> images");
+  write_export(export_captioner(captioner), f, "caption", captioner.config, captioner_methods());
   return 0;
 }
 
@@ -218,7 +213,7 @@ int main(int argc, char** argv) {
   auto* cmd_train = app.add_subcommand("train", "Train a captioner; stop and --resume at any time");
   add_train_flags(cmd_train, train,
                   "JSON config (configs/caption/*.json; default: the scenes defaults)", "Captions",
-                  "additive | dot | general | hard");
+                  choice_names(attention_kinds(), {AttentionKind::kNone}, " | "));
   KarpathyArgs train_data;
   add_karpathy_options(cmd_train, train_data);
 

@@ -102,7 +102,7 @@ int run_eval(const std::string& checkpoint, const std::string& csv, const std::s
       evaluate_forecaster(*l.f, data.named(split), l.f->config.at("eval").at("batch_size"));
   auto j = ev.to_json();
   j["split"] = split;
-  j["model"] = l.f->model->options.kind();
+  j["model"] = choice_name(l.f->model->options.kind(), forecaster_kinds());
   j["input_len"] = l.f->input_len();
   j["horizon"] = l.f->horizon();
   j["target"] = l.f->channels[static_cast<size_t>(l.f->target_channel)];
@@ -167,7 +167,8 @@ int run_predict(const std::string& checkpoint, const std::string& csv, int64_t a
     std::cout << '\n';
   }
   if (!png.empty()) {
-    if (f.model->options.kind() == "seq2seq" && f.model->options.attention() != "none") {
+    if (f.model->options.kind() == ForecasterKind::kSeq2Seq &&
+        f.model->options.attention() != AttentionKind::kNone) {
       const auto a = out.attention[0].to(torch::kDouble).contiguous();
       for (int64_t k = 0; k < h; ++k)
         figure.attention.emplace_back(a[k].data_ptr<double>(), a[k].data_ptr<double>() + len);
@@ -183,16 +184,7 @@ int run_predict(const std::string& checkpoint, const std::string& csv, int64_t a
 
 int run_export(const ExportFlags& flags) {
   const Forecasting f(Checkpoint(flags.checkpoint, "forecast"));
-  const std::string args =
-      f.timed() ? fmt::format("values: Tensor (B,{},{}), times: Tensor (B,{},4)", f.input_len(),
-                              f.channels.size(), f.input_len() + f.horizon())
-                : fmt::format("values: Tensor (B,{},{})", f.input_len(), f.channels.size());
-  write_export(
-      export_forecaster(f), flags, "forecast", f.config,
-      {"channels", "target", "input_len", "horizon", "time_features"},
-      fmt::format("  forward({}) -> (forecast (B,{}) of {}, attention (B,{},{}))\n  channels: {}",
-                  args, f.horizon(), f.channels[static_cast<size_t>(f.target_channel)], f.horizon(),
-                  f.input_len(), fmt::join(f.channels, ", ")));
+  write_export(export_forecaster(f), flags, "forecast", f.config, forecaster_methods(f));
   return 0;
 }
 
@@ -211,7 +203,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("train", "Train a forecaster; stop and --resume at any time");
   add_train_flags(cmd_train, train,
                   "JSON config (configs/forecast/*.json; default: the synthetic series)", "Windows",
-                  "additive | dot | general | none");
+                  choice_names(attention_kinds(), {AttentionKind::kHard}, " | "));
   add_data_flags(cmd_train, train_data, true);
   cmd_train->add_option("--model", kind, "seq2seq | linear (the NLinear-style baseline)");
   cmd_train->add_option("--decoder", decoder, "direct | autoregressive (seq2seq)");

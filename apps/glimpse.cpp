@@ -46,7 +46,7 @@ int run_eval(const std::string& checkpoint_path, const std::string& split, int64
   if (json) {
     auto j = ev.to_json();
     j["split"] = split;
-    j["model"] = classifier.model->kind;
+    j["model"] = choice_name(classifier.model->kind, glimpse_kinds());
     int64_t parameters = 0;
     for (const auto& p : classifier.model->parameters()) parameters += p.numel();
     j["parameters"] = parameters;
@@ -82,11 +82,12 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
   GlimpseClassifier classifier(checkpoint);
   classifier.model->to(parse_device(device));
   if (!png.empty() && paths.size() != 1) throw UserError("predict: --png takes one --image");
-  const bool masks = classifier.model->kind == "residual-attention";
-  if (!png.empty() && classifier.model->kind != "ram" && !masks)
+  const auto kind = classifier.model->kind;
+  const bool masks = kind == GlimpseKind::kResidualAttention;
+  if (!png.empty() && kind != GlimpseKind::kRam && !masks)
     throw UserError(
         "predict: --png draws glimpses or attention masks, and this {} model has neither",
-        classifier.model->kind);
+        choice_name(kind, glimpse_kinds()));
   ImageReadOptions options;
   options.side = classifier.image_size();
   options.grey = glimpse_channels(classifier.config.at("data")) == 1;
@@ -124,18 +125,8 @@ int run_predict(const std::string& checkpoint_path, const std::vector<std::strin
 int run_export(const ExportFlags& f) {
   const Checkpoint checkpoint(f.checkpoint, "glimpse");
   const GlimpseClassifier classifier(checkpoint);
-  const int64_t side = classifier.image_size();
-  write_export(
-      export_glimpse(classifier), f, "glimpse", classifier.config,
-      {"preprocess", "image_side", "image_grey", "image_crop", "classes"},
-      fmt::format(
-          "  forward(images: Tensor (B,{2},{0},{0}) in [0,1]) -> (logits (B,10), locations (B,G,2))"
-          "{1}",
-          side,
-          classifier.model->kind == "residual-attention"
-              ? "\n  attention_masks(images) -> List[Tensor]: each module's mask (B,C,H,W)"
-              : "",
-          glimpse_channels(classifier.config.at("data"))));
+  write_export(export_glimpse(classifier), f, "glimpse", classifier.config,
+               glimpse_methods(classifier));
   return 0;
 }
 

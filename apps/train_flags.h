@@ -241,15 +241,15 @@ inline CLI::App* add_export_command(CLI::App& app, ExportFlags& f, const std::st
 // saves it and says what was written; `usage` lists its methods.
 inline void write_export(const torch::jit::Module& module, const ExportFlags& f,
                          const std::string& app, const nlohmann::json& config,
-                         const std::vector<std::string>& keep, const std::string& usage,
+                         const ExportedMethods& methods,
                          const torch::jit::ExtraFilesMap& files = {}) {
   refuse_overwriting_inputs(f.out, "--out", {f.checkpoint});
   bool optimized = false;
-  const auto out = f.freeze ? freeze_export(module, keep, &optimized) : module;
+  const auto out = f.freeze ? freeze_export(module, methods.keep, &optimized) : module;
   save_export(out, f.out, app, config, f.freeze, files);
   std::cout << "wrote " << f.out;
   if (f.freeze) std::cout << (optimized ? " (frozen, optimize_for_inference)" : " (frozen)");
-  std::cout << ":\n" << usage << std::endl;
+  std::cout << ":\n" << methods.usage << std::endl;
 }
 
 }  // namespace attnzoo

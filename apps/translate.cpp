@@ -22,7 +22,8 @@
 #include "eval/alignment_plot.h"
 #include "eval/bleu.h"
 #include "eval/line_plot.h"
-#include "tasks/translation.h"
+#include "tasks/translate_config.h"
+#include "tasks/translator_training.h"
 #include "train/config.h"
 #include "train/device.h"
 #include "train/runtime.h"
@@ -123,7 +124,7 @@ Translator load_translator(const DecodeArgs& d) {
   if (!d.phrase_table.empty() && !d.replace_unk)
     throw UserError("--phrase-table works with --replace-unk; add it");
   if (d.replace_unk) {
-    if (translator.config.at("model").at("attention") == "none")
+    if (translator.model->options.attention() == AttentionKind::kNone)
       throw UserError("{}: --replace-unk needs attention, and this model has none",
                       d.checkpoints.front());
     translator.unk.replace = true;
@@ -345,7 +346,7 @@ int run_plot_lengths(const std::vector<std::string>& inputs, const std::string& 
 int run_attention(const DecodeArgs& d, const std::string& text, const std::string& png) {
   set_threads(static_cast<int>(d.threads), 0);
   Translator translator = load_translator(d);
-  if (translator.config.at("model").at("attention") == "none")
+  if (translator.model->options.attention() == AttentionKind::kNone)
     throw UserError("{}: this model has no attention (attention: none); there is nothing to plot",
                     d.checkpoints.front());
   const auto out =
@@ -403,35 +404,12 @@ int run_export(const ExportFlags& f, const TranslateExportArgs& a) {
   apply_speedups(translator, a.quantize, a.shortlist, "cpu");
   if (!phrase_table.empty() && !replace_unk)
     throw UserError("--phrase-table works with --replace-unk; add it");
-  if (replace_unk && translator.config.at("model").at("attention") == "none")
+  if (replace_unk && translator.model->options.attention() == AttentionKind::kNone)
     throw UserError("{}: --replace-unk needs attention, and this model has none", f.checkpoint);
   translator.unk.replace = replace_unk;
   if (!phrase_table.empty()) translator.unk.phrase_table = read_phrase_table(phrase_table);
   torch::jit::ExtraFilesMap files;
   const auto module = export_translator(translator, &files);
-  const bool text = files.empty();
-  const std::string input = text ? "text: str" : "ids: List[int]";
-  const std::string output = text ? "str" : "List[int]";
-  std::string usage =
-      "  forward(src: Tensor (B,S) ids ending in <eos>, src_lengths: Tensor (B)) -> (ids (B,T), "
-      "attention (B,T,S))\n"
-      "  beam_search(src, src_lengths, beam: int, max_len: int) -> (ids, scores (B), attention)\n"
-      "  translate(" +
-      input + ") -> " + output +
-      "\n"
-      "  attention(" +
-      input + ") -> (source tokens, output tokens, attention (T,S))";
-  if (text)
-    usage +=
-        "\n  translate_batch(texts: List[str], beam: int, n_best: int) -> per text, up to n_best "
-        "(translation, score, source tokens, output tokens, attention (T,S)), best first";
-  if (!text)
-    usage +=
-        "\n  SentencePiece models: extra files src.spm and tgt.spm; vocabularies: src_ids, "
-        "tgt_tokens";
-  std::vector<std::string> keep = {"beam_search", "translate", "attention",  "src_ids",
-                                   "src_tokens",  "tgt_ids",   "tgt_tokens", "default_beam"};
-  if (text) keep.push_back("translate_batch");
   auto config = translator.config;
   config["export"] = {
       {"quantize", a.quantize.empty() ? "fp32" : a.quantize},
@@ -439,7 +417,7 @@ int run_export(const ExportFlags& f, const TranslateExportArgs& a) {
       {"shortlist_frequent", a.shortlist.per_word == 0   ? 0
                              : a.shortlist.frequent >= 0 ? a.shortlist.frequent
                                                          : ShortlistOptions{}.frequent}};
-  write_export(module, f, "translate", config, keep, usage, files);
+  write_export(module, f, "translate", config, translator_methods(files.empty()), files);
   return 0;
 }
 
@@ -455,7 +433,7 @@ int main(int argc, char** argv) {
   auto* cmd_train =
       app.add_subcommand("train", "Train a translator; stop and --resume at any time");
   add_train_flags(cmd_train, train, "JSON config (configs/translate/*.json)", "Sentences",
-                  "additive | dot | general | none | hard");
+                  choice_names(attention_kinds(), {}, " | "));
   cmd_train->add_option("--data-dir", data_dir,
                         "Folder with <split>.<lang>[.gz] files (overrides data.dir)");
   cmd_train->add_option("--tsv", tsv,

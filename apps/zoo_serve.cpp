@@ -91,10 +91,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-items", o.model.max_items, "Inputs one request may hold")
       ->capture_default_str()
       ->check(at_least(1));
-  app.add_option("--max-text-bytes", o.model.max_text_bytes, "Bytes of one text to translate")
+  app.add_option("--max-text-bytes", o.model.limits.max_text_bytes,
+                 "Bytes of one text to translate")
       ->capture_default_str()
       ->check(at_least(1));
-  app.add_option("--max-image-pixels", o.model.max_image_pixels,
+  app.add_option("--max-image-pixels", o.model.limits.max_image_pixels,
                  "Pixels (width x height) of one image, read from its header before decoding")
       ->capture_default_str()
       ->check(at_least(1));

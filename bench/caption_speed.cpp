@@ -18,7 +18,8 @@
 
 #include "bench/stats.h"
 #include "data/error.h"
-#include "tasks/captioning.h"
+#include "tasks/caption_config.h"
+#include "tasks/captioner_training.h"
 #include "train/config.h"
 #include "train/runtime.h"
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # zoo-serve under load: requests/s and p50/p99 latency for 1, 8 and 64
-# concurrent clients on an exported translator, one request per sentence of
-# the Multi30k test set, batching as zoo-serve does by default (--max-batch 32
+# concurrent clients (CLIENTS="1 8 64") on an exported translator, one request
+# per sentence of the Multi30k test set, or with IMAGES=DIR on an exported
+# captioner or classifier, one request per image file (*.png, *.jpg) of DIR,
+# batching as zoo-serve does by default (--max-batch 32
 # --max-wait-ms 5, two batches at once: --batch-workers 2) and one request at
 # a time (--max-batch 1 --batch-workers 1), the latter with LibTorch's default
 # ATen threads and with --threads 2: the ratio is against the faster of the
@@ -10,13 +12,24 @@
 # REQUESTS answers or 120 s.
 #
 #   bench/serve.sh BUILD EXPORTED.pt [REQUESTS]
+#   IMAGES=runs/scenes/images CLIENTS="8 64" bench/serve.sh BUILD CAPTIONER.pt
 set -euo pipefail
 build="$1"
 model="$2"
 requests="${3:-400}"
 rounds="${ROUNDS:-3}"
-texts="${ATTNZOO_DATA:-../shared/data}/multi30k/test_2016_flickr.de.gz"
-out=runs/bench/serve
+read -r -a client_counts <<<"${CLIENTS:-1 8 64}"
+if [ -n "${IMAGES:-}" ]; then
+  shopt -s nullglob
+  files=("$IMAGES"/*.png "$IMAGES"/*.jpg)
+  [ "${#files[@]}" -gt 0 ] || { echo "serve.sh: no *.png or *.jpg in $IMAGES" >&2; exit 1; }
+  inputs=(--images "${files[@]}")
+  what="one image a request"
+else
+  inputs=(--texts "${ATTNZOO_DATA:-../shared/data}/multi30k/test_2016_flickr.de.gz")
+  what="Multi30k translator, one sentence a request"
+fi
+out=${OUT:-runs/bench/serve}
 mkdir -p "$out"
 modes=("batched --max-batch 32 --max-wait-ms 5 --batch-workers 2"
        "one-at-a-time --max-batch 1 --max-wait-ms 0 --batch-workers 1"
@@ -38,10 +51,10 @@ point() {
   port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out/$prefix.server")
   [ -n "$port" ] || { cat "$out/$prefix.server"; kill "$pid"; exit 1; }
   # one warm-up request: the first call compiles the TorchScript graphs
-  "$build/bin/bench_serve_load" --port "$port" --model m --texts "$texts" --clients 1 --requests 4 >/dev/null
+  "$build/bin/bench_serve_load" --port "$port" --model m "${inputs[@]}" --clients 1 --requests 4 >/dev/null
   for spec in "${counts[@]}"; do
     local clients="${spec%:*}" n="${spec#*:}"
-    "$build/bin/bench_serve_load" --port "$port" --model m --texts "$texts" --clients "$clients" \
+    "$build/bin/bench_serve_load" --port "$port" --model m "${inputs[@]}" --clients "$clients" \
       --requests "$n" --max-seconds 120 | tee "$out/$prefix-c$clients.json"
   done
   kill -TERM "$pid"
@@ -52,7 +65,9 @@ for mode in "${modes[@]}"; do
   set -- $mode
   name="$1"
   shift
-  point "$name" "1:$requests" "8:$requests" "64:$requests" -- "$@"
+  specs=()
+  for c in "${client_counts[@]}"; do specs+=("$c:$requests"); done
+  point "$name" "${specs[@]}" -- "$@"
 done
 for r in $(seq 1 "$rounds"); do
   for mode in "${modes[@]}"; do
@@ -63,15 +78,16 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 
-/usr/bin/python3 - "$out" "$rounds" <<'PY'
+/usr/bin/python3 - "$out" "$rounds" "$what" "${client_counts[@]}" <<'PY'
 import json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
+out, rounds, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+counts = [int(c) for c in sys.argv[4:]]
 def load(name):
     return json.load(open(f"{out}/{name}.json"))
-print("zoo-serve, Multi30k translator, one sentence a request:")
+print(f"zoo-serve, {what}:")
 print(f"{'clients':>8} {'batched req/s':>14} {'p50 ms':>8} {'p99 ms':>8} {'one at a time req/s':>20} "
       f"{'p50 ms':>8} {'p99 ms':>8} {'--threads 2 req/s':>18} {'ratio':>6}")
-for c in (1, 8, 64):
+for c in counts:
     b, o, o2 = (load(f"{m}-c{c}") for m in ("batched", "one-at-a-time", "one-at-a-time-2t"))
     best = max(o["requests_per_sec"], o2["requests_per_sec"])
     print(f"{c:>8} {b['requests_per_sec']:>14.1f} {b['p50_ms']:>8.0f} {b['p99_ms']:>8.0f} "

@@ -1,6 +1,7 @@
 // Load generator for zoo-serve: N clients on 127.0.0.1, each with one
 // keep-alive connection, send translation requests (one sentence each, the
-// lines of a text file in turn) until R requests are answered or S seconds
+// lines of a text file in turn), or with --images requests of one image each
+// (the files in turn, as base64), until R requests are answered or S seconds
 // pass; prints one JSON object: requests/s, latency p50/p99/p99.9 (ms) of
 // the answered (200) requests, p99 of the refused (503) ones, the count of
 // each status, errors.
@@ -15,6 +16,7 @@
 //
 //   build/bin/bench_serve_load --port 8080 --model m30k --clients 8 --requests 400
 //       --texts ../shared/data/multi30k/test_2016_flickr.de.gz
+//   build/bin/bench_serve_load --port 8080 --model scenes --clients 8 --images scenes/images/*.png
 #include <httplib.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -31,6 +33,7 @@
 
 #include "data/error.h"
 #include "data/text_io.h"
+#include "runtime/inputs.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -73,7 +76,13 @@ int main(int argc, char** argv) {
   app.add_option("--host", host)->capture_default_str();
   app.add_option("--port", port)->required();
   app.add_option("--model", model, "The served model's name")->required();
-  app.add_option("--texts", texts_path, "Sentences, one a line (gzip or plain)")->required();
+  std::vector<std::string> image_paths;
+  auto* texts_option =
+      app.add_option("--texts", texts_path, "Sentences, one a line (gzip or plain)");
+  auto* images_option =
+      app.add_option("--images", image_paths, "Image files (PNG, JPEG), one a request");
+  texts_option->excludes(images_option);
+  images_option->excludes(texts_option);
   app.add_option("--clients", clients, "Concurrent clients")->capture_default_str();
   app.add_option("--requests", requests, "Requests in all (the count bound)")
       ->capture_default_str();
@@ -87,8 +96,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    const auto texts = attnzoo::read_lines(texts_path);
-    if (texts.empty()) throw attnzoo::UserError("{}: no lines", texts_path);
+    // The body of each good request, in turn: {"text": ...} or {"image": base64}.
+    std::vector<std::string> bodies;
+    if (!image_paths.empty()) {
+      for (const auto& path : image_paths)
+        bodies.push_back(
+            nlohmann::json{{"image", attnzoo::runtime::encode_base64(attnzoo::read_bytes(path))}}
+                .dump());
+    } else {
+      if (texts_path.empty()) throw attnzoo::UserError("give --texts FILE or --images FILE...");
+      for (const auto& text : attnzoo::read_lines(texts_path))
+        bodies.push_back(nlohmann::json{{"text", text}}.dump());
+      if (bodies.empty()) throw attnzoo::UserError("{}: no lines", texts_path);
+    }
     std::atomic<int> next{0};
     std::mutex mutex;
     std::vector<double> latencies, refusals;  // of 200s, of 503s
@@ -126,9 +146,8 @@ int main(int argc, char** argv) {
           }
           const bool broken = malformed_every > 0 && i % malformed_every == malformed_every - 1;
           const std::string body =
-              broken
-                  ? (i % 2 ? std::string("{\"text\": ") : std::string(R"({"txt": "a"})"))
-                  : nlohmann::json{{"text", texts[static_cast<size_t>(i) % texts.size()]}}.dump();
+              broken ? (i % 2 ? std::string("{\"text\": ") : std::string(R"({"txt": "a"})"))
+                     : bodies[static_cast<size_t>(i) % bodies.size()];
           const auto t0 = Clock::now();
           auto res = client.Post(("/v1/models/" + model).c_str(), body, "application/json");
           const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -15,7 +15,8 @@
 #include "bench/stats.h"
 #include "data/error.h"
 #include "export/export.h"
-#include "tasks/translation.h"
+#include "tasks/translate_config.h"
+#include "tasks/translator_training.h"
 #include "train/runtime.h"
 
 using namespace attnzoo;

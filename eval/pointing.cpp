@@ -6,7 +6,7 @@
 
 namespace attnzoo {
 
-void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCounts* counts) {
+void pointing_game(const WordAttention& r, const CaptionImage& image, PointingCounts* counts) {
   if (!r.attention.defined() || r.grid_h <= 0 || r.grid_w <= 0) return;
   const double height = static_cast<double>(image.pixels.size(0));
   const double width = static_cast<double>(image.pixels.size(1));
@@ -47,11 +47,11 @@ void pointing_game(const CaptionResult& r, const CaptionImage& image, PointingCo
   }
 }
 
-void count_items(const CaptionResult& r, const CaptionImage& image,
+void count_items(const std::vector<std::string>& words, const CaptionImage& image,
                  const std::vector<std::string>& names, ItemCounts* counts) {
   std::map<std::string, int64_t> in_image, in_caption;
   for (const auto& item : image.items) ++in_image[item.name];
-  for (const auto& w : r.words)
+  for (const auto& w : words)
     if (std::find(names.begin(), names.end(), w) != names.end()) ++in_caption[w];
   counts->items += static_cast<int64_t>(image.items.size());
   for (const auto& [name, n] : in_caption) {

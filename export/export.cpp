@@ -1,10 +1,6 @@
 #include "export/export.h"
 
 #include <attnzoo/torchscript/export/glimpse.h>
-#include <attnzoo/torchscript/models/glimpse_cnn.h>
-#include <attnzoo/torchscript/models/glimpse_mlp.h>
-#include <attnzoo/torchscript/models/glimpse_ram.h>
-#include <attnzoo/torchscript/models/residual_attention.h>
 #include <attnzoo/version.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
@@ -15,7 +11,7 @@
 #include "data/error.h"
 #include "data/fashion_mnist.h"
 #include "data/files.h"
-#include "export/sources.h"
+#include "models/script.h"
 #include "tasks/glimpse.h"
 
 namespace attnzoo {
@@ -36,43 +32,11 @@ torch::jit::Module mirror(const torch::nn::Module& module, const std::string& ty
   return out;
 }
 
-namespace {
-
-// models/glimpse_ram.ts filled with the model's options.
-std::string ram_source(const RamOptions& o) {
-  const std::string core =
-      o.core() == "lstm"
-          ? "h, c = torch.lstm_cell(g, [h, c], self.ram.core_lstm.weight_ih, "
-            "self.ram.core_lstm.weight_hh, self.ram.core_lstm.bias_ih, self.ram.core_lstm.bias_hh)"
-          : "h = torch.relu(self.linear(h, self.ram.core_h.weight, self.ram.core_h.bias) + "
-            "self.linear(g, self.ram.core_g.weight, self.ram.core_g.bias))";
-  return fmt::format(fmt::runtime(torchscript::models_glimpse_ram), fmt::arg("patch", o.patch()),
-                     fmt::arg("scales", o.scales()), fmt::arg("zoom", o.zoom()),
-                     fmt::arg("hidden", o.hidden()), fmt::arg("glimpses", o.glimpses()),
-                     fmt::arg("core", core));
-}
-
-// models/glimpse_cnn.ts with the convolutions as the modules have them.
-std::string cnn_source(const ConvNetImpl& cnn) {
-  return fmt::format(fmt::runtime(torchscript::models_glimpse_cnn),
-                     fmt::arg("conv1", conv2d_source(*cnn.conv1, "self.cnn.conv1", "images")),
-                     fmt::arg("conv2", conv2d_source(*cnn.conv2, "self.cnn.conv2", "y")));
-}
-
-}  // namespace
-
 torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   const auto& net = *classifier.model;
   auto module = mirror(net, "attnzoo_glimpse");
   module.define(kLinearSource);
-  if (net.residual) {
-    module.define(residual_attention_source(*net.residual, "self.residual"));
-    module.define(torchscript::models_residual_attention);
-  } else if (net.kind == "ram") {
-    module.define(ram_source(net.ram->options));
-  } else {
-    module.define(net.kind == "cnn" ? cnn_source(*net.cnn) : torchscript::models_glimpse_mlp);
-  }
+  for (const auto& source : glimpse_sources(net)) module.define(source);
   module.define(torchscript::export_glimpse);
   module.register_attribute("image_side", c10::IntType::get(), classifier.image_size());
   const auto& data = classifier.config.at("data");
@@ -83,6 +47,18 @@ torch::jit::Module export_glimpse(const GlimpseClassifier& classifier) {
   module.register_attribute("classes", c10::ListType::ofStrings(), classes);
   module.eval();
   return module;
+}
+
+ExportedMethods glimpse_methods(const GlimpseClassifier& classifier) {
+  return {{"preprocess", "image_side", "image_grey", "image_crop", "classes"},
+          fmt::format("  forward(images: Tensor (B,{2},{0},{0}) in [0,1]) -> (logits (B,10), "
+                      "locations (B,G,2)){1}",
+                      classifier.image_size(),
+                      classifier.model->kind == GlimpseKind::kResidualAttention
+                          ? "\n  attention_masks(images) -> List[Tensor]: each module's mask "
+                            "(B,C,H,W)"
+                          : "",
+                      glimpse_channels(classifier.config.at("data")))};
 }
 
 torch::jit::Module freeze_export(const torch::jit::Module& module,

@@ -72,6 +72,20 @@ torch::jit::Module export_captioner(const Captioner& captioner);
 // times) with times (B,L+H,4) as data/timeseries.h's time_features().
 torch::jit::Module export_forecaster(const Forecasting& forecasting);
 
+// What an exported file offers a user: the methods and attributes called
+// besides forward (kept when the file is frozen), and the lines `APP export`
+// prints about them. Each beside its export_* function.
+struct ExportedMethods {
+  std::vector<std::string> keep;
+  std::string usage;
+};
+// `text`: the translator's tokenizers run inside the file (word, char);
+// false: a SentencePiece translator, ids in and out.
+ExportedMethods translator_methods(bool text);
+ExportedMethods captioner_methods();
+ExportedMethods glimpse_methods(const GlimpseClassifier& classifier);
+ExportedMethods forecaster_methods(const Forecasting& forecasting);
+
 // torch::jit::freeze (weights become constants, BatchNorm folds into the
 // convolutions), then optimize_for_inference where its result can still be
 // saved and loaded (*optimized says whether it was kept). `keep` names every

@@ -1,14 +1,11 @@
 // TorchScript export of the translator, the captioner and the forecaster:
-// each module's TorchScript (models/*.ts, filled in by export/sources.h) and
+// each module's TorchScript (models/*.ts, filled in by models/*_script.cpp) and
 // the bundle's own methods (export/*.ts), compiled with define() over
 // mirrored tensors (export/export.h).
 #include <attnzoo/torchscript/export/captioner.h>
 #include <attnzoo/torchscript/export/translator.h>
 #include <attnzoo/torchscript/export/translator_ids.h>
 #include <attnzoo/torchscript/export/translator_text.h>
-#include <attnzoo/torchscript/models/forecaster.h>
-#include <attnzoo/torchscript/models/forecaster_linear.h>
-#include <attnzoo/torchscript/models/forecaster_seq2seq.h>
 #include <attnzoo/torchscript/models/seq2seq.h>
 #include <fmt/format.h>
 
@@ -16,9 +13,12 @@
 #include "data/tokenizer.h"
 #include "export/export.h"
 #include "export/sources.h"
-#include "tasks/captioning.h"
+#include "models/script.h"
+#include "tasks/caption_config.h"
+#include "tasks/captioner_training.h"
 #include "tasks/forecasting.h"
-#include "tasks/translation.h"
+#include "tasks/translate_config.h"
+#include "tasks/translator_training.h"
 
 namespace attnzoo {
 namespace {
@@ -112,7 +112,31 @@ torch::jit::Module export_translator(const Translator& translator,
   return m;
 }
 
-namespace {}  // namespace
+ExportedMethods translator_methods(bool text) {
+  const std::string input = text ? "text: str" : "ids: List[int]";
+  const std::string output = text ? "str" : "List[int]";
+  ExportedMethods m;
+  m.keep = {"beam_search", "translate", "attention",  "src_ids",
+            "src_tokens",  "tgt_ids",   "tgt_tokens", "default_beam"};
+  m.usage = fmt::format(
+      "  forward(src: Tensor (B,S) ids ending in <eos>, src_lengths: Tensor (B)) -> (ids (B,T), "
+      "attention (B,T,S))\n"
+      "  beam_search(src, src_lengths, beam: int, max_len: int) -> (ids, scores (B), attention)\n"
+      "  translate({0}) -> {1}\n"
+      "  attention({0}) -> (source tokens, output tokens, attention (T,S))",
+      input, output);
+  if (text) {
+    m.keep.push_back("translate_batch");
+    m.usage +=
+        "\n  translate_batch(texts: List[str], beam: int, n_best: int) -> per text, up to n_best "
+        "(translation, score, source tokens, output tokens, attention (T,S)), best first";
+  } else {
+    m.usage +=
+        "\n  SentencePiece models: extra files src.spm and tgt.spm; vocabularies: src_ids, "
+        "tgt_tokens";
+  }
+  return m;
+}
 
 torch::jit::Module export_captioner(const Captioner& captioner) {
   const auto& net = *captioner.model;
@@ -152,28 +176,15 @@ torch::jit::Module export_captioner(const Captioner& captioner) {
   return m;
 }
 
-namespace {
-
-// models/forecaster_seq2seq.ts filled with what the model's options decide.
-std::string forecaster_seq2seq_source(const ForecasterImpl& f) {
-  const auto& o = f.options;
-  const bool timed = o.time_size() > 0;
-  const bool direct = o.decoder() == "direct";
-  std::string input = direct ? "self.horizon_embedding.weight[h].unsqueeze(0).expand([batch, -1])"
-                             : "self.linear(PREV, self.step_proj.weight, self.step_proj.bias)";
-  if (direct && timed)
-    input +=
-        " + self.linear(times.select(1, steps + h), self.step_proj.weight, self.step_proj.bias)";
-  const std::string prev = timed
-                               ? "torch.cat([previous.unsqueeze(1), times.select(1, steps + h)], 1)"
-                               : "previous.unsqueeze(1)";
-  if (!direct) input.replace(input.find("PREV"), 4, prev);
-  return fmt::format(fmt::runtime(torchscript::models_forecaster_seq2seq),
-                     fmt::arg("timed", timed ? "True" : "False"), fmt::arg("input", input),
-                     fmt::arg("direct", direct ? "True" : "False"));
+ExportedMethods captioner_methods() {
+  return {{"beam_search", "caption", "caption_batch", "preprocess", "image_side", "image_grey",
+           "image_crop", "default_beam"},
+          "  forward(images: Tensor (B,3,H,W) normalised) -> (ids (B,T), attention (B,T,L))\n"
+          "  beam_search(images, beam: int) -> (ids, scores (B), attention)\n"
+          "  caption(image: Tensor (3,H,W), beam: int) -> str\n"
+          "  caption_batch(images: Tensor (B,3,H,W), beam: int) -> List[str]\n"
+          "  preprocess(pixels: Tensor uint8 (B,H,W,3) RGB or (B,H,W) grey) -> images"};
 }
-
-}  // namespace
 
 torch::jit::Module export_forecaster(const Forecasting& forecasting) {
   const auto& model = *forecasting.model;
@@ -195,24 +206,21 @@ torch::jit::Module export_forecaster(const Forecasting& forecasting) {
   m.register_attribute("horizon", c10::IntType::get(), o.horizon());
   m.register_attribute("time_features", c10::BoolType::get(), o.time_size() > 0);
   m.define(kLinearSource);
-  if (!model.linear) {
-    m.define(attention_source(*model.decoder->attention, "self.decoder.attention"));
-    m.define(encoder_source(*model.encoder, "self.encoder"));
-    m.define(decoder_source(*model.decoder, "self.decoder"));
-  }
-  m.define(model.linear ? std::string(torchscript::models_forecaster_linear)
-                        : forecaster_seq2seq_source(model));
-  const bool timed = o.time_size() > 0;
-  m.define(fmt::format(
-      fmt::runtime(torchscript::models_forecaster),
-      fmt::arg("offset", o.instance_norm() == "last"   ? "x.slice(1, steps - 1, steps)"
-                         : o.instance_norm() == "mean" ? "x.mean(1, keepdim=True)"
-                                                       : "torch.zeros_like(x.slice(1, 0, 1))"),
-      fmt::arg("model", model.linear ? "linear" : "seq2seq"),
-      fmt::arg("inputs", timed ? "values: Tensor, times: Tensor" : "values: Tensor"),
-      fmt::arg("times", timed ? "times" : "values")));
+  for (const auto& source : forecaster_sources(model)) m.define(source);
   m.eval();
   return m;
+}
+
+ExportedMethods forecaster_methods(const Forecasting& f) {
+  const std::string args =
+      f.timed() ? fmt::format("values: Tensor (B,{},{}), times: Tensor (B,{},4)", f.input_len(),
+                              f.channels.size(), f.input_len() + f.horizon())
+                : fmt::format("values: Tensor (B,{},{})", f.input_len(), f.channels.size());
+  return {
+      {"channels", "target", "input_len", "horizon", "time_features"},
+      fmt::format("  forward({}) -> (forecast (B,{}) of {}, attention (B,{},{}))\n  channels: {}",
+                  args, f.horizon(), f.channels[static_cast<size_t>(f.target_channel)], f.horizon(),
+                  f.input_len(), fmt::join(f.channels, ", "))};
 }
 
 }  // namespace attnzoo

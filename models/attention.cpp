@@ -4,9 +4,29 @@
 
 namespace attnzoo {
 
-bool is_attention_kind(const std::string& kind) {
-  return kind == "additive" || kind == "dot" || kind == "general" || kind == "none" ||
-         kind == "hard";
+const Choices<AttentionKind>& attention_kinds() {
+  static const Choices<AttentionKind> kinds = {{"additive", AttentionKind::kAdditive},
+                                               {"dot", AttentionKind::kDot},
+                                               {"general", AttentionKind::kGeneral},
+                                               {"none", AttentionKind::kNone},
+                                               {"hard", AttentionKind::kHard}};
+  return kinds;
+}
+
+std::string attention_help(const std::vector<AttentionKind>& except) {
+  std::string names = choice_names(attention_kinds(), except);
+  const size_t last = names.rfind(", ");
+  if (last != std::string::npos) names.replace(last, 2, " or ");
+  return names +
+         " (--attention; additive is Bahdanau et al.'s, dot and general Luong et al.'s, none the "
+         "fixed-context encoder-decoder, hard Xu et al.'s trained with REINFORCE: "
+         "models/attention.h)";
+}
+
+const Choices<HardEval>& hard_evals() {
+  static const Choices<HardEval> evals = {{"argmax", HardEval::kArgmax},
+                                          {"expectation", HardEval::kExpectation}};
+  return evals;
 }
 
 Memory Memory::index_select(const torch::Tensor& rows) const {
@@ -22,26 +42,22 @@ AttentionImpl::AttentionImpl(AttentionOptions options_) : options(std::move(opti
 
 void AttentionImpl::reset() {
   const auto& o = options;
-  if (!is_attention_kind(o.kind()))
-    throw UserError("attention \"{}\" is not one of additive, dot, general, none, hard", o.kind());
-  if (o.kind() == "additive" || o.kind() == "hard") {
+  const auto kind = o.kind();
+  if (kind == AttentionKind::kAdditive || kind == AttentionKind::kHard) {
     const int64_t a = o.hidden_size() > 0 ? o.hidden_size() : o.query_size();
     query_proj = register_module("query_proj", torch::nn::Linear(o.query_size(), a));
     key_proj = register_module(
         "key_proj", torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), a).bias(false)));
     energy =
         register_module("energy", torch::nn::Linear(torch::nn::LinearOptions(a, 1).bias(false)));
-    if (o.kind() == "hard") {
-      if (o.hard_eval() != "argmax" && o.hard_eval() != "expectation")
-        throw UserError("hard attention: evaluation \"{}\" is not one of argmax, expectation",
-                        o.hard_eval());
+    if (kind == AttentionKind::kHard) {
       baseline = register_module("baseline", MovingAverageBaseline(o.baseline_decay()));
     }
-  } else if (o.kind() == "general") {
+  } else if (kind == AttentionKind::kGeneral) {
     key_proj = register_module(
         "key_proj",
         torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), o.query_size()).bias(false)));
-  } else if (o.kind() == "dot" && o.query_size() != o.value_size()) {
+  } else if (kind == AttentionKind::kDot && o.query_size() != o.value_size()) {
     throw UserError(
         "attention \"dot\" needs the decoder hidden size ({}) to equal the encoder output size "
         "({}); "
@@ -64,12 +80,12 @@ Memory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& 
 }
 
 AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory& memory) {
-  const std::string& kind = options.kind();
-  if (kind == "none") {
+  const auto kind = options.kind();
+  if (kind == AttentionKind::kNone) {
     return {memory.summary, torch::zeros_like(memory.mask, memory.values.options()), {}, {}};
   }
   torch::Tensor scores;  // (B,S)
-  if (kind == "additive" || kind == "hard") {
+  if (kind == AttentionKind::kAdditive || kind == AttentionKind::kHard) {
     // (B,1,A) + (B,S,A) -> tanh -> (B,S,1)
     const auto q = query_proj->forward(query).unsqueeze(1);
     scores = energy->forward(torch::tanh(memory.keys + q)).squeeze(2);
@@ -78,7 +94,7 @@ AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory&
     scores = torch::bmm(memory.keys, query.unsqueeze(2)).squeeze(2);
   }
   const auto weights = masked_softmax(scores, memory.mask);
-  if (kind == "hard") return hard(weights, memory);
+  if (kind == AttentionKind::kHard) return hard(weights, memory);
   const auto context = torch::bmm(weights.unsqueeze(1), memory.values).squeeze(1);  // (B,D)
   return {context, weights, {}, {}};
 }
@@ -86,7 +102,8 @@ AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory&
 AttentionResult AttentionImpl::hard(const torch::Tensor& weights, const Memory& memory) {
   AttentionResult r;
   r.weights = weights;
-  const bool expectation = is_training() ? !sampling_ : options.hard_eval() == "expectation";
+  const bool expectation =
+      is_training() ? !sampling_ : options.hard_eval() == HardEval::kExpectation;
   if (is_training()) r.entropy = categorical_entropy(weights);
   if (expectation) {
     r.context = torch::bmm(weights.unsqueeze(1), memory.values).squeeze(1);

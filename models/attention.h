@@ -25,19 +25,33 @@
 
 #include <string>
 
+#include "data/choice.h"
 #include "models/reinforce.h"
 
 namespace attnzoo {
 
+enum class AttentionKind { kAdditive, kDot, kGeneral, kNone, kHard };
+// Their names in configs: additive, dot, general, none, hard.
+const Choices<AttentionKind>& attention_kinds();
+
+// The description of a config's model.attention for a model that takes
+// every kind but `except`: "additive, dot, ... or hard (--attention; ...)".
+std::string attention_help(const std::vector<AttentionKind>& except = {});
+
+// What hard attention gives at evaluation: the value at argmax alpha, or the
+// expectation (soft attention's context).
+enum class HardEval { kArgmax, kExpectation };
+const Choices<HardEval>& hard_evals();  // argmax, expectation
+
 struct AttentionOptions {
-  AttentionOptions(std::string kind, int64_t query_size, int64_t value_size)
-      : kind_(std::move(kind)), query_size_(query_size), value_size_(value_size) {}
-  TORCH_ARG(std::string, kind);
-  TORCH_ARG(int64_t, query_size);                // H
-  TORCH_ARG(int64_t, value_size);                // D
-  TORCH_ARG(int64_t, hidden_size) = 0;           // additive and hard; 0 means H
-  TORCH_ARG(std::string, hard_eval) = "argmax";  // hard: argmax | expectation
-  TORCH_ARG(double, baseline_decay) = 0.9;       // hard: the REINFORCE baseline's moving average
+  AttentionOptions(AttentionKind kind, int64_t query_size, int64_t value_size)
+      : kind_(kind), query_size_(query_size), value_size_(value_size) {}
+  TORCH_ARG(AttentionKind, kind);
+  TORCH_ARG(int64_t, query_size);                      // H
+  TORCH_ARG(int64_t, value_size);                      // D
+  TORCH_ARG(int64_t, hidden_size) = 0;                 // additive and hard; 0 means H
+  TORCH_ARG(HardEval, hard_eval) = HardEval::kArgmax;  // hard
+  TORCH_ARG(double, baseline_decay) = 0.9;  // hard: the REINFORCE baseline's moving average
 };
 
 // What the decoder attends over, prepared once per batch of sequences.
@@ -67,7 +81,7 @@ class AttentionImpl : public torch::nn::Module {
   AttentionResult forward(const torch::Tensor& query, const Memory& memory);
   // Normalised weights (B,S) from raw scores (B,S), -inf on padding.
   static torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& mask);
-  bool is_hard() const { return options.kind() == "hard"; }
+  bool is_hard() const { return options.kind() == AttentionKind::kHard; }
   // hard: whether training batches sample a location (true) or take the expectation.
   void set_sampling(bool on) { sampling_ = on; }
   bool sampling() const { return sampling_; }
@@ -84,7 +98,10 @@ class AttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Attention);
 
-// The kinds a config may name.
-bool is_attention_kind(const std::string& kind);
+// Its TorchScript (models/attention_script.cpp): def attend(self, query,
+// values, keys, mask, summary) -> (context, weights) for `attention`, whose
+// mirrored parameters live under `path` (e.g. "self.decoder.attention"); and
+// def keys(self, values) -> Tensor, the per-sequence key projection (prepare).
+std::string attention_source(const AttentionImpl& attention, const std::string& path);
 
 }  // namespace attnzoo

@@ -14,6 +14,12 @@ CaptionState CaptionState::index_select(const torch::Tensor& rows) const {
   return {h.index_select(0, rows), c.index_select(0, rows)};
 }
 
+const Choices<CaptionReadout>& caption_readouts() {
+  static const Choices<CaptionReadout> outputs = {{"context", CaptionReadout::kContext},
+                                                  {"mixture", CaptionReadout::kMixture}};
+  return outputs;
+}
+
 CaptionDecoderImpl::CaptionDecoderImpl(CaptionDecoderOptions options_)
     : options(std::move(options_)) {
   reset();
@@ -21,12 +27,10 @@ CaptionDecoderImpl::CaptionDecoderImpl(CaptionDecoderOptions options_)
 
 void CaptionDecoderImpl::reset() {
   const auto& o = options;
-  if (o.attention() == "none")
+  if (o.attention() == AttentionKind::kNone)
     throw UserError(
         "captioning needs attention over the image (additive, dot, general or hard), not \"none\"");
-  if (o.output() != "context" && o.output() != "mixture")
-    throw UserError("config: model.output \"{}\" is not one of context, mixture", o.output());
-  if (o.output() == "mixture" && o.attention() == "hard")
+  if (o.output() == CaptionReadout::kMixture && o.attention() == AttentionKind::kHard)
     throw UserError(
         "config: model.output mixture sums over every location; hard attention samples one (use "
         "context)");
@@ -202,11 +206,11 @@ CaptionNetOptions CaptionNetOptions::from_json(const nlohmann::json& config, int
           .embedding_size(m.at("embedding_size"))
           .hidden_size(m.at("hidden_size"))
           .attention_size(m.at("attention_size"))
-          .attention(m.at("attention").get<std::string>())
+          .attention(parse_choice(m.at("attention"), "model.attention", attention_kinds()))
           .gate(m.at("gate"))
-          .output(m.at("output").get<std::string>())
+          .output(parse_choice(m.at("output"), "model.output", caption_readouts()))
           .dropout(m.at("dropout"))
-          .hard_eval(m.at("hard_eval").get<std::string>());
+          .hard_eval(parse_choice(m.at("hard_eval"), "model.hard_eval", hard_evals()));
   return CaptionNetOptions(encoder, decoder).positions(positions);
 }
 

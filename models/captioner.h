@@ -31,6 +31,11 @@
 
 namespace attnzoo {
 
+// What the output layer reads: the context, eq. 7 (context), or each
+// location's own share of the logits, weighted by alpha (mixture; see above).
+enum class CaptionReadout { kContext, kMixture };
+const Choices<CaptionReadout>& caption_readouts();  // context, mixture
+
 struct CaptionDecoderOptions {
   CaptionDecoderOptions(int64_t vocab_size, int64_t feature_size)
       : vocab_size_(vocab_size), feature_size_(feature_size) {}
@@ -39,11 +44,10 @@ struct CaptionDecoderOptions {
   TORCH_ARG(int64_t, embedding_size) = 256;
   TORCH_ARG(int64_t, hidden_size) = 512;
   TORCH_ARG(int64_t, attention_size) = 512;
-  TORCH_ARG(std::string, attention) = "additive";  // additive, dot, general or hard
-  // hard attention at evaluation: argmax | expectation
-  TORCH_ARG(std::string, hard_eval) = "argmax";
-  TORCH_ARG(bool, gate) = true;                // beta
-  TORCH_ARG(std::string, output) = "context";  // context (eq. 7) | mixture (see above)
+  TORCH_ARG(AttentionKind, attention) = AttentionKind::kAdditive;  // every kind but none
+  TORCH_ARG(HardEval, hard_eval) = HardEval::kArgmax;              // hard attention at evaluation
+  TORCH_ARG(bool, gate) = true;                                    // beta
+  TORCH_ARG(CaptionReadout, output) = CaptionReadout::kContext;
   TORCH_ARG(double, dropout) = 0.5;
 };
 
@@ -89,7 +93,7 @@ class CaptionDecoderImpl : public torch::nn::Module {
   // location's share `located` (B..,L,V) and the weights (B..,L) that mix them.
   torch::Tensor project(const torch::Tensor& features, const torch::Tensor& located = {},
                         const torch::Tensor& weights = {});
-  bool mixture() const { return options.output() == "mixture"; }
+  bool mixture() const { return options.output() == CaptionReadout::kMixture; }
   // Teacher forcing over captions_in (B,T) (starting with <bos>).
   CaptionOutput forward(const torch::Tensor& features, const torch::Tensor& captions_in,
                         const torch::Tensor& rows = {});
@@ -184,5 +188,12 @@ class CaptionNetImpl : public torch::nn::Module {
   CaptionDecoder decoder{nullptr};
 };
 TORCH_MODULE(CaptionNet);
+
+// Its TorchScript (models/captioner_script.cpp): the Show-Attend-Tell decoder
+// mirrored under `path`: caption_start(values (B,L,D)) -> (memory, state [h,
+// c]) and step(tokens, memory, state) -> (log-probabilities (B,V), alpha
+// (B,L), state), with the context output (eq. 7) or the mixture, as the
+// module has. Calls self.attend (attention_source).
+std::string caption_decoder_source(const CaptionDecoderImpl& decoder, const std::string& path);
 
 }  // namespace attnzoo

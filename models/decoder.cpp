@@ -27,8 +27,6 @@ Holder put(torch::nn::Module& m, const std::string& name, Holder module) {
 
 void DecoderImpl::reset() {
   const auto& o = options;
-  if (o.rnn() != "gru" && o.rnn() != "lstm")
-    throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
   // Again from nothing: new cells, no int8 copies of the old weights.
   gru_cells_.clear();
   lstm_cells_.clear();
@@ -50,7 +48,7 @@ void DecoderImpl::reset() {
   cells = put(*this, "cells", torch::nn::ModuleList());
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
     const int64_t in = layer == 0 ? o.embedding_size() + o.context_size() : o.hidden_size();
-    if (o.rnn() == "gru") {
+    if (o.rnn() == Cell::kGru) {
       gru_cells_.emplace_back(in, o.hidden_size());
       cells->push_back(gru_cells_.back());
     } else {
@@ -72,7 +70,7 @@ DecoderState DecoderImpl::initial_state(const torch::Tensor& summary) {
   DecoderState state;
   for (const auto& h : h0) {
     state.h.push_back(h.contiguous());
-    if (options.rnn() == "lstm") state.c.push_back(torch::zeros_like(h));
+    if (options.rnn() == Cell::kLstm) state.c.push_back(torch::zeros_like(h));
   }
   return state;
 }
@@ -86,7 +84,7 @@ torch::Tensor DecoderImpl::embed_step(const torch::Tensor& embedded, const Decod
   const bool int8 = !cells_int8.empty();
   for (int64_t layer = 0; layer < options.num_layers(); ++layer) {
     if (layer > 0) x = dropout->forward(x);
-    if (options.rnn() == "gru") {
+    if (options.rnn() == Cell::kGru) {
       x = int8 ? cells_int8[layer].gru(x, state.h[layer])
                : gru_cells_[layer]->forward(x, state.h[layer]);
       next.h.push_back(x);

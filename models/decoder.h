@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/attention.h"
+#include "models/cell.h"
 #include "models/quantize.h"
 
 namespace attnzoo {
@@ -30,11 +31,10 @@ struct DecoderOptions {
   TORCH_ARG(int64_t, context_size);  // D, the encoder's output size
   TORCH_ARG(int64_t, num_layers) = 1;
   TORCH_ARG(double, dropout) = 0.0;
-  TORCH_ARG(std::string, rnn) = "gru";
-  TORCH_ARG(std::string, attention) = "additive";
+  TORCH_ARG(Cell, rnn) = Cell::kGru;
+  TORCH_ARG(AttentionKind, attention) = AttentionKind::kAdditive;
   TORCH_ARG(int64_t, attention_size) = 0;  // additive and hard; 0 means hidden_size
-  // hard attention at evaluation: argmax | expectation
-  TORCH_ARG(std::string, hard_eval) = "argmax";
+  TORCH_ARG(HardEval, hard_eval) = HardEval::kArgmax;
   TORCH_ARG(int64_t, readout_size) = 0;  // maxout deep output size; 0: project features directly
   // false: no token embedding; the caller embeds each step's input and calls
   // step_embedded, and vocab_size is the number of values out (regression).
@@ -119,5 +119,17 @@ class DecoderImpl : public torch::nn::Module {
   torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) const;
 };
 TORCH_MODULE(Decoder);
+
+// Its TorchScript (models/decoder_script.cpp), mirrored under `path`:
+// initial_state(summary) -> state, decode_step(e, memory, state) ->
+// (features, weights, state) from an embedded input (B,E), and
+// output_input(features) -> what the output layer reads, project(features) ->
+// logits; state is h per layer, then c per layer (LSTM); memory [values,
+// keys, mask, summary, ...]. Calls self.attend (attention_source). A decoder
+// quantised to int8 (quantize_int8) runs its cells and output layers with
+// torch.ops.quantized over the packed weights that register_int8_decoder
+// (models/script.h) puts on the root module; it is defined with
+// export_resolver() (export/sources.h).
+std::string decoder_source(const DecoderImpl& decoder, const std::string& path);
 
 }  // namespace attnzoo

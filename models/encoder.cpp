@@ -9,8 +9,6 @@ EncoderImpl::EncoderImpl(EncoderOptions options_) : options(std::move(options_))
 
 void EncoderImpl::reset() {
   const auto& o = options;
-  if (o.rnn() != "gru" && o.rnn() != "lstm")
-    throw UserError("rnn \"{}\" is not one of gru, lstm", o.rnn());
   if (o.vocab_size() > 0)
     embedding = register_module(
         "embedding",
@@ -22,7 +20,7 @@ void EncoderImpl::reset() {
     const int64_t in = layer == 0 ? o.embedding_size() : o.hidden_size() * directions;
     for (int64_t d = 0; d < directions; ++d) {
       const std::string name = "rnn_l" + std::to_string(layer) + (d == 1 ? "_reverse" : "");
-      if (o.rnn() == "gru") {
+      if (o.rnn() == Cell::kGru) {
         grus.push_back(register_module(
             name, torch::nn::GRU(torch::nn::GRUOptions(in, o.hidden_size()).batch_first(true))));
       } else {

@@ -8,6 +8,8 @@
 // gradient each (the encoder's dominant cost on a CPU, measured in bench/).
 #include <torch/torch.h>
 
+#include "models/cell.h"
+
 namespace attnzoo {
 
 struct EncoderOptions {
@@ -20,7 +22,7 @@ struct EncoderOptions {
   TORCH_ARG(int64_t, num_layers) = 1;
   TORCH_ARG(bool, bidirectional) = true;
   TORCH_ARG(double, dropout) = 0.0;
-  TORCH_ARG(std::string, rnn) = "gru";  // gru | lstm
+  TORCH_ARG(Cell, rnn) = Cell::kGru;
 };
 
 struct EncoderOutput {
@@ -52,5 +54,12 @@ TORCH_MODULE(Encoder);
 
 // For each row, positions 0..len-1 reversed and padding left in place: (B,S) int64.
 torch::Tensor reverse_within_lengths(const torch::Tensor& lengths, int64_t max_len);
+
+// Its TorchScript (models/encoder_script.cpp), mirrored under `path` (e.g.
+// "self.encoder"), over embedded steps: def encode_steps(self, x (B,S,E),
+// src_lengths (B)) -> (values (B,S,D), summary (B,D)), each direction of
+// each layer a one-layer aten RNN (the call torch::nn::GRU/LSTM makes), the
+// backward one over each row reversed within its length.
+std::string encoder_source(const EncoderImpl& encoder, const std::string& path);
 
 }  // namespace attnzoo

@@ -20,19 +20,37 @@ ForecasterOptions ForecasterOptions::from_json(const nlohmann::json& j, int64_t 
   ForecasterOptions o(input_size, input_len, horizon);
   o.target_channel(target_channel).time_size(time_size);
   try {
-    o.kind(j.value("kind", o.kind()));
+    o.kind(choice_at(j, "model", "kind", o.kind(), forecaster_kinds()));
     o.embedding_size(j.value("embedding_size", o.embedding_size()));
     o.hidden_size(j.value("hidden_size", o.hidden_size()));
     o.layers(j.value("layers", o.layers()));
-    o.rnn(j.value("rnn", o.rnn()));
-    o.attention(j.value("attention", o.attention()));
-    o.decoder(j.value("decoder", o.decoder()));
-    o.instance_norm(j.value("instance_norm", o.instance_norm()));
+    o.rnn(choice_at(j, "model", "rnn", o.rnn(), cells()));
+    o.attention(choice_at(j, "model", "attention", o.attention(), attention_kinds()));
+    o.decoder(choice_at(j, "model", "decoder", o.decoder(), forecast_decoders()));
+    o.instance_norm(choice_at(j, "model", "instance_norm", o.instance_norm(), instance_norms()));
     o.dropout(j.value("dropout", o.dropout()));
   } catch (const nlohmann::json::exception& e) {
     throw UserError("config: model section has a value of the wrong type ({})", e.what());
   }
   return o;
+}
+
+const Choices<ForecasterKind>& forecaster_kinds() {
+  static const Choices<ForecasterKind> kinds = {{"seq2seq", ForecasterKind::kSeq2Seq},
+                                                {"linear", ForecasterKind::kLinear}};
+  return kinds;
+}
+
+const Choices<ForecastDecoder>& forecast_decoders() {
+  static const Choices<ForecastDecoder> decoders = {
+      {"direct", ForecastDecoder::kDirect}, {"autoregressive", ForecastDecoder::kAutoregressive}};
+  return decoders;
+}
+
+const Choices<InstanceNorm>& instance_norms() {
+  static const Choices<InstanceNorm> norms = {
+      {"last", InstanceNorm::kLast}, {"mean", InstanceNorm::kMean}, {"none", InstanceNorm::kNone}};
+  return norms;
 }
 
 ForecasterImpl::ForecasterImpl(ForecasterOptions options_) : options(std::move(options_)) {
@@ -41,22 +59,16 @@ ForecasterImpl::ForecasterImpl(ForecasterOptions options_) : options(std::move(o
 
 void ForecasterImpl::reset() {
   const auto& o = options;
-  if (o.kind() != "seq2seq" && o.kind() != "linear")
-    throw UserError("model.kind \"{}\" is not one of seq2seq, linear", o.kind());
-  if (o.instance_norm() != "last" && o.instance_norm() != "mean" && o.instance_norm() != "none")
-    throw UserError("model.instance_norm \"{}\" is not one of last, mean, none", o.instance_norm());
   if (o.input_len() < 1 || o.horizon() < 1)
     throw UserError("input length and horizon must be at least 1");
   if (o.target_channel() < 0 || o.target_channel() >= o.input_size())
     throw UserError("the target channel {} is not one of the {} inputs", o.target_channel(),
                     o.input_size());
-  if (o.kind() == "linear") {
+  if (o.kind() == ForecasterKind::kLinear) {
     linear = register_module("linear", torch::nn::Linear(o.input_len(), o.horizon()));
     return;
   }
-  if (o.decoder() != "direct" && o.decoder() != "autoregressive")
-    throw UserError("model.decoder \"{}\" is not one of direct, autoregressive", o.decoder());
-  if (o.attention() == "hard")
+  if (o.attention() == AttentionKind::kHard)
     throw UserError(
         "model.attention \"hard\" is not trained for forecasting; use additive, dot, general or "
         "none");
@@ -76,7 +88,7 @@ void ForecasterImpl::reset() {
                                         .rnn(o.rnn())
                                         .attention(o.attention())
                                         .token_input(false)));
-  if (o.decoder() == "direct") {
+  if (o.decoder() == ForecastDecoder::kDirect) {
     horizon_embedding = register_module("horizon_embedding", torch::nn::Embedding(o.horizon(), e));
     if (o.time_size() > 0)
       step_proj = register_module("step_proj", torch::nn::Linear(o.time_size(), e));
@@ -93,9 +105,9 @@ ForecastOutput ForecasterImpl::forward(const torch::Tensor& inputs, const torch:
                     fmt::format("{}", fmt::join(inputs.sizes(), "x")));
   const int64_t batch = inputs.size(0), steps = o.input_len(), horizon = o.horizon();
   torch::Tensor offset;  // (B,1,F)
-  if (o.instance_norm() == "last") {
+  if (o.instance_norm() == InstanceNorm::kLast) {
     offset = inputs.slice(1, steps - 1, steps);
-  } else if (o.instance_norm() == "mean") {
+  } else if (o.instance_norm() == InstanceNorm::kMean) {
     offset = inputs.mean(1, /*keepdim=*/true);
   } else {
     offset = torch::zeros({batch, 1, o.input_size()}, inputs.options());
@@ -120,7 +132,7 @@ ForecastOutput ForecasterImpl::forward(const torch::Tensor& inputs, const torch:
   const Memory memory = decoder->attention->prepare(encoded.outputs, mask, encoded.summary);
   DecoderState state = decoder->initial_state(encoded.summary);
 
-  const bool direct = o.decoder() == "direct";
+  const bool direct = o.decoder() == ForecastDecoder::kDirect;
   std::vector<torch::Tensor> features, weights, outputs;
   auto previous = x.select(1, steps - 1).select(1, o.target_channel());  // (B)
   const auto shifted = targets.defined() ? targets - target_offset : torch::Tensor();

@@ -27,22 +27,32 @@
 
 namespace attnzoo {
 
+enum class ForecasterKind { kSeq2Seq, kLinear };
+const Choices<ForecasterKind>& forecaster_kinds();  // seq2seq, linear
+// How the seq2seq forecaster's decoder steps: each horizon step from its own
+// embedding (direct), or from the value it forecast before (autoregressive).
+enum class ForecastDecoder { kDirect, kAutoregressive };
+const Choices<ForecastDecoder>& forecast_decoders();  // direct, autoregressive
+// What each window is taken relative to: its last step, its mean, or nothing.
+enum class InstanceNorm { kLast, kMean, kNone };
+const Choices<InstanceNorm>& instance_norms();  // last, mean, none
+
 struct ForecasterOptions {
   ForecasterOptions(int64_t input_size, int64_t input_len, int64_t horizon)
       : input_size_(input_size), input_len_(input_len), horizon_(horizon) {}
-  TORCH_ARG(int64_t, input_size);            // F: channels per input step
-  TORCH_ARG(int64_t, input_len);             // L
-  TORCH_ARG(int64_t, horizon);               // H
-  TORCH_ARG(int64_t, target_channel) = 0;    // which input channel is the target
-  TORCH_ARG(int64_t, time_size) = 0;         // calendar features per step (0: none)
-  TORCH_ARG(std::string, kind) = "seq2seq";  // seq2seq | linear
+  TORCH_ARG(int64_t, input_size);          // F: channels per input step
+  TORCH_ARG(int64_t, input_len);           // L
+  TORCH_ARG(int64_t, horizon);             // H
+  TORCH_ARG(int64_t, target_channel) = 0;  // which input channel is the target
+  TORCH_ARG(int64_t, time_size) = 0;       // calendar features per step (0: none)
+  TORCH_ARG(ForecasterKind, kind) = ForecasterKind::kSeq2Seq;
   TORCH_ARG(int64_t, embedding_size) = 32;
   TORCH_ARG(int64_t, hidden_size) = 64;
   TORCH_ARG(int64_t, layers) = 1;
-  TORCH_ARG(std::string, rnn) = "gru";
-  TORCH_ARG(std::string, attention) = "additive";
-  TORCH_ARG(std::string, decoder) = "direct";      // direct | autoregressive
-  TORCH_ARG(std::string, instance_norm) = "last";  // last | mean | none
+  TORCH_ARG(Cell, rnn) = Cell::kGru;
+  TORCH_ARG(AttentionKind, attention) = AttentionKind::kAdditive;
+  TORCH_ARG(ForecastDecoder, decoder) = ForecastDecoder::kDirect;
+  TORCH_ARG(InstanceNorm, instance_norm) = InstanceNorm::kLast;
   TORCH_ARG(double, dropout) = 0.1;
 
  public:
@@ -78,5 +88,11 @@ TORCH_MODULE(Forecaster);
 
 // The Repeat baseline: every output step is the window's last target value. (B,H).
 torch::Tensor repeat_forecast(const torch::Tensor& inputs, int64_t target_channel, int64_t horizon);
+
+// Its TorchScript (models/forecaster_script.cpp), defined in order after
+// kLinearSource: forward(values[, times]) -> (forecast, attention) in the
+// CSV's units, for a forecaster mirrored at the root (the linear model's map
+// under "linear_map") with the attributes export_forecaster registers.
+std::vector<std::string> forecaster_sources(const ForecasterImpl& model);
 
 }  // namespace attnzoo

@@ -4,7 +4,6 @@
 
 #include "data/config_checks.h"
 #include "data/error.h"
-#include "data/glimpse_data.h"
 #include "models/reinforce.h"
 
 namespace attnzoo {
@@ -52,14 +51,28 @@ torch::Tensor gaussian_log_prob(const torch::Tensor& x, const torch::Tensor& mea
   return (-(x - mean).pow(2) / (2.0 * std * std) - log_norm).sum(-1);
 }
 
+const Choices<GlimpseCore>& glimpse_cores() {
+  static const Choices<GlimpseCore> cores = {{"rnn", GlimpseCore::kRnn},
+                                             {"lstm", GlimpseCore::kLstm}};
+  return cores;
+}
+
+const Choices<GlimpseKind>& glimpse_kinds() {
+  static const Choices<GlimpseKind> kinds = {
+      {"ram", GlimpseKind::kRam},
+      {"residual-attention", GlimpseKind::kResidualAttention},
+      {"resnet", GlimpseKind::kResnet},
+      {"cnn", GlimpseKind::kCnn},
+      {"mlp", GlimpseKind::kMlp}};
+  return kinds;
+}
+
 RecurrentAttentionModelImpl::RecurrentAttentionModelImpl(RamOptions o) : options(std::move(o)) {
   if (options.glimpses() < 1)
     throw UserError("config: model.glimpses {} must be at least 1", options.glimpses());
   if (options.patch() < 1 || options.scales() < 1 || options.zoom() < 1)
     throw UserError("config: model.patch, model.scales and model.zoom must be at least 1");
   if (options.location_std() <= 0) throw UserError("config: model.location_std must be positive");
-  if (options.core() != "rnn" && options.core() != "lstm")
-    throw UserError("config: model.core \"{}\" is not one of rnn, lstm", options.core());
   const int64_t retina = options.scales() * options.channels() * options.patch() * options.patch();
   patch_in = register_module("patch_in", torch::nn::Linear(retina, options.glimpse_hidden()));
   location_in = register_module("location_in", torch::nn::Linear(2, options.location_hidden()));
@@ -67,7 +80,7 @@ RecurrentAttentionModelImpl::RecurrentAttentionModelImpl(RamOptions o) : options
       register_module("glimpse_out", torch::nn::Linear(options.glimpse_hidden(), options.hidden()));
   location_out = register_module("location_out",
                                  torch::nn::Linear(options.location_hidden(), options.hidden()));
-  if (options.core() == "rnn") {
+  if (options.core() == GlimpseCore::kRnn) {
     core_h = register_module("core_h", torch::nn::Linear(options.hidden(), options.hidden()));
     core_g = register_module("core_g", torch::nn::Linear(options.hidden(), options.hidden()));
   } else {
@@ -106,7 +119,7 @@ RamOutput RecurrentAttentionModelImpl::forward(const torch::Tensor& images, bool
     const auto rho = glimpse_sensor(images, where, retina).flatten(1);
     const auto g = torch::relu(glimpse_out(torch::relu(patch_in(rho))) +
                                location_out(torch::relu(location_in(where))));
-    if (options.core() == "rnn") {
+    if (options.core() == GlimpseCore::kRnn) {
       h = torch::relu(core_h(h) + core_g(g));
     } else {
       std::tie(h, c) = core_lstm(g, std::make_tuple(h, c));
@@ -178,11 +191,13 @@ ResidualAttentionOptions residual_attention_options(const nlohmann::json& r, int
   const int64_t stem_stride = r.at("stem_stride");
   if (stem_stride != 1 && stem_stride != 2)
     throw UserError("config: {}.stem_stride is {}, it must be 1 or 2", where, stem_stride);
-  const std::string mask = r.at("mask"), attention = r.at("attention");
-  if (mask != "mixed" && mask != "channel" && mask != "spatial")
-    throw UserError("config: {}.mask \"{}\" is not one of mixed, channel, spatial", where, mask);
-  if (attention != "arl" && attention != "nal")
-    throw UserError("config: {}.attention \"{}\" is not one of arl, nal", where, attention);
+  const auto mask = parse_choice(r.at("mask"), where + ".mask", mask_kinds());
+  const auto attention = parse_choice(r.at("attention"), where + ".attention", mask_learnings());
+  if (attention == MaskLearning::kNone)
+    throw UserError(
+        "config: {}.attention \"none\": the network without masks is model.kind resnet; "
+        "here it is arl or nal",
+        where);
   return ResidualAttentionOptions()
       .image_size(side)
       .stem(r.at("stem"))
@@ -193,14 +208,13 @@ ResidualAttentionOptions residual_attention_options(const nlohmann::json& r, int
       .t(r.at("t"))
       .r(r.at("r"))
       .mask(mask)
-      .attention(plain ? "none" : attention);
+      .attention(plain ? MaskLearning::kNone : attention);
 }
 
 }  // namespace
 
-GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
-  const auto& m = config.at("model");
-  const int64_t side = config.at("data").at("canvas");
+GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& m, int64_t side,
+                                               int64_t channels) {
   require_at_least(m, "model",
                    {"glimpses", "patch", "scales", "glimpse_hidden", "location_hidden", "hidden"},
                    1);
@@ -208,17 +222,16 @@ GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
   require_at_least(m, "model", {"location_std"}, 0);
   require_at_least(m.at("cnn"), "model.cnn", {"conv1", "conv2", "hidden"}, 1);
   require_at_least(m.at("mlp"), "model.mlp", {"hidden"}, 1);
-  require_at_least(config.at("data"), "data", {"canvas"}, 1);
-  const int64_t channels = glimpse_channels(config.at("data"));
   GlimpseNetOptions o;
-  o.kind(m.at("kind").get<std::string>());
-  if (o.kind() != "ram" && o.kind() != "cnn" && o.kind() != "mlp" &&
-      o.kind() != "residual-attention" && o.kind() != "resnet")
+  o.kind(parse_choice(m.at("kind"), "model.kind", glimpse_kinds()));
+  if (o.kind() == GlimpseKind::kRam && m.at("patch").get<int64_t>() > side)
     throw UserError(
-        "config: model.kind \"{}\" is not one of ram, residual-attention, resnet, cnn, mlp",
-        o.kind());
-  o.residual(residual_attention_options(m.at("residual_attention"), side, o.kind() == "resnet")
-                 .channels(channels));
+        "config: model.patch {} is wider than the {}-pixel images: a glimpse pools at most the "
+        "whole image (model.patch {} or less)",
+        m.at("patch").get<int64_t>(), side, side);
+  o.residual(
+      residual_attention_options(m.at("residual_attention"), side, o.kind() == GlimpseKind::kResnet)
+          .channels(channels));
   o.ram(RamOptions()
             .channels(channels)
             .glimpses(m.at("glimpses"))
@@ -228,7 +241,7 @@ GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
             .glimpse_hidden(m.at("glimpse_hidden"))
             .location_hidden(m.at("location_hidden"))
             .hidden(m.at("hidden"))
-            .core(m.at("core").get<std::string>())
+            .core(parse_choice(m.at("core"), "model.core", glimpse_cores()))
             .location_std(m.at("location_std"))
             .policy_reaches_core(m.at("policy_reaches_core")));
   const auto& c = m.at("cnn");
@@ -244,17 +257,20 @@ GlimpseNetOptions GlimpseNetOptions::from_json(const nlohmann::json& config) {
 
 GlimpseNetImpl::GlimpseNetImpl(GlimpseNetOptions options_)
     : options(std::move(options_)), kind(options.kind()) {
-  if (kind == "ram") {
-    ram = register_module("ram", RecurrentAttentionModel(options.ram()));
-  } else if (kind == "cnn") {
-    cnn = register_module("cnn", ConvNet(options.cnn()));
-  } else if (kind == "mlp") {
-    mlp = register_module("mlp", Mlp(options.mlp()));
-  } else if (kind == "residual-attention" || kind == "resnet") {
-    residual = register_module("residual", ResidualAttentionNet(options.residual()));
-  } else {
-    TORCH_CHECK(false, "GlimpseNet: kind \"", kind,
-                "\" is not one of ram, residual-attention, resnet, cnn, mlp");
+  switch (kind) {
+    case GlimpseKind::kRam:
+      ram = register_module("ram", RecurrentAttentionModel(options.ram()));
+      break;
+    case GlimpseKind::kCnn:
+      cnn = register_module("cnn", ConvNet(options.cnn()));
+      break;
+    case GlimpseKind::kMlp:
+      mlp = register_module("mlp", Mlp(options.mlp()));
+      break;
+    case GlimpseKind::kResidualAttention:
+    case GlimpseKind::kResnet:
+      residual = register_module("residual", ResidualAttentionNet(options.residual()));
+      break;
   }
 }
 

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "data/choice.h"
 #include "models/residual_attention.h"
 
 namespace attnzoo {
@@ -49,6 +50,10 @@ int64_t glimpse_side(const GlimpseSensorOptions& options, int64_t scale);
 // log N(x; mean, std^2 I), summed over the last dimension. Differentiable in mean.
 torch::Tensor gaussian_log_prob(const torch::Tensor& x, const torch::Tensor& mean, double std);
 
+// RAM's core network: relu(W_h h + W_g g), as in the paper (rnn), or an LSTM cell.
+enum class GlimpseCore { kRnn, kLstm };
+const Choices<GlimpseCore>& glimpse_cores();  // rnn, lstm
+
 struct RamOptions {
   TORCH_ARG(int64_t, channels) = 1;
   TORCH_ARG(int64_t, classes) = 10;
@@ -59,8 +64,8 @@ struct RamOptions {
   TORCH_ARG(int64_t, glimpse_hidden) = 128;   // W_p's output
   TORCH_ARG(int64_t, location_hidden) = 128;  // W_pl's output
   TORCH_ARG(int64_t, hidden) = 256;           // g_t and h_t
-  TORCH_ARG(std::string, core) = "rnn";       // rnn (rectifier, as in the paper) | lstm
-  TORCH_ARG(double, location_std) = 0.15;     // sigma, in the [-1,1] units of a location
+  TORCH_ARG(GlimpseCore, core) = GlimpseCore::kRnn;
+  TORCH_ARG(double, location_std) = 0.15;  // sigma, in the [-1,1] units of a location
   // REINFORCE trains the core and glimpse networks too
   TORCH_ARG(bool, policy_reaches_core) = false;
 };
@@ -133,10 +138,16 @@ TORCH_MODULE(Mlp);
 // Model), "residual-attention" (the Residual Attention Network,
 // models/residual_attention.h), "resnet" (the same network without its mask
 // branches), "cnn" or "mlp" (the whole-image baselines).
+enum class GlimpseKind { kRam, kResidualAttention, kResnet, kCnn, kMlp };
+// ram, residual-attention, resnet, cnn, mlp
+const Choices<GlimpseKind>& glimpse_kinds();
+
 struct GlimpseNetOptions {
-  // From a glimpse config's "model" section and data.canvas; UserError names a bad kind.
-  static GlimpseNetOptions from_json(const nlohmann::json& config);
-  TORCH_ARG(std::string, kind) = "ram";
+  // From a glimpse config's "model" section, for images of side x side
+  // pixels and `channels` channels (its task knows them from its data);
+  // UserError names a bad value, or values that cannot work together.
+  static GlimpseNetOptions from_json(const nlohmann::json& model, int64_t side, int64_t channels);
+  TORCH_ARG(GlimpseKind, kind) = GlimpseKind::kRam;
   TORCH_ARG(RamOptions, ram);
   TORCH_ARG(ConvNetOptions, cnn);
   TORCH_ARG(MlpOptions, mlp);
@@ -150,13 +161,18 @@ class GlimpseNetImpl : public torch::nn::Module {
   // Whole-image models return only logits.
   RamOutput forward(const torch::Tensor& images, bool sample);
   GlimpseNetOptions options;
-  std::string kind;  // options.kind()
+  GlimpseKind kind;  // options.kind()
   RecurrentAttentionModel ram{nullptr};
   ConvNet cnn{nullptr};
   Mlp mlp{nullptr};
   ResidualAttentionNet residual{nullptr};  // residual-attention and resnet
 };
 TORCH_MODULE(GlimpseNet);
+
+// Its TorchScript (models/glimpse_script.cpp), defined in order after
+// kLinearSource: the network's forward as the exported glimpse classifier
+// (export/glimpse.ts) calls it, for a net mirrored at the root.
+std::vector<std::string> glimpse_sources(const GlimpseNetImpl& net);
 
 // The hybrid loss of a batch: cross-entropy of the classifier, plus for RAM
 // REINFORCE on the locations (reward 1 for a right answer; the learned

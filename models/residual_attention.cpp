@@ -5,6 +5,20 @@
 
 namespace attnzoo {
 
+const Choices<MaskKind>& mask_kinds() {
+  static const Choices<MaskKind> kinds = {{"mixed", MaskKind::kMixed},
+                                          {"channel", MaskKind::kChannel},
+                                          {"spatial", MaskKind::kSpatial}};
+  return kinds;
+}
+
+const Choices<MaskLearning>& mask_learnings() {
+  static const Choices<MaskLearning> learnings = {{"arl", MaskLearning::kResidual},
+                                                  {"nal", MaskLearning::kNaive},
+                                                  {"none", MaskLearning::kNone}};
+  return learnings;
+}
+
 namespace F = torch::nn::functional;
 
 namespace {
@@ -76,14 +90,10 @@ AttentionModuleImpl::AttentionModuleImpl(AttentionModuleOptions options_)
   const int64_t c = o.channels();
   TORCH_CHECK(c > 0 && o.p() >= 0 && o.t() >= 1 && o.r() >= 1 && o.downsamples() >= 1,
               "AttentionModule: needs channels, t, r, downsamples >= 1 and p >= 0");
-  TORCH_CHECK(o.mask() == "mixed" || o.mask() == "channel" || o.mask() == "spatial",
-              "AttentionModule: mask \"", o.mask(), "\" is not one of mixed, channel, spatial");
-  TORCH_CHECK(o.attention() == "arl" || o.attention() == "nal" || o.attention() == "none",
-              "AttentionModule: attention \"", o.attention(), "\" is not one of arl, nal, none");
   before = register_module("before", units(c, o.p()));
   trunk = register_module("trunk", units(c, o.t()));
   after = register_module("after", units(c, o.p()));
-  if (o.attention() == "none") return;
+  if (o.attention() == MaskLearning::kNone) return;
   for (int64_t level = 0; level < o.downsamples(); ++level) {
     const auto n = std::to_string(level);
     down.push_back(register_module("down" + n, units(c, o.r())));
@@ -102,8 +112,9 @@ AttentionModuleImpl::AttentionModuleImpl(AttentionModuleOptions options_)
 }
 
 torch::Tensor AttentionModuleImpl::mask_function(const torch::Tensor& x) const {
-  if (options.mask() == "channel") return F::normalize(x, F::NormalizeFuncOptions().dim(1));
-  if (options.mask() == "spatial") {
+  if (options.mask() == MaskKind::kChannel)
+    return F::normalize(x, F::NormalizeFuncOptions().dim(1));
+  if (options.mask() == MaskKind::kSpatial) {
     const auto flat = x.flatten(2);  // (B, C, H*W)
     const auto mean = flat.mean(2, /*keepdim=*/true);
     const auto std = flat.std(2, /*unbiased=*/false, /*keepdim=*/true);
@@ -137,12 +148,13 @@ AttentionModuleOutput AttentionModuleImpl::forward(const torch::Tensor& input) {
   const auto x = run(before, input);
   const auto t = run(trunk, x);
   AttentionModuleOutput out;
-  if (options.attention() == "none") {
+  if (options.attention() == MaskLearning::kNone) {
     out.features = run(after, t);
     return out;
   }
   out.mask = mask_branch(x);
-  out.features = run(after, options.attention() == "arl" ? (1 + out.mask) * t : out.mask * t);
+  out.features = run(
+      after, options.attention() == MaskLearning::kResidual ? (1 + out.mask) * t : out.mask * t);
   return out;
 }
 

@@ -30,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "data/choice.h"
+
 namespace attnzoo {
 
 // The pre-activation bottleneck unit (He et al. 2016): BN-ReLU-1x1 (out/4),
@@ -45,15 +47,25 @@ class PreActUnitImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PreActUnit);
 
+// The mask's activation: a sigmoid per element (mixed), unit L2 norm over the
+// channels at each place (channel), or a sigmoid of each channel's map
+// standardised over space (spatial).
+enum class MaskKind { kMixed, kChannel, kSpatial };
+const Choices<MaskKind>& mask_kinds();  // mixed, channel, spatial
+// How the mask meets the trunk: (1 + M) T, attention residual learning (arl);
+// M T, naive attention learning (nal); or no mask branch (none: a ResNet).
+enum class MaskLearning { kResidual, kNaive, kNone };
+const Choices<MaskLearning>& mask_learnings();  // arl, nal, none
+
 struct AttentionModuleOptions {
   explicit AttentionModuleOptions(int64_t channels) : channels_(channels) {}
   TORCH_ARG(int64_t, channels);
-  TORCH_ARG(int64_t, p) = 1;                  // units before the split and after the combination
-  TORCH_ARG(int64_t, t) = 2;                  // units of the trunk
-  TORCH_ARG(int64_t, r) = 1;                  // units after each pooling and upsampling of the mask
-  TORCH_ARG(int64_t, downsamples) = 1;        // max-pools in the mask branch
-  TORCH_ARG(std::string, mask) = "mixed";     // mixed | channel | spatial
-  TORCH_ARG(std::string, attention) = "arl";  // arl | nal | none (no mask branch)
+  TORCH_ARG(int64_t, p) = 1;            // units before the split and after the combination
+  TORCH_ARG(int64_t, t) = 2;            // units of the trunk
+  TORCH_ARG(int64_t, r) = 1;            // units after each pooling and upsampling of the mask
+  TORCH_ARG(int64_t, downsamples) = 1;  // max-pools in the mask branch
+  TORCH_ARG(MaskKind, mask) = MaskKind::kMixed;
+  TORCH_ARG(MaskLearning, attention) = MaskLearning::kResidual;
 };
 
 struct AttentionModuleOutput {
@@ -96,8 +108,8 @@ struct ResidualAttentionOptions {
   TORCH_ARG(int64_t, p) = 1;
   TORCH_ARG(int64_t, t) = 2;
   TORCH_ARG(int64_t, r) = 1;
-  TORCH_ARG(std::string, mask) = "mixed";     // mixed | channel | spatial
-  TORCH_ARG(std::string, attention) = "arl";  // arl | nal | none (the plain ResNet)
+  TORCH_ARG(MaskKind, mask) = MaskKind::kMixed;
+  TORCH_ARG(MaskLearning, attention) = MaskLearning::kResidual;  // none: the plain ResNet
 };
 
 struct ResidualAttentionOutput {
@@ -118,5 +130,11 @@ class ResidualAttentionNetImpl : public torch::nn::Module {
   torch::nn::Linear classifier{nullptr};
 };
 TORCH_MODULE(ResidualAttentionNet);
+
+// Its TorchScript (models/residual_attention_script.cpp): def
+// residual_attention(self, images) -> Tuple[Tensor, List[Tensor]]: the logits
+// and each module's mask, as ResidualAttentionNetImpl::forward, for the
+// network mirrored under `path`; uses self.linear (kLinearSource).
+std::string residual_attention_source(const ResidualAttentionNetImpl& net, const std::string& path);
 
 }  // namespace attnzoo

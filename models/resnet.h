@@ -78,4 +78,9 @@ struct LoadReport {
 };
 LoadReport load_named_tensors(torch::nn::Module& model, const std::string& path);
 
+// Its TorchScript (models/resnet_script.cpp): def resnet(self, images) ->
+// Tensor (B,L,D), ResNetImpl::locations, and resnet_map(images) -> (B,C,h,w),
+// for the trunk mirrored under `path`, generated from its module tree.
+std::string resnet_source(const ResNetImpl& resnet, const std::string& path);
+
 }  // namespace attnzoo

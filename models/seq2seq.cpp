@@ -40,12 +40,12 @@ Seq2SeqOptions Seq2SeqOptions::from_json(const nlohmann::json& j, int64_t src_vo
     o.encoder_layers(j.value("encoder_layers", o.encoder_layers()));
     o.decoder_layers(j.value("decoder_layers", o.decoder_layers()));
     o.bidirectional(j.value("bidirectional", o.bidirectional()));
-    o.rnn(j.value("rnn", o.rnn()));
+    o.rnn(choice_at(j, "model", "rnn", o.rnn(), cells()));
     o.dropout(j.value("dropout", o.dropout()));
-    o.attention(j.value("attention", o.attention()));
+    o.attention(choice_at(j, "model", "attention", o.attention(), attention_kinds()));
     o.attention_size(j.value("attention_size", o.attention_size()));
     o.readout_size(j.value("readout_size", o.readout_size()));
-    o.hard_eval(j.value("hard_eval", o.hard_eval()));
+    o.hard_eval(choice_at(j, "model", "hard_eval", o.hard_eval(), hard_evals()));
   } catch (const nlohmann::json::exception& e) {
     throw UserError("config: model section has a value of the wrong type ({})", e.what());
   }
@@ -64,12 +64,12 @@ nlohmann::json Seq2SeqOptions::to_json() const {
           {"encoder_layers", encoder_layers()},
           {"decoder_layers", decoder_layers()},
           {"bidirectional", bidirectional()},
-          {"rnn", rnn()},
+          {"rnn", choice_name(rnn(), cells())},
           {"dropout", dropout()},
-          {"attention", attention()},
+          {"attention", choice_name(attention(), attention_kinds())},
           {"attention_size", attention_size()},
           {"readout_size", readout_size()},
-          {"hard_eval", hard_eval()}};
+          {"hard_eval", choice_name(hard_eval(), hard_evals())}};
 }
 
 Seq2SeqImpl::Seq2SeqImpl(Seq2SeqOptions options_) : options(std::move(options_)) { reset(); }

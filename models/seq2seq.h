@@ -19,13 +19,12 @@ struct Seq2SeqOptions {
   TORCH_ARG(int64_t, encoder_layers) = 1;
   TORCH_ARG(int64_t, decoder_layers) = 1;
   TORCH_ARG(bool, bidirectional) = true;
-  TORCH_ARG(std::string, rnn) = "gru";
+  TORCH_ARG(Cell, rnn) = Cell::kGru;
   TORCH_ARG(double, dropout) = 0.3;
-  TORCH_ARG(std::string, attention) = "additive";
+  TORCH_ARG(AttentionKind, attention) = AttentionKind::kAdditive;
   TORCH_ARG(int64_t, attention_size) = 0;
   TORCH_ARG(int64_t, readout_size) = 0;
-  // attention "hard" at evaluation: argmax | expectation
-  TORCH_ARG(std::string, hard_eval) = "argmax";
+  TORCH_ARG(HardEval, hard_eval) = HardEval::kArgmax;  // hard attention at evaluation
 
  public:
   // The "model" section of a config; vocabulary sizes come from the data.

@@ -1,8 +1,8 @@
 #pragma once
-// One exported file behind zoo-serve: what a request to it may hold, and its
-// batched runs. Like zoo-run it calls only the file's own methods (no attnzoo
-// model code): translate_batch (or translate / attention in files exported
-// before it), preprocess + caption, preprocess + forward.
+// One exported file behind zoo-serve: a request's inputs, its deadline and
+// its place in the model's batches. What the inputs are and how a batch of
+// them runs is the file's kind's (runtime/kind.h): the requests each kind
+// takes are listed here for the reader.
 //
 // Requests (JSON bodies; images also as multipart/form-data files named "image"):
 //   translate  {"text": "..."} or {"texts": [...]}, optional "beam" (1-64;
@@ -29,29 +29,15 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kind.h"
 #include "serve/batcher.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
 
 namespace attnzoo::serve {
 
-// A request the server refuses: the HTTP status (4xx) and one line saying why.
-class RequestError : public std::runtime_error {
- public:
-  RequestError(int status, const std::string& what) : std::runtime_error(what), status(status) {}
-  int status;
-};
-
-// One input of a request, and how to decode it.
-struct Item {
-  std::string text;          // translate (word and character models)
-  std::vector<int64_t> ids;  // translate (SentencePiece models)
-  torch::Tensor input;       // caption, glimpse: uint8 image; forecast: float window (L,C)
-  int64_t beam = 0;          // 0: the file's
-  int64_t n_best = 1;
-  bool attention = false;
-  int64_t top_k = 1;
-};
+using runtime::RequestError;
+using Item = runtime::Input;
 
 struct ServeOptions {
   int64_t max_batch = 32;  // items per batched run (1: one at a time)
@@ -60,14 +46,11 @@ struct ServeOptions {
   // batch leaves a core idle in the steps between its GEMMs (2 gave 2x the
   // requests/s of 1 on 2 cores: docs/results.md#zoo-serve-under-load).
   int64_t batch_workers = 2;
-  int64_t max_items = 256;              // inputs in one request
-  int64_t max_queue = 512;              // inputs waiting per model; past it 503 (0: no limit)
-  double timeout_ms = 30000;            // a request's deadline (0: none)
-  int64_t max_text_bytes = 16384;       // one text to translate
-  int64_t max_image_pixels = 16777216;  // one image, width x height
+  int64_t max_items = 256;    // inputs in one request
+  int64_t max_queue = 512;    // inputs waiting per model; past it 503 (0: no limit)
+  double timeout_ms = 30000;  // a request's deadline (0: none)
+  runtime::Limits limits;     // one text, one image
 };
-
-constexpr int64_t kMaxIds = 4096;  // ids in one SentencePiece input
 
 // One request's deadline in, and what it cost out (for the access log).
 struct RequestContext {
@@ -92,6 +75,8 @@ class ServedModel {
 
   const std::string& name() const { return name_; }
   const std::string& app() const { return app_; }
+  // Whether images may be uploaded as multipart/form-data.
+  bool takes_uploads() const { return kind_->takes_uploads(); }
   // Name, app, version, config, inputs and batching figures: GET /v1/models.
   nlohmann::json info() const;
   // JSON Schemas (2020-12) of its requests and of its 200 answers, for
@@ -117,24 +102,13 @@ class ServedModel {
                                RequestContext& context);
 
  private:
-  std::vector<nlohmann::json> run(const std::vector<Item>& items);
-  std::vector<nlohmann::json> run_translate(const std::vector<Item>& items);
-  std::vector<nlohmann::json> run_images(const std::vector<Item>& items);
-  std::vector<nlohmann::json> run_forecast(const std::vector<Item>& items);
   nlohmann::json answer(std::vector<Item> items, bool plural, const nlohmann::json& request,
                         RequestContext& context);
   void check_fields(const nlohmann::json& request) const;
-  Item options_item(const nlohmann::json& request) const;
-  torch::Tensor image(const std::string& bytes, const std::string& where) const;
-  torch::Tensor window(const nlohmann::json& rows, const std::string& where) const;
+  std::vector<std::string> fields() const;
 
   std::string name_, app_;
-  nlohmann::json record_;
-  torch::jit::Module module_;
-  bool batch_method_ = false;   // translate: the file has translate_batch
-  bool text_ = true;            // translate: takes text (not SentencePiece ids)
-  bool caption_batch_ = false;  // caption: the file has caption_batch
-  std::vector<std::string> classes_, channels_;
+  std::unique_ptr<runtime::ExportedKind> kind_;
   ServeOptions options_;
   std::unique_ptr<Batcher<Item, nlohmann::json>> batcher_;
 };

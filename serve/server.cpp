@@ -306,7 +306,7 @@ json ModelServer::openapi() const {
     paths[path]["get"] = {{"summary", name + ": what it is and its batching figures"},
                           {"responses", {{"200", answer("the model", ref("ModelInfo"))}}}};
     json body = {{"required", true}, {"content", content(s.at("request"))}};
-    if (m->app() == "caption" || m->app() == "glimpse")
+    if (m->takes_uploads())
       body["content"]["multipart/form-data"] = {
           {"schema",
            {{"type", "object"},
@@ -348,28 +348,26 @@ json ModelServer::openapi() const {
           {"403", error("the server has no management key file")},
           {"409", error("the file does not load or is another app's; the old model serves on")}}}};
   }
-  json doc = {
-      {"openapi", "3.1.0"},
-      {"info",
-       {{"title", "zoo-serve"},
-        {"version", ATTNZOO_VERSION},
-        {"description", "attnzoo's exported models over HTTP/JSON (docs/serving.md)"}}},
-      {"paths", paths},
-      {"components",
-       {{"schemas",
-         {{"Error",
-           {{"type", "object"},
-            {"properties", {{"error", {{"type", "string"}}}}},
-            {"required", {"error"}},
-            {"additionalProperties", false}}},
-          {"ModelInfo",
-           {{"type", "object"},
-            {"properties",
-             {{"name", {{"type", "string"}}},
-              {"app",
-               {{"type", "string"}, {"enum", {"translate", "caption", "glimpse", "forecast"}}}},
-              {"ready", {{"type", "boolean"}}}}},
-            {"required", {"name", "app", "ready", "fields"}}}}}}}}};
+  json doc = {{"openapi", "3.1.0"},
+              {"info",
+               {{"title", "zoo-serve"},
+                {"version", ATTNZOO_VERSION},
+                {"description", "attnzoo's exported models over HTTP/JSON (docs/serving.md)"}}},
+              {"paths", paths},
+              {"components",
+               {{"schemas",
+                 {{"Error",
+                   {{"type", "object"},
+                    {"properties", {{"error", {{"type", "string"}}}}},
+                    {"required", {"error"}},
+                    {"additionalProperties", false}}},
+                  {"ModelInfo",
+                   {{"type", "object"},
+                    {"properties",
+                     {{"name", {{"type", "string"}}},
+                      {"app", {{"type", "string"}, {"enum", runtime::kind_names()}}},
+                      {"ready", {{"type", "boolean"}}}}},
+                    {"required", {"name", "app", "ready", "fields"}}}}}}}}};
   if (keys) {
     doc["components"]["securitySchemes"] = {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}};
     doc["security"] = json::array({{{"bearer", json::array()}}});

@@ -11,7 +11,7 @@
 #include "eval/bleu.h"
 #include "eval/cider.h"
 #include "eval/heatmap.h"
-#include "tasks/captioning.h"
+#include "tasks/caption_config.h"
 #include "train/config.h"
 #include "train/device.h"
 #include "train/distributed.h"
@@ -242,8 +242,8 @@ CaptionEval evaluate_captioner(Captioner& captioner, const std::vector<CaptionIm
       cider_refs[i].push_back(tokens_line(images[i].captions[r]));
     }
     any_boxes = any_boxes || !images[i].items.empty();
-    pointing_game(ev.results[i], images[i], &pointing);
-    count_items(ev.results[i], images[i], fashion_mnist_classes(), &items);
+    pointing_game(word_attention(ev.results[i]), images[i], &pointing);
+    count_items(ev.results[i].words, images[i], fashion_mnist_classes(), &items);
   }
   BleuOptions bleu_options;
   bleu_options.lowercase = true;
@@ -369,6 +369,11 @@ torch::Tensor load_or_build_feature_cache(Captioner& c, const std::vector<Captio
                static_cast<long long>(features.size(0)),
                static_cast<double>(features.nbytes()) / 1e6);
   return features;
+}
+
+WordAttention word_attention(const CaptionResult& result) {
+  return {result.words,  result.attention, result.grid_h,
+          result.grid_w, result.shift_x,   result.shift_y};
 }
 
 }  // namespace attnzoo

@@ -79,6 +79,9 @@ struct CaptionEval {
   nlohmann::json to_json() const;
 };
 
+// Where a caption's words looked, as the pointing game reads it (eval/pointing.h).
+WordAttention word_attention(const CaptionResult& result);
+
 // The figure of where `result` looked for each word over `image`
 // (eval/heatmap.h), with the maps placed where their locations look.
 void write_caption_heatmaps(const std::string& png_path, const CaptionImage& image,

@@ -54,7 +54,7 @@ nlohmann::json forecast_config_help() {
       "hidden_size": "encoder and decoder hidden size",
       "layers": "stacked encoder and decoder layers",
       "rnn": "gru or lstm",
-      "attention": "additive, dot, general or none (--attention)",
+      "attention": "",
       "decoder": "direct (a learned embedding per horizon step) or autoregressive (its previous value)",
       "instance_norm": "last (subtract each window's last value), mean (its mean) or none",
       "dropout": "dropout between layers"
@@ -69,6 +69,7 @@ nlohmann::json forecast_config_help() {
     }
   })json");
   help["train"] = with_loop_help(help.at("train"));
+  help["model"]["attention"] = attention_help({AttentionKind::kHard});
   return help;
 }
 
@@ -264,7 +265,8 @@ class ForecastTask : public TrainTask {
     StepResult r;
     r.loss = torch::nn::functional::mse_loss(out.forecast, b.targets);
     r.tokens = static_cast<int64_t>(batch.size());
-    if (f_.model->options.decoder() == "autoregressive" && f_.model->options.kind() == "seq2seq")
+    if (f_.model->options.decoder() == ForecastDecoder::kAutoregressive &&
+        f_.model->options.kind() == ForecasterKind::kSeq2Seq)
       r.terms.push_back({"teacher", torch::tensor(teacher_forcing_)});
     return r;
   }
@@ -325,7 +327,8 @@ std::string train_forecaster(const nlohmann::json& config_in, const std::string&
       fmt::format("{}", fmt::join(f.channels, ",")).c_str(), f.channels[f.target_channel].c_str(),
       static_cast<long long>(data.train.size()), static_cast<long long>(data.valid.size()),
       static_cast<long long>(data.test.size()), static_cast<long long>(f.input_len()),
-      static_cast<long long>(f.horizon()), f.model->options.kind().c_str(),
+      static_cast<long long>(f.horizon()),
+      choice_name(f.model->options.kind(), forecaster_kinds()).c_str(),
       static_cast<long long>(parameters));
   const auto task = make_forecast_task(f, data, f.config.at("train"));
   run_training(*task, LoopOptions::from_json(f.config.at("train")), out_dir, std::move(checkpoint));

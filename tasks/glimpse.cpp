@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "data/augment.h"
+#include "data/config_checks.h"
 #include "data/error.h"
 #include "data/text_io.h"
 #include "models/reinforce.h"
@@ -118,15 +119,27 @@ torch::Tensor glimpse_input(const torch::Tensor& pixels) {
   return nchw.to(torch::kFloat).div(255.0);
 }
 
+namespace {
+
+// The model's options from its section, for the images its data gives.
+GlimpseNetOptions glimpse_net_options(const nlohmann::json& config) {
+  const auto& data = config.at("data");
+  require_at_least(data, "data", {"canvas"}, 1);
+  return GlimpseNetOptions::from_json(config.at("model"), data.at("canvas").get<int64_t>(),
+                                      glimpse_channels(data));
+}
+
+}  // namespace
+
 GlimpseClassifier::GlimpseClassifier(const nlohmann::json& c) : config(c) {
-  model = GlimpseNet(GlimpseNetOptions::from_json(config));
+  model = GlimpseNet(glimpse_net_options(config));
 }
 
 GlimpseClassifier::GlimpseClassifier(const Checkpoint& checkpoint) {
   // Defaults first, so that a checkpoint from before a config key existed still loads.
   config =
       merge_config(default_glimpse_config(), checkpoint.meta().at("config"), checkpoint.path());
-  model = GlimpseNet(GlimpseNetOptions::from_json(config));
+  model = GlimpseNet(glimpse_net_options(config));
   checkpoint.load_model(*model);
 }
 
@@ -328,7 +341,8 @@ std::string train_glimpse(const nlohmann::json& config_in, const std::string& ou
   for (const auto& p : c.model->parameters()) parameters += p.numel();
   std::fprintf(stderr, "data: %lld train images, %lld valid | model: %s, %lld parameters\n",
                static_cast<long long>(data.train.images.size(0)),
-               static_cast<long long>(data.valid.images.size(0)), c.model->kind.c_str(),
+               static_cast<long long>(data.valid.images.size(0)),
+               choice_name(c.model->kind, glimpse_kinds()).c_str(),
                static_cast<long long>(parameters));
   const auto task = make_glimpse_task(c, data, c.config.at("train"));
   run_training(*task, LoopOptions::from_json(c.config.at("train")), out_dir, std::move(checkpoint));

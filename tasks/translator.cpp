@@ -6,7 +6,7 @@
 #include "data/error.h"
 #include "data/files.h"
 #include "data/text_io.h"
-#include "tasks/translation.h"
+#include "tasks/translate_config.h"
 #include "train/config.h"
 #include "train/device.h"
 #include "train/progress.h"

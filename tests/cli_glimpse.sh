@@ -125,5 +125,5 @@ grep -q "glimpse: error: .*missing.pt" "$run/err.txt"
 if "$glimpse" train --config "$config" --out "$run/bad" --set model.kind=vit 2>"$run/err.txt"; then
   echo "bad model kind accepted"; exit 1
 fi
-grep -q 'model.kind "vit" is not one of ram, residual-attention, resnet, cnn, mlp' "$run/err.txt"
+grep -q 'model.kind: "vit" is not one of ram, residual-attention, resnet, cnn, mlp' "$run/err.txt"
 echo "1 passed, 0 failed"

@@ -11,9 +11,11 @@
 
 #include "data/batching.h"
 #include "data/scenes.h"
-#include "tasks/captioning.h"
+#include "tasks/caption_config.h"
+#include "tasks/captioner_training.h"
 #include "tasks/forecasting.h"
-#include "tasks/translation.h"
+#include "tasks/translate_config.h"
+#include "tasks/translator_training.h"
 #include "train/config.h"
 
 namespace attnzoo::testing {

@@ -66,13 +66,26 @@ double max_gradient_error(Attention attention) {
   return worst;
 }
 
+AttentionKind kind_named(const std::string& name) {
+  return parse_choice(name, "kind", attention_kinds());
+}
+
+// Every kind that weighs the values softly by scores (all but none and
+// hard): a kind added to attention_kinds() is tested here by being listed.
+std::vector<std::string> soft_kinds() {
+  std::vector<std::string> out;
+  for (const auto& [name, kind] : attention_kinds())
+    if (kind != AttentionKind::kNone && kind != AttentionKind::kHard) out.push_back(name);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("attention weights sum to 1 and are exactly 0 on padding", "[attention]") {
-  for (const std::string kind : {"additive", "dot", "general"}) {
-    SECTION(kind) {
+  for (const auto& name : soft_kinds()) {
+    SECTION(name) {
       torch::manual_seed(1);
-      Attention attention(AttentionOptions(kind, kH, kD));
+      Attention attention(AttentionOptions(kind_named(name), kH, kD));
       const auto in = make_inputs();
       const auto memory = attention->prepare(in.values, in.mask, in.summary);
       const auto out = attention->forward(in.query, memory);
@@ -96,16 +109,17 @@ TEST_CASE("attention weights sum to 1 and are exactly 0 on padding", "[attention
 }
 
 TEST_CASE("attention gradients match finite differences", "[attention]") {
-  for (const std::string kind : {"additive", "dot", "general"}) {
-    SECTION(kind) {
+  for (const auto& name : soft_kinds()) {
+    SECTION(name) {
       torch::manual_seed(2);
-      CHECK(max_gradient_error(Attention(AttentionOptions(kind, kH, kD).hidden_size(6))) < 1e-7);
+      CHECK(max_gradient_error(
+                Attention(AttentionOptions(kind_named(name), kH, kD).hidden_size(6))) < 1e-7);
     }
   }
 }
 
 TEST_CASE("attention 'none' returns the fixed context vector", "[attention]") {
-  Attention attention(AttentionOptions("none", kH, kD));
+  Attention attention(AttentionOptions(AttentionKind::kNone, kH, kD));
   CHECK(attention->parameters().empty());
   const auto in = make_inputs();
   const auto out = attention->forward(in.query, attention->prepare(in.values, in.mask, in.summary));
@@ -114,9 +128,18 @@ TEST_CASE("attention 'none' returns the fixed context vector", "[attention]") {
 }
 
 TEST_CASE("attention config errors are clear", "[attention]") {
-  CHECK_THROWS_WITH(Attention(AttentionOptions("dot", 4, 8)),
+  CHECK_THROWS_WITH(Attention(AttentionOptions(AttentionKind::kDot, 4, 8)),
                     Catch::Contains("dot") && Catch::Contains("8"));
-  CHECK_THROWS_AS(Attention(AttentionOptions("bahdanau!", 4, 4)), UserError);
+  // A kind is read once, from its config, and a wrong one named with every allowed value.
+  CHECK_THROWS_WITH(parse_choice(std::string("bahdanau!"), "model.attention", attention_kinds()),
+                    "model.attention: \"bahdanau!\" is not one of additive, dot, general, none, "
+                    "hard");
+  CHECK_THROWS_WITH(parse_choice(nlohmann::json(3), "model.attention", attention_kinds()),
+                    "model.attention: 3 is not one of additive, dot, general, none, hard");
+  for (const auto& [name, kind] : attention_kinds()) {
+    CHECK(choice_name(kind, attention_kinds()) == name);
+    CHECK(parse_choice(name, "model.attention", attention_kinds()) == kind);
+  }
 }
 
 #include "models/encoder.h"

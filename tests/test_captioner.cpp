@@ -9,13 +9,14 @@
 #include "data/vocab.h"
 #include "eval/heatmap.h"
 #include "models/captioner.h"
-#include "tasks/captioning.h"
+#include "tasks/caption_config.h"
+#include "tasks/captioner_training.h"
 
 using namespace attnzoo;
 
 namespace {
 
-CaptionDecoder small_decoder(bool gate = true, const std::string& output = "context") {
+CaptionDecoder small_decoder(bool gate = true, CaptionReadout output = CaptionReadout::kContext) {
   torch::manual_seed(3);
   CaptionDecoder d(CaptionDecoderOptions(/*vocab*/ 12, /*D*/ 8)
                        .embedding_size(6)
@@ -131,15 +132,14 @@ TEST_CASE("grid positions: sin and cos of each location's centre, appended by en
   CHECK(torch::equal(values.slice(2, 0, d), net->encoder->locations(images)));
   CHECK(torch::allclose(values[1].slice(1, d), grid_positions(h, w, 3)));
   config["encoder"]["positions"] = -1;
-  CHECK_THROWS_WITH(CaptionNetOptions::from_json(config, 10),
-                    Catch::Contains("encoder.positions"));
+  CHECK_THROWS_WITH(CaptionNetOptions::from_json(config, 10), Catch::Contains("encoder.positions"));
 }
 
 TEST_CASE(
     "output mixture: p(y) = sum_i alpha_i p(y | location i), one location is the context output",
     "[captioner]") {
   torch::NoGradGuard no_grad;
-  auto d = small_decoder(true, "mixture");
+  auto d = small_decoder(true, CaptionReadout::kMixture);
   const auto features = torch::randn({2, 5, 8});
   const auto captions = ids({{Vocab::kBos, 4, 9}, {Vocab::kBos, 7, Vocab::kPad}});
   const auto out = d->forward(features, captions);  // (B,T,V) log-probabilities
@@ -158,18 +158,21 @@ TEST_CASE(
   CHECK(torch::allclose(out.logits.select(1, 0).exp(), p, 1e-5, 1e-6));
   // With one location alpha = 1 and the context is that location: the mixture is eq. 7's softmax.
   const auto one = torch::randn({2, 1, 8});
-  auto context = small_decoder(true, "context");
+  auto context = small_decoder(true, CaptionReadout::kContext);
   CHECK(torch::allclose(d->forward(one, captions).logits,
                         torch::log_softmax(context->forward(one, captions).logits, -1), 1e-5,
                         1e-6));
-  CHECK_THROWS_AS(CaptionDecoder(CaptionDecoderOptions(12, 8).attention("hard").output("mixture")),
+  CHECK_THROWS_AS(CaptionDecoder(CaptionDecoderOptions(12, 8)
+                                     .attention(AttentionKind::kHard)
+                                     .output(CaptionReadout::kMixture)),
                   UserError);
-  CHECK_THROWS_AS(CaptionDecoder(CaptionDecoderOptions(12, 8).output("sum")), UserError);
+  CHECK_THROWS_WITH(parse_choice(std::string("sum"), "model.output", caption_readouts()),
+                    "model.output: \"sum\" is not one of context, mixture");
 }
 
 TEST_CASE("teacher forcing equals stepping, and search runs over the stepper", "[captioner]") {
-  for (const std::string output : {"context", "mixture"}) {
-    CAPTURE(output);
+  for (const auto& [name, output] : caption_readouts()) {
+    CAPTURE(name);
     auto d = small_decoder(true, output);
     torch::NoGradGuard no_grad;
     const auto features = torch::randn({3, 5, 8});
@@ -222,7 +225,7 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   r.attention[4] = torch::zeros({16});
   r.attention[4][5] = 1.0f;  // "boot" looks at cell (1,1): not in the boot's box
   PointingCounts p;
-  pointing_game(r, image, &p);
+  pointing_game(word_attention(r), image, &p);
   CHECK(p.total == 2);  // "coat" names no item of this image
   CHECK(p.hits == 1);
   CHECK(p.near == 0);  // the boot's miss at (24, 24) is more than a cell from its box
@@ -235,7 +238,7 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
     r.attention[4] = torch::zeros({16});
     r.attention[4][cell] = 1.0f;
     PointingCounts counts;
-    pointing_game(r, image, &counts);
+    pointing_game(word_attention(r), image, &counts);
     return counts;
   };
   p = boot_at(0);  // "boot" looks at the bag
@@ -249,7 +252,7 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   r.attention[4] = torch::zeros({16});
   r.attention[4][15] = 1.0f;  // cell (3,3): the boot
   p = {};
-  pointing_game(r, image, &p);
+  pointing_game(word_attention(r), image, &p);
   CHECK(p.hits == 2);
 
   // Where a location looks is its receptive field's centre: a shift of a
@@ -257,23 +260,23 @@ TEST_CASE("pointing game and item counts on a hand-made caption", "[captioner]")
   // still in its box, and the bag's cell (0,0) from (8, 8) to (4, 4).
   r.shift_x = r.shift_y = -0.25;
   p = {};
-  pointing_game(r, image, &p);
+  pointing_game(word_attention(r), image, &p);
   CHECK(p.hits == 2);
   r.attention[4] = torch::zeros({16});
   r.attention[4][10] =
       1.0f;  // cell (2,2), centre (40, 40): at (36, 36) after the shift, outside the boot
   p = {};
-  pointing_game(r, image, &p);
+  pointing_game(word_attention(r), image, &p);
   CHECK(p.hits == 1);
   r.shift_x = r.shift_y = 0.6;  // cell (2,2) shifted down and right looks at (49.6, 49.6): the boot
   p = {};
-  pointing_game(r, image, &p);
+  pointing_game(word_attention(r), image, &p);
   CHECK(p.hits ==
         1);  // the bag's cell (0,0) now looks at (17.6, 17.6), outside its box; the boot's hits
   r.shift_x = r.shift_y = 0.0;
 
   ItemCounts counts;
-  count_items(r, image, fashion_mnist_classes(), &counts);
+  count_items(r.words, image, fashion_mnist_classes(), &counts);
   CHECK(counts.items == 2);
   CHECK(counts.named == 2);
   CHECK(counts.name_words == 3);  // bag, boot, coat

@@ -7,8 +7,8 @@
 
 #include "data/error.h"
 #include "data/timeseries.h"
-#include "tests/temp_dir.h"
 #include "tasks/forecasting.h"
+#include "tests/temp_dir.h"
 
 using namespace attnzoo;
 
@@ -108,7 +108,8 @@ TEST_CASE("split_rows: the ETT protocol's borders, and the ratio split", "[forec
   CHECK_THROWS_WITH(split_rows("weekly", "x.csv", 1000, 10, 5), Catch::Contains("not one of auto"));
 }
 
-TEST_CASE("the scaler uses the training rows only, and windows read the rows they say", "[forecast]") {
+TEST_CASE("the scaler uses the training rows only, and windows read the rows they say",
+          "[forecast]") {
   auto table = ramp_table(20);
   table.values[19][0] = 1000.0;  // a test row: must not move the statistics
   Forecasting f(small_config(2, 2, "linear"), table);
@@ -158,9 +159,9 @@ TEST_CASE("time_features: hour, weekday, day of month, day of year in [-0.5, 0.5
 TEST_CASE("forecaster: shapes, attention rows, and instance normalisation's shift invariance",
           "[forecast]") {
   torch::manual_seed(3);
-  for (const std::string decoder : {"direct", "autoregressive"}) {
-    for (const std::string kind : {"seq2seq", "linear"}) {
-      CAPTURE(decoder, kind);
+  for (const auto& [decoder_name, decoder] : forecast_decoders()) {
+    for (const auto& [kind_name, kind] : forecaster_kinds()) {
+      CAPTURE(decoder_name, kind_name);
       auto o = ForecasterOptions(2, 12, 5)
                    .target_channel(1)
                    .time_size(kTimeFeatures)
@@ -176,16 +177,16 @@ TEST_CASE("forecaster: shapes, attention rows, and instance normalisation's shif
       const auto out = model->forward(x, times);
       CHECK(out.forecast.sizes() == torch::IntArrayRef{3, 5});
       CHECK(out.attention.sizes() == torch::IntArrayRef{3, 5, 12});
-      if (kind == "seq2seq")
+      if (kind == ForecasterKind::kSeq2Seq)
         CHECK(torch::allclose(out.attention.sum(2), torch::ones({3, 5}), 1e-5, 1e-5));
       // "last": a constant added to every channel moves the forecast by that constant.
       const auto shifted = model->forward(x + 10.0, times);
       CHECK(torch::allclose(shifted.forecast, out.forecast + 10.0, 1e-4, 1e-4));
     }
   }
-  CHECK_THROWS_WITH(Forecaster(ForecasterOptions(1, 4, 2).attention("hard")),
+  CHECK_THROWS_WITH(Forecaster(ForecasterOptions(1, 4, 2).attention(AttentionKind::kHard)),
                     Catch::Contains("\"hard\""));
-  CHECK_THROWS_WITH(Forecaster(ForecasterOptions(1, 4, 2).decoder("beam")),
+  CHECK_THROWS_WITH(parse_choice(std::string("beam"), "model.decoder", forecast_decoders()),
                     Catch::Contains("direct, autoregressive"));
   Forecaster plain(ForecasterOptions(1, 4, 2).hidden_size(4).embedding_size(4));
   CHECK_THROWS_WITH(plain->forward(torch::zeros({2, 5, 1})),

@@ -178,9 +178,36 @@ TEST_CASE("RAM: shapes, deterministic evaluation, sampled training", "[glimpse][
   CHECK(s.log_probs.sizes() == torch::IntArrayRef({5, 4}));
   CHECK((s.locations.abs() <= 1).all().item<bool>());
   CHECK_FALSE(torch::equal(s.locations, a.locations));
-  RecurrentAttentionModel lstm(RamOptions().glimpses(2).hidden(16).core("lstm"));
+  RecurrentAttentionModel lstm(RamOptions().glimpses(2).hidden(16).core(GlimpseCore::kLstm));
   CHECK(lstm->forward(images, true).logits.sizes() == torch::IntArrayRef({5, 10}));
-  CHECK_THROWS_AS(RecurrentAttentionModel(RamOptions().core("gru")), UserError);
+  CHECK_THROWS_WITH(parse_choice(std::string("gru"), "model.core", glimpse_cores()),
+                    "model.core: \"gru\" is not one of rnn, lstm");
+}
+
+TEST_CASE("glimpse options read their own section, and refuse values that cannot work together",
+          "[glimpse]") {
+  const auto model = default_glimpse_config().at("model");
+  // The image size comes from the task, not from a data section the model would have to know.
+  const auto o = GlimpseNetOptions::from_json(model, 28, 1);
+  CHECK(o.kind() == GlimpseKind::kRam);
+  CHECK(o.cnn().image_size() == 28);
+  auto wide = model;
+  wide["patch"] = 100;
+  CHECK_THROWS_WITH(GlimpseNetOptions::from_json(wide, 28, 1),
+                    Catch::Contains("model.patch 100 is wider than the 28-pixel images"));
+  CHECK_NOTHROW(GlimpseNetOptions::from_json(wide, 100, 1));
+  wide["kind"] = "cnn";  // a whole-image model takes no glimpses: the patch is not read
+  CHECK_NOTHROW(GlimpseNetOptions::from_json(wide, 28, 1));
+  auto no_mask = model;
+  no_mask["kind"] = "residual-attention";
+  no_mask["residual_attention"]["attention"] = "none";
+  CHECK_THROWS_WITH(GlimpseNetOptions::from_json(no_mask, 28, 1),
+                    Catch::Contains("model.kind resnet"));
+  auto bad_kind = model;
+  bad_kind["kind"] = "transformer";
+  CHECK_THROWS_WITH(GlimpseNetOptions::from_json(bad_kind, 28, 1),
+                    "model.kind: \"transformer\" is not one of ram, residual-attention, resnet, "
+                    "cnn, mlp");
 }
 
 TEST_CASE("hybrid loss: each part trains only its own parameters", "[glimpse][ram]") {

@@ -9,8 +9,9 @@
 #include "data/error.h"
 #include "data/images.h"
 #include "data/karpathy.h"
+#include "tasks/caption_config.h"
+#include "tasks/captioner_training.h"
 #include "temp_dir.h"
-#include "tasks/captioning.h"
 #include "train/config.h"
 
 using namespace attnzoo;

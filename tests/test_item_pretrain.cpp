@@ -8,10 +8,11 @@
 #include "data/error.h"
 #include "data/fashion_mnist.h"
 #include "data/scenes.h"
-#include "temp_dir.h"
-#include "tasks/captioning.h"
-#include "train/config.h"
+#include "tasks/caption_config.h"
+#include "tasks/captioner_training.h"
 #include "tasks/item_pretrain.h"
+#include "temp_dir.h"
+#include "train/config.h"
 
 using namespace attnzoo;
 namespace fs = std::filesystem;

@@ -19,7 +19,7 @@ struct Problem {
   torch::Tensor query, values, target;
   Problem() {
     torch::manual_seed(11);
-    attention = Attention(AttentionOptions("hard", kH, kD).hidden_size(6));
+    attention = Attention(AttentionOptions(AttentionKind::kHard, kH, kD).hidden_size(6));
     attention->to(torch::kDouble);
     query = torch::randn({1, kH}, torch::kDouble) * 2;
     values = torch::randn({1, kS, kD}, torch::kDouble);
@@ -134,11 +134,12 @@ TEST_CASE("the entropy term's gradient matches finite differences", "[reinforce]
   CHECK(categorical_entropy(uniform).item<double>() == Approx(std::log(2.0)));
 }
 
-TEST_CASE("hard attention samples by alpha, never padding, with argmax and expectation at evaluation",
-          "[reinforce]") {
+TEST_CASE(
+    "hard attention samples by alpha, never padding, with argmax and expectation at evaluation",
+    "[reinforce]") {
   torch::manual_seed(4);
   const int64_t n = 20000;
-  Attention hard(AttentionOptions("hard", kH, kD).hidden_size(6));
+  Attention hard(AttentionOptions(AttentionKind::kHard, kH, kD).hidden_size(6));
   const auto values = torch::randn({1, kS, kD}).expand({n, kS, kD});
   auto mask = torch::ones({n, kS}, torch::kBool);
   mask.select(1, 3).fill_(false);  // location 3 is padding
@@ -171,11 +172,14 @@ TEST_CASE("hard attention samples by alpha, never padding, with argmax and expec
   hard->eval();
   const auto picked = hard->forward(query, memory);
   CHECK(torch::equal(picked.context[0], values[0][alpha.argmax().item<int64_t>()]));
-  Attention soft_eval(AttentionOptions("hard", kH, kD).hidden_size(6).hard_eval("expectation"));
+  Attention soft_eval(AttentionOptions(AttentionKind::kHard, kH, kD)
+                          .hidden_size(6)
+                          .hard_eval(HardEval::kExpectation));
   soft_eval->eval();
   CHECK(soft_eval->forward(query, soft_eval->prepare(values, mask, {})).context.sizes() ==
         torch::IntArrayRef({n, kD}));
-  CHECK_THROWS(Attention(AttentionOptions("hard", kH, kD).hard_eval("mode")));
+  CHECK_THROWS_WITH(parse_choice(std::string("mode"), "model.hard_eval", hard_evals()),
+                    "model.hard_eval: \"mode\" is not one of argmax, expectation");
 }
 
 TEST_CASE("moving-average baseline and the hard attention loss by hand", "[reinforce]") {

@@ -72,7 +72,7 @@ TEST_CASE("residual attention: logits and one mask per module, each the size of 
                                  .stem(8)
                                  .widths({16, 32, 32})
                                  .modules_per_stage({1, 2, 1})
-                                 .attention("none"));
+                                 .attention(MaskLearning::kNone));
   const auto plain_out = plain->forward(torch::rand({3, 1, 28, 28}));
   CHECK(plain_out.masks.empty());
   int64_t with_masks = 0, without = 0;
@@ -91,17 +91,20 @@ TEST_CASE("residual attention: mask functions (mixed, channel, spatial) and thei
   const auto x = torch::randn({2, 6, 5, 7}) * 3;
   const auto mixed = AttentionModule(AttentionModuleOptions(6))->mask_function(x);
   CHECK(max_abs_diff(mixed, torch::sigmoid(x)) == 0.0);
-  const auto channel = AttentionModule(AttentionModuleOptions(6).mask("channel"))->mask_function(x);
+  const auto channel =
+      AttentionModule(AttentionModuleOptions(6).mask(MaskKind::kChannel))->mask_function(x);
   // Unit L2 norm over the channels at every location: spatial information gone.
   CHECK(max_abs_diff(channel.pow(2).sum(1), torch::ones({2, 5, 7})) < 1e-5);
-  const auto spatial = AttentionModule(AttentionModuleOptions(6).mask("spatial"))->mask_function(x);
+  const auto spatial =
+      AttentionModule(AttentionModuleOptions(6).mask(MaskKind::kSpatial))->mask_function(x);
   CHECK(spatial.min().item<double>() > 0.0);
   CHECK(spatial.max().item<double>() < 1.0);
   // Standardised per image and channel: the order of locations kept, the mean logit 0.
   const auto logits = torch::logit(spatial.flatten(2));
   CHECK(logits.mean(2).abs().max().item<double>() < 1e-3);
   CHECK(torch::equal(std::get<1>(spatial.flatten(2).sort(2)), std::get<1>(x.flatten(2).sort(2))));
-  CHECK_THROWS(AttentionModule(AttentionModuleOptions(6).mask("soft")));
+  CHECK_THROWS_WITH(parse_choice(std::string("soft"), "mask", mask_kinds()),
+                    "mask: \"soft\" is not one of mixed, channel, spatial");
 }
 
 TEST_CASE("residual attention: ARL with M = 0 is the trunk alone, with M = 1 twice it, NAL erases",
@@ -123,7 +126,8 @@ TEST_CASE("residual attention: ARL with M = 0 is the trunk alone, with M = 1 twi
   out = arl->forward(x);
   CHECK(max_abs_diff(out.features, arl->after->forward(2 * trunk)) <= 1e-6 * scale);
 
-  AttentionModule nal(AttentionModuleOptions(8).p(1).t(2).r(1).downsamples(2).attention("nal"));
+  AttentionModule nal(
+      AttentionModuleOptions(8).p(1).t(2).r(1).downsamples(2).attention(MaskLearning::kNaive));
   nal->eval();
   force_mask(nal, -1e4);
   out = nal->forward(x);

@@ -108,7 +108,7 @@ TEST_CASE("beam search with beam 1 equals greedy search on a trained-size Seq2Se
                     .embedding_size(16)
                     .encoder_hidden_size(16)
                     .decoder_hidden_size(24)
-                    .attention("additive")
+                    .attention(AttentionKind::kAdditive)
                     .dropout(0.0));
   model->eval();
   torch::NoGradGuard no_grad;

@@ -50,8 +50,8 @@ TEST_CASE("every attention kind with GRU and LSTM trains on a toy task", "[seq2s
                           .encoder_hidden_size(16)
                           .decoder_hidden_size(32)
                           .decoder_layers(2)
-                          .rnn(rnn)
-                          .attention(attention)
+                          .rnn(parse_choice(rnn, "rnn", cells()))
+                          .attention(parse_choice(attention, "attention", attention_kinds()))
                           .readout_size(attention == "none" ? 0 : 16)
                           .dropout(0.0));
         torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-2));
@@ -97,7 +97,10 @@ TEST_CASE("decoder reset() runs again cleanly: the step uses the new cells", "[s
   for (const std::string rnn : {"gru", "lstm"}) {
     INFO(rnn);
     torch::manual_seed(3);
-    Decoder decoder(DecoderOptions(12, 5, 8, 8).rnn(rnn).num_layers(2).attention("additive"));
+    Decoder decoder(DecoderOptions(12, 5, 8, 8)
+                        .rnn(parse_choice(rnn, "rnn", cells()))
+                        .num_layers(2)
+                        .attention(AttentionKind::kAdditive));
     decoder->eval();
     torch::NoGradGuard no_grad;
     const auto values = torch::randn({3, 5, 8}), summary = torch::randn({3, 8});

@@ -18,6 +18,8 @@
 
 #include "data/images.h"
 #include "export/export.h"
+#include "runtime/inputs.h"
+#include "runtime/kind.h"
 #include "serve/batcher.h"
 #include "serve/server.h"
 #include "tasks/glimpse.h"
@@ -179,26 +181,7 @@ std::string file_bytes(const std::string& path) {
   return s.str();
 }
 
-std::string base64(const std::string& bytes) {
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
-                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                       static_cast<uint8_t>(bytes[i + 2]);
-    for (int k = 3; k >= 0; --k) out.push_back(table[(v >> (6 * k)) & 63]);
-  }
-  if (i + 1 == bytes.size()) {
-    const uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    out += {table[(v >> 18) & 63], table[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == bytes.size()) {
-    const uint32_t v =
-        (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8);
-    out += {table[(v >> 18) & 63], table[(v >> 12) & 63], table[(v >> 6) & 63], '='};
-  }
-  return out;
-}
+std::string base64(const std::string& bytes) { return runtime::encode_base64(bytes); }
 
 // The exported fixtures: translator, captioner, a residual-attention glimpse
 // classifier and a forecaster, and images / a window to ask them about.
@@ -309,6 +292,63 @@ torch::Tensor zoo_run_input(torch::jit::Module& m, const std::string& path) {
 }
 
 }  // namespace
+
+TEST_CASE("exported kinds: each file opens as the kind its app names, an unknown app is refused",
+          "[serve]") {
+  const auto& f = fixture();
+  CHECK(runtime::kind_names() ==
+        std::vector<std::string>{"translate", "caption", "glimpse", "forecast"});
+  struct Case {
+    std::string path, app, one, many;
+    bool uploads;
+    std::vector<std::string> flags;
+  };
+  torch::NoGradGuard no_grad;
+  for (const auto& c : std::vector<Case>{
+           {f.translator, "translate", "text", "texts", false, {"--text"}},
+           {f.spm_translator, "translate", "ids", "", false, {"--text"}},
+           {f.captioner, "caption", "image", "images", true, {"--image", "--beam"}},
+           {f.glimpse, "glimpse", "image", "images", true, {"--image"}},
+           {f.forecaster, "forecast", "values", "windows", false, {"--csv", "--at"}}}) {
+    INFO(c.path);
+    auto kind = runtime::open_kind(load_exported(c.path), c.path);
+    CHECK(kind->app() == c.app);
+    CHECK(kind->one_field() == c.one);
+    CHECK(kind->many_field() == c.many);
+    CHECK(kind->takes_uploads() == c.uploads);
+    CHECK(kind->cli_flags() == c.flags);
+    const auto fields = kind->fields();
+    CHECK(std::find(fields.begin(), fields.end(), c.one) != fields.end());
+    // Its schema names an input, and a batch of two made-up inputs gets two
+    // answers, each holding the fields the schema requires.
+    const auto schema = kind->schema(runtime::Limits{});
+    CHECK(!schema.input.is_null());
+    const auto input = kind->warm_up_input();
+    REQUIRE(input);
+    const auto answers = kind->run({*input, *input});
+    REQUIRE(answers.size() == 2);
+    for (const auto& answer : answers)
+      for (const auto& key : schema.result_required) CHECK(answer.contains(key));
+  }
+  // Base64 both ways (RFC 4648's test vectors).
+  const std::vector<std::pair<std::string, std::string>> vectors = {{"", ""},
+                                                                    {"f", "Zg=="},
+                                                                    {"fo", "Zm8="},
+                                                                    {"foo", "Zm9v"},
+                                                                    {"foob", "Zm9vYg=="},
+                                                                    {"fooba", "Zm9vYmE="},
+                                                                    {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, coded] : vectors) {
+    CHECK(runtime::encode_base64(plain) == coded);
+    CHECK(runtime::decode_base64(coded, "v") == plain);
+  }
+  // A file whose app no kind is registered for: refused, naming the known ones.
+  const std::string other = f.dir + "/speak.pt";
+  save_export(load(f.forecaster), other, "speak", json::object());
+  CHECK_THROWS_WITH(runtime::open_kind(load_exported(other), other),
+                    Catch::Contains("speak.pt: an export of app \"speak\"") &&
+                        Catch::Contains("it runs translate, caption, glimpse, forecast"));
+}
 
 TEST_CASE("zoo-serve: every model kind answers as zoo-run does", "[serve]") {
   RunningServer s(test_options());

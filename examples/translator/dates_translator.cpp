@@ -106,7 +106,7 @@ int run(int argc, char** argv) {
                         .encoder_hidden_size(64)
                         .decoder_hidden_size(64)
                         .dropout(0.0)
-                        .attention("additive"));
+                        .attention(az::AttentionKind::kAdditive));
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(3e-3));
 
   double first = 0, last = 0;

@@ -1,7 +1,8 @@
 #pragma once
-// The captioning recipe: its config and defaults, encoder pretraining, the
-// TrainTask (cross-entropy plus the doubly stochastic penalty, hard attention's
-// REINFORCE term) and train_captioner. The Captioner itself: tasks/captioner.h.
+// Training a captioner: encoder pretraining, the TrainTask (cross-entropy
+// plus the doubly stochastic penalty, hard attention's REINFORCE term) and
+// train_captioner. The Captioner itself: tasks/captioner.h; its config:
+// tasks/caption_config.h.
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -24,11 +25,6 @@
 #include "train/loop.h"
 
 namespace attnzoo {
-
-nlohmann::json default_caption_config();
-// Its one-line descriptions, of the same shape (`caption config`).
-nlohmann::json caption_config_help();
-nlohmann::json load_caption_config(const std::string& path);
 
 // encoder.pretrain.steps > 0: trains the whole encoder to classify single
 // Fashion-MNIST items (tasks/item_pretrain.h) before captioning, then applies

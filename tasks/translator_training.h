@@ -1,7 +1,8 @@
 #pragma once
-// The translation recipe: its config and defaults, the TrainTask (label-smoothed
-// cross-entropy, teacher forcing, hard attention's REINFORCE term, validation
-// BLEU) and train_translator. The Translator itself: tasks/translator.h.
+// Training a translator: the TrainTask (label-smoothed cross-entropy, teacher
+// forcing, hard attention's REINFORCE term, validation BLEU) and
+// train_translator. The Translator itself: tasks/translator.h; its config:
+// tasks/translate_config.h.
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -22,13 +23,6 @@
 #include "train/loop.h"
 
 namespace attnzoo {
-
-// Every key a translate config may set, with its default.
-nlohmann::json default_translate_config();
-// Its one-line descriptions, of the same shape (`translate config`).
-nlohmann::json translate_config_help();
-// The config file laid over the defaults (unknown keys are errors).
-nlohmann::json load_translate_config(const std::string& path);
 
 // Trains per `config` into `out_dir`. With RunStart::resume, continues from
 // `out_dir/checkpoint.pt`, reaching the same weights as an uninterrupted run.
