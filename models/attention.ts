@@ -1,5 +1,5 @@
 # TorchScript port of Attention (models/attention.cpp), a template that
-# export/sources.cpp fills in (attention_source): keys is the per-sequence key
+# models/attention_script.cpp fills in (attention_source): keys is the per-sequence key
 # projection, scores the lines scoring the keys against the query, variant
 # "none" or "scored", argmax whether hard attention takes the value at the
 # largest weight (else the expectation).

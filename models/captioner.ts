@@ -1,5 +1,5 @@
 # TorchScript port of CaptionDecoder (models/captioner.cpp), a template that
-# export/sources.cpp fills in (caption_decoder_source): d is the path the
+# models/captioner_script.cpp fills in (caption_decoder_source): d is the path the
 # decoder is mirrored under, gate the gate's expression (the sigmoid of its
 # layer, or ones without it), output "context" (eq. 7) or "mixture" (the word
 # mixed over every location's own output). The module provides attend and keys

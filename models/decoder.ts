@@ -1,5 +1,5 @@
 # TorchScript port of Decoder (models/decoder.cpp), a template that
-# export/sources.cpp fills in (decoder_source): d is the path the decoder is
+# models/decoder_script.cpp fills in (decoder_source): d is the path the decoder is
 # mirrored under, layers its depth, lstm whether its cells are LSTMs, top the
 # index of the top layer's state, cells the lines that run each layer's cell,
 # readout what the output layer reads (the features, or their maxout

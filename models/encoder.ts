@@ -1,5 +1,5 @@
 # TorchScript port of Encoder (models/encoder.cpp) over embedded steps, a
-# template that export/sources.cpp fills in (encoder_source): hidden is the
+# template that models/encoder_script.cpp fills in (encoder_source): hidden is the
 # hidden size per direction, layers the lines that run each direction of each
 # layer (a one-layer aten RNN, the call torch::nn::GRU and LSTM make; the
 # backward one over each row reversed within its length), summary the lines

@@ -1,6 +1,6 @@
 # TorchScript of the Residual Attention Network's classifier (models/residual_attention.cpp):
 # residual_attention(images) is generated from the trained network by
-# export/sources.cpp (residual_attention_source); these two give the glimpse
+# models/residual_attention_script.cpp (residual_attention_source); these two give the glimpse
 # app's interface: forward -> (logits, no glimpse locations), and the masks.
 def forward(self, images: Tensor) -> Tuple[Tensor, Tensor]:
     logits, masks = self.residual_attention(images)

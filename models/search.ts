@@ -1,5 +1,5 @@
 # TorchScript port of models/search.cpp (greedy and beam search), compiled
-# into every exported sequence model (export/sources.h, kSearchSource). The
+# into every exported sequence model (models/script.h, kSearchSource). The
 # module provides step(tokens, memory, state) and the attributes pad, bos,
 # eos, n_best, alpha, coverage_penalty and shared_memory (how many of
 # memory's last entries belong to the whole batch, not to a row: a
