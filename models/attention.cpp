@@ -1,15 +1,16 @@
 #include "models/attention.h"
 
+#include <cmath>
+
 #include "data/error.h"
 
 namespace attnzoo {
 
 const Choices<AttentionKind>& attention_kinds() {
-  static const Choices<AttentionKind> kinds = {{"additive", AttentionKind::kAdditive},
-                                               {"dot", AttentionKind::kDot},
-                                               {"general", AttentionKind::kGeneral},
-                                               {"none", AttentionKind::kNone},
-                                               {"hard", AttentionKind::kHard}};
+  static const Choices<AttentionKind> kinds = {
+      {"additive", AttentionKind::kAdditive}, {"dot", AttentionKind::kDot},
+      {"general", AttentionKind::kGeneral},   {"scaled-dot", AttentionKind::kScaledDot},
+      {"none", AttentionKind::kNone},         {"hard", AttentionKind::kHard}};
   return kinds;
 }
 
@@ -18,9 +19,9 @@ std::string attention_help(const std::vector<AttentionKind>& except) {
   const size_t last = names.rfind(", ");
   if (last != std::string::npos) names.replace(last, 2, " or ");
   return names +
-         " (--attention; additive is Bahdanau et al.'s, dot and general Luong et al.'s, none the "
-         "fixed-context encoder-decoder, hard Xu et al.'s trained with REINFORCE: "
-         "models/attention.h)";
+         " (--attention; additive is Bahdanau et al.'s, dot and general Luong et al.'s, "
+         "scaled-dot Vaswani et al.'s, none the fixed-context encoder-decoder, hard Xu et al.'s "
+         "trained with REINFORCE: models/attention.h)";
 }
 
 const Choices<HardEval>& hard_evals() {
@@ -57,12 +58,13 @@ void AttentionImpl::reset() {
     key_proj = register_module(
         "key_proj",
         torch::nn::Linear(torch::nn::LinearOptions(o.value_size(), o.query_size()).bias(false)));
-  } else if (kind == AttentionKind::kDot && o.query_size() != o.value_size()) {
+  } else if ((kind == AttentionKind::kDot || kind == AttentionKind::kScaledDot) &&
+             o.query_size() != o.value_size()) {
     throw UserError(
-        "attention \"dot\" needs the decoder hidden size ({}) to equal the encoder output size "
+        "attention \"{}\" needs the decoder hidden size ({}) to equal the encoder output size "
         "({}); "
         "use \"general\" or change the sizes",
-        o.query_size(), o.value_size());
+        choice_name(kind, attention_kinds()), o.query_size(), o.value_size());
   }
 }
 
@@ -92,6 +94,8 @@ AttentionResult AttentionImpl::forward(const torch::Tensor& query, const Memory&
   } else {
     // dot: keys are the values; general: keys are W k. (B,S,H) x (B,H,1) -> (B,S)
     scores = torch::bmm(memory.keys, query.unsqueeze(2)).squeeze(2);
+    if (kind == AttentionKind::kScaledDot)
+      scores = scores / std::sqrt(static_cast<double>(memory.keys.size(2)));
   }
   const auto weights = masked_softmax(scores, memory.mask);
   if (kind == AttentionKind::kHard) return hard(weights, memory);

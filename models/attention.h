@@ -10,6 +10,9 @@
 //   additive  Bahdanau et al. 2015: score = v' tanh(W_q q + W_k k)
 //   dot       Luong et al. 2015: score = q' k (needs H == D)
 //   general   Luong et al. 2015: score = q' W k
+//   scaled-dot  Vaswani et al. 2017's scaled dot product: score = q' k / sqrt(D)
+//             (needs H == D); dot's scores grow with D, and past a few hundred
+//             dimensions they saturate the softmax
 //   none      no attention: the context is the fixed vector `summary` (the
 //             encoder's final states), the plain encoder-decoder of Cho et al. 2014;
 //             its weights are all zero.
@@ -30,8 +33,8 @@
 
 namespace attnzoo {
 
-enum class AttentionKind { kAdditive, kDot, kGeneral, kNone, kHard };
-// Their names in configs: additive, dot, general, none, hard.
+enum class AttentionKind { kAdditive, kDot, kGeneral, kScaledDot, kNone, kHard };
+// Their names in configs: additive, dot, general, scaled-dot, none, hard.
 const Choices<AttentionKind>& attention_kinds();
 
 // The description of a config's model.attention for a model that takes

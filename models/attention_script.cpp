@@ -13,7 +13,8 @@ std::string attention_source(const AttentionImpl& attention, const std::string& 
   const std::string keys = attention.key_proj
                                ? fmt::format("self.linear(values, {}.key_proj.weight, None)", p)
                                : std::string("values");
-  // additive and hard: v' tanh(W_q q + W_k k); dot and general: q' k over the keys.
+  // additive and hard: v' tanh(W_q q + W_k k); dot and general: q' k over the
+  // keys; scaled-dot: q' k / sqrt(D), D read off the keys as the C++ does.
   const std::string scores =
       additive
           ? fmt::format(
@@ -21,6 +22,8 @@ std::string attention_source(const AttentionImpl& attention, const std::string& 
                 "    scores = self.linear(torch.tanh(keys + q), {0}.energy.weight, "
                 "None).squeeze(2)",
                 p)
+      : kind == AttentionKind::kScaledDot
+          ? "scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2) / float(keys.size(2)) ** 0.5"
           : "scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2)";
   const bool argmax =
       kind == AttentionKind::kHard && attention.options.hard_eval() == HardEval::kArgmax;

@@ -24,7 +24,7 @@ expect_error "unknown quantisation" "int4 not in {int8}" "$translate" predict --
 expect_error "negative shortlist" "--shortlist" "$translate" eval --checkpoint "$tmp/none.pt" --shortlist -1
 expect_error "misaligned BLEU" "has 1 lines" "$translate" bleu --hyp "$tmp/two.txt" --ref "$tmp/one.txt"
 printf '{"data": {"source": "dates", "dates": {"train_size": 50}}, "model": {"attention": "bogus"}}' > "$tmp/bogus.json"
-expect_error "bad attention kind" 'model.attention: "bogus" is not one of additive, dot, general, none, hard' "$translate" train --config "$tmp/bogus.json" --out "$tmp/run"
+expect_error "bad attention kind" 'model.attention: "bogus" is not one of additive, dot, general, scaled-dot, none, hard' "$translate" train --config "$tmp/bogus.json" --out "$tmp/run"
 "$translate" --help >/dev/null || fail "--help"
 for sub in train eval predict bleu attention; do
   "$translate" "$sub" --help | grep -q -- "--" || fail "$sub --help"

@@ -1,6 +1,9 @@
 // The attention family: normalisation, masking, gradients (finite differences).
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <vector>
+
 #include "data/error.h"
 #include "models/attention.h"
 
@@ -127,15 +130,42 @@ TEST_CASE("attention 'none' returns the fixed context vector", "[attention]") {
   CHECK(out.weights.abs().sum().item<float>() == 0.0f);
 }
 
+TEST_CASE("scaled-dot attention: softmax of q'k / sqrt(D), computed by hand", "[attention]") {
+  const auto in = make_inputs(torch::kDouble);
+  Attention scaled(AttentionOptions(AttentionKind::kScaledDot, kH, kD));
+  CHECK(scaled->parameters().empty());  // q'k needs no weights
+  const auto out = scaled->forward(in.query, scaled->prepare(in.values, in.mask, in.summary));
+  for (int64_t b = 0; b < kB; ++b) {
+    // By hand: each real position's score q . v_s / sqrt(4) = q . v_s / 2, then a softmax over
+    // them.
+    std::vector<double> scores;
+    for (int64_t s = 0; s < kS; ++s)
+      if (in.mask[b][s].item<bool>())
+        scores.push_back((in.query[b] * in.values[b][s]).sum().item<double>() / 2.0);
+    double total = 0;
+    for (double v : scores) total += std::exp(v);
+    for (size_t s = 0; s < scores.size(); ++s)
+      CHECK(out.weights[b][static_cast<int64_t>(s)].item<double>() ==
+            Approx(std::exp(scores[s]) / total).epsilon(1e-12));
+  }
+  // The same inputs under dot (no scaling) weigh differently: the kinds are not one.
+  Attention dot(AttentionOptions(AttentionKind::kDot, kH, kD));
+  const auto unscaled = dot->forward(in.query, dot->prepare(in.values, in.mask, in.summary));
+  CHECK_FALSE(torch::allclose(out.weights, unscaled.weights));
+  CHECK_THROWS_WITH(Attention(AttentionOptions(AttentionKind::kScaledDot, 4, 8)),
+                    Catch::Contains("scaled-dot") && Catch::Contains("(8)"));
+}
+
 TEST_CASE("attention config errors are clear", "[attention]") {
   CHECK_THROWS_WITH(Attention(AttentionOptions(AttentionKind::kDot, 4, 8)),
                     Catch::Contains("dot") && Catch::Contains("8"));
   // A kind is read once, from its config, and a wrong one named with every allowed value.
   CHECK_THROWS_WITH(parse_choice(std::string("bahdanau!"), "model.attention", attention_kinds()),
-                    "model.attention: \"bahdanau!\" is not one of additive, dot, general, none, "
-                    "hard");
+                    "model.attention: \"bahdanau!\" is not one of additive, dot, general, "
+                    "scaled-dot, none, hard");
   CHECK_THROWS_WITH(parse_choice(nlohmann::json(3), "model.attention", attention_kinds()),
-                    "model.attention: 3 is not one of additive, dot, general, none, hard");
+                    "model.attention: 3 is not one of additive, dot, general, scaled-dot, none, "
+                    "hard");
   for (const auto& [name, kind] : attention_kinds()) {
     CHECK(choice_name(kind, attention_kinds()) == name);
     CHECK(parse_choice(name, "model.attention", attention_kinds()) == kind);
