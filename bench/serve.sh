@@ -8,7 +8,7 @@
 # a time (--max-batch 1 --batch-workers 1), the latter with LibTorch's default
 # ATen threads and with --threads 2: the ratio is against the faster of the
 # two. Then ROUNDS (default 3) side-by-side rounds of the 64-client point,
-# 600 requests each, every server fresh. Bounded: each point stops at
+# ROUND_REQUESTS (default 600) requests each, every server fresh. Bounded: each point stops at
 # REQUESTS answers or 120 s.
 #
 #   bench/serve.sh BUILD EXPORTED.pt [REQUESTS]
@@ -18,6 +18,7 @@ build="$1"
 model="$2"
 requests="${3:-400}"
 rounds="${ROUNDS:-3}"
+round_requests="${ROUND_REQUESTS:-600}"
 read -r -a client_counts <<<"${CLIENTS:-1 8 64}"
 if [ -n "${IMAGES:-}" ]; then
   shopt -s nullglob
@@ -74,14 +75,14 @@ for r in $(seq 1 "$rounds"); do
     set -- $mode
     name="$1"
     shift
-    point "round$r-$name" "64:600" -- "$@"
+    point "round$r-$name" "64:$round_requests" -- "$@"
   done
 done
 
-/usr/bin/python3 - "$out" "$rounds" "$what" "${client_counts[@]}" <<'PY'
+/usr/bin/python3 - "$out" "$rounds" "$what" "$round_requests" "${client_counts[@]}" <<'PY'
 import json, statistics, sys
-out, rounds, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-counts = [int(c) for c in sys.argv[4:]]
+out, rounds, what, round_requests = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+counts = [int(c) for c in sys.argv[5:]]
 def load(name):
     return json.load(open(f"{out}/{name}.json"))
 print(f"zoo-serve, {what}:")
@@ -98,7 +99,7 @@ for r in range(1, rounds + 1):
     b, o, o2 = (load(f"round{r}-{m}-c64")["requests_per_sec"]
                 for m in ("batched", "one-at-a-time", "one-at-a-time-2t"))
     ratios.append(b / max(o, o2))
-    print(f"round {r}, 64 clients, 600 requests: batched {b:.1f}, one at a time {o:.2f}, "
+    print(f"round {r}, 64 clients, {round_requests} requests: batched {b:.1f}, one at a time {o:.2f}, "
           f"--threads 2 {o2:.2f} req/s: {ratios[-1]:.2f}x")
 if ratios:
     print(f"median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}, max {max(ratios):.2f})")

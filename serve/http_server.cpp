@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <system_error>
 #include <utility>
 
 #include "data/error.h"
@@ -120,7 +121,26 @@ int HttpServer::bind() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &e);
   e.data.fd = wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &e);
+  start_workers();
   return p;
+}
+
+void HttpServer::start_workers() {
+  if (!workers_.empty()) return;
+  const int workers = std::max(1, options_.workers);
+  try {
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
+  } catch (const std::system_error& e) {  // out of threads, or of address space for their stacks
+    {
+      std::lock_guard<std::mutex> lock(jobs_mutex_);
+      workers_stop_ = true;
+    }
+    jobs_ready_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+    workers_stop_ = false;
+    throw UserError("cannot start {} HTTP threads ({}): lower --http-threads", workers, e.what());
+  }
 }
 
 void HttpServer::stop(double drain_s) {
@@ -134,8 +154,7 @@ void HttpServer::stop(double drain_s) {
 
 void HttpServer::serve() {
   if (listen_fd_ < 0) throw std::logic_error("HttpServer: serve() before bind()");
-  const int workers = std::max(1, options_.workers);
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
+  start_workers();
   loop();
   {
     std::lock_guard<std::mutex> lock(jobs_mutex_);

@@ -68,7 +68,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Listens on host:port; returns the port. UserError when it cannot.
+  // Listens on host:port and starts the worker threads, so that what runs
+  // after it (loading models under an address-space cap: data/address_space.h)
+  // does not meet their creation; returns the port. UserError when it cannot.
   int bind();
   // Serves until stop() has drained; then returns.
   void serve();
@@ -80,6 +82,8 @@ class HttpServer {
   int64_t in_flight() const { return in_flight_.load(); }
 
  private:
+  // The --http-threads workers, once (UserError when they cannot start).
+  void start_workers();
   struct Connection;
   struct Job {
     int fd;
